@@ -1,0 +1,17 @@
+// Module entry point of the ntk-sketch addon.
+#include <napi.h>
+
+#include "bindings.hpp"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  ntk_bindings::register_backends(env, exports);
+  ntk_bindings::register_ntk_kernel(env, exports);
+  ntk_bindings::register_ridge(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(ntk_sketch, Init)

@@ -1,0 +1,12 @@
+// Each binding file registers its functions on the addon's exports.
+#pragma once
+
+#include <napi.h>
+
+namespace ntk_bindings {
+
+void register_backends(Napi::Env env, Napi::Object exports);
+void register_ntk_kernel(Napi::Env env, Napi::Object exports);
+void register_ridge(Napi::Env env, Napi::Object exports);
+
+}  // namespace ntk_bindings

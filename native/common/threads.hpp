@@ -1,0 +1,20 @@
+// Thread-count control shared by every OpenMP region of the core.
+//
+// omp_set_num_threads() only affects the calling thread, and the bindings run
+// jobs on arbitrary worker threads, so the core keeps one process-wide setting
+// and passes it explicitly to each parallel region.
+#pragma once
+
+namespace ntk {
+
+/// Threads used by parallel regions (>= 1). Defaults to the OpenMP maximum.
+int thread_count();
+
+/// Sets the thread count for OpenMP regions and for the BLAS library.
+/// n <= 0 restores the default.
+void set_thread_count(int n);
+
+/// Whether the core was compiled with OpenMP.
+bool have_openmp();
+
+}  // namespace ntk

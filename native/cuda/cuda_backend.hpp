@@ -1,0 +1,37 @@
+// The CUDA backend as seen from plain C++ (no CUDA headers): device discovery
+// and the GPU versions of the core computations. When the library is built
+// without CUDA, unavailable.cpp provides the same functions, reporting why.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ntk {
+
+struct CudaDevice {
+  int index;
+  std::string name;
+  int64_t memory_bytes;
+  int compute_major;
+  int compute_minor;
+};
+
+struct CudaInfo {
+  bool compiled;   ///< CUDA sources were part of this build
+  bool available;  ///< a usable device and driver were found at run time
+  std::string reason;  ///< why not available (empty when available)
+  int runtime_version;
+  std::vector<CudaDevice> devices;
+};
+
+/// Probes the CUDA runtime once per call; never throws.
+CudaInfo cuda_info();
+
+/// GPU version of ntk_exact (same contract); throws std::runtime_error when
+/// no device is available or a CUDA call fails.
+template <typename T>
+void ntk_exact_cuda(const T* x, int64_t n, const T* z, int64_t m, int64_t d, int depth, T* ntk,
+                    T* nngp);
+
+}  // namespace ntk

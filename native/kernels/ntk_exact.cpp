@@ -1,0 +1,109 @@
+#include "kernels/ntk_exact.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "common/threads.hpp"
+#include "kernels/arccos.hpp"
+#include "linalg/blas.hpp"
+
+namespace ntk {
+
+template <typename T>
+void normalize_rows(const T* x, int64_t n, int64_t d, std::vector<double>& unit,
+                    std::vector<double>& norms) {
+  unit.assign(static_cast<size_t>(n * d), 0.0);
+  norms.assign(static_cast<size_t>(n), 0.0);
+#pragma omp parallel for schedule(static) num_threads(thread_count())
+  for (int64_t i = 0; i < n; ++i) {
+    const T* row = x + i * d;
+    // Scale by the largest magnitude first so that squaring cannot overflow
+    // or underflow (norms of 1e200 or 1e-200 are fine).
+    double amax = 0;
+    for (int64_t k = 0; k < d; ++k) amax = std::max(amax, std::fabs(static_cast<double>(row[k])));
+    if (amax == 0) continue;
+    double ss = 0;
+    for (int64_t k = 0; k < d; ++k) {
+      const double v = static_cast<double>(row[k]) / amax;
+      ss += v * v;
+    }
+    const double scaled_norm = std::sqrt(ss);
+    norms[i] = amax * scaled_norm;
+    double* u = unit.data() + i * d;
+    for (int64_t k = 0; k < d; ++k) u[k] = (static_cast<double>(row[k]) / amax) / scaled_norm;
+  }
+}
+
+namespace {
+
+// Rows per GEMM block: bounds the float64 cosine buffer to ~32 MiB whatever
+// the output type. Fixed (not thread-dependent) so results are reproducible.
+int64_t block_rows(int64_t cols) {
+  const int64_t budget = int64_t{4} << 20;  // doubles
+  return std::max<int64_t>(1, std::min<int64_t>(1024, budget / std::max<int64_t>(cols, 1)));
+}
+
+}  // namespace
+
+template <typename T>
+void ntk_exact(const T* x, int64_t n, const T* z, int64_t m, int64_t d, int depth, T* ntk,
+               T* nngp) {
+  if (n < 0 || m < 0 || d < 0 || depth < 0) throw std::invalid_argument("negative size");
+  const bool symmetric = (z == nullptr);
+  if (symmetric) m = n;
+  std::vector<double> ux, nx, uz_own, nz_own;
+  normalize_rows(x, n, d, ux, nx);
+  if (!symmetric) normalize_rows(z, m, d, uz_own, nz_own);
+  const std::vector<double>& uz = symmetric ? ux : uz_own;
+  const std::vector<double>& nz = symmetric ? nx : nz_own;
+
+  const int64_t rows = block_rows(m);
+  std::vector<double> cosines(static_cast<size_t>(rows * m));
+  for (int64_t i0 = 0; i0 < n; i0 += rows) {
+    const int64_t i1 = std::min(n, i0 + rows);
+    // Symmetric: only columns [0, i1) are needed (the lower triangle).
+    const int64_t cols = symmetric ? i1 : m;
+    gemm(false, true, i1 - i0, cols, d, 1.0, ux.data() + i0 * d, d, uz.data(), d, 0.0,
+         cosines.data(), cols);
+#pragma omp parallel for schedule(static) num_threads(thread_count())
+    for (int64_t i = i0; i < i1; ++i) {
+      const double* c = cosines.data() + (i - i0) * cols;
+      const int64_t jend = symmetric ? i + 1 : m;
+      for (int64_t j = 0; j < jend; ++j) {
+        const double rho = (symmetric && j == i && nx[i] > 0) ? 1.0 : c[j];
+        double theta, sigma;
+        ntk_normalized(rho, depth, &theta, &sigma);
+        const double scale = nx[i] * nz[j];
+        if (ntk) ntk[i * m + j] = static_cast<T>(scale * theta);
+        if (nngp) nngp[i * m + j] = static_cast<T>(scale * sigma);
+      }
+    }
+  }
+  if (symmetric) {
+    // Mirror the lower triangle in cache-friendly tiles.
+    const int64_t tile = 64;
+#pragma omp parallel for schedule(dynamic) num_threads(thread_count())
+    for (int64_t ib = 0; ib < n; ib += tile) {
+      for (int64_t jb = 0; jb <= ib; jb += tile) {
+        for (int64_t i = ib; i < std::min(n, ib + tile); ++i) {
+          for (int64_t j = jb; j < std::min(i, jb + tile); ++j) {
+            if (ntk) ntk[j * n + i] = ntk[i * n + j];
+            if (nngp) nngp[j * n + i] = nngp[i * n + j];
+          }
+        }
+      }
+    }
+  }
+}
+
+template void normalize_rows<float>(const float*, int64_t, int64_t, std::vector<double>&,
+                                    std::vector<double>&);
+template void normalize_rows<double>(const double*, int64_t, int64_t, std::vector<double>&,
+                                     std::vector<double>&);
+template void ntk_exact<float>(const float*, int64_t, const float*, int64_t, int64_t, int, float*,
+                               float*);
+template void ntk_exact<double>(const double*, int64_t, const double*, int64_t, int64_t, int,
+                                double*, double*);
+
+}  // namespace ntk

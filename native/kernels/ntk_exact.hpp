@@ -1,0 +1,24 @@
+// Exact fully connected NTK / NNGP Gram matrices (SPEC §2.1).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace ntk {
+
+/// Row norms (float64, overflow-safe scaling) and the rows divided by them
+/// (zero rows stay zero, with norm 0). x is n x d row-major.
+template <typename T>
+void normalize_rows(const T* x, int64_t n, int64_t d, std::vector<double>& unit,
+                    std::vector<double>& norms);
+
+/// Computes ntk = Theta^L(X, Z) and nngp = Sigma^L(X, Z), n x m row-major.
+/// z == nullptr means Z = X (symmetric: one triangle is computed, then
+/// mirrored; the diagonal uses the exact cosine 1). Cosines come from a
+/// float64 GEMM of the normalised rows, whatever T is; outputs are written in
+/// T. Either output may be nullptr.
+template <typename T>
+void ntk_exact(const T* x, int64_t n, const T* z, int64_t m, int64_t d, int depth, T* ntk,
+               T* nngp);
+
+}  // namespace ntk

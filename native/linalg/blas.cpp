@@ -1,0 +1,139 @@
+#include "linalg/blas.hpp"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <vector>
+
+// LAPACK's Fortran interface (shipped by OpenBLAS and reference LAPACK). The
+// trailing size_t arguments are the hidden lengths of character arguments.
+extern "C" {
+void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info, size_t);
+void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda,
+             double* b, const int* ldb, int* info, size_t);
+void dpocon_(const char* uplo, const int* n, const double* a, const int* lda,
+             const double* anorm, double* rcond, double* work, int* iwork, int* info, size_t);
+void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda,
+             double* w, double* work, const int* lwork, int* iwork, const int* liwork,
+             int* info, size_t, size_t);
+#ifdef NTK_HAVE_OPENBLAS_EXTENSIONS
+void openblas_set_num_threads(int);
+int openblas_get_num_threads(void);
+char* openblas_get_config(void);
+#endif
+}
+
+namespace ntk {
+
+namespace {
+int checked_int(int64_t v, const char* what) {
+  if (v < 0 || v > 2147483647) throw std::length_error(std::string(what) + " exceeds the 32-bit BLAS index range");
+  return static_cast<int>(v);
+}
+CBLAS_TRANSPOSE tr(bool t) { return t ? CblasTrans : CblasNoTrans; }
+}  // namespace
+
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+          const double* a, int64_t lda, const double* b, int64_t ldb, double beta,
+          double* c, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  cblas_dgemm(CblasRowMajor, tr(trans_a), tr(trans_b), checked_int(m, "m"), checked_int(n, "n"),
+              checked_int(k, "k"), alpha, a, checked_int(lda, "lda"), b, checked_int(ldb, "ldb"),
+              beta, c, checked_int(ldc, "ldc"));
+}
+
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+          const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+          int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  cblas_sgemm(CblasRowMajor, tr(trans_a), tr(trans_b), checked_int(m, "m"), checked_int(n, "n"),
+              checked_int(k, "k"), alpha, a, checked_int(lda, "lda"), b, checked_int(ldb, "ldb"),
+              beta, c, checked_int(ldc, "ldc"));
+}
+
+void syrk_upper_at_a(int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
+                     double beta, double* c, int64_t ldc) {
+  if (n == 0) return;
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, checked_int(n, "n"), checked_int(k, "k"),
+              alpha, a, checked_int(lda, "lda"), beta, c, checked_int(ldc, "ldc"));
+}
+
+int cholesky(int64_t n, double* a) {
+  const int nn = checked_int(n, "n");
+  int info = 0;
+  // Row-major lower == column-major upper; both hold the same symmetric data,
+  // so factor the column-major 'U' part: the factor is then R with A = R^T R.
+  dpotrf_("U", &nn, a, &nn, &info, 1);
+  return info;
+}
+
+double cholesky_rcond(int64_t n, const double* factor, double anorm) {
+  const int nn = checked_int(n, "n");
+  std::vector<double> work(3 * static_cast<size_t>(std::max(nn, 1)));
+  std::vector<int> iwork(static_cast<size_t>(std::max(nn, 1)));
+  double rcond = 0;
+  int info = 0;
+  dpocon_("U", &nn, factor, &nn, &anorm, &rcond, work.data(), iwork.data(), &info, 1);
+  return info == 0 ? rcond : 0.0;
+}
+
+void cholesky_solve(int64_t n, const double* factor, int64_t nrhs, double* b) {
+  const int nn = checked_int(n, "n");
+  const int nr = checked_int(nrhs, "nrhs");
+  if (nn == 0 || nr == 0) return;
+  // Row-major n x nrhs is column-major nrhs x n: transpose into LAPACK layout.
+  std::vector<double> bt(static_cast<size_t>(n) * nrhs);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < nrhs; ++j) bt[j * n + i] = b[i * nrhs + j];
+  int info = 0;
+  dpotrs_("U", &nn, &nr, factor, &nn, bt.data(), &nn, &info, 1);
+  if (info != 0) throw std::runtime_error("dpotrs failed");
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < nrhs; ++j) b[i * nrhs + j] = bt[j * n + i];
+}
+
+int symmetric_eigen(int64_t n, double* a, double* w) {
+  const int nn = checked_int(n, "n");
+  if (nn == 0) return 0;
+  int info = 0;
+  int lwork = -1, liwork = -1;
+  double wq = 0;
+  int iq = 0;
+  dsyevd_("V", "U", &nn, a, &nn, w, &wq, &lwork, &iq, &liwork, &info, 1, 1);
+  if (info != 0) return info;
+  lwork = static_cast<int>(wq) + 1;
+  liwork = iq;
+  std::vector<double> work(static_cast<size_t>(lwork));
+  std::vector<int> iwork(static_cast<size_t>(std::max(liwork, 1)));
+  // Column-major eigenvectors in columns == row-major eigenvectors in rows.
+  dsyevd_("V", "U", &nn, a, &nn, w, work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1);
+  return info;
+}
+
+void blas_set_threads(int n) {
+#ifdef NTK_HAVE_OPENBLAS_EXTENSIONS
+  openblas_set_num_threads(n);
+#else
+  (void)n;
+#endif
+}
+
+int blas_threads() {
+#ifdef NTK_HAVE_OPENBLAS_EXTENSIONS
+  return openblas_get_num_threads();
+#else
+  return -1;
+#endif
+}
+
+std::string blas_description() {
+#ifdef NTK_HAVE_OPENBLAS_EXTENSIONS
+  const char* cfg = openblas_get_config();
+  return std::string("OpenBLAS ") + (cfg ? cfg : "");
+#else
+  return "CBLAS (vendor unknown)";
+#endif
+}
+
+}  // namespace ntk

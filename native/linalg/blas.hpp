@@ -1,0 +1,55 @@
+// Thin, typed wrappers over CBLAS and LAPACK (row-major callers).
+//
+// Every matrix in the core is row-major and contiguous. LAPACK routines are
+// column-major; the wrappers only expose operations on symmetric matrices, for
+// which both layouts coincide, or transpose explicitly.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace ntk {
+
+/// C = alpha * op(A) op(B) + beta * C, row-major, float64.
+/// op(A) is m x k, op(B) is k x n, C is m x n.
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+          const double* a, int64_t lda, const double* b, int64_t ldb, double beta,
+          double* c, int64_t ldc);
+
+/// Single-precision GEMM with the same conventions.
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+          const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
+          float* c, int64_t ldc);
+
+/// C(upper triangle) = alpha * A^T A + beta * C for row-major A (k x n), C (n x n).
+void syrk_upper_at_a(int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
+                     double beta, double* c, int64_t ldc);
+
+/// Cholesky factorisation of a symmetric positive definite n x n matrix in
+/// place (lower factor). Returns LAPACK's info (0 on success, > 0 when the
+/// leading minor of that order is not positive definite).
+int cholesky(int64_t n, double* a);
+
+/// Reciprocal condition number (1-norm) of an SPD matrix from its Cholesky
+/// factor and the 1-norm of the original matrix.
+double cholesky_rcond(int64_t n, const double* factor, double anorm);
+
+/// Solves A X = B with the Cholesky factor of A; B is row-major n x nrhs and
+/// is overwritten by X.
+void cholesky_solve(int64_t n, const double* factor, int64_t nrhs, double* b);
+
+/// Symmetric eigendecomposition: eigenvalues ascending into w, and a (n x n,
+/// row-major) overwritten so that row i of a is eigenvector i (that is, a
+/// holds V^T). Returns LAPACK's info.
+int symmetric_eigen(int64_t n, double* a, double* w);
+
+/// Sets the BLAS library's thread count (no-op when it has no such control).
+void blas_set_threads(int n);
+
+/// Human-readable description of the BLAS library (vendor, build config).
+std::string blas_description();
+
+/// BLAS thread count as reported by the library (or -1 when unknown).
+int blas_threads();
+
+}  // namespace ntk
