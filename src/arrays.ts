@@ -1,0 +1,194 @@
+/**
+ * Input conversion and validation shared by every entry point.
+ *
+ * Matrices are accepted as scijs `ndarray`s or plain `{ data, shape }`
+ * objects, float32 or float64, row-major n x d (any strides: non-contiguous
+ * views are copied). Everything is checked before native code runs, and errors
+ * name the argument: `TypeError` for a wrong type, `RangeError` for a wrong
+ * shape, non-finite value or size.
+ */
+import ndarray from 'ndarray';
+import type { NdArray } from 'ndarray';
+import type { FloatArray } from './native.js';
+
+export type DType = 'float32' | 'float64';
+
+/** Anything matrix-shaped the library accepts. */
+export interface MatrixLike {
+  data: ArrayLike<number>;
+  shape: readonly number[];
+  stride?: readonly number[];
+  offset?: number;
+}
+
+/** A validated, contiguous row-major matrix. */
+export interface Matrix<T extends FloatArray = FloatArray> {
+  data: T;
+  rows: number;
+  cols: number;
+  dtype: DType;
+}
+
+/** Default cap on the bytes a single result may need (4 GiB). */
+export const DEFAULT_MEMORY_LIMIT = 4 * 1024 ** 3;
+
+export function dtypeOf(data: FloatArray): DType {
+  return data instanceof Float32Array ? 'float32' : 'float64';
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (ArrayBuffer.isView(value)) return `a ${value.constructor.name}`;
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
+}
+
+function isPositiveIntegerOrZero(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+/** Throws RangeError naming `name` when data holds NaN or +-Infinity. */
+export function assertFinite(name: string, data: ArrayLike<number>): void {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v - v !== 0) {
+      throw new RangeError(`${name} must contain only finite numbers, found ${v} at flat index ${i}`);
+    }
+  }
+}
+
+export interface ToMatrixOptions {
+  /** Required number of columns. */
+  cols?: number;
+  /** Name of what fixes `cols`, for the message. */
+  colsName?: string;
+  /** Accept a 1-D vector as an n x 1 matrix (targets). */
+  allowVector?: boolean;
+  /** Require at least one row. Default true. */
+  nonEmpty?: boolean;
+  /** Convert to this dtype (copies when different). */
+  dtype?: DType;
+}
+
+/**
+ * Converts `value` to a validated contiguous matrix; `name` is used in error
+ * messages (e.g. 'X'). Typed-array data is used in place when it is already
+ * contiguous and of the requested dtype.
+ */
+export function toMatrix(name: string, value: unknown, options: ToMatrixOptions = {}): Matrix {
+  if (value === null || typeof value !== 'object') {
+    throw new TypeError(`${name} must be an ndarray or { data, shape } matrix, got ${describe(value)}`);
+  }
+  const v = value as Partial<MatrixLike>;
+  const data = v.data;
+  if (
+    data === undefined ||
+    !(data instanceof Float32Array || data instanceof Float64Array || Array.isArray(data))
+  ) {
+    throw new TypeError(`${name}.data must be a Float32Array, Float64Array or number[], got ${describe(data)}`);
+  }
+  if (!Array.isArray(v.shape) && !(v.shape && typeof v.shape === 'object' && 'length' in v.shape)) {
+    throw new TypeError(`${name}.shape must be an array of dimensions, got ${describe(v.shape)}`);
+  }
+  let shape = Array.from(v.shape as ArrayLike<number>);
+  if (!shape.every((s) => isPositiveIntegerOrZero(s))) {
+    throw new RangeError(`${name}.shape must hold non-negative integers, got [${shape.join(', ')}]`);
+  }
+  let stride = v.stride ? Array.from(v.stride) : undefined;
+  if (shape.length === 1 && options.allowVector) {
+    shape = [shape[0], 1];
+    if (stride) stride = [stride[0], 1];
+  }
+  if (shape.length !== 2) {
+    throw new RangeError(`${name} must be 2-dimensional (rows x columns), got shape [${shape.join(', ')}]`);
+  }
+  const [rows, cols] = shape;
+  if ((options.nonEmpty ?? true) && rows === 0) throw new RangeError(`${name} must have at least one row`);
+  if (options.cols !== undefined && cols !== options.cols) {
+    throw new RangeError(
+      `${name} must have ${options.cols} columns${options.colsName ? ` (${options.colsName})` : ''}, got ${cols}`,
+    );
+  }
+  const offset = v.offset ?? 0;
+  if (!isPositiveIntegerOrZero(offset)) throw new RangeError(`${name}.offset must be a non-negative integer`);
+  const st = stride ?? [cols, 1];
+  if (st.length !== 2 || !st.every((s) => Number.isSafeInteger(s))) {
+    throw new RangeError(`${name}.stride must be two integers, got ${describe(stride)}`);
+  }
+  // Every addressed element must lie inside data.
+  const last = offset + (rows > 0 && cols > 0 ? Math.max(0, (rows - 1) * st[0]) + Math.max(0, (cols - 1) * st[1]) : 0);
+  const first = offset + (rows > 0 && cols > 0 ? Math.min(0, (rows - 1) * st[0]) + Math.min(0, (cols - 1) * st[1]) : 0);
+  if (rows * cols > 0 && (first < 0 || last >= data.length)) {
+    throw new RangeError(`${name}: shape [${rows}, ${cols}] does not fit in data of length ${data.length}`);
+  }
+  if (!stride && v.offset === undefined && data.length !== rows * cols) {
+    throw new RangeError(`${name}: data has ${data.length} elements but shape [${rows}, ${cols}] needs ${rows * cols}`);
+  }
+  const srcType: DType = data instanceof Float32Array ? 'float32' : 'float64';
+  const dtype = options.dtype ?? srcType;
+  const contiguous = st[1] === 1 && (st[0] === cols || rows <= 1);
+  let out: FloatArray;
+  if (contiguous && !Array.isArray(data) && dtype === srcType) {
+    out = (data as FloatArray).subarray(offset, offset + rows * cols);
+  } else {
+    out = dtype === 'float32' ? new Float32Array(rows * cols) : new Float64Array(rows * cols);
+    let k = 0;
+    for (let i = 0; i < rows; i++) {
+      const base = offset + i * st[0];
+      for (let j = 0; j < cols; j++) out[k++] = data[base + j * st[1]];
+    }
+  }
+  assertFinite(name, out);
+  return { data: out, rows, cols, dtype };
+}
+
+/** Validates an integer option in [min, max]. */
+export function intOption(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number') throw new TypeError(`${name} must be an integer, got ${describe(value)}`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer in [${min}, ${max}], got ${value}`);
+  }
+  return value;
+}
+
+/** Validates a finite number option in [min, max] (inclusive). */
+export function numberOption(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${describe(value)}`);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be a finite number in [${min}, ${max}], got ${value}`);
+  }
+  return value;
+}
+
+/** Validates that an options argument is an object (or undefined) with only known keys. */
+export function checkOptions(name: string, options: unknown, known: readonly string[]): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`${name} must be an options object, got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new RangeError(`${name}.${key} is not a known option (known: ${known.join(', ')})`);
+    }
+  }
+  return options as Record<string, unknown>;
+}
+
+/** Refuses a result that would need more than `limit` bytes. */
+export function checkMemory(what: string, bytes: number, limit: number, optionName = 'memoryLimit'): void {
+  if (bytes > limit) {
+    throw new RangeError(
+      `${what} would need ${(bytes / 1024 ** 3).toFixed(2)} GiB, above the ${optionName} of ${(limit / 1024 ** 3).toFixed(2)} GiB; ` +
+        `use fewer rows or raise ${optionName}`,
+    );
+  }
+}
+
+export function allocate(dtype: DType, length: number): FloatArray {
+  return dtype === 'float32' ? new Float32Array(length) : new Float64Array(length);
+}
+
+/** Wraps a row-major buffer as an ndarray. */
+export function toNdarray<T extends FloatArray>(data: T, rows: number, cols: number): NdArray<T> {
+  return ndarray(data, [rows, cols]);
+}

@@ -1,0 +1,14 @@
+/**
+ * ntk-sketch: Neural Tangent Kernel regression at scale.
+ *
+ * Exact kernels (ground truth, small n), feature maps whose inner products
+ * approximate them (large n), and ridge regression on either.
+ */
+export { ntkKernel, ntkKernelSync, MAX_DEPTH } from './ntk-kernel.js';
+export type { NtkKernelOptions, KernelResult } from './ntk-kernel.js';
+export { RidgeRegression, KernelRidgeRegression, oneHot, argmaxRows, MIN_RCOND } from './ridge.js';
+export type { RidgeOptions, LambdaPathOptions, LambdaScore, Metric, RidgeJSON } from './ridge.js';
+export { backends, setThreads } from './backends.js';
+export type { BackendInfo, BackendChoice } from './backends.js';
+export { DEFAULT_MEMORY_LIMIT } from './arrays.js';
+export type { MatrixLike, DType } from './arrays.js';

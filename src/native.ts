@@ -1,0 +1,108 @@
+/**
+ * Loads the compiled addon and describes its raw interface.
+ *
+ * The addon is looked up in (1) the path in the `NTK_SKETCH_ADDON` environment
+ * variable, (2) the cmake-js build (`build-cmake/Release`), (3) the node-gyp
+ * build (`build/Release`). When loading fails the error says why: the build is
+ * missing, a shared library (BLAS) is missing, or the addon was built for a
+ * different Node ABI.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type FloatArray = Float32Array | Float64Array;
+export type NativeBackendName = 'cpu' | 'cuda';
+
+/** The raw addon. Arguments are validated by the TypeScript layer first. */
+export interface NativeAddon {
+  backends(): NativeBackends;
+  setThreads(n: number): void;
+  ntkKernel<T extends FloatArray>(
+    x: T, n: number, d: number, z: T | null, m: number, depth: number,
+    ntkOut: T | null, nngpOut: T | null, backend: NativeBackendName, async: boolean,
+  ): Promise<void> | undefined;
+  gramAccumulate<T extends FloatArray>(
+    phi: T, n: number, m: number, y: T | null, k: number,
+    a: Float64Array, b: Float64Array | null, async: boolean,
+  ): Promise<void> | undefined;
+  ridgeSolve(
+    a: Float64Array, m: number, b: Float64Array, k: number, lambda: number,
+    w: Float64Array, status: Float64Array, async: boolean,
+  ): Promise<void> | undefined;
+  symmetricEigh(
+    a: Float64Array, m: number, evals: Float64Array, vt: Float64Array, status: Float64Array,
+    async: boolean,
+  ): Promise<void> | undefined;
+  gemm<T extends FloatArray>(
+    transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+    a: T, lda: number, b: T, ldb: number, beta: number, c: T, ldc: number, async: boolean,
+  ): Promise<void> | undefined;
+}
+
+export interface NativeBackends {
+  cpu: { available: true; blas: string; blasThreads: number; threads: number; openmp: boolean };
+  cuda: {
+    compiled: boolean;
+    available: boolean;
+    reason?: string;
+    runtimeVersion: number;
+    devices: { index: number; name: string; memoryBytes: number; computeCapability: string }[];
+  };
+}
+
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Candidate addon paths, most specific first. */
+export function addonCandidates(): string[] {
+  const list: string[] = [];
+  if (process.env.NTK_SKETCH_ADDON) list.push(resolve(process.env.NTK_SKETCH_ADDON));
+  list.push(resolve(packageRoot, 'build-cmake', 'Release', 'ntk_sketch.node'));
+  list.push(resolve(packageRoot, 'build', 'Release', 'ntk_sketch.node'));
+  return list;
+}
+
+/** Turns a dlopen failure into a message that says what to do. */
+export function explainLoadError(path: string, error: unknown): string {
+  const msg = error instanceof Error ? error.message : String(error);
+  const missingLib = /([\w.+-]+\.so(?:\.\d+)*): cannot open shared object file/.exec(msg);
+  if (missingLib) {
+    const lib = missingLib[1];
+    const hint = /blas|lapack|gfortran/i.test(lib)
+      ? 'install the BLAS runtime (Debian/Ubuntu: apt-get install libopenblas-dev) and rebuild with `npm run build:native`'
+      : /gomp/i.test(lib)
+        ? 'install the OpenMP runtime (Debian/Ubuntu: apt-get install libgomp1)'
+        : 'install the library it names, then rebuild with `npm run build:native`';
+    return `ntk-sketch: the native addon at ${path} needs the shared library ${lib}, which is missing: ${hint}.`;
+  }
+  if (/NODE_MODULE_VERSION|was compiled against a different Node\.js version|invalid ELF header|wrong ELF class/.test(msg)) {
+    return `ntk-sketch: the native addon at ${path} was built for another Node.js ABI or platform (running Node ${process.version} on ${process.platform}-${process.arch}); rebuild it with \`npm run build:native\`. (${msg})`;
+  }
+  if (/undefined symbol/.test(msg)) {
+    return `ntk-sketch: the native addon at ${path} is incomplete or was linked against a different BLAS (${msg}); rebuild it with \`npm run build:native\`.`;
+  }
+  return `ntk-sketch: failed to load the native addon at ${path}: ${msg}`;
+}
+
+let cached: NativeAddon | undefined;
+
+/** The addon, loaded once; throws an Error explaining what failed. */
+export function native(): NativeAddon {
+  if (cached) return cached;
+  const require = createRequire(import.meta.url);
+  const candidates = addonCandidates();
+  const path = candidates.find((p) => existsSync(p));
+  if (!path) {
+    throw new Error(
+      `ntk-sketch: the native addon is not built (looked in ${candidates.join(', ')}). ` +
+        'Run `npm run build:native` (needs cmake, a C++17 compiler and libopenblas-dev).',
+    );
+  }
+  try {
+    cached = require(path) as NativeAddon;
+  } catch (error) {
+    throw new Error(explainLoadError(path, error), { cause: error });
+  }
+  return cached;
+}
