@@ -9,8 +9,7 @@
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
-        "native",
-        "/usr/include/x86_64-linux-gnu/openblas-pthread"
+        "native"
       ],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "NTK_HAVE_OPENBLAS_EXTENSIONS=1"],
       "cflags!": ["-fno-exceptions"],

@@ -362,8 +362,10 @@ export class RidgeRegression extends RegularizedSolver {
       throw new RangeError(`json.weights must hold features x outputs = ${(m as number) * (k as number)} numbers`);
     }
     const model = new RidgeRegression({ lambda: numberOption('json.lambda', doc.lambda, 0, Number.MAX_VALUE) });
+    doc.weights.forEach((v, i) => {
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new RangeError(`json.weights[${i}] must be a finite number, got ${describe(v)}`);
+    });
     const w = Float64Array.from(doc.weights);
-    for (let i = 0; i < w.length; i++) if (!Number.isFinite(w[i])) throw new RangeError(`json.weights[${i}] is not finite`);
     model.dim = m as number;
     model.outputs = k as number;
     model.weights = w;

@@ -129,8 +129,8 @@ int blas_threads() {
 
 std::string blas_description() {
 #ifdef NTK_HAVE_OPENBLAS_EXTENSIONS
-  const char* cfg = openblas_get_config();
-  return std::string("OpenBLAS ") + (cfg ? cfg : "");
+  const std::string cfg = openblas_get_config() ? openblas_get_config() : "";
+  return cfg.rfind("OpenBLAS", 0) == 0 ? cfg : "OpenBLAS " + cfg;
 #else
   return "CBLAS (vendor unknown)";
 #endif
