@@ -89,9 +89,9 @@ function parseDigits(buffer: Buffer): Dataset {
 }
 
 export interface FashionMnistOptions {
-  /** Training rows to return (the first ones of the 60,000). Default 60000. */
+  /** Training rows to return (the first ones of the 60,000). Default: all in the file. */
   train?: number;
-  /** Test rows to return (the first ones of the 10,000). Default 10000. */
+  /** Test rows to return (the first ones of the 10,000). Default: all in the file. */
   test?: number;
   /** Directory with the four IDX gz files. Default /usr/share/datasets/fashion-mnist. */
   dir?: string;
@@ -164,8 +164,9 @@ function maybeGunzip(bytes: Uint8Array, name: string): Uint8Array {
   return bytes;
 }
 
+/** A row count option; undefined means every row of the file. */
 function countOption(name: string, value: unknown, max: number): number {
-  if (value === undefined) return max;
+  if (value === undefined) return Infinity;
   if (typeof value !== 'number') throw new TypeError(`${name} must be an integer, got ${describe(value)}`);
   if (!Number.isInteger(value) || value < 0 || value > max) {
     throw new RangeError(`${name} must be an integer in [0, ${max}], got ${value}`);
@@ -181,13 +182,13 @@ function loadIdxPair(dir: string, prefix: string, limit: number, what: string): 
     if (!existsSync(p)) {
       throw new Error(
         `Fashion-MNIST file ${p} not found; install it with \`apt-get install dataset-fashion-mnist\` ` +
-          `(Debian/Ubuntu, files in ${FASHION_MNIST_DIR}) or pass the directory holding the IDX files`,
+          `(Debian/Ubuntu, files in ${FASHION_MNIST_DIR}) or point the \`dir\` option (command line: --data-dir) at a directory holding the IDX files`,
       );
     }
   }
   const images = parseIdxImages(readFileSync(imgPath), limit, imgPath);
   const labels = parseIdxLabels(readFileSync(lblPath), limit, lblPath);
-  if (images.count < limit) throw new RangeError(`${what} asks for ${limit} rows but ${imgPath} holds only ${images.count}`);
+  if (Number.isFinite(limit) && images.count < limit) throw new RangeError(`${what} asks for ${limit} rows but ${imgPath} holds only ${images.count}`);
   if (labels.length !== images.count) {
     throw new Error(`${lblPath} holds ${labels.length} labels for ${images.count} images in ${imgPath}`);
   }

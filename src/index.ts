@@ -12,3 +12,14 @@ export { backends, setThreads } from './backends.js';
 export type { BackendInfo, BackendChoice } from './backends.js';
 export { DEFAULT_MEMORY_LIMIT } from './arrays.js';
 export type { MatrixLike, DType } from './arrays.js';
+export {
+  loadDigits,
+  loadFashionMnist,
+  splitIndices,
+  permutation,
+  parseIdxImages,
+  parseIdxLabels,
+  FASHION_MNIST_DIR,
+  FASHION_MNIST_CLASSES,
+} from './datasets.js';
+export type { Dataset, FashionMnistOptions, IdxImages } from './datasets.js';

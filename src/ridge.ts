@@ -39,14 +39,14 @@ export interface RidgeOptions {
 
 export interface LambdaScore {
   lambda: number;
-  /** Accuracy (higher is better) or mean squared error (lower is better). */
+  /** Accuracy (higher is better) or mean squared error (lower is better); +-Infinity when lambda is too small to solve reliably. */
   score: number;
 }
 
 export interface LambdaPathOptions {
   /** Absolute lambdas to try (> 0). Default: 10^-7 .. 10^1 times the mean diagonal of A. */
   lambdas?: number[];
-  /** 'accuracy' (argmax of one-hot rows) or 'mse'. Default 'mse'. */
+  /** 'accuracy' (argmax of one-hot rows; ties broken by MSE) or 'mse'. Default 'mse'. */
   metric?: Metric;
 }
 
@@ -137,27 +137,33 @@ abstract class RegularizedSolver {
     const scores: LambdaScore[] = [];
     const scaled = new Float64Array(m * k);
     const pred = new Float64Array(val.rows * k);
-    const emax = evals[m - 1];
+    const emax = Math.max(evals[m - 1], 0);
+    let best: { s: LambdaScore; mse: number } | undefined;
     for (const lambda of lambdas) {
-      let usable = true;
-      for (let j = 0; j < m; j++) {
-        const denom = evals[j] + lambda;
-        // Eigenvalues clipped at 0 (A is PSD; tiny negatives are rounding).
-        const d = Math.max(evals[j], 0) + lambda;
-        if (!(denom > 0) || d < emax * 1e-15) usable = false;
-        for (let t = 0; t < k; t++) scaled[j * k + t] = c[j * k + t] / d;
-      }
+      // The same acceptance rule as a direct solve: the LAPACK 1-norm
+      // condition estimate can be up to m times the eigenvalue ratio.
+      const usable = (Math.max(evals[0], 0) + lambda) >= (emax + lambda) * MIN_RCOND * m;
       if (!usable) {
         scores.push({ lambda, score: metric === 'accuracy' ? -Infinity : Infinity });
         continue;
       }
+      for (let j = 0; j < m; j++) {
+        // Eigenvalues clipped at 0 (A is PSD; tiny negatives are rounding).
+        const d = Math.max(evals[j], 0) + lambda;
+        for (let t = 0; t < k; t++) scaled[j * k + t] = c[j * k + t] / d;
+      }
       yield native().gemm(false, false, val.rows, k, m, 1, q, m, scaled, k, 0, pred, k, async);
-      scores.push({ lambda, score: score(metric, pred, yVal) });
+      const s = { lambda, score: score(metric, pred, yVal) };
+      scores.push(s);
+      // Accuracy ties (common: it is flat over decades of lambda) go to the
+      // lower validation MSE, so the choice does not sit on a grid edge.
+      const mse = metric === 'accuracy' ? score('mse', pred, yVal) : s.score;
+      const better = !best
+        || (metric === 'accuracy' ? s.score > best.s.score || (s.score === best.s.score && mse < best.mse) : s.score < best.s.score);
+      if (better) best = { s, mse };
     }
-    let best = scores[0];
-    for (const s of scores) if (metric === 'accuracy' ? s.score > best.score : s.score < best.score) best = s;
-    if (!Number.isFinite(best.score)) throw new RangeError('no lambda in the path gives a usable solve; use larger lambdas');
-    this.lambdaValue = best.lambda;
+    if (!best) throw new RangeError('no lambda in the path gives a well-conditioned solve; use larger lambdas');
+    this.lambdaValue = best.s.lambda;
     this.weights = null;
     return scores;
   }

@@ -197,6 +197,20 @@ describe('KernelRidgeRegression', () => {
     expect(acc).toBeCloseTo(best, 10);
   });
 
+  it('never selects a lambda that the solve would then refuse', () => {
+    // A rank-2 kernel: lambda = 1e-12 makes K + lambda I numerically singular.
+    const nn = 50;
+    const f = randomMatrix(nn, 2, 31);
+    const Kr = ab(f, Array.from({ length: 2 * nn }, (_, i) => f[(i % nn) * 2 + Math.floor(i / nn)]), nn, 2, nn);
+    const t = randomMatrix(nn, 1, 32);
+    const model = new KernelRidgeRegression();
+    const scores = model.selectLambdaSync(mat(Kr, nn, nn), mat(t, nn, 1), mat(Kr, nn, nn), mat(t, nn, 1), { lambdas: [1e-12, 1e-2] });
+    expect(scores[0].score).toBe(Infinity);
+    expect(model.lambda).toBe(1e-2);
+    expect(model.predictSync(mat(Kr, nn, nn)).data.every(Number.isFinite)).toBe(true);
+    expect(() => model.selectLambdaSync(mat(Kr, nn, nn), mat(t, nn, 1), mat(Kr, nn, nn), mat(t, nn, 1), { lambdas: [1e-14] })).toThrow(RangeError);
+  });
+
   it('validates its arguments', () => {
     expect(() => new KernelRidgeRegression({ lambda: 1 }).fitSync(mat(x, n, d), mat(y, n, k))).toThrow(/K must be a square/);
     expect(() => new KernelRidgeRegression({ lambda: 1 }).fitSync(K, mat(y.subarray(0, (n - 1) * k), n - 1, k))).toThrow(/Y must have one row/);

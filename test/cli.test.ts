@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Runs the CLI from source through tsx (no build step needed). */
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli.ts'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('ntk-sketch command line', () => {
+  it('reaches >= 0.98 test accuracy on digits with the exact NTK (depth 1), JSON lines only', () => {
+    const r = cli('--json', '--depth', '1');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    const results = lines.map((l) => JSON.parse(l));
+    const ntk = results.find((x) => x.method === 'exact-ntk');
+    expect(ntk).toBeDefined();
+    expect(ntk.depth).toBe(1);
+    expect(ntk.accuracy).toBeGreaterThanOrEqual(0.98);
+    expect(ntk.accuracy).toBeLessThanOrEqual(1);
+    expect(ntk.seconds).toBeGreaterThan(0);
+    expect(ntk.train).toBe(1438);
+    expect(ntk.test).toBe(359);
+    expect(ntk.lambda).toBeGreaterThan(0);
+    const lin = results.find((x) => x.method === 'linear-ridge');
+    expect(lin).toBeDefined();
+    expect(lin.accuracy).toBeGreaterThan(0.85);
+    expect(lin.accuracy).toBeLessThan(ntk.accuracy);
+    expect(results).toHaveLength(2);
+  });
+
+  it('prints an aligned table without --json', () => {
+    const r = cli('--depth', '1', '--train', '600', '--test', '300', '--seed', '3');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^method\s+depth\s+train n\s+lambda\s+accuracy\s+seconds$/m);
+    expect(r.stdout).toMatch(/^exact-ntk\s+1\s+600\s+\S+\s+0\.9\d{3}\s+\d+\.\d{2}$/m);
+    expect(r.stdout).toMatch(/^linear-ridge\s+-\s+600\s/m);
+    // No progress bar when stderr is not a terminal.
+    expect(r.stderr).toBe('');
+  });
+
+  it('is deterministic for a seed', () => {
+    const strip = (s: string) => s.trim().split('\n').map((l) => { const o = JSON.parse(l); delete o.seconds; return o; });
+    const a = cli('--json', '--depth', '2', '--train', '400', '--test', '200', '--seed', '5');
+    const b = cli('--json', '--depth', '2', '--train', '400', '--test', '200', '--seed', '5');
+    expect(a.code).toBe(0);
+    expect(strip(a.stdout)).toEqual(strip(b.stdout));
+  });
+
+  it('prints help and exits 0', () => {
+    const r = cli('--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Usage: ntk-sketch/);
+    expect(r.stdout).toMatch(/--data/);
+  });
+
+  it.each([
+    [['--bogus'], /--bogus/],
+    [['--data', 'mnist'], /--data must be 'digits' or 'fashion-mnist'/],
+    [['--depth', '0'], /--depth must be an integer in \[1, 1000\]/],
+    [['--depth', 'two'], /--depth must be an integer/],
+    [['--train', '100000'], /--train must be an integer in/],
+    [['--test', '-3'], /--test/],
+    [['--seed', '1.5'], /--seed must be an integer/],
+    [['--json=yes'], /--json/],
+    [['extra'], /extra/],
+    [['--data', 'fashion-mnist', '--train', '30000'], /--train 30000 is too large/],
+  ])('rejects %j with exit code 2 and a one-line message', (args, pattern) => {
+    const r = cli(...(args as string[]));
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(pattern);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('exits 2 with an install hint when the Fashion-MNIST files are missing', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'ntk-sketch-cli-'));
+    try {
+      const r = cli('--data', 'fashion-mnist', '--data-dir', empty, '--json');
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/apt-get install dataset-fashion-mnist/);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
