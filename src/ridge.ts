@@ -400,7 +400,8 @@ export class KernelRidgeRegression extends RegularizedSolver {
   private load(K: unknown, Y: unknown): void {
     const k = toMatrix('K', K, { dtype: 'float64' });
     if (k.rows !== k.cols) throw new RangeError(`K must be a square training kernel, got ${k.rows} x ${k.cols}`);
-    checkMemory('KernelRidgeRegression: the factorised kernel', 8 * k.rows * k.rows * 3, this.memoryLimit);
+    // The Cholesky solve factors a float64 copy of K.
+    checkMemory('KernelRidgeRegression: the factorised kernel', 8 * k.rows * k.rows, this.memoryLimit);
     const y = toMatrix('Y', Y, { allowVector: true, dtype: 'float64' });
     if (y.rows !== k.rows) throw new RangeError(`Y must have one row per row of K (${k.rows}), got ${y.rows}`);
     this.kernel = k.data as Float64Array;
@@ -445,6 +446,8 @@ export class KernelRidgeRegression extends RegularizedSolver {
 
   private loadWithValidation(K: unknown, Y: unknown, KVal: unknown, YVal: unknown): { kv: Matrix; yv: Matrix } {
     this.load(K, Y);
+    // The eigendecomposition holds the eigenvectors and about as much workspace.
+    checkMemory('KernelRidgeRegression: the eigendecomposition of K', 8 * this.dim * this.dim * 3, this.memoryLimit);
     const kv = toMatrix('KVal', KVal, { cols: this.dim, colsName: 'the training points', dtype: 'float64' });
     const yv = toMatrix('YVal', YVal, { allowVector: true, cols: this.outputs, colsName: 'the outputs of Y', dtype: 'float64' });
     if (yv.rows !== kv.rows) throw new RangeError(`YVal must have one row per row of KVal (${kv.rows}), got ${yv.rows}`);
