@@ -2,10 +2,12 @@
 #include <napi.h>
 
 #include "bindings.hpp"
+#include "common/threads.hpp"
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  ntk::init_threads();
   ntk_bindings::register_backends(env, exports);
   ntk_bindings::register_ntk_kernel(env, exports);
   ntk_bindings::register_ridge(env, exports);

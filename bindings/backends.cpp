@@ -15,6 +15,7 @@ Napi::Value Backends(const Napi::CallbackInfo& info) {
   Napi::Object cpu = Napi::Object::New(env);
   cpu.Set("available", true);
   cpu.Set("blas", ntk::blas_description());
+  cpu.Set("blasCore", ntk::blas_core_name());
   cpu.Set("blasThreads", ntk::blas_threads());
   cpu.Set("threads", ntk::thread_count());
   cpu.Set("openmp", ntk::have_openmp());

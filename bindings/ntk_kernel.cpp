@@ -28,9 +28,9 @@ Napi::Value ntk_kernel_typed(const Napi::CallbackInfo& info) {
   const int dep = static_cast<int>(depth);
   auto job = [=]() {
     if (use_cuda)
-      ntk::ntk_exact_cuda<T>(x, n, z, m, d, dep, ntk_out, nngp_out);
+      ntk::ntk_exact_cuda<T>(x, n, z, m, d, symmetric, dep, ntk_out, nngp_out);
     else
-      ntk::ntk_exact<T>(x, n, z, m, d, dep, ntk_out, nngp_out);
+      ntk::ntk_exact<T>(x, n, z, m, d, symmetric, dep, ntk_out, nngp_out);
   };
   return run_job(env, async, job, {info[0], info[3], info[6], info[7]});
 }

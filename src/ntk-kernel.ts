@@ -11,9 +11,10 @@
  * with the arc-cosine kernels k0(t) = (pi - arccos t)/pi and
  * k1(t) = (sqrt(1 - t^2) + t (pi - arccos t))/pi. NTK = Theta^L, NNGP = Sigma^L.
  *
- * Cost: one float64 GEMM of the row-normalised inputs (n m d flops, half of
- * that for the symmetric X-vs-X case) plus O(n m L) for the recursion,
- * OpenMP-parallel. Cosines are computed in float64 whatever the input dtype;
+ * Cost: float64 GEMMs of the row-normalised inputs on 256 x 256 output tiles
+ * (2 n m d flops; about half for the symmetric X-vs-X case, where only the
+ * lower triangle of tiles is computed) fused with the O(n m L) recursion,
+ * OpenMP-parallel over tiles. Results are bit-identical for any thread count. Cosines are computed in float64 whatever the input dtype;
  * float32 outputs are rounded from float64 results (relative error <= 6e-8).
  * Cosines within ~1e-16 of 1 between distinct but identical rows lose ~1e-8
  * relative accuracy (arccos is not Lipschitz at 1); the diagonal of the
@@ -85,6 +86,7 @@ function prepare(fn: string, X: unknown, Z: unknown, options: unknown): Prepared
   // Results, plus the float64 normalised copies of the inputs.
   const bytes = outputs * x.rows * m * elementBytes + 8 * (x.rows + (z ? z.rows : 0)) * x.cols;
   checkMemory(`${fn}: a ${x.rows} x ${m} kernel`, bytes, memoryLimit);
+  const backend = resolveBackend('backend', opts.backend);
   return {
     x,
     z,
@@ -92,7 +94,7 @@ function prepare(fn: string, X: unknown, Z: unknown, options: unknown): Prepared
     depth,
     ntk: output === 'nngp' ? null : allocate(x.dtype, x.rows * m),
     nngp: output === 'ntk' ? null : allocate(x.dtype, x.rows * m),
-    backend: resolveBackend('backend', opts.backend),
+    backend,
   };
 }
 

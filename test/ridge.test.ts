@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import ndarray from 'ndarray';
-import { KernelRidgeRegression, RidgeRegression, argmaxRows, oneHot, ntkKernelSync } from '../src/index.js';
+import { KernelRidgeRegression, RidgeRegression, argmaxRows, oneHot, ntkKernelSync, setThreads } from '../src/index.js';
 import { ab, atb, denseSolve, maxAbs, maxAbsDiff, randomMatrix, rng } from './reference/dense-solve.js';
 
 const mat = (data: Float64Array | Float32Array, rows: number, cols: number) => ({ data, shape: [rows, cols] });
@@ -49,6 +49,25 @@ describe('RidgeRegression', () => {
     }
     expect(streamed.samples).toBe(n);
     expect(maxAbsDiff(streamed.coefficients().data, whole.coefficients().data)).toBeLessThan(1e-10);
+  });
+
+  it('gives bit-identical weights and predictions for any thread count', () => {
+    // 600 features: several 256-wide tiles of the Gram matrix.
+    const rows = 700, cols = 600;
+    const x = randomMatrix(rows, cols, 41);
+    const t = randomMatrix(rows, 2, 42);
+    const fit = (threads: number) => {
+      setThreads(threads);
+      try {
+        const model = new RidgeRegression({ lambda: 1 }).fitSync(mat(x, rows, cols), mat(t, rows, 2));
+        return { w: model.coefficients().data, p: model.predictSync(mat(x, rows, cols)).data };
+      } finally {
+        setThreads(0);
+      }
+    };
+    const one = fit(1), two = fit(2);
+    expect(Buffer.compare(Buffer.from(one.w.buffer), Buffer.from(two.w.buffer))).toBe(0);
+    expect(Buffer.compare(Buffer.from(one.p.buffer), Buffer.from(two.p.buffer))).toBe(0);
   });
 
   it('accepts a 1-D target vector and ndarray views', () => {

@@ -27,9 +27,12 @@ int thread_count() {
   return n > 0 ? n : default_threads();
 }
 
-void set_thread_count(int n) {
-  g_threads.store(n > 0 ? n : 0, std::memory_order_relaxed);
-  blas_set_threads(n > 0 ? n : default_threads());
+void set_thread_count(int n) { g_threads.store(n > 0 ? n : 0, std::memory_order_relaxed); }
+
+void init_threads() {
+  // BLAS stays single-threaded: the core parallelises over fixed tiles so that
+  // results do not depend on the thread count (see linalg/blas.hpp).
+  blas_set_threads(1);
 }
 
 bool have_openmp() {

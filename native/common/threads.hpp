@@ -10,9 +10,12 @@ namespace ntk {
 /// Threads used by parallel regions (>= 1). Defaults to the OpenMP maximum.
 int thread_count();
 
-/// Sets the thread count for OpenMP regions and for the BLAS library.
-/// n <= 0 restores the default.
+/// Sets the thread count of the core's parallel regions. n <= 0 restores the
+/// default. Results are bit-identical for every count.
 void set_thread_count(int n);
+
+/// Called once at load: makes the BLAS library single-threaded.
+void init_threads();
 
 /// Whether the core was compiled with OpenMP.
 bool have_openmp();

@@ -31,7 +31,7 @@ CudaInfo cuda_info();
 /// GPU version of ntk_exact (same contract); throws std::runtime_error when
 /// no device is available or a CUDA call fails.
 template <typename T>
-void ntk_exact_cuda(const T* x, int64_t n, const T* z, int64_t m, int64_t d, int depth, T* ntk,
-                    T* nngp);
+void ntk_exact_cuda(const T* x, int64_t n, const T* z, int64_t m, int64_t d, bool symmetric,
+                    int depth, T* ntk, T* nngp);
 
 }  // namespace ntk

@@ -67,12 +67,12 @@ __global__ void ntk_block_kernel(const double* u, const double* v, const double*
 }  // namespace
 
 template <typename T>
-void ntk_exact_cuda(const T* x, int64_t n, const T* z, int64_t m, int64_t d, int depth, T* ntk,
-                    T* nngp) {
+void ntk_exact_cuda(const T* x, int64_t n, const T* z, int64_t m, int64_t d, bool symmetric,
+                    int depth, T* ntk, T* nngp) {
   const CudaInfo info = cuda_info();
   if (!info.available) throw std::runtime_error(info.reason);
-  const bool symmetric = (z == nullptr);
   if (symmetric) m = n;
+  if (n == 0 || m == 0) return;
   std::vector<double> ux, nx, uz, nz;
   normalize_rows(x, n, d, ux, nx);
   if (!symmetric) normalize_rows(z, m, d, uz, nz);
@@ -105,9 +105,9 @@ void ntk_exact_cuda(const T* x, int64_t n, const T* z, int64_t m, int64_t d, int
   }
 }
 
-template void ntk_exact_cuda<float>(const float*, int64_t, const float*, int64_t, int64_t, int,
-                                    float*, float*);
-template void ntk_exact_cuda<double>(const double*, int64_t, const double*, int64_t, int64_t, int,
-                                     double*, double*);
+template void ntk_exact_cuda<float>(const float*, int64_t, const float*, int64_t, int64_t, bool,
+                                    int, float*, float*);
+template void ntk_exact_cuda<double>(const double*, int64_t, const double*, int64_t, int64_t,
+                                     bool, int, double*, double*);
 
 }  // namespace ntk

@@ -11,13 +11,13 @@ CudaInfo cuda_info() {
 }
 
 template <typename T>
-void ntk_exact_cuda(const T*, int64_t, const T*, int64_t, int64_t, int, T*, T*) {
+void ntk_exact_cuda(const T*, int64_t, const T*, int64_t, int64_t, bool, int, T*, T*) {
   throw std::runtime_error(cuda_info().reason);
 }
 
-template void ntk_exact_cuda<float>(const float*, int64_t, const float*, int64_t, int64_t, int,
-                                    float*, float*);
-template void ntk_exact_cuda<double>(const double*, int64_t, const double*, int64_t, int64_t, int,
-                                     double*, double*);
+template void ntk_exact_cuda<float>(const float*, int64_t, const float*, int64_t, int64_t, bool,
+                                    int, float*, float*);
+template void ntk_exact_cuda<double>(const double*, int64_t, const double*, int64_t, int64_t,
+                                     bool, int, double*, double*);
 
 }  // namespace ntk

@@ -24,6 +24,14 @@ NTK_HD double arccos_k1(double t) {
   return (sqrt((1.0 - t) * (1.0 + t)) + t * (M_PI - acos(t))) / M_PI;
 }
 
+/// Both arc-cosine kernels at once (one arccos): *k0 = k0(t), *k1 = k1(t).
+NTK_HD void arccos_k0_k1(double t, double* k0, double* k1) {
+  t = clamp_cosine(t);
+  const double angle_complement = M_PI - acos(t);
+  *k0 = angle_complement / M_PI;
+  *k1 = (sqrt((1.0 - t) * (1.0 + t)) + t * angle_complement) / M_PI;
+}
+
 /// Normalised fully connected NTK and NNGP for inputs whose cosine is rho:
 /// Theta^L(x,z) = |x||z| * theta, Sigma^L(x,z) = |x||z| * sigma.
 /// Recursion: rho^0 = rho, theta^0 = rho;
@@ -32,8 +40,9 @@ NTK_HD void ntk_normalized(double rho, int depth, double* theta, double* sigma) 
   double r = clamp_cosine(rho);
   double th = r;
   for (int h = 0; h < depth; ++h) {
-    const double d0 = arccos_k0(r);
-    r = arccos_k1(r);
+    double d0, d1;
+    arccos_k0_k1(r, &d0, &d1);
+    r = d1;
     th = th * d0 + r;
   }
   *theta = th;

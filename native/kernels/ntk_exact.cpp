@@ -35,22 +35,10 @@ void normalize_rows(const T* x, int64_t n, int64_t d, std::vector<double>& unit,
   }
 }
 
-namespace {
-
-// Rows per GEMM block: bounds the float64 cosine buffer to ~32 MiB whatever
-// the output type. Fixed (not thread-dependent) so results are reproducible.
-int64_t block_rows(int64_t cols) {
-  const int64_t budget = int64_t{4} << 20;  // doubles
-  return std::max<int64_t>(1, std::min<int64_t>(1024, budget / std::max<int64_t>(cols, 1)));
-}
-
-}  // namespace
-
 template <typename T>
-void ntk_exact(const T* x, int64_t n, const T* z, int64_t m, int64_t d, int depth, T* ntk,
-               T* nngp) {
+void ntk_exact(const T* x, int64_t n, const T* z, int64_t m, int64_t d, bool symmetric,
+               int depth, T* ntk, T* nngp) {
   if (n < 0 || m < 0 || d < 0 || depth < 0) throw std::invalid_argument("negative size");
-  const bool symmetric = (z == nullptr);
   if (symmetric) m = n;
   std::vector<double> ux, nx, uz_own, nz_own;
   normalize_rows(x, n, d, ux, nx);
@@ -58,36 +46,46 @@ void ntk_exact(const T* x, int64_t n, const T* z, int64_t m, int64_t d, int dept
   const std::vector<double>& uz = symmetric ? ux : uz_own;
   const std::vector<double>& nz = symmetric ? nx : nz_own;
 
-  const int64_t rows = block_rows(m);
-  std::vector<double> cosines(static_cast<size_t>(rows * m));
-  for (int64_t i0 = 0; i0 < n; i0 += rows) {
-    const int64_t i1 = std::min(n, i0 + rows);
-    // Symmetric: only columns [0, i1) are needed (the lower triangle).
-    const int64_t cols = symmetric ? i1 : m;
-    gemm(false, true, i1 - i0, cols, d, 1.0, ux.data() + i0 * d, d, uz.data(), d, 0.0,
-         cosines.data(), cols);
-#pragma omp parallel for schedule(static) num_threads(thread_count())
-    for (int64_t i = i0; i < i1; ++i) {
-      const double* c = cosines.data() + (i - i0) * cols;
-      const int64_t jend = symmetric ? i + 1 : m;
-      for (int64_t j = 0; j < jend; ++j) {
-        const double rho = (symmetric && j == i && nx[i] > 0) ? 1.0 : c[j];
-        double theta, sigma;
-        ntk_normalized(rho, depth, &theta, &sigma);
-        const double scale = nx[i] * nz[j];
-        if (ntk) ntk[i * m + j] = static_cast<T>(scale * theta);
-        if (nngp) nngp[i * m + j] = static_cast<T>(scale * sigma);
+  // Fixed tiles: each output is produced by the same serial GEMM call and the
+  // same recursion whatever the thread count, so results are bit-identical.
+  const int64_t tile = kGemmTile;
+  const int64_t ti = (n + tile - 1) / tile, tj = (m + tile - 1) / tile;
+#pragma omp parallel num_threads(thread_count())
+  {
+    std::vector<double> cosines(static_cast<size_t>(tile * tile));
+#pragma omp for schedule(dynamic)
+    for (int64_t t = 0; t < ti * tj; ++t) {
+      const int64_t bi = t / tj, bj = t % tj;
+      if (symmetric && bj > bi) continue;  // lower triangle of tiles only
+      const int64_t i0 = bi * tile, j0 = bj * tile;
+      const int64_t ni = std::min(tile, n - i0), nj = std::min(tile, m - j0);
+      if (d > 0) {
+        gemm_serial(false, true, ni, nj, d, 1.0, ux.data() + i0 * d, d, uz.data() + j0 * d, d, 0.0,
+                    cosines.data(), nj);
+      } else {
+        std::fill(cosines.begin(), cosines.end(), 0.0);
+      }
+      for (int64_t i = i0; i < i0 + ni; ++i) {
+        const double* c = cosines.data() + (i - i0) * nj;
+        for (int64_t j = j0; j < j0 + nj; ++j) {
+          const double rho = (symmetric && j == i && nx[i] > 0) ? 1.0 : c[j - j0];
+          double theta, sigma;
+          ntk_normalized(rho, depth, &theta, &sigma);
+          const double scale = nx[i] * nz[j];
+          if (ntk) ntk[i * m + j] = static_cast<T>(scale * theta);
+          if (nngp) nngp[i * m + j] = static_cast<T>(scale * sigma);
+        }
       }
     }
   }
   if (symmetric) {
     // Mirror the lower triangle in cache-friendly tiles.
-    const int64_t tile = 64;
+    const int64_t mt = 64;
 #pragma omp parallel for schedule(dynamic) num_threads(thread_count())
-    for (int64_t ib = 0; ib < n; ib += tile) {
-      for (int64_t jb = 0; jb <= ib; jb += tile) {
-        for (int64_t i = ib; i < std::min(n, ib + tile); ++i) {
-          for (int64_t j = jb; j < std::min(i, jb + tile); ++j) {
+    for (int64_t ib = 0; ib < n; ib += mt) {
+      for (int64_t jb = 0; jb <= ib; jb += mt) {
+        for (int64_t i = ib; i < std::min(n, ib + mt); ++i) {
+          for (int64_t j = jb; j < std::min(i, jb + mt); ++j) {
             if (ntk) ntk[j * n + i] = ntk[i * n + j];
             if (nngp) nngp[j * n + i] = nngp[i * n + j];
           }
@@ -101,9 +99,9 @@ template void normalize_rows<float>(const float*, int64_t, int64_t, std::vector<
                                     std::vector<double>&);
 template void normalize_rows<double>(const double*, int64_t, int64_t, std::vector<double>&,
                                      std::vector<double>&);
-template void ntk_exact<float>(const float*, int64_t, const float*, int64_t, int64_t, int, float*,
-                               float*);
-template void ntk_exact<double>(const double*, int64_t, const double*, int64_t, int64_t, int,
-                                double*, double*);
+template void ntk_exact<float>(const float*, int64_t, const float*, int64_t, int64_t, bool, int,
+                               float*, float*);
+template void ntk_exact<double>(const double*, int64_t, const double*, int64_t, int64_t, bool,
+                                int, double*, double*);
 
 }  // namespace ntk

@@ -13,12 +13,13 @@ void normalize_rows(const T* x, int64_t n, int64_t d, std::vector<double>& unit,
                     std::vector<double>& norms);
 
 /// Computes ntk = Theta^L(X, Z) and nngp = Sigma^L(X, Z), n x m row-major.
-/// z == nullptr means Z = X (symmetric: one triangle is computed, then
-/// mirrored; the diagonal uses the exact cosine 1). Cosines come from a
-/// float64 GEMM of the normalised rows, whatever T is; outputs are written in
-/// T. Either output may be nullptr.
+/// symmetric means Z = X (z and m are ignored; one triangle of tiles is
+/// computed, then mirrored; the diagonal uses the exact cosine 1). Cosines
+/// come from float64 GEMMs of the normalised rows on fixed tiles, whatever T
+/// is, fused with the recursion; outputs are written in T. Either output may
+/// be nullptr.
 template <typename T>
-void ntk_exact(const T* x, int64_t n, const T* z, int64_t m, int64_t d, int depth, T* ntk,
-               T* nngp);
+void ntk_exact(const T* x, int64_t n, const T* z, int64_t m, int64_t d, bool symmetric,
+               int depth, T* ntk, T* nngp);
 
 }  // namespace ntk

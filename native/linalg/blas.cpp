@@ -1,5 +1,7 @@
 #include "linalg/blas.hpp"
 
+#include "common/threads.hpp"
+
 #include <cblas.h>
 
 #include <algorithm>
@@ -21,6 +23,7 @@ void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const 
 void openblas_set_num_threads(int);
 int openblas_get_num_threads(void);
 char* openblas_get_config(void);
+char* openblas_get_corename(void);
 #endif
 }
 
@@ -34,29 +37,76 @@ int checked_int(int64_t v, const char* what) {
 CBLAS_TRANSPOSE tr(bool t) { return t ? CblasTrans : CblasNoTrans; }
 }  // namespace
 
-void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
-          const double* a, int64_t lda, const double* b, int64_t ldb, double beta,
-          double* c, int64_t ldc) {
+void gemm_serial(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+                 const double* a, int64_t lda, const double* b, int64_t ldb, double beta,
+                 double* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
   cblas_dgemm(CblasRowMajor, tr(trans_a), tr(trans_b), checked_int(m, "m"), checked_int(n, "n"),
               checked_int(k, "k"), alpha, a, checked_int(lda, "lda"), b, checked_int(ldb, "ldb"),
               beta, c, checked_int(ldc, "ldc"));
 }
 
-void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-          const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
-          int64_t ldc) {
+void gemm_serial(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                 const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                 int64_t ldc) {
   if (m == 0 || n == 0) return;
   cblas_sgemm(CblasRowMajor, tr(trans_a), tr(trans_b), checked_int(m, "m"), checked_int(n, "n"),
               checked_int(k, "k"), alpha, a, checked_int(lda, "lda"), b, checked_int(ldb, "ldb"),
               beta, c, checked_int(ldc, "ldc"));
 }
 
+namespace {
+
+// Tiles C (m x n) and runs one serial GEMM per tile, in parallel.
+template <typename T>
+void gemm_tiled(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+                int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  const int64_t tm = (m + kGemmTile - 1) / kGemmTile, tn = (n + kGemmTile - 1) / kGemmTile;
+#pragma omp parallel for schedule(dynamic) num_threads(thread_count())
+  for (int64_t t = 0; t < tm * tn; ++t) {
+    const int64_t i0 = (t / tn) * kGemmTile, j0 = (t % tn) * kGemmTile;
+    const int64_t mi = std::min(kGemmTile, m - i0), nj = std::min(kGemmTile, n - j0);
+    // op(A) rows i0.. and op(B) columns j0..: offset along the stored layout.
+    const T* at = ta ? a + i0 : a + i0 * lda;
+    const T* bt = tb ? b + j0 * ldb : b + j0;
+    gemm_serial(ta, tb, mi, nj, k, alpha, at, lda, bt, ldb, beta, c + i0 * ldc + j0, ldc);
+  }
+}
+
+}  // namespace
+
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+          const double* a, int64_t lda, const double* b, int64_t ldb, double beta, double* c,
+          int64_t ldc) {
+  gemm_tiled(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+          const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+          int64_t ldc) {
+  gemm_tiled(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
 void syrk_upper_at_a(int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
                      double beta, double* c, int64_t ldc) {
   if (n == 0) return;
-  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, checked_int(n, "n"), checked_int(k, "k"),
-              alpha, a, checked_int(lda, "lda"), beta, c, checked_int(ldc, "ldc"));
+  const int64_t tn = (n + kGemmTile - 1) / kGemmTile;
+  // Upper-triangle tiles (bi <= bj), enumerated in a fixed order.
+#pragma omp parallel for schedule(dynamic) num_threads(thread_count())
+  for (int64_t t = 0; t < tn * tn; ++t) {
+    const int64_t bi = t / tn, bj = t % tn;
+    if (bi > bj) continue;
+    const int64_t i0 = bi * kGemmTile, j0 = bj * kGemmTile;
+    const int64_t ni = std::min(kGemmTile, n - i0), nj = std::min(kGemmTile, n - j0);
+    if (bi == bj) {
+      cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, checked_int(ni, "n"), checked_int(k, "k"),
+                  alpha, a + i0, checked_int(lda, "lda"), beta, c + i0 * ldc + i0,
+                  checked_int(ldc, "ldc"));
+    } else {
+      gemm_serial(true, false, ni, nj, k, alpha, a + i0, lda, a + j0, lda, beta, c + i0 * ldc + j0, ldc);
+    }
+  }
 }
 
 int cholesky(int64_t n, double* a) {
@@ -124,6 +174,15 @@ int blas_threads() {
   return openblas_get_num_threads();
 #else
   return -1;
+#endif
+}
+
+std::string blas_core_name() {
+#ifdef NTK_HAVE_OPENBLAS_EXTENSIONS
+  const char* name = openblas_get_corename();
+  return name ? name : "";
+#else
+  return "";
 #endif
 }
 

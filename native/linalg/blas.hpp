@@ -3,6 +3,11 @@
 // Every matrix in the core is row-major and contiguous. LAPACK routines are
 // column-major; the wrappers only expose operations on symmetric matrices, for
 // which both layouts coincide, or transpose explicitly.
+//
+// Determinism: multi-threaded BLAS rounds differently for different thread
+// counts, so the BLAS library is kept single-threaded and the core
+// parallelises over fixed output tiles itself (OpenMP). Each output element is
+// then produced by the same single-threaded call whatever the thread count.
 #pragma once
 
 #include <cstdint>
@@ -10,8 +15,12 @@
 
 namespace ntk {
 
+/// Output tile edge of the parallel products (fixed: results must not depend
+/// on the thread count).
+constexpr int64_t kGemmTile = 256;
+
 /// C = alpha * op(A) op(B) + beta * C, row-major, float64.
-/// op(A) is m x k, op(B) is k x n, C is m x n.
+/// op(A) is m x k, op(B) is k x n, C is m x n. Parallel over kGemmTile tiles.
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
           const double* a, int64_t lda, const double* b, int64_t ldb, double beta,
           double* c, int64_t ldc);
@@ -21,7 +30,16 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
           const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
           float* c, int64_t ldc);
 
+/// Single-threaded GEMM (one BLAS call), for callers that tile themselves.
+void gemm_serial(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
+                 const double* a, int64_t lda, const double* b, int64_t ldb, double beta,
+                 double* c, int64_t ldc);
+void gemm_serial(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                 const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
+                 float* c, int64_t ldc);
+
 /// C(upper triangle) = alpha * A^T A + beta * C for row-major A (k x n), C (n x n).
+/// Parallel over kGemmTile tiles of the upper triangle.
 void syrk_upper_at_a(int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
                      double beta, double* c, int64_t ldc);
 
@@ -44,7 +62,11 @@ void cholesky_solve(int64_t n, const double* factor, int64_t nrhs, double* b);
 int symmetric_eigen(int64_t n, double* a, double* w);
 
 /// Sets the BLAS library's thread count (no-op when it has no such control).
+/// The core sets it to 1 at start-up (see the determinism note above).
 void blas_set_threads(int n);
+
+/// Name of the BLAS kernel family in use (e.g. OpenBLAS's core name), or "".
+std::string blas_core_name();
 
 /// Human-readable description of the BLAS library (vendor, build config).
 std::string blas_description();
