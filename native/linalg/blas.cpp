@@ -110,12 +110,49 @@ void syrk_upper_at_a(int64_t n, int64_t k, double alpha, const double* a, int64_
 }
 
 int cholesky(int64_t n, double* a) {
-  const int nn = checked_int(n, "n");
-  int info = 0;
-  // Row-major lower == column-major upper; both hold the same symmetric data,
-  // so factor the column-major 'U' part: the factor is then R with A = R^T R.
-  dpotrf_("U", &nn, a, &nn, &info, 1);
-  return info;
+  const int lda = checked_int(n, "n");
+  // Row-major lower triangle == column-major upper triangle, so the factor
+  // L (A = L L^T, row-major lower) is what LAPACK's 'U' factorisation of the
+  // same memory produces, and dpotrs/dpocon('U') accept it. The row-major
+  // strictly upper part is left untouched, as dpotrf('U') would.
+  //
+  // Right-looking blocked algorithm on fixed kGemmTile blocks: the diagonal
+  // block by serial dpotrf, the panel by serial dtrsm per block row, the
+  // trailing update by serial GEMM/SYRK per block, blocks in parallel. Every
+  // block sees the same sequence of calls whatever the thread count.
+  const int64_t nb = kGemmTile;
+  const int64_t blocks = (n + nb - 1) / nb;
+  auto at = [&](int64_t i, int64_t j) { return a + i * n + j; };
+  for (int64_t k = 0; k < blocks; ++k) {
+    const int64_t k0 = k * nb, kn = std::min(nb, n - k0);
+    const int knn = static_cast<int>(kn);
+    int info = 0;
+    dpotrf_("U", &knn, at(k0, k0), &lda, &info, 1);
+    if (info != 0) return static_cast<int>(k0) + info;
+#pragma omp parallel for schedule(dynamic) num_threads(thread_count())
+    for (int64_t i = k + 1; i < blocks; ++i) {
+      const int64_t i0 = i * nb, in = std::min(nb, n - i0);
+      // A_ik <- A_ik L_kk^-T
+      cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit,
+                  static_cast<int>(in), knn, 1.0, at(k0, k0), lda, at(i0, k0), lda);
+    }
+    const int64_t rest = blocks - k - 1;
+#pragma omp parallel for schedule(dynamic) num_threads(thread_count())
+    for (int64_t t = 0; t < rest * rest; ++t) {
+      const int64_t i = k + 1 + t / rest, j = k + 1 + t % rest;
+      if (j > i) continue;  // lower blocks only
+      const int64_t i0 = i * nb, in = std::min(nb, n - i0);
+      const int64_t j0 = j * nb, jn = std::min(nb, n - j0);
+      if (i == j) {
+        // Lower triangle of A_ii -= A_ik A_ik^T.
+        cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, static_cast<int>(in), knn, -1.0,
+                    at(i0, k0), lda, 1.0, at(i0, i0), lda);
+      } else {
+        gemm_serial(false, true, in, jn, kn, -1.0, at(i0, k0), n, at(j0, k0), n, 1.0, at(i0, j0), n);
+      }
+    }
+  }
+  return 0;
 }
 
 double cholesky_rcond(int64_t n, const double* factor, double anorm) {
