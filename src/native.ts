@@ -35,6 +35,14 @@ export interface NativeAddon {
     a: Float64Array, m: number, evals: Float64Array, vt: Float64Array, status: Float64Array,
     async: boolean,
   ): Promise<void> | undefined;
+  arccosPolynomial(kernel: 'k0' | 'k1', approximation: 'taylor' | 'nnls', degree: number, lower: number): Float64Array;
+  layerLowerBounds(depth: number): Float64Array;
+  polyKernelPackedDim(inDim: number, sketchDim: number, coeffs: Float64Array): number;
+  sketchPrimitive<T extends FloatArray>(
+    kind: 'fwht' | 'countsketch' | 'srht' | 'tensorsrht' | 'polysketch' | 'polykernel', seed: number, inDim: number,
+    outDim: number, degree: number, coeffs: Float64Array | null, x: T, n: number, indptr: Int32Array | null,
+    indices: Int32Array | null, y: T | null, inDimY: number, out: T,
+  ): void;
   gemm<T extends FloatArray>(
     transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
     a: T, lda: number, b: T, ldb: number, beta: number, c: T, ldc: number, async: boolean,
