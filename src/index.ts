@@ -21,6 +21,8 @@ export {
   MAX_POLYNOMIAL_DEGREE,
 } from './sketches.js';
 export type { ArcCosKernelName, PolynomialApproximation, ArcCosinePolynomialOptions } from './sketches.js';
+export { NTKSketch, NTK_SKETCH_MAX_DEPTH, NTK_SKETCH_MAX_DEGREE } from './ntk-sketch.js';
+export type { NTKSketchOptions, NTKSketchTransformOptions, NTKSketchJSON } from './ntk-sketch.js';
 export { backends, setThreads } from './backends.js';
 export type { BackendInfo, BackendChoice } from './backends.js';
 export { DEFAULT_MEMORY_LIMIT } from './arrays.js';
