@@ -1,5 +1,5 @@
 // Sketch primitives and polynomial coefficients (native/sketches/), for the
-// NTKSketch class and for tests/diagnostics. All synchronous: each is cheap.
+// NTKSketch class and for tests/diagnostics. Synchronous; rows in parallel.
 //   arccosPolynomial(kernel 'k0'|'k1', approximation 'taylor'|'nnls', degree, lower) -> Float64Array
 //   layerLowerBounds(depth) -> Float64Array
 //   polyKernelPackedDim(inDim, sketchDim, coeffs) -> number
@@ -9,10 +9,12 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "common/parallel.hpp"
 #include "sketches/fwht.hpp"
 #include "sketches/poly_coeffs.hpp"
 #include "sketches/sketches.hpp"
@@ -117,44 +119,54 @@ void run_primitive(const Napi::CallbackInfo& info) {
     } else if (kind == "countsketch") {
       const ntk::CountSketch<T> s(in_dim, out_dim, seed, 0);
       T* out = typed_data<T>(info[12], "out", n * out_dim);
-      for (int64_t i = 0; i < n; ++i) s.apply(row(i), out + i * out_dim);
+      ntk::parallel_rows(n, [] { return 0; }, [&](int64_t i, int&) { s.apply(row(i), out + i * out_dim); });
     } else if (kind == "srht") {
       const ntk::Srht<T> s(in_dim, out_dim, seed, 0);
       T* out = typed_data<T>(info[12], "out", n * out_dim);
-      std::vector<T> work(static_cast<size_t>(s.work_size()));
-      for (int64_t i = 0; i < n; ++i) s.apply(row(i), out + i * out_dim, work.data());
+      ntk::parallel_rows(
+          n, [&] { return std::vector<T>(static_cast<size_t>(s.work_size())); },
+          [&](int64_t i, std::vector<T>& work) { s.apply(row(i), out + i * out_dim, work.data()); });
     } else if (kind == "tensorsrht") {
       const int64_t in_dim_y = size_arg(info[11], "inDimY");
       const T* y = typed_data<T>(info[10], "y", n * in_dim_y);
       const ntk::TensorSrht<T> s(in_dim, in_dim_y, out_dim, seed, 0);
       T* out = typed_data<T>(info[12], "out", n * out_dim);
-      std::vector<T> wa(static_cast<size_t>(s.side_a().padded())), wb(static_cast<size_t>(s.side_b().padded()));
-      for (int64_t i = 0; i < n; ++i)
-        s.apply(row(i), ntk::RowView<T>::dense_row(y + i * in_dim_y, in_dim_y), out + i * out_dim, wa.data(),
-                wb.data());
+      using Work = std::pair<std::vector<T>, std::vector<T>>;
+      ntk::parallel_rows(
+          n,
+          [&] {
+            return Work(std::vector<T>(static_cast<size_t>(s.side_a().padded())),
+                        std::vector<T>(static_cast<size_t>(s.side_b().padded())));
+          },
+          [&](int64_t i, Work& w) {
+            s.apply(row(i), ntk::RowView<T>::dense_row(y + i * in_dim_y, in_dim_y), out + i * out_dim,
+                    w.first.data(), w.second.data());
+          });
     } else if (kind == "polysketch") {
       const int leaves = static_cast<int>(degree);
       const ntk::PolySketch<T> s(in_dim, out_dim, leaves, seed, 0);
       const int64_t width = leaves * out_dim;
       T* out = typed_data<T>(info[12], "out", n * width);
-      auto ws = s.make_workspace();
       std::vector<int> degrees(static_cast<size_t>(leaves));
-      std::vector<int64_t> rows(static_cast<size_t>(leaves), out_dim);
-      std::vector<T> factors(static_cast<size_t>(leaves), T(1));
-      std::vector<T*> outs(static_cast<size_t>(leaves));
+      const std::vector<int64_t> rows(static_cast<size_t>(leaves), out_dim);
+      const std::vector<T> factors(static_cast<size_t>(leaves), T(1));
       for (int j = 0; j < leaves; ++j) degrees[j] = j + 1;
-      for (int64_t i = 0; i < n; ++i) {
-        for (int j = 0; j < leaves; ++j) outs[j] = out + i * width + j * out_dim;
-        s.apply(row(i), leaves, degrees.data(), rows.data(), factors.data(), outs.data(), ws);
-      }
+      ntk::parallel_rows(
+          n, [&] { return s.make_workspace(); },
+          [&](int64_t i, typename ntk::PolySketch<T>::Workspace& ws) {
+            std::vector<T*> outs(static_cast<size_t>(leaves));
+            for (int j = 0; j < leaves; ++j) outs[j] = out + i * width + j * out_dim;
+            s.apply(row(i), leaves, degrees.data(), rows.data(), factors.data(), outs.data(), ws);
+          });
     } else if (kind == "polykernel") {
       const auto coeffs = float64_vector(info[5], "coeffs");
       // outDim = SRHT rows, or 0 for the packed sketch; sketch dim from degree slot.
       const ntk::PolyKernelSketch<T> s(in_dim, degree, coeffs, out_dim, seed, 0);
       const int64_t width = s.out_dim();
       T* out = typed_data<T>(info[12], "out", n * width);
-      auto ws = s.make_workspace();
-      for (int64_t i = 0; i < n; ++i) s.apply(row(i), out + i * width, ws);
+      ntk::parallel_rows(
+          n, [&] { return s.make_workspace(); },
+          [&](int64_t i, typename ntk::PolyKernelSketch<T>::Workspace& ws) { s.apply(row(i), out + i * width, ws); });
     } else {
       throw Napi::RangeError::New(env, "unknown sketch kind " + kind);
     }

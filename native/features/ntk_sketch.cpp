@@ -2,11 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <exception>
-#include <mutex>
 #include <stdexcept>
 
-#include "common/threads.hpp"
+#include "common/parallel.hpp"
 #include "sketches/fwht.hpp"
 
 namespace ntk {
@@ -197,55 +195,23 @@ void NtkSketch<T>::transform_row(const T* dense, const int32_t* index, const T* 
 }
 
 template <typename T>
-template <typename RowFn>
-void NtkSketch<T>::parallel_rows(int64_t n, T* out, FeatureKernel kernel, RowFn row) const {
-  // Exceptions (allocation failures) must not cross the OpenMP region, and
-  // every thread must reach the worksharing loop: a thread whose workspace
-  // failed skips its rows and the error is rethrown afterwards.
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto record = [&]() {
-    std::lock_guard<std::mutex> lock(error_mutex);
-    if (!error) error = std::current_exception();
-  };
-#pragma omp parallel num_threads(thread_count())
-  {
-    Workspace ws;
-    bool ready = true;
-    try {
-      ws = make_workspace(kernel);
-    } catch (...) {
-      record();
-      ready = false;
-    }
-#pragma omp for schedule(dynamic, 4)
-    for (int64_t i = 0; i < n; ++i) {
-      if (!ready) continue;
-      try {
-        row(i, out + i * config_.features, ws);
-      } catch (...) {
-        record();
-      }
-    }
-  }
-  if (error) std::rethrow_exception(error);
-}
-
-template <typename T>
 void NtkSketch<T>::transform(const T* x, int64_t n, T* out, FeatureKernel kernel) const {
-  const int64_t d = config_.input_dim;
-  parallel_rows(n, out, kernel, [&](int64_t i, T* dst, Workspace& ws) {
-    transform_row(x + i * d, nullptr, nullptr, 0, dst, ws, kernel);
-  });
+  const int64_t d = config_.input_dim, f = config_.features;
+  parallel_rows(
+      n, [&]() { return make_workspace(kernel); },
+      [&](int64_t i, Workspace& ws) { transform_row(x + i * d, nullptr, nullptr, 0, out + i * f, ws, kernel); });
 }
 
 template <typename T>
 void NtkSketch<T>::transform_csr(const int32_t* indptr, const int32_t* indices, const T* values, int64_t n,
                                  T* out, FeatureKernel kernel) const {
-  parallel_rows(n, out, kernel, [&](int64_t i, T* dst, Workspace& ws) {
-    const int64_t begin = indptr[i], end = indptr[i + 1];
-    transform_row(nullptr, indices + begin, values + begin, end - begin, dst, ws, kernel);
-  });
+  const int64_t f = config_.features;
+  parallel_rows(
+      n, [&]() { return make_workspace(kernel); },
+      [&](int64_t i, Workspace& ws) {
+        const int64_t begin = indptr[i], end = indptr[i + 1];
+        transform_row(nullptr, indices + begin, values + begin, end - begin, out + i * f, ws, kernel);
+      });
 }
 
 template class NtkSketch<float>;

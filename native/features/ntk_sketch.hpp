@@ -65,8 +65,6 @@ class NtkSketch {
   Workspace make_workspace(FeatureKernel kernel) const;
   void transform_row(const T* dense, const int32_t* index, const T* value, int64_t nnz, T* out,
                      Workspace& ws, FeatureKernel kernel) const;
-  template <typename RowFn>
-  void parallel_rows(int64_t n, T* out, FeatureKernel kernel, RowFn row) const;
 
   NtkSketchConfig config_;
   bool identity0_ = false;
