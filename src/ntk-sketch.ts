@@ -61,7 +61,7 @@ export interface NTKSketchOptions {
   dtype?: DType;
   /** 'nnls' (default) or 'taylor'; see arcCosinePolynomial. */
   approximation?: PolynomialApproximation;
-  /** Internal sketch dimension m, 8..2^22. Default max(16, next power of two >= features). */
+  /** Internal sketch dimension m, 8..2^22. Default max(16, next power of two >= features), at most 2^22. */
   sketchDim?: number;
   /** 'cpu' or 'auto' (NTKSketch runs on the CPU). Default 'cpu'. */
   backend?: BackendChoice;
@@ -134,7 +134,9 @@ function resolveOptions(options: unknown, prefix: string, what: string): Resolve
   }
   const approximation = approximationOption(name('approximation'), opts.approximation);
   const sketchDim =
-    opts.sketchDim === undefined ? Math.max(16, nextPow2(features)) : intOption(name('sketchDim'), opts.sketchDim, 8, MAX_SKETCH_DIM);
+    opts.sketchDim === undefined
+      ? Math.min(MAX_SKETCH_DIM, Math.max(16, nextPow2(features)))
+      : intOption(name('sketchDim'), opts.sketchDim, 8, MAX_SKETCH_DIM);
   if (opts.backend === 'cuda') throw new RangeError(`${name('backend')} 'cuda' is not available for NTKSketch: it runs on the CPU`);
   if (opts.backend !== undefined && opts.backend !== 'cpu' && opts.backend !== 'auto') {
     throw new RangeError(`${name('backend')} must be 'auto', 'cpu' or 'cuda', got ${describe(opts.backend)}`);
@@ -231,11 +233,9 @@ export class NTKSketch {
       : toMatrix('X', X, { cols: this.inputDim, colsName, dtype: this.dtype, nonEmpty: false });
     const elem = this.dtype === 'float32' ? 4 : 8;
     const threads = backends().cpu.threads;
-    checkMemory(
-      `${fn}: ${x.rows} x ${this.features} features`,
-      x.rows * this.features * elem + threads * this.map.info().workspaceBytes,
-      this.memoryLimit,
-    );
+    // Output, plus per-thread scratch (a dense row needs an inputDim buffer).
+    const scratch = this.map.info().workspaceBytes + (sparse ? 0 : this.inputDim * elem);
+    checkMemory(`${fn}: ${x.rows} x ${this.features} features`, x.rows * this.features * elem + threads * scratch, this.memoryLimit);
     const out = allocate(this.dtype, x.rows * this.features);
     return { x, out, kernel: kernel as 'ntk' | 'nngp', sparse };
   }

@@ -193,6 +193,20 @@ describe('NTKSketch determinism and structure', () => {
     }
   });
 
+  it('takes very wide sparse rows in O(nnz) memory (inputDim 2e9)', () => {
+    const dim = 2_000_000_000;
+    const map = new NTKSketch({ inputDim: dim, depth: 2, features: 256, seed: 1, dtype: 'float64' });
+    const csr = { indptr: [0, 3, 6, 7], indices: [5, 1e6, 1.9e9, 5, 1e6, 1.9e9, 42], data: [1, -2, 3, 1, -2, 3, 4], shape: [3, dim] };
+    const phi = map.transformSync(csr).data;
+    expect(phi.every((v) => Number.isFinite(v))).toBe(true);
+    expect(phi.subarray(0, 256)).toEqual(phi.subarray(256, 512));
+    // <psi(x), psi(x)> estimates Theta(x, x) = (L + 1)|x|^2 = 3 * 14.
+    let sq = 0;
+    for (let k = 0; k < 256; k++) sq += phi[k] ** 2;
+    expect(sq / 42).toBeGreaterThan(0.7);
+    expect(sq / 42).toBeLessThan(1.3);
+  });
+
   it('accepts ndarray views and returns n x features ndarrays of the map dtype; 0 rows give 0 x features', () => {
     const map = new NTKSketch({ inputDim: d, depth: 1, features: 32, dtype: 'float64' });
     const out = map.transformSync(ndarray(X, [n, d]));

@@ -69,11 +69,13 @@ NtkSketch<T>::NtkSketch(const NtkSketchConfig& config) : config_(config) {
 }
 
 template <typename T>
-typename NtkSketch<T>::Workspace NtkSketch<T>::make_workspace(FeatureKernel kernel) const {
+typename NtkSketch<T>::Workspace NtkSketch<T>::make_workspace(FeatureKernel kernel, bool dense) const {
   const int64_t m = config_.sketch_dim;
   const bool ntk = kernel == FeatureKernel::Ntk;
   Workspace ws;
-  ws.unit.resize(static_cast<size_t>(config_.input_dim));
+  // Sparse rows keep their unit values in sparse_unit (grown to the longest
+  // row): a wide sparse input never needs an input_dim buffer.
+  if (dense) ws.unit.resize(static_cast<size_t>(config_.input_dim));
   if (identity0_) ws.phi0.resize(static_cast<size_t>(dim0_));
   if (!identity0_) ws.cs.resize(static_cast<size_t>(cs0_.out_dim()));
   ws.work.resize(static_cast<size_t>(max_work_));
@@ -103,7 +105,7 @@ typename NtkSketch<T>::Workspace NtkSketch<T>::make_workspace(FeatureKernel kern
 template <typename T>
 int64_t NtkSketch<T>::workspace_bytes() const {
   const int64_t m = config_.sketch_dim;
-  int64_t elements = config_.input_dim + dim0_ + (identity0_ ? 0 : cs0_.out_dim()) + max_work_ + 4 * m + 2 * m;
+  int64_t elements = dim0_ + (identity0_ ? 0 : cs0_.out_dim()) + max_work_ + 4 * m + 2 * m;
   int64_t poly = 0;
   for (const Layer& layer : layers_) {
     elements += layer.p1.packed_dim() + layer.p0.packed_dim() + layer.tensor.side_a().padded() +
@@ -198,7 +200,7 @@ template <typename T>
 void NtkSketch<T>::transform(const T* x, int64_t n, T* out, FeatureKernel kernel) const {
   const int64_t d = config_.input_dim, f = config_.features;
   parallel_rows(
-      n, [&]() { return make_workspace(kernel); },
+      n, [&]() { return make_workspace(kernel, true); },
       [&](int64_t i, Workspace& ws) { transform_row(x + i * d, nullptr, nullptr, 0, out + i * f, ws, kernel); });
 }
 
@@ -207,7 +209,7 @@ void NtkSketch<T>::transform_csr(const int32_t* indptr, const int32_t* indices, 
                                  T* out, FeatureKernel kernel) const {
   const int64_t f = config_.features;
   parallel_rows(
-      n, [&]() { return make_workspace(kernel); },
+      n, [&]() { return make_workspace(kernel, false); },
       [&](int64_t i, Workspace& ws) {
         const int64_t begin = indptr[i], end = indptr[i + 1];
         transform_row(nullptr, indices + begin, values + begin, end - begin, out + i * f, ws, kernel);

@@ -41,7 +41,8 @@ class NtkSketch {
   int64_t features() const { return config_.features; }
   /// Bytes held by the map's random parameters and constants.
   int64_t parameter_bytes() const { return parameter_bytes_; }
-  /// Scratch bytes each thread allocates while transforming.
+  /// Scratch bytes each thread allocates while transforming, plus input_dim
+  /// entries for dense input (sparse rows need O(nnz) only).
   int64_t workspace_bytes() const;
 
   /// out (n x features, row-major) = features of the rows of x (n x input_dim).
@@ -62,7 +63,7 @@ class NtkSketch {
     std::vector<T> unit, sparse_unit, phi0, cs, work, phi[2], psi[2], packed1, packed0, wa, wb, cat;
     std::vector<typename PolyKernelSketch<T>::Workspace> p1, p0;
   };
-  Workspace make_workspace(FeatureKernel kernel) const;
+  Workspace make_workspace(FeatureKernel kernel, bool dense) const;
   void transform_row(const T* dense, const int32_t* index, const T* value, int64_t nnz, T* out,
                      Workspace& ws, FeatureKernel kernel) const;
 
