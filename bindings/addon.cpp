@@ -11,6 +11,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ntk_bindings::register_backends(env, exports);
   ntk_bindings::register_ntk_kernel(env, exports);
   ntk_bindings::register_ridge(env, exports);
+  ntk_bindings::register_sketches(env, exports);
+  ntk_bindings::register_ntk_sketch(env, exports);
   return exports;
 }
 

@@ -8,5 +8,7 @@ namespace ntk_bindings {
 void register_backends(Napi::Env env, Napi::Object exports);
 void register_ntk_kernel(Napi::Env env, Napi::Object exports);
 void register_ridge(Napi::Env env, Napi::Object exports);
+void register_sketches(Napi::Env env, Napi::Object exports);
+void register_ntk_sketch(Napi::Env env, Napi::Object exports);
 
 }  // namespace ntk_bindings

@@ -193,3 +193,153 @@ export function allocate(dtype: DType, length: number): FloatArray {
 export function toNdarray<T extends FloatArray>(data: T, rows: number, cols: number): NdArray<T> {
   return ndarray(data, [rows, cols]);
 }
+
+/** A sparse matrix in compressed sparse row form (as scipy.sparse.csr_matrix). */
+export interface CsrMatrixLike {
+  /** Row pointers, length rows + 1: row i holds entries indptr[i] .. indptr[i+1]-1. */
+  indptr: ArrayLike<number>;
+  /** Column of each stored entry, strictly increasing within a row. */
+  indices: ArrayLike<number>;
+  /** Value of each stored entry. */
+  data: ArrayLike<number>;
+  shape: readonly number[];
+}
+
+/** A validated CSR matrix with int32 structure and float values of one dtype. */
+export interface CsrMatrix<T extends FloatArray = FloatArray> {
+  indptr: Int32Array;
+  indices: Int32Array;
+  data: T;
+  rows: number;
+  cols: number;
+  nnz: number;
+  dtype: DType;
+}
+
+/** True when value looks like a CSR matrix (has indptr and indices). */
+export function isCsrLike(value: unknown): value is CsrMatrixLike {
+  return value !== null && typeof value === 'object' && 'indptr' in value && 'indices' in value;
+}
+
+const INT32_MAX = 2147483647;
+
+function isIntegerArrayLike(v: unknown): v is ArrayLike<number> {
+  return (
+    Array.isArray(v) ||
+    v instanceof Int32Array ||
+    v instanceof Uint32Array ||
+    v instanceof Int16Array ||
+    v instanceof Uint16Array ||
+    v instanceof Int8Array ||
+    v instanceof Uint8Array ||
+    v instanceof Float64Array
+  );
+}
+
+/** Copies (or shares, when already an Int32Array) integer entries, checking each is an integer. */
+function toInt32(name: string, v: ArrayLike<number>): Int32Array {
+  if (v instanceof Int32Array) return v;
+  const out = new Int32Array(v.length);
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < -INT32_MAX - 1 || x > INT32_MAX) {
+      throw new RangeError(`${name}[${i}] must be an integer in the int32 range, got ${String(x)}`);
+    }
+    out[i] = x;
+  }
+  return out;
+}
+
+export interface ToCsrOptions {
+  /** Required number of columns. */
+  cols?: number;
+  colsName?: string;
+  /** Convert values to this dtype (copies when different). */
+  dtype?: DType;
+  /** Require at least one row. Default true. */
+  nonEmpty?: boolean;
+}
+
+/**
+ * Validates a CSR matrix: shape [rows, cols]; indptr of length rows + 1,
+ * starting at 0, non-decreasing, ending at nnz = indices.length =
+ * data.length; indices in [0, cols) and strictly increasing within each row
+ * (sorted, no duplicates); finite values. Structure arrays become Int32Array
+ * (shared when they already are), values the requested dtype.
+ */
+export function toCsr(name: string, value: unknown, options: ToCsrOptions = {}): CsrMatrix {
+  if (!isCsrLike(value)) {
+    throw new TypeError(`${name} must be a CSR matrix { indptr, indices, data, shape }, got ${describe(value)}`);
+  }
+  const v = value as Partial<CsrMatrixLike>;
+  if (!Array.isArray(v.shape) && !(v.shape && typeof v.shape === 'object' && 'length' in v.shape)) {
+    throw new TypeError(`${name}.shape must be an array [rows, columns], got ${describe(v.shape)}`);
+  }
+  const shape = Array.from(v.shape as ArrayLike<number>);
+  if (shape.length !== 2 || !shape.every((s) => isPositiveIntegerOrZero(s))) {
+    throw new RangeError(`${name}.shape must be two non-negative integers [rows, columns], got [${shape.join(', ')}]`);
+  }
+  const [rows, cols] = shape;
+  if ((options.nonEmpty ?? true) && rows === 0) throw new RangeError(`${name} must have at least one row`);
+  if (options.cols !== undefined && cols !== options.cols) {
+    throw new RangeError(
+      `${name} must have ${options.cols} columns${options.colsName ? ` (${options.colsName})` : ''}, got ${cols}`,
+    );
+  }
+  if (cols > INT32_MAX) throw new RangeError(`${name}.shape[1] must be at most ${INT32_MAX}, got ${cols}`);
+  for (const key of ['indptr', 'indices'] as const) {
+    if (!isIntegerArrayLike(v[key])) {
+      throw new TypeError(`${name}.${key} must be an Int32Array, Uint32Array or number[], got ${describe(v[key])}`);
+    }
+  }
+  const data = v.data;
+  if (data === undefined || !(data instanceof Float32Array || data instanceof Float64Array || Array.isArray(data))) {
+    throw new TypeError(`${name}.data must be a Float32Array, Float64Array or number[], got ${describe(data)}`);
+  }
+  const indptr = toInt32(`${name}.indptr`, v.indptr as ArrayLike<number>);
+  const indices = toInt32(`${name}.indices`, v.indices as ArrayLike<number>);
+  if (indptr.length !== rows + 1) {
+    throw new RangeError(`${name}.indptr must have rows + 1 = ${rows + 1} entries, got ${indptr.length}`);
+  }
+  if (indptr[0] !== 0) throw new RangeError(`${name}.indptr[0] must be 0, got ${indptr[0]}`);
+  const nnz = indptr[rows];
+  if (indices.length !== nnz) {
+    throw new RangeError(`${name}.indices must have indptr[${rows}] = ${nnz} entries, got ${indices.length}`);
+  }
+  if (data.length !== nnz) throw new RangeError(`${name}.data must have indptr[${rows}] = ${nnz} entries, got ${data.length}`);
+  for (let i = 0; i < rows; i++) {
+    const begin = indptr[i], end = indptr[i + 1];
+    if (end < begin) {
+      throw new RangeError(`${name}.indptr must be non-decreasing, but indptr[${i + 1}] = ${end} < indptr[${i}] = ${begin}`);
+    }
+    let prev = -1;
+    for (let k = begin; k < end; k++) {
+      const c = indices[k];
+      if (c < 0 || c >= cols) throw new RangeError(`${name}.indices[${k}] = ${c} is out of range [0, ${cols}) (row ${i})`);
+      if (c <= prev) {
+        throw new RangeError(
+          `${name}.indices must be strictly increasing within a row (sorted, no duplicates): row ${i} has ${c} after ${prev} at indices[${k}]`,
+        );
+      }
+      prev = c;
+    }
+  }
+  const srcType: DType = data instanceof Float32Array ? 'float32' : 'float64';
+  const dtype = options.dtype ?? srcType;
+  let values: FloatArray;
+  if (!Array.isArray(data) && dtype === srcType) {
+    values = data as FloatArray;
+  } else {
+    values = allocate(dtype, nnz);
+    for (let k = 0; k < nnz; k++) values[k] = data[k];
+  }
+  assertFinite(`${name}.data`, values);
+  return { indptr, indices, data: values, rows, cols, nnz, dtype };
+}
+
+/** Smallest power of two >= n (n >= 1). */
+export function nextPow2(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}

@@ -8,10 +8,25 @@ export { ntkKernel, ntkKernelSync, MAX_DEPTH } from './ntk-kernel.js';
 export type { NtkKernelOptions, KernelResult } from './ntk-kernel.js';
 export { RidgeRegression, KernelRidgeRegression, oneHot, argmaxRows, MIN_RCOND } from './ridge.js';
 export type { RidgeOptions, LambdaPathOptions, LambdaScore, Metric, RidgeJSON } from './ridge.js';
+export {
+  arcCosinePolynomial,
+  layerLowerBounds,
+  evaluatePolynomial,
+  walshHadamard,
+  countSketch,
+  srht,
+  tensorSrht,
+  polySketch,
+  polyKernelSketch,
+  MAX_POLYNOMIAL_DEGREE,
+} from './sketches.js';
+export type { ArcCosKernelName, PolynomialApproximation, ArcCosinePolynomialOptions } from './sketches.js';
+export { NTKSketch, NTK_SKETCH_MAX_DEPTH, NTK_SKETCH_MAX_DEGREE } from './ntk-sketch.js';
+export type { NTKSketchOptions, NTKSketchTransformOptions, NTKSketchJSON } from './ntk-sketch.js';
 export { backends, setThreads } from './backends.js';
 export type { BackendInfo, BackendChoice } from './backends.js';
 export { DEFAULT_MEMORY_LIMIT } from './arrays.js';
-export type { MatrixLike, DType } from './arrays.js';
+export type { MatrixLike, CsrMatrixLike, DType } from './arrays.js';
 export {
   loadDigits,
   loadFashionMnist,

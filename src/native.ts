@@ -35,10 +35,31 @@ export interface NativeAddon {
     a: Float64Array, m: number, evals: Float64Array, vt: Float64Array, status: Float64Array,
     async: boolean,
   ): Promise<void> | undefined;
+  arccosPolynomial(kernel: 'k0' | 'k1', approximation: 'taylor' | 'nnls', degree: number, lower: number): Float64Array;
+  layerLowerBounds(depth: number): Float64Array;
+  polyKernelPackedDim(inDim: number, sketchDim: number, coeffs: Float64Array): number;
+  sketchPrimitive<T extends FloatArray>(
+    kind: 'fwht' | 'countsketch' | 'srht' | 'tensorsrht' | 'polysketch' | 'polykernel', seed: number, inDim: number,
+    outDim: number, degree: number, coeffs: Float64Array | null, x: T, n: number, indptr: Int32Array | null,
+    indices: Int32Array | null, y: T | null, inDimY: number, out: T,
+  ): void;
+  NtkSketchMap: new (
+    inputDim: number, depth: number, features: number, sketchDim: number, seed: number,
+    dtype: 'float32' | 'float64', k1: Float64Array[], k0: Float64Array[],
+  ) => NativeNtkSketchMap;
   gemm<T extends FloatArray>(
     transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
     a: T, lda: number, b: T, ldb: number, beta: number, c: T, ldc: number, async: boolean,
   ): Promise<void> | undefined;
+}
+
+/** Native half of NTKSketch: an immutable seeded map. */
+export interface NativeNtkSketchMap {
+  transform<T extends FloatArray>(x: T, n: number, out: T, kernel: 'ntk' | 'nngp', async: boolean): Promise<void> | undefined;
+  transformCsr<T extends FloatArray>(
+    indptr: Int32Array, indices: Int32Array, values: T, n: number, out: T, kernel: 'ntk' | 'nngp', async: boolean,
+  ): Promise<void> | undefined;
+  info(): { parameterBytes: number; workspaceBytes: number };
 }
 
 export interface NativeBackends {

@@ -1,0 +1,326 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import ndarray from 'ndarray';
+import { NTKSketch, evaluatePolynomial, layerLowerBounds, ntkKernelSync, setThreads } from '../src/index.js';
+import { native } from '../src/native.js';
+import { rng } from './reference/dense-solve.js';
+
+/**
+ * n rows whose cosines spread over (-1, 1) and whose norms vary (0.5..3):
+ * a random direction shared with a random weight, plus isotropic noise.
+ */
+function spreadRows(n: number, d: number, seed: number): Float64Array {
+  const r = rng(seed);
+  const u = Array.from({ length: d }, () => r.normal());
+  const nu = Math.sqrt(u.reduce((s, v) => s + v * v, 0));
+  const X = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) {
+    const t = 2.5 * r.normal();
+    let ss = 0;
+    for (let k = 0; k < d; k++) {
+      X[i * d + k] = (t * u[k]) / nu + r.normal() / Math.sqrt(d);
+      ss += X[i * d + k] ** 2;
+    }
+    const scale = (0.5 + 2.5 * r.uniform()) / Math.sqrt(ss);
+    for (let k = 0; k < d; k++) X[i * d + k] *= scale;
+  }
+  return X;
+}
+
+/** Phi Phi^T in float64 through BLAS. */
+function gram(phi: Float32Array | Float64Array, n: number, m: number): Float64Array {
+  const p = Float64Array.from(phi);
+  const g = new Float64Array(n * n);
+  native().gemm(false, true, n, n, m, 1, p, m, p, m, 0, g, n, false);
+  return g;
+}
+
+function relFrobenius(approx: ArrayLike<number>, exact: ArrayLike<number>): number {
+  let e = 0, t = 0;
+  for (let i = 0; i < exact.length; i++) {
+    e += (approx[i] - exact[i]) ** 2;
+    t += exact[i] ** 2;
+  }
+  return Math.sqrt(e / t);
+}
+
+const mat = (data: Float32Array | Float64Array, rows: number, cols: number) => ({ data, shape: [rows, cols] });
+
+afterEach(() => setThreads(0));
+
+describe('NTKSketch accuracy against the exact kernels', () => {
+  const n = 200, d = 40;
+  const X = spreadRows(n, d, 7);
+  const SEEDS = [1, 2, 3];
+  // Relative Frobenius errors at 4096 features (mean over SEEDS; float64,
+  // nnls, degree 4), measured NTK / NNGP: depth 1 0.053 / 0.041, depth 2
+  // 0.081 / 0.040, depth 3 0.095 / 0.047. The polynomial floor (m -> infinity)
+  // on these rows is NTK 0.018 / 0.029 / 0.037 for depth 1 / 2 / 3; the rest is
+  // sketching noise. Bounds: measured x 1.3.
+  const BOUNDS: Record<number, { ntk: number; nngp: number }> = {
+    1: { ntk: 0.07, nngp: 0.055 },
+    2: { ntk: 0.105, nngp: 0.055 },
+    3: { ntk: 0.125, nngp: 0.065 },
+  };
+
+  for (const depth of [1, 2, 3]) {
+    it(`depth ${depth}: Gram error falls ~1/sqrt(features) to a few percent (NTK and NNGP)`, () => {
+      const exact = ntkKernelSync(mat(X, n, d), null, { depth });
+      for (const kernel of ['ntk', 'nngp'] as const) {
+        const errors = [256, 1024, 4096].map((features) => {
+          let sum = 0;
+          for (const seed of SEEDS) {
+            const map = new NTKSketch({ inputDim: d, depth, features, seed, dtype: 'float64' });
+            const phi = map.transformSync(mat(X, n, d), { kernel });
+            sum += relFrobenius(gram(phi.data, n, features), (kernel === 'ntk' ? exact.ntk : exact.nngp).data);
+          }
+          return sum / SEEDS.length;
+        });
+        // 4x the features halves the sketching error (ratio 0.5 plus the
+        // polynomial floor and seed noise; <= 0.75 required).
+        expect(errors[1]).toBeLessThan(0.75 * errors[0]);
+        expect(errors[2]).toBeLessThan(0.75 * errors[1]);
+        expect(errors[2]).toBeLessThan(BOUNDS[depth][kernel]);
+      }
+    });
+  }
+
+  it('float32 maps are as accurate as float64 ones (sketch error >> rounding)', () => {
+    const exact = ntkKernelSync(mat(X, n, d), null, { depth: 2 });
+    const e = (dtype: 'float32' | 'float64') => {
+      const phi = new NTKSketch({ inputDim: d, depth: 2, features: 2048, seed: 3, dtype }).transformSync(mat(X, n, d));
+      return relFrobenius(gram(phi.data, n, 2048), exact.ntk.data);
+    };
+    const e32 = e('float32'), e64 = e('float64');
+    expect(Math.abs(e32 - e64)).toBeLessThan(1e-4);
+  });
+
+  it('sparse inputs wider than the sketch go through CountSketch + SRHT and stay accurate', () => {
+    const dd = 3000, rows = 120;
+    const r = rng(17);
+    const dense = new Float64Array(rows * dd);
+    // 5% density with a shared support so that cosines are not all ~0.
+    for (let i = 0; i < rows; i++) {
+      for (let k = 0; k < dd; k++) {
+        if (k % 20 === 0 || r.uniform() < 0.02) dense[i * dd + k] = r.normal() + (k % 20 === 0 ? 1 : 0);
+      }
+    }
+    const exact = ntkKernelSync(mat(dense, rows, dd), null, { depth: 2 });
+    const errors = [256, 2048].map((features) => {
+      const phi = new NTKSketch({ inputDim: dd, depth: 2, features, seed: 4, dtype: 'float64' }).transformSync(mat(dense, rows, dd));
+      return relFrobenius(gram(phi.data, rows, features), exact.ntk.data);
+    });
+    expect(errors[1]).toBeLessThan(0.6 * errors[0]);
+    expect(errors[1]).toBeLessThan(0.1);
+  });
+});
+
+describe('NTKSketch determinism and structure', () => {
+  const n = 37, d = 24;
+  const X = Float32Array.from(spreadRows(n, d, 11));
+
+  it('features scale with |x| exactly: bit-identical for powers of two, to rounding otherwise; zero rows give zeros', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      const map = new NTKSketch({ inputDim: d, depth: 2, features: 64, seed: 5, dtype });
+      for (const kernel of ['ntk', 'nngp'] as const) {
+        const base = map.transformSync(mat(X, n, d), { kernel }).data;
+        for (const c of [4, 0.25]) {
+          const scaled = map.transformSync(mat(X.map((v) => v * c), n, d), { kernel }).data;
+          expect(scaled).toEqual(base.map((v) => v * c));
+        }
+        const scaled3 = map.transformSync(mat(Float64Array.from(X, (v) => v * 3), n, d), { kernel }).data;
+        let err = 0, mx = 0;
+        for (let i = 0; i < base.length; i++) {
+          err = Math.max(err, Math.abs(scaled3[i] - 3 * base[i]));
+          mx = Math.max(mx, Math.abs(3 * base[i]));
+        }
+        expect(err / mx).toBeLessThan(dtype === 'float32' ? 1e-5 : 1e-13);
+      }
+      const zero = map.transformSync(mat(new Float64Array(2 * d), 2, d)).data;
+      expect(zero.every((v) => v === 0)).toBe(true);
+    }
+  });
+
+  it('is bit-identical for 1 or 2 threads, for one batch or rows split in two calls, sync or async', async () => {
+    const map = new NTKSketch({ inputDim: d, depth: 3, features: 128, seed: 9 });
+    for (const kernel of ['ntk', 'nngp'] as const) {
+      setThreads(1);
+      const one = map.transformSync(mat(X, n, d), { kernel }).data;
+      setThreads(2);
+      const two = map.transformSync(mat(X, n, d), { kernel }).data;
+      expect(two).toEqual(one);
+      const k = 13;
+      const a = map.transformSync(mat(X.subarray(0, k * d), k, d), { kernel }).data;
+      const b = (await map.transform(mat(X.subarray(k * d), n - k, d), { kernel })).data;
+      const joined = new Float32Array(one.length);
+      joined.set(a);
+      joined.set(b, a.length);
+      expect(joined).toEqual(one);
+    }
+  });
+
+  it('the same parameters and seed give the same map; another seed another map', () => {
+    const make = (seed: number) => new NTKSketch({ inputDim: d, depth: 2, features: 100, seed, approximation: 'taylor' });
+    const a = make(42).transformSync(mat(X, n, d)).data;
+    expect(make(42).transformSync(mat(X, n, d)).data).toEqual(a);
+    expect(make(43).transformSync(mat(X, n, d)).data).not.toEqual(a);
+  });
+
+  it('CSR input gives exactly the dense input features (identity and CountSketch first layers)', () => {
+    for (const [dim, sketchDim] of [[60, 64], [500, 64]] as const) {
+      const rows = 9;
+      const r = rng(dim);
+      const dense = new Float64Array(rows * dim);
+      const indptr = [0], indices: number[] = [], data: number[] = [];
+      for (let i = 0; i < rows; i++) {
+        for (let k = 0; k < dim; k++) {
+          if (i !== 4 && r.uniform() < 0.1) {
+            dense[i * dim + k] = r.normal();
+            indices.push(k);
+            data.push(dense[i * dim + k]);
+          }
+        }
+        indptr.push(indices.length);
+      }
+      for (const dtype of ['float32', 'float64'] as const) {
+        const map = new NTKSketch({ inputDim: dim, depth: 2, features: 48, sketchDim, seed: 2, dtype });
+        for (const kernel of ['ntk', 'nngp'] as const) {
+          const fromDense = map.transformSync(mat(dense, rows, dim), { kernel }).data;
+          const fromCsr = map.transformSync({ indptr: Int32Array.from(indptr), indices: Int32Array.from(indices), data, shape: [rows, dim] }, { kernel }).data;
+          expect(fromCsr).toEqual(fromDense);
+          expect(Array.from(fromCsr.subarray(4 * 48, 5 * 48)).every((v) => v === 0)).toBe(true); // the empty row
+        }
+      }
+    }
+  });
+
+  it('takes very wide sparse rows in O(nnz) memory (inputDim 2e9)', () => {
+    const dim = 2_000_000_000;
+    const map = new NTKSketch({ inputDim: dim, depth: 2, features: 256, seed: 1, dtype: 'float64' });
+    const csr = { indptr: [0, 3, 6, 7], indices: [5, 1e6, 1.9e9, 5, 1e6, 1.9e9, 42], data: [1, -2, 3, 1, -2, 3, 4], shape: [3, dim] };
+    const phi = map.transformSync(csr).data;
+    expect(phi.every((v) => Number.isFinite(v))).toBe(true);
+    expect(phi.subarray(0, 256)).toEqual(phi.subarray(256, 512));
+    // <psi(x), psi(x)> estimates Theta(x, x) = (L + 1)|x|^2 = 3 * 14.
+    let sq = 0;
+    for (let k = 0; k < 256; k++) sq += phi[k] ** 2;
+    expect(sq / 42).toBeGreaterThan(0.7);
+    expect(sq / 42).toBeLessThan(1.3);
+  });
+
+  it('accepts ndarray views and returns n x features ndarrays of the map dtype; 0 rows give 0 x features', () => {
+    const map = new NTKSketch({ inputDim: d, depth: 1, features: 32, dtype: 'float64' });
+    const out = map.transformSync(ndarray(X, [n, d]));
+    expect(out.shape).toEqual([n, 32]);
+    expect(out.data).toBeInstanceOf(Float64Array);
+    // A transposed view of X^T is X again (copied, converted).
+    const xt = new Float32Array(n * d);
+    for (let i = 0; i < n; i++) for (let k = 0; k < d; k++) xt[k * n + i] = X[i * d + k];
+    expect(map.transformSync(ndarray(xt, [d, n]).transpose(1, 0)).data).toEqual(out.data);
+    expect(map.transformSync(mat(new Float32Array(0), 0, d)).shape).toEqual([0, 32]);
+  });
+
+  it('exposes its polynomials: non-negative, P(1) = 1, fitted per layer on [alpha_(h-1), 1]', () => {
+    const map = new NTKSketch({ inputDim: d, depth: 3, features: 32, degree: 6 });
+    const p = map.polynomials;
+    expect(p.lower).toEqual(Array.from(layerLowerBounds(3)));
+    expect(p.k1).toHaveLength(3);
+    for (const c of [...p.k1, ...p.k0]) {
+      expect(c).toHaveLength(7);
+      expect(c.every((v) => v >= 0)).toBe(true);
+      expect(Math.abs(evaluatePolynomial(c, 1) - 1)).toBeLessThan(1e-14);
+    }
+    expect(p.k1[0]).not.toEqual(p.k1[1]); // different intervals, different fits
+    expect(map.memory.parameterBytes).toBeGreaterThan(0);
+  });
+});
+
+describe('NTKSketch save and load', () => {
+  const d = 16, n = 5;
+  const X = Float64Array.from(spreadRows(n, d, 3));
+  const map = new NTKSketch({ inputDim: d, depth: 2, features: 50, degree: 3, seed: 77, approximation: 'nnls', dtype: 'float64' });
+  const doc = map.toJSON();
+
+  it('round-trips through JSON text to a bit-identical map', () => {
+    const text = JSON.stringify(map);
+    expect(text.length).toBeLessThan(2000);
+    const back = NTKSketch.fromJSON(text);
+    expect(back.toJSON()).toEqual(doc);
+    for (const kernel of ['ntk', 'nngp'] as const) {
+      expect(back.transformSync(mat(X, n, d), { kernel }).data).toEqual(map.transformSync(mat(X, n, d), { kernel }).data);
+    }
+  });
+
+  it('refuses other formats, versions, corrupted or incomplete documents with clear errors', () => {
+    expect(() => NTKSketch.fromJSON({ ...doc, format: 'ntk-sketch/ridge-regression' })).toThrow(TypeError);
+    expect(() => NTKSketch.fromJSON(null)).toThrow(/not a saved NTKSketch/);
+    expect(() => NTKSketch.fromJSON('{"format": ')).toThrow(/not valid JSON/);
+    expect(() => NTKSketch.fromJSON({ ...doc, version: 2 })).toThrow(/json.version 2/);
+    expect(() => NTKSketch.fromJSON({ ...doc, version: 2 })).toThrow(RangeError);
+    const { seed: _seed, ...noSeed } = doc;
+    expect(() => NTKSketch.fromJSON(noSeed)).toThrow(/json.seed is missing/);
+    expect(() => NTKSketch.fromJSON({ ...doc, depth: 0 })).toThrow(/json.depth/);
+    expect(() => NTKSketch.fromJSON({ ...doc, extra: 1 })).toThrow(/json.extra/);
+    const tampered = JSON.parse(JSON.stringify(doc));
+    tampered.polynomials.k0[1][1] += 0.01;
+    expect(() => NTKSketch.fromJSON(tampered)).toThrow(/json.polynomials.k0\[1\]\[1\].*corrupted/);
+    const negative = JSON.parse(JSON.stringify(doc));
+    negative.polynomials.k1[0][0] = -1;
+    expect(() => NTKSketch.fromJSON(negative)).toThrow(/json.polynomials.k1\[0\]\[0\] must be a finite number >= 0/);
+    const short = JSON.parse(JSON.stringify(doc));
+    short.polynomials.k1.pop();
+    expect(() => NTKSketch.fromJSON(short)).toThrow(/json.polynomials.k1 must hold 2 polynomials/);
+    expect(() => NTKSketch.fromJSON({ ...doc, approximation: 'taylor' })).toThrow(/does not match the taylor coefficient/);
+  });
+});
+
+describe('NTKSketch bad input', () => {
+  const ok = { inputDim: 4, depth: 1, features: 8 };
+  const X = mat(new Float64Array([1, 2, 3, 4, 0, 1, 0, 1]), 2, 4);
+
+  it('validates every constructor option, naming it', () => {
+    expect(() => new NTKSketch(undefined as never)).toThrow(TypeError);
+    expect(() => new NTKSketch({ ...ok, inputDim: 0 })).toThrow(/inputDim must be an integer in \[1/);
+    expect(() => new NTKSketch({ ...ok, depth: '2' as never })).toThrow(TypeError);
+    expect(() => new NTKSketch({ ...ok, depth: 33 })).toThrow(/depth/);
+    expect(() => new NTKSketch({ ...ok, features: 1.5 })).toThrow(/features/);
+    expect(() => new NTKSketch({ ...ok, degree: 17 })).toThrow(/degree must be an integer in \[1, 16\]/);
+    expect(() => new NTKSketch({ ...ok, seed: -1 })).toThrow(/seed/);
+    expect(() => new NTKSketch({ ...ok, dtype: 'int8' as never })).toThrow(/dtype must be 'float32' or 'float64'/);
+    expect(() => new NTKSketch({ ...ok, approximation: 'remez' as never })).toThrow(/approximation/);
+    expect(() => new NTKSketch({ ...ok, sketchDim: 4 })).toThrow(/sketchDim/);
+    expect(() => new NTKSketch({ ...ok, backend: 'cuda' })).toThrow(/backend 'cuda' is not available/);
+    expect(() => new NTKSketch({ ...ok, backend: 'tpu' as never })).toThrow(/backend/);
+    expect(() => new NTKSketch({ ...ok, widht: 3 } as never)).toThrow(/widht is not a known option/);
+    expect(() => new NTKSketch({ ...ok, sketchDim: 1 << 22, degree: 16, depth: 8 })).toThrow(/memoryLimit/);
+    const small = new NTKSketch({ ...ok, memoryLimit: 64 * 1024 ** 2 });
+    expect(() => small.transformSync(mat(new Float64Array(3e6 * 4), 3e6, 4))).toThrow(/memoryLimit/);
+  });
+
+  it('validates matrices, CSR structure and transform options, naming the argument', async () => {
+    const map = new NTKSketch(ok);
+    expect(() => map.transformSync(5)).toThrow(TypeError);
+    expect(() => map.transformSync(mat(new Float64Array(6), 2, 3))).toThrow(/X must have 4 columns \(the inputDim/);
+    expect(() => map.transformSync(mat(new Float64Array([1, NaN, 0, 0]), 1, 4))).toThrow(/X must contain only finite/);
+    expect(() => map.transformSync(X, { kernel: 'cntk' as never })).toThrow(/kernel must be 'ntk' or 'nngp'/);
+    expect(() => map.transformSync(X, { kernal: 'ntk' } as never)).toThrow(/kernal is not a known option/);
+    const csr = { indptr: [0, 2, 3], indices: [0, 3, 1], data: [1, 2, 3], shape: [2, 4] };
+    expect(map.transformSync(csr).shape).toEqual([2, 8]);
+    expect(() => map.transformSync({ ...csr, indices: [3, 0, 1] })).toThrow(/X.indices must be strictly increasing within a row/);
+    expect(() => map.transformSync({ ...csr, indices: [0, 0, 1] })).toThrow(/no duplicates/);
+    expect(() => map.transformSync({ ...csr, indices: [0, 4, 1] })).toThrow(/X.indices\[1\] = 4 is out of range \[0, 4\)/);
+    expect(() => map.transformSync({ ...csr, indptr: [0, 3, 2] })).toThrow(/X.indptr must be non-decreasing|X.indices must have/);
+    expect(() => map.transformSync({ ...csr, indptr: [0, 2, 1, 3], shape: [3, 4] })).toThrow(/X.indptr must be non-decreasing/);
+    expect(() => map.transformSync({ ...csr, indptr: [0, 3] })).toThrow(/X.indptr must have rows \+ 1 = 3 entries/);
+    expect(() => map.transformSync({ ...csr, indptr: [1, 2, 3] })).toThrow(/X.indptr\[0\] must be 0/);
+    expect(() => map.transformSync({ ...csr, data: [1, 2] })).toThrow(/X.data must have indptr\[2\] = 3 entries/);
+    expect(() => map.transformSync({ ...csr, indices: [0, 1.5, 1] })).toThrow(/X.indices\[1\] must be an integer/);
+    expect(() => map.transformSync({ ...csr, shape: [2, 5] })).toThrow(/X must have 4 columns/);
+    expect(() => map.transformSync({ ...csr, data: 'abc' })).toThrow(TypeError);
+    expect(() => map.transformSync({ ...csr, data: [1, Infinity, 3] })).toThrow(/X.data must contain only finite/);
+    // The async form rejects instead of throwing.
+    const pending = map.transform(mat(new Float64Array(6), 2, 3));
+    await expect(pending).rejects.toThrow(RangeError);
+    // The map is untouched by failed calls.
+    expect(map.transformSync(X).data).toEqual(new NTKSketch(ok).transformSync(X).data);
+  });
+});
