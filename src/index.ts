@@ -6,7 +6,7 @@
  */
 export { ntkKernel, ntkKernelSync, MAX_DEPTH } from './ntk-kernel.js';
 export type { NtkKernelOptions, KernelResult } from './ntk-kernel.js';
-export { RidgeRegression, KernelRidgeRegression, oneHot, argmaxRows, MIN_RCOND } from './ridge.js';
+export { RidgeRegression, KernelRidgeRegression, oneHot, argmaxRows, MIN_RCOND, EIGEN_PATH_MAX_DIM } from './ridge.js';
 export type { RidgeOptions, LambdaPathOptions, LambdaScore, Metric, RidgeJSON } from './ridge.js';
 export {
   arcCosinePolynomial,

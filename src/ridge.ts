@@ -10,7 +10,8 @@
  *
  * A lambda path comes from one eigendecomposition A = V E V^T:
  * W(lambda) = V diag(1 / (e + lambda)) V^T B, each lambda scored on a
- * validation set. A lambda that leaves A + lambda I singular or too
+ * validation set (for large A and few lambdas, one Cholesky per lambda is
+ * cheaper and is used instead; see LambdaPathOptions.solver). A lambda that leaves A + lambda I singular or too
  * ill-conditioned for a float64 solve (reciprocal condition < 1e-13) throws a
  * RangeError instead of returning inaccurate weights.
  */
@@ -48,10 +49,24 @@ export interface LambdaPathOptions {
   lambdas?: number[];
   /** 'accuracy' (argmax of one-hot rows; ties broken by MSE) or 'mse'. Default 'mse'. */
   metric?: Metric;
+  /**
+   * 'eigen': one eigendecomposition serves every lambda; 'cholesky': one
+   * factorisation per lambda; 'auto' (default): eigen up to EIGEN_PATH_MAX_DIM
+   * (or for more than 24 lambdas), else cholesky. Same scores either way.
+   */
+  solver?: 'auto' | 'eigen' | 'cholesky';
 }
 
 /** Smallest reciprocal condition number accepted for a solve. */
 export const MIN_RCOND = 1e-13;
+
+/**
+ * Largest system solved for a lambda path by eigendecomposition under
+ * solver 'auto': a symmetric eigendecomposition costs about 25 Cholesky
+ * factorisations (and runs single-threaded), so beyond this size one Cholesky
+ * per lambda is faster for the default 9-point grid.
+ */
+export const EIGEN_PATH_MAX_DIM = 2048;
 
 /** Solution state shared by both regressors. */
 abstract class RegularizedSolver {
@@ -109,9 +124,13 @@ abstract class RegularizedSolver {
   }
 
   protected *pathSteps(async: boolean, val: Matrix, yVal: Matrix, options: unknown): Generator<Promise<void> | undefined, LambdaScore[]> {
-    const opts = checkOptions('selectLambda options', options, ['lambdas', 'metric']);
+    const opts = checkOptions('selectLambda options', options, ['lambdas', 'metric', 'solver']);
     const metric = opts.metric ?? 'mse';
     if (metric !== 'accuracy' && metric !== 'mse') throw new RangeError(`metric must be 'accuracy' or 'mse', got ${describe(metric)}`);
+    const solverOpt = opts.solver ?? 'auto';
+    if (solverOpt !== 'auto' && solverOpt !== 'eigen' && solverOpt !== 'cholesky') {
+      throw new RangeError(`solver must be 'auto', 'eigen' or 'cholesky', got ${describe(solverOpt)}`);
+    }
     const { a, b } = this.system();
     const mean = this.meanDiagonal(a);
     let lambdas: number[];
@@ -123,36 +142,20 @@ abstract class RegularizedSolver {
       lambdas = opts.lambdas.map((l, i) => numberOption(`lambdas[${i}]`, l, Number.MIN_VALUE, Number.MAX_VALUE));
     }
     const m = this.dim, k = this.outputs;
-    const evals = new Float64Array(m);
-    const vt = new Float64Array(m * m);
-    const status = new Float64Array(1);
-    yield native().symmetricEigh(a, m, evals, vt, status, async);
-    if (status[0] !== 0) throw new RangeError(`eigendecomposition failed to converge (info ${status[0]})`);
-    // C = V^T B, Q = M V (validation rows in the eigenbasis).
-    const c = new Float64Array(m * k);
-    yield native().gemm(false, false, m, k, m, 1, vt, m, b, k, 0, c, k, async);
+    const solver = solverOpt === 'auto' ? (m <= EIGEN_PATH_MAX_DIM || lambdas.length > 24 ? 'eigen' : 'cholesky') : solverOpt;
     const val64 = val.data instanceof Float64Array ? val.data : Float64Array.from(val.data);
-    const q = new Float64Array(val.rows * m);
-    yield native().gemm(false, true, val.rows, m, m, 1, val64, m, vt, m, 0, q, m, async);
-    const scores: LambdaScore[] = [];
-    const scaled = new Float64Array(m * k);
     const pred = new Float64Array(val.rows * k);
-    const emax = Math.max(evals[m - 1], 0);
+    // Each strategy yields validation predictions for one lambda, or false when
+    // that lambda is too small for a reliable solve.
+    const predictions = solver === 'eigen' ? yield* this.eigenPath(async, a, b, val64, val.rows, pred) : this.choleskyPath(async, a, b, val64, val.rows, pred);
+    const scores: LambdaScore[] = [];
     let best: { s: LambdaScore; mse: number } | undefined;
     for (const lambda of lambdas) {
-      // The same acceptance rule as a direct solve: the LAPACK 1-norm
-      // condition estimate can be up to m times the eigenvalue ratio.
-      const usable = (Math.max(evals[0], 0) + lambda) >= (emax + lambda) * MIN_RCOND * m;
+      const usable = yield* predictions(lambda);
       if (!usable) {
         scores.push({ lambda, score: metric === 'accuracy' ? -Infinity : Infinity });
         continue;
       }
-      for (let j = 0; j < m; j++) {
-        // Eigenvalues clipped at 0 (A is PSD; tiny negatives are rounding).
-        const d = Math.max(evals[j], 0) + lambda;
-        for (let t = 0; t < k; t++) scaled[j * k + t] = c[j * k + t] / d;
-      }
-      yield native().gemm(false, false, val.rows, k, m, 1, q, m, scaled, k, 0, pred, k, async);
       const s = { lambda, score: score(metric, pred, yVal) };
       scores.push(s);
       // Accuracy ties (common: it is flat over decades of lambda) go to the
@@ -166,6 +169,48 @@ abstract class RegularizedSolver {
     this.lambdaValue = best.s.lambda;
     this.weights = null;
     return scores;
+  }
+
+  /** One eigendecomposition A = V E V^T, then W(lambda) = V (E + lambda)^-1 V^T B per lambda. */
+  private *eigenPath(async: boolean, a: Float64Array, b: Float64Array, val: Float64Array, rows: number, pred: Float64Array) {
+    const m = this.dim, k = this.outputs;
+    const evals = new Float64Array(m);
+    const vt = new Float64Array(m * m);
+    const status = new Float64Array(1);
+    yield native().symmetricEigh(a, m, evals, vt, status, async);
+    if (status[0] !== 0) throw new RangeError(`eigendecomposition failed to converge (info ${status[0]})`);
+    // C = V^T B, Q = M V (validation rows in the eigenbasis).
+    const c = new Float64Array(m * k);
+    yield native().gemm(false, false, m, k, m, 1, vt, m, b, k, 0, c, k, async);
+    const q = new Float64Array(rows * m);
+    yield native().gemm(false, true, rows, m, m, 1, val, m, vt, m, 0, q, m, async);
+    const scaled = new Float64Array(m * k);
+    const emax = Math.max(evals[m - 1], 0);
+    return function* (lambda: number): Generator<Promise<void> | undefined, boolean> {
+      // The same acceptance rule as a direct solve: the LAPACK 1-norm
+      // condition estimate can be up to m times the eigenvalue ratio.
+      if (Math.max(evals[0], 0) + lambda < (emax + lambda) * MIN_RCOND * m) return false;
+      for (let j = 0; j < m; j++) {
+        // Eigenvalues clipped at 0 (A is PSD; tiny negatives are rounding).
+        const d = Math.max(evals[j], 0) + lambda;
+        for (let t = 0; t < k; t++) scaled[j * k + t] = c[j * k + t] / d;
+      }
+      yield native().gemm(false, false, rows, k, m, 1, q, m, scaled, k, 0, pred, k, async);
+      return true;
+    };
+  }
+
+  /** One Cholesky solve per lambda (cheaper than an eigendecomposition for large m and few lambdas). */
+  private choleskyPath(async: boolean, a: Float64Array, b: Float64Array, val: Float64Array, rows: number, pred: Float64Array) {
+    const m = this.dim, k = this.outputs;
+    const w = new Float64Array(m * k);
+    const status = new Float64Array(2);
+    return function* (lambda: number): Generator<Promise<void> | undefined, boolean> {
+      yield native().ridgeSolve(a, m, b, k, lambda, w, status, async);
+      if (status[0] !== 0 || status[1] < MIN_RCOND) return false;
+      yield native().gemm(false, false, rows, k, m, 1, val, m, w, k, 0, pred, k, async);
+      return true;
+    };
   }
 
   protected *predictSteps(async: boolean, mat: Matrix): Generator<Promise<void> | undefined, NdArray<Float64Array>> {

@@ -117,6 +117,11 @@ describe('RidgeRegression', () => {
     }
     const best = scores.reduce((p, c) => (c.score < p.score ? c : p));
     expect(model.lambda).toBe(best.lambda);
+    // One Cholesky per lambda scores the same path.
+    const viaCholesky = new RidgeRegression().fitSync(mat(train.x, nt, mm), mat(train.t, nt, 1))
+      .selectLambdaSync(mat(val.x, nv, mm), mat(val.t, nv, 1), { lambdas, metric: 'mse', solver: 'cholesky' });
+    viaCholesky.forEach((s, i) => expect(s.score).toBeCloseTo(scores[i].score, 8));
+    expect(() => model.selectLambdaSync(mat(val.x, nv, mm), mat(val.t, nv, 1), { solver: 'qr' as never })).toThrow(/solver/);
     expect(best.lambda).toBeGreaterThan(1e-4);
     expect(best.lambda).toBeLessThan(1e6);
     // The model then predicts with the chosen lambda.
