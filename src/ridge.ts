@@ -87,6 +87,11 @@ abstract class RegularizedSolver {
   get lambda(): number | undefined {
     return this.lambdaValue;
   }
+  /** Changes lambda (>= 0); the next predict solves again with it. */
+  set lambda(value: number) {
+    this.lambdaValue = numberOption('lambda', value, 0, Number.MAX_VALUE);
+    this.weights = null;
+  }
 
   /** Number of outputs (columns of Y). */
   get outputCount(): number {
