@@ -8,6 +8,7 @@
 // TypeScript layer can report progress between row blocks.
 #include <napi.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -31,6 +32,9 @@ ntk::CntkShape shape_args(const Napi::CallbackInfo& info, size_t first) {
   const int64_t filter = size_arg(info[first + 4], "filterSize");
   if (depth > 1000000 || filter > 1000000)
     throw Napi::RangeError::New(info.Env(), "depth and filterSize are out of range");
+  // Keeps every size product below int64 overflow (2^40 values per image).
+  const double pixels = static_cast<double>(s.channels) * static_cast<double>(s.height) * static_cast<double>(s.width);
+  if (pixels > 1099511627776.0) throw Napi::RangeError::New(info.Env(), "images are too large");
   s.depth = static_cast<int>(depth);
   s.filter = static_cast<int>(filter);
   s.same = info[first + 5].ToBoolean();
@@ -59,6 +63,8 @@ template <typename T>
 Napi::Value prepare_typed(const Napi::CallbackInfo& info) {
   const int64_t n = size_arg(info[1], "n");
   const ntk::CntkShape s = shape_args(info, 2);
+  if (static_cast<double>(n) * static_cast<double>(ntk::cntk_prep_doubles(s)) > 9.0e18)
+    throw Napi::RangeError::New(info.Env(), "n is too large");
   const T* x = typed_data<T>(info[0], "X", n * s.channels * s.height * s.width);
   double* prep = typed_data<double>(info[8], "prep", n * ntk::cntk_prep_doubles(s));
   const bool async = info[9].ToBoolean();
@@ -84,6 +90,9 @@ Napi::Value pairs_typed(const Napi::CallbackInfo& info) {
   if (row_begin > row_end || row_end > n)
     throw Napi::RangeError::New(env, "rowBegin and rowEnd must satisfy 0 <= rowBegin <= rowEnd <= n");
   const int64_t per = ntk::cntk_prep_doubles(s);
+  if (static_cast<double>(std::max(n, m)) * static_cast<double>(per) > 9.0e18 ||
+      static_cast<double>(n) * static_cast<double>(m) > 9.0e18)
+    throw Napi::RangeError::New(env, "n and m are too large");
   const double* px = typed_data<double>(info[0], "prepX", n * per);
   const double* pz = symmetric ? nullptr : typed_data<double>(info[2], "prepZ", m * per);
   T* ntk_out = info[12].IsNull() ? nullptr : typed_data<T>(info[12], "ntkOut", n * m);
