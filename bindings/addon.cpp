@@ -10,6 +10,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ntk::init_threads();
   ntk_bindings::register_backends(env, exports);
   ntk_bindings::register_ntk_kernel(env, exports);
+  ntk_bindings::register_cntk_kernel(env, exports);
   ntk_bindings::register_ridge(env, exports);
   ntk_bindings::register_sketches(env, exports);
   ntk_bindings::register_ntk_sketch(env, exports);

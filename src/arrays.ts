@@ -143,6 +143,115 @@ export function toMatrix(name: string, value: unknown, options: ToMatrixOptions 
   return { data: out, rows, cols, dtype };
 }
 
+/** A validated, contiguous batch of images, n x C x H x W row-major. */
+export interface Images<T extends FloatArray = FloatArray> {
+  data: T;
+  count: number;
+  channels: number;
+  height: number;
+  width: number;
+  dtype: DType;
+}
+
+export interface ToImagesOptions {
+  /** Required channels, height and width (all three), e.g. those of X. */
+  like?: { channels: number; height: number; width: number };
+  /** Name of what fixes `like`, for the message. */
+  likeName?: string;
+  /** Convert to this dtype (copies when different). */
+  dtype?: DType;
+}
+
+/**
+ * Converts `value` (ndarray or { data, shape, stride?, offset? } of shape
+ * [n, C, H, W]) to a validated contiguous batch of images; `name` is used in
+ * error messages. The 4-D counterpart of {@link toMatrix}: typed-array data is
+ * used in place when it is contiguous and of the requested dtype.
+ */
+export function toImages(name: string, value: unknown, options: ToImagesOptions = {}): Images {
+  if (value === null || typeof value !== 'object') {
+    throw new TypeError(`${name} must be an ndarray or { data, shape } of images [n, channels, height, width], got ${describe(value)}`);
+  }
+  const v = value as Partial<MatrixLike>;
+  const data = v.data;
+  if (
+    data === undefined ||
+    !(data instanceof Float32Array || data instanceof Float64Array || Array.isArray(data))
+  ) {
+    throw new TypeError(`${name}.data must be a Float32Array, Float64Array or number[], got ${describe(data)}`);
+  }
+  if (!Array.isArray(v.shape) && !(v.shape && typeof v.shape === 'object' && 'length' in v.shape)) {
+    throw new TypeError(`${name}.shape must be an array of dimensions, got ${describe(v.shape)}`);
+  }
+  const shape = Array.from(v.shape as ArrayLike<number>);
+  if (!shape.every((s) => isPositiveIntegerOrZero(s))) {
+    throw new RangeError(`${name}.shape must hold non-negative integers, got [${shape.join(', ')}]`);
+  }
+  if (shape.length !== 4) {
+    throw new RangeError(
+      `${name} must be 4-dimensional (images x channels x height x width), got shape [${shape.join(', ')}]` +
+        (shape.length === 3 ? '; for single-channel images use shape [n, 1, height, width]' : ''),
+    );
+  }
+  const [count, channels, height, width] = shape;
+  if (count === 0) throw new RangeError(`${name} must hold at least one image`);
+  if (channels === 0 || height === 0 || width === 0) {
+    throw new RangeError(`${name} must have at least one channel and one pixel, got shape [${shape.join(', ')}]`);
+  }
+  const like = options.like;
+  if (like && channels !== like.channels) {
+    throw new RangeError(
+      `${name} must have ${like.channels} channels${options.likeName ? ` (${options.likeName})` : ''}, got ${channels}`,
+    );
+  }
+  if (like && (height !== like.height || width !== like.width)) {
+    throw new RangeError(
+      `${name} must have images of ${like.height} x ${like.width} pixels${options.likeName ? ` (${options.likeName})` : ''}, got ${height} x ${width}`,
+    );
+  }
+  const offset = v.offset ?? 0;
+  if (!isPositiveIntegerOrZero(offset)) throw new RangeError(`${name}.offset must be a non-negative integer`);
+  const dense = [channels * height * width, height * width, width, 1];
+  const st = v.stride ? Array.from(v.stride) : dense;
+  if (st.length !== 4 || !st.every((s) => Number.isSafeInteger(s))) {
+    throw new RangeError(`${name}.stride must be four integers, got ${describe(v.stride)}`);
+  }
+  let first = offset;
+  let last = offset;
+  for (let k = 0; k < 4; k++) {
+    first += Math.min(0, (shape[k] - 1) * st[k]);
+    last += Math.max(0, (shape[k] - 1) * st[k]);
+  }
+  const total = count * channels * height * width;
+  if (first < 0 || last >= data.length) {
+    throw new RangeError(`${name}: shape [${shape.join(', ')}] does not fit in data of length ${data.length}`);
+  }
+  if (!v.stride && v.offset === undefined && data.length !== total) {
+    throw new RangeError(`${name}: data has ${data.length} elements but shape [${shape.join(', ')}] needs ${total}`);
+  }
+  const srcType: DType = data instanceof Float32Array ? 'float32' : 'float64';
+  const dtype = options.dtype ?? srcType;
+  // Strides of dimensions of extent 1 do not matter.
+  const contiguous = st.every((s, k) => shape[k] === 1 || s === dense[k]);
+  let out: FloatArray;
+  if (contiguous && !Array.isArray(data) && dtype === srcType) {
+    out = (data as FloatArray).subarray(offset, offset + total);
+  } else {
+    out = dtype === 'float32' ? new Float32Array(total) : new Float64Array(total);
+    let k = 0;
+    for (let i = 0; i < count; i++) {
+      for (let c = 0; c < channels; c++) {
+        for (let y = 0; y < height; y++) {
+          const base = offset + i * st[0] + c * st[1] + y * st[2];
+          for (let x = 0; x < width; x++) out[k++] = data[base + x * st[3]];
+        }
+      }
+    }
+  }
+  assertFinite(name, out);
+  return { data: out, count, channels, height, width, dtype };
+}
+
 /** Validates an integer option in [min, max]. */
 export function intOption(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number') throw new TypeError(`${name} must be an integer, got ${describe(value)}`);

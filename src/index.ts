@@ -6,6 +6,8 @@
  */
 export { ntkKernel, ntkKernelSync, MAX_DEPTH } from './ntk-kernel.js';
 export type { NtkKernelOptions, KernelResult } from './ntk-kernel.js';
+export { cntkKernel, cntkKernelSync } from './cntk-kernel.js';
+export type { CntkKernelOptions, Padding } from './cntk-kernel.js';
 export { RidgeRegression, KernelRidgeRegression, oneHot, argmaxRows, MIN_RCOND, EIGEN_PATH_MAX_DIM } from './ridge.js';
 export type { RidgeOptions, LambdaPathOptions, LambdaScore, Metric, RidgeJSON } from './ridge.js';
 export {
@@ -26,7 +28,7 @@ export type { NTKSketchOptions, NTKSketchTransformOptions, NTKSketchJSON } from 
 export { backends, setThreads } from './backends.js';
 export type { BackendInfo, BackendChoice } from './backends.js';
 export { DEFAULT_MEMORY_LIMIT } from './arrays.js';
-export type { MatrixLike, CsrMatrixLike, DType } from './arrays.js';
+export type { MatrixLike, CsrMatrixLike, DType, Images } from './arrays.js';
 export {
   loadDigits,
   loadFashionMnist,

@@ -23,6 +23,18 @@ export interface NativeAddon {
     x: T, n: number, d: number, z: T | null, m: number, depth: number,
     ntkOut: T | null, nngpOut: T | null, backend: NativeBackendName, async: boolean,
   ): Promise<void> | undefined;
+  cntkLayout(
+    channels: number, height: number, width: number, depth: number, filterSize: number, same: boolean,
+  ): { prepDoubles: number; scratchBytes: number; threads: number; outHeight: number; outWidth: number };
+  cntkPrepare<T extends FloatArray>(
+    x: T, n: number, channels: number, height: number, width: number, depth: number, filterSize: number,
+    same: boolean, prep: Float64Array, async: boolean,
+  ): Promise<void> | undefined;
+  cntkPairs<T extends FloatArray>(
+    prepX: Float64Array, n: number, prepZ: Float64Array | null, m: number,
+    channels: number, height: number, width: number, depth: number, filterSize: number, same: boolean,
+    rowBegin: number, rowEnd: number, ntkOut: T | null, nngpOut: T | null, async: boolean,
+  ): Promise<void> | undefined;
   gramAccumulate<T extends FloatArray>(
     phi: T, n: number, m: number, y: T | null, k: number,
     a: Float64Array, b: Float64Array | null, async: boolean,

@@ -1,0 +1,168 @@
+// Exact convolutional NTK / CNN-GP with global average pooling (SPEC §2.2).
+//
+// Images are C x H x W (row-major), L conv layers of q x q filters, stride 1,
+// padding 'valid' (each layer shrinks the grid by q - 1) or 'same' (zero
+// padding, odd q). For a pair of images x, z the pixel-pair tensors
+// M_{p,p'} of SPEC §2.2 are never stored whole: the patch sum
+// P[M]_{p,p'} = sum_d M_{p+d, p'+d} only couples entries with the same
+// displacement D = p' - p, so for each D the slab M_D(p) = M_{p, p+D} evolves
+// on its own through all L layers, and P acts on it as a q x q box filter
+// (zero outside the slab for 'same', shrinking it for 'valid'). The slab of a
+// displacement is at most H x W, so one pair needs O(HW) scratch and runs in
+// cache; the total work is still O((HW)^2 L (q + arccos)) per pair.
+//
+// The per-entry arithmetic (one pixel pair through the dual activation) and
+// the slab geometry are NTK_HD so that a CUDA version can share them.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "common/host_device.hpp"
+#include "kernels/arccos.hpp"
+
+namespace ntk {
+
+/// Shape and architecture of an exact CNTK computation.
+struct CntkShape {
+  int64_t channels = 0;
+  int64_t height = 0;
+  int64_t width = 0;
+  int depth = 1;    ///< L, number of conv layers (>= 1)
+  int filter = 1;   ///< q, filter edge (>= 1; odd for 'same')
+  bool same = false;  ///< 'same' zero padding (else 'valid')
+};
+
+/// Edge of the pixel grid after layer h (h = 0: the image itself), given the
+/// image edge: unchanged with 'same' padding, shrunk by h (q - 1) with 'valid'.
+NTK_HD int64_t cntk_grid_edge(int64_t edge, int h, int filter, bool same) {
+  return same ? edge : edge - static_cast<int64_t>(h) * (filter - 1);
+}
+
+/// Offset of the first tap of a patch relative to the output pixel: 0 for
+/// 'valid', (q - 1) / 2 for 'same' (patch centred on the pixel).
+NTK_HD int cntk_patch_offset(int filter, bool same) { return same ? (filter - 1) / 2 : 0; }
+
+/// k0(t) and k1(t) of SPEC §2 without calling acos, branch-free (selects
+/// only) so that loops over pixel pairs vectorise. The complement angle
+/// phi = pi - arccos t = pi/2 + arcsin t comes from fdlibm's rational arcsin
+/// on [0, 1/2]: arcsin s = s + s R(s^2) for |t| <= 1/2, and
+/// arcsin t = pi/2 - 2 arcsin sqrt((1 - t)/2) beyond, so phi keeps full
+/// relative accuracy near t = -1 (where pi - acos t cancels). Absolute error
+/// about 2e-16 for k0 and 3e-16 for k1 (as acos-based code), relative error of k0 about 4e-16.
+/// t is clamped to [-1, 1].
+NTK_HD void arccos_k0_k1_rational(double t, double* k0, double* k1) {
+  t = t > 1.0 ? 1.0 : t;
+  t = t < -1.0 ? -1.0 : t;
+  const double a = fabs(t);
+  const bool small = a <= 0.5;
+  // Both arms are computed, then selected: no control flow.
+  const double z_small = a * a;
+  const double z_large = (1.0 - a) * 0.5;
+  const double z = small ? z_small : z_large;
+  const double root = sqrt(z);
+  const double s = small ? a : root;
+  const double p =
+      z * (1.66666666666666657415e-01 +
+           z * (-3.25565818622400915405e-01 +
+                z * (2.01212532134862925881e-01 +
+                     z * (-4.00555345006794114027e-02 +
+                          z * (7.91534994289814532176e-04 + z * 3.47933107596021167570e-05)))));
+  const double q = 1.0 + z * (-2.40339491173441421878e+00 +
+                              z * (2.02094576023350569471e+00 +
+                                   z * (-6.88283971605453293030e-01 + z * 7.70381505559019352791e-02)));
+  const double r = s + s * (p / q);  // arcsin s
+  const double half_pi = 1.57079632679489655800e+00;
+  const double pi = 3.14159265358979311600e+00;
+  const double inv_pi = 0.318309886183790671538;
+  const double phi_small = half_pi + copysign(r, t);
+  const double phi_pos = pi - 2.0 * r;
+  const double phi_neg = 2.0 * r;
+  const double phi_large = t > 0 ? phi_pos : phi_neg;
+  const double phi = small ? phi_small : phi_large;
+  *k0 = phi * inv_pi;
+  *k1 = (sqrt((1.0 - t) * (1.0 + t)) + t * phi) * inv_pi;
+}
+
+/// The dual activation on one pixel pair of layer h (SPEC §2.2):
+///   rho = Gamma / sqrt(N_x N_z),  Sigma = sqrt(N_x N_z) k1(rho),
+///   dSigma = k0(rho),  T = Xi dSigma + Sigma.
+/// scale = sqrt(N_x(p)) sqrt(N_z(p')); inv_scale = 1 / scale, or 0 when a
+/// normaliser is 0 (then Sigma = 0 and Xi = 0, so T = 0: no NaN).
+NTK_HD void cntk_dual_step(double gamma, double xi, double scale, double inv_scale, double* sigma,
+                           double* t) {
+  double k0, k1;
+  arccos_k0_k1_rational(gamma * inv_scale, &k0, &k1);
+  *sigma = scale * k1;
+  *t = xi * k0 + *sigma;
+}
+
+/// The same step for a pixel with itself (p = p' of an image paired with
+/// itself): rho = 1 exactly, so Sigma = N(p) and T = Xi + N(p).
+NTK_HD void cntk_dual_step_self(double xi, double scale, double* sigma, double* t) {
+  *sigma = scale;
+  *t = xi + scale;
+}
+
+/// One output entry of the q x q box filter (the patch sum P restricted to
+/// one displacement) on a rows x cols slab `in` (row-major, leading dimension
+/// ld): sum over the taps (d1, d2) in [q]^2 of in[r + d1 - offset][c + d2 - offset],
+/// taps outside the slab being zero. Reference form for device code; the CPU
+/// path uses the separable version of the same sum.
+NTK_HD double cntk_box_entry(const double* in, int64_t rows, int64_t cols, int64_t ld, int filter,
+                             int offset, int64_t r, int64_t c) {
+  double s = 0;
+  for (int d1 = 0; d1 < filter; ++d1) {
+    const int64_t rr = r + d1 - offset;
+    if (rr < 0 || rr >= rows) continue;
+    for (int d2 = 0; d2 < filter; ++d2) {
+      const int64_t cc = c + d2 - offset;
+      if (cc < 0 || cc >= cols) continue;
+      s += in[rr * ld + cc];
+    }
+  }
+  return s;
+}
+
+/// Throws std::invalid_argument when the shape is unusable (non-positive
+/// sizes, even filter with 'same', filter larger than the image, or a 'valid'
+/// grid that shrinks to nothing).
+void cntk_check_shape(const CntkShape& shape);
+
+/// Doubles of per-image data made by cntk_prepare: the power-of-two exponent
+/// the image was scaled by, its scaled pixels (pixel-major: H W x C), and for
+/// each layer h = 1..L the normalisers sqrt(N^h(p)) and their reciprocals.
+int64_t cntk_prep_doubles(const CntkShape& shape);
+
+/// Bytes of scratch each thread of cntk_exact_rows uses.
+int64_t cntk_scratch_bytes(const CntkShape& shape);
+
+/// Per-image data for cntk_exact_rows, computed once per image: x holds n
+/// images of C x H x W; prep receives n * cntk_prep_doubles(shape) doubles.
+/// Each image is scaled by a power of two (exact) so that its largest
+/// magnitude is in [0.5, 1): squares can neither overflow nor underflow, and
+/// the kernel is homogeneous, so results are scaled back exactly.
+/// N^1 = patch sum of |x_p|^2, N^(h+1) = patch sum of N^h / q^2.
+template <typename T>
+void cntk_prepare(const T* x, int64_t n, const CntkShape& shape, double* prep);
+
+/// Exact CNTK (mean over pixel pairs of T^L) and CNN-GP (mean of Sigma^L) for
+/// the rows [row_begin, row_end) of the n x m result, from prepared images.
+/// symmetric means Z = X (prep_z and m are ignored): rows hold the pairs
+/// j <= i, and each is also written to (j, i); a pair of an image with itself
+/// uses the exact cosine 1 on p = p'. Outputs are n x m row-major in T (either
+/// may be nullptr); everything is computed in float64. Parallel over pairs
+/// (or, when a block has fewer pairs than threads, over displacement rows of
+/// one pair); every pair is summed in the same fixed order either way, so
+/// results are bit-identical for any thread count and any row blocking.
+template <typename T>
+void cntk_exact_rows(const double* prep_x, int64_t n, const double* prep_z, int64_t m,
+                     bool symmetric, const CntkShape& shape, int64_t row_begin, int64_t row_end,
+                     T* ntk, T* nngp);
+
+/// Convenience: cntk_prepare for X (and Z) and cntk_exact_rows over all rows.
+template <typename T>
+void cntk_exact(const T* x, int64_t n, const T* z, int64_t m, bool symmetric,
+                const CntkShape& shape, T* ntk, T* nngp);
+
+}  // namespace ntk
