@@ -1,7 +1,7 @@
 # CPU-only build of the addon with node-gyp (npm run build:gyp), from the same
 # source list as CMakeLists.txt (native/sources.json). Needs libopenblas-dev.
-# -fno-math-errno -fno-trapping-math let the exact CNTK's loops vectorise
-# (CMake sets them for that file only); they change no values.
+# -fno-math-errno -fno-trapping-math let the exact kernels' loops vectorise
+# (CMake sets them for those files only); they change no values.
 {
   "targets": [
     {

@@ -15,17 +15,7 @@
 
 #include "common/threads.hpp"
 
-// The slab loops are compiled for several x86-64 levels and the best one for
-// the CPU is chosen once at load time (GCC function multi-versioning), so the
-// library stays portable while the loops use AVX2 / AVX-512 where present.
-// Every thread runs the same version, so results do not depend on the thread
-// count (they may differ in the last bits between CPU generations, as FMA
-// contraction differs).
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define NTK_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define NTK_CLONES
-#endif
+#include "common/simd_clones.hpp"
 
 namespace ntk {
 
@@ -111,7 +101,7 @@ inline void tap_sums(const double* base, int64_t stride, int64_t taps, int64_t n
 /// out[r][c] = sum_{d1, d2} in[r + d1 - offset][c + d2 - offset], taps outside
 /// `in` being zero. Separable: rows first into tmp (rows_out x cols_in), then
 /// columns. Each entry is summed over its taps in increasing order.
-NTK_CLONES void box_filter(const double* in, int64_t rows_in, int64_t cols_in, int64_t rows_out,
+NTK_SIMD_CLONES void box_filter(const double* in, int64_t rows_in, int64_t cols_in, int64_t rows_out,
                            int64_t cols_out, int q, int offset, double* tmp, double* out) {
   for (int64_t r = 0; r < rows_out; ++r) {
     double* t = tmp + r * cols_in;
@@ -177,7 +167,7 @@ class Workspace {
 
 /// Channel inner products S^0_D(p) = <x_p, z_(p+D)> on the slab of
 /// displacement D: x-side pixels start at (ai, aj), z-side at (bi, bj).
-NTK_CLONES void cross_slab(const double* px, const double* pz, int64_t channels, int64_t width, int64_t ai,
+NTK_SIMD_CLONES void cross_slab(const double* px, const double* pz, int64_t channels, int64_t width, int64_t ai,
                 int64_t aj, int64_t bi, int64_t bj, int64_t rows, int64_t cols, double* out) {
   for (int64_t r = 0; r < rows; ++r) {
     const double* xr = px + ((ai + r) * width + aj) * channels;
@@ -213,7 +203,7 @@ Norms norms_at(const Layout& lay, const double* image, int h, int64_t i0, int64_
 /// t_out <- T * post, where post is the 1/q^2 of the next patch sum (1 at
 /// the last layer). Element-wise, so the outputs may alias the inputs
 /// (in place; at layer 1 xi is gamma itself, as Xi^1 = Gamma^1).
-NTK_CLONES void dual_layer(const double* gamma, const double* xi, double* sigma_out, double* t_out,
+NTK_SIMD_CLONES void dual_layer(const double* gamma, const double* xi, double* sigma_out, double* t_out,
                            int64_t rows, int64_t cols, int64_t ld_norm, Norms nx, Norms nz,
                            bool self, double post) {
   for (int64_t r = 0; r < rows; ++r) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "common/simd_clones.hpp"
 #include "common/threads.hpp"
 #include "kernels/arccos.hpp"
 #include "linalg/blas.hpp"
@@ -35,6 +36,30 @@ void normalize_rows(const T* x, int64_t n, int64_t d, std::vector<double>& unit,
   }
 }
 
+namespace {
+
+// The recursion for a run of cosines, layer by layer so that the inner loop
+// over entries vectorises (the arccos is branch-free).
+NTK_SIMD_CLONES void ntk_recursion(const double* cosine, int64_t count, int depth, double* theta,
+                                   double* sigma) {
+  for (int64_t j = 0; j < count; ++j) {
+    const double r = clamp_cosine(cosine[j]);
+    sigma[j] = r;
+    theta[j] = r;
+  }
+  for (int h = 0; h < depth; ++h) {
+#pragma omp simd
+    for (int64_t j = 0; j < count; ++j) {
+      double k0, k1;
+      arccos_k0_k1(sigma[j], &k0, &k1);
+      theta[j] = theta[j] * k0 + k1;
+      sigma[j] = k1;
+    }
+  }
+}
+
+}  // namespace
+
 template <typename T>
 void ntk_exact(const T* x, int64_t n, const T* z, int64_t m, int64_t d, bool symmetric,
                int depth, T* ntk, T* nngp) {
@@ -52,7 +77,7 @@ void ntk_exact(const T* x, int64_t n, const T* z, int64_t m, int64_t d, bool sym
   const int64_t ti = (n + tile - 1) / tile, tj = (m + tile - 1) / tile;
 #pragma omp parallel num_threads(thread_count())
   {
-    std::vector<double> cosines(static_cast<size_t>(tile * tile));
+    std::vector<double> cosines(static_cast<size_t>(tile * tile)), theta(tile), sigma(tile);
 #pragma omp for schedule(dynamic)
     for (int64_t t = 0; t < ti * tj; ++t) {
       const int64_t bi = t / tj, bj = t % tj;
@@ -66,14 +91,14 @@ void ntk_exact(const T* x, int64_t n, const T* z, int64_t m, int64_t d, bool sym
         std::fill(cosines.begin(), cosines.end(), 0.0);
       }
       for (int64_t i = i0; i < i0 + ni; ++i) {
-        const double* c = cosines.data() + (i - i0) * nj;
+        double* c = cosines.data() + (i - i0) * nj;
+        // The diagonal of the symmetric case uses the exact cosine 1.
+        if (symmetric && i >= j0 && i < j0 + nj && nx[i] > 0) c[i - j0] = 1.0;
+        ntk_recursion(c, nj, depth, theta.data(), sigma.data());
         for (int64_t j = j0; j < j0 + nj; ++j) {
-          const double rho = (symmetric && j == i && nx[i] > 0) ? 1.0 : c[j - j0];
-          double theta, sigma;
-          ntk_normalized(rho, depth, &theta, &sigma);
           const double scale = nx[i] * nz[j];
-          if (ntk) ntk[i * m + j] = static_cast<T>(scale * theta);
-          if (nngp) nngp[i * m + j] = static_cast<T>(scale * sigma);
+          if (ntk) ntk[i * m + j] = static_cast<T>(scale * theta[j - j0]);
+          if (nngp) nngp[i * m + j] = static_cast<T>(scale * sigma[j - j0]);
         }
       }
     }
