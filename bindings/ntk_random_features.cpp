@@ -1,6 +1,6 @@
 // NtkRandomFeaturesMap: the native half of the NTKRandomFeatures class.
 //   new NtkRandomFeaturesMap(inputDim, depth, features, stepFeatures, arcCosineFeatures,
-//                            sketchFeatures, leverage, seed, dtype)
+//                            sketchFeatures, leverage, seed, dtype, normalize)
 //   .transform(x, n, out, kernel, async)
 //   .transformCsr(indptr, indices, values, n, out, kernel, async)
 //   .info() -> { parameterBytes, nngpExtraBytes, finalSrht, callBytes: { ntkDense, ntkCsr, nngpDense, nngpCsr } }
@@ -42,7 +42,7 @@ class NtkRandomFeaturesMap : public Napi::ObjectWrap<NtkRandomFeaturesMap> {
 
   explicit NtkRandomFeaturesMap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NtkRandomFeaturesMap>(info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 9) throw Napi::TypeError::New(env, "NtkRandomFeaturesMap: expected 9 arguments");
+    if (info.Length() < 10) throw Napi::TypeError::New(env, "NtkRandomFeaturesMap: expected 10 arguments");
     ntk::NtkRandomFeaturesConfig c;
     c.input_dim = size_arg(info[0], "inputDim");
     const int64_t depth = size_arg(info[1], "depth");
@@ -56,6 +56,7 @@ class NtkRandomFeaturesMap : public Napi::ObjectWrap<NtkRandomFeaturesMap> {
     c.seed = static_cast<uint64_t>(size_arg(info[7], "seed"));
     const std::string dtype = info[8].ToString().Utf8Value();
     if (dtype != "float32" && dtype != "float64") throw Napi::RangeError::New(env, "dtype must be 'float32' or 'float64'");
+    c.normalize = info[9].ToBoolean();
     try {
       if (dtype == "float32")
         f32_ = std::make_shared<const ntk::NtkRandomFeatures<float>>(c);

@@ -126,6 +126,30 @@ describe('NTKRandomFeatures accuracy', () => {
     }
   });
 
+  it('normalize: rows hit the exact diagonal (L+1)|x|^2 (NTK) and |x|^2 (NNGP), and the Gram error drops', () => {
+    const exact = ntkKernelSync(mat(X, n, d), null, { depth: 2 });
+    const norms = Array.from({ length: n }, (_, i) => X.subarray(i * d, (i + 1) * d).reduce((s, v) => s + v * v, 0));
+    for (const extra of [{}, { arcCosineFeatures: 300, sketchFeatures: 900 }]) {
+      const map = new NTKRandomFeatures({ inputDim: d, depth: 2, features: 1024, seed: 4, dtype: 'float64', normalize: true, ...extra });
+      for (const kernel of ['ntk', 'nngp'] as const) {
+        const g = gram(map.transformSync(mat(X, n, d), { kernel }).data, n, 1024);
+        for (let i = 0; i < n; i++) expect(g[i * n + i] / ((kernel === 'ntk' ? 3 : 1) * norms[i])).toBeCloseTo(1, 12);
+      }
+    }
+    for (const kernel of ['ntk', 'nngp'] as const) {
+      const error = (normalize: boolean) => {
+        let sum = 0;
+        for (const seed of [1, 2, 3]) {
+          const phi = new NTKRandomFeatures({ inputDim: d, depth: 2, features: 4096, seed, normalize }).transformSync(mat(X, n, d), { kernel });
+          sum += relFrobenius(gram(phi.data, n, 4096), (kernel === 'ntk' ? exact.ntk : exact.nngp).data) / 3;
+        }
+        return sum;
+      };
+      // Measured (mean over the seeds): NTK 0.067 -> 0.045, NNGP 0.071 -> 0.022.
+      expect(error(true)).toBeLessThan(0.8 * error(false));
+    }
+  });
+
   it('float32 and float64 maps draw the same weights (rounded) and agree to float32 rounding', () => {
     const m32 = new NTKRandomFeatures({ inputDim: d, depth: 2, features: 300, seed: 8, dtype: 'float32' });
     const m64 = new NTKRandomFeatures({ inputDim: d, depth: 2, features: 300, seed: 8, dtype: 'float64' });
@@ -237,7 +261,7 @@ describe('NTKRandomFeatures determinism and structure', () => {
   it('is bit-identical for 1 or 2 threads and for rows split across calls and 256-row blocks, sync or async', async () => {
     for (const options of [
       { inputDim: d, depth: 2, features: 640, seed: 9 },
-      { inputDim: d, depth: 3, features: 96, arcCosineFeatures: 40, sketchFeatures: 70, leverage: true, seed: 4 },
+      { inputDim: d, depth: 3, features: 96, arcCosineFeatures: 40, sketchFeatures: 70, leverage: true, normalize: true, seed: 4 },
     ]) {
       const map = new NTKRandomFeatures(options);
       const f = map.features;
@@ -296,7 +320,7 @@ describe('NTKRandomFeatures determinism and structure', () => {
     expect(map.memory.parameterBytes - before).toBe(8 * (75 * 125 + 200));
   });
 
-  it('CSR input gives the dense features (float64 to 1e-12, float32 to 1e-5), with and without a final SRHT', () => {
+  it('CSR input gives the dense features (float64 to 1e-12, float32 to 1e-5), with and without a final SRHT and normalize', () => {
     const dim = 50, rows = 9;
     const r = rng(5);
     const dense = new Float64Array(rows * dim);
@@ -313,7 +337,7 @@ describe('NTKRandomFeatures determinism and structure', () => {
     }
     const csr = { indptr: Int32Array.from(indptr), indices: Int32Array.from(indices), data, shape: [rows, dim] };
     for (const dtype of ['float32', 'float64'] as const) {
-      for (const extra of [{}, { arcCosineFeatures: 30, sketchFeatures: 40 }]) {
+      for (const extra of [{}, { arcCosineFeatures: 30, sketchFeatures: 40, normalize: true }]) {
         const map = new NTKRandomFeatures({ inputDim: dim, depth: 2, features: 48, seed: 2, dtype, ...extra });
         for (const kernel of ['ntk', 'nngp'] as const) {
           const a = map.transformSync(mat(dense, rows, dim), { kernel }).data;
@@ -368,7 +392,7 @@ describe('NTKRandomFeatures save and load', () => {
     expect(() => NTKRandomFeatures.fromJSON(noSeed)).toThrow(/json.seed is missing/);
     expect(() => NTKRandomFeatures.fromJSON({ ...doc, extra: 1 })).toThrow(/json.extra is not a field/);
     // Any edited field breaks the checksum: the map would silently differ.
-    for (const edit of [{ seed: 78 }, { leverage: false }, { sketchFeatures: 21 }, { depth: 3 }, { dtype: 'float32' }]) {
+    for (const edit of [{ seed: 78 }, { leverage: false }, { normalize: true }, { sketchFeatures: 21 }, { depth: 3 }, { dtype: 'float32' }]) {
       expect(() => NTKRandomFeatures.fromJSON({ ...doc, ...edit })).toThrow(/json.checksum .* does not match.*corrupted/);
     }
     expect(() => NTKRandomFeatures.fromJSON({ ...doc, checksum: 12 })).toThrow(/json.checksum must be a string/);
@@ -377,7 +401,7 @@ describe('NTKRandomFeatures save and load', () => {
     const resigned = { ...bad, checksum: (() => {
       let h = 0x811c9dc5;
       const text = 'ntk-sketch/ntk-random-features/1:' +
-        ['inputDim', 'depth', 'features', 'sketchFeatures', 'arcCosineFeatures', 'stepFeatures', 'leverage', 'seed', 'dtype']
+        ['inputDim', 'depth', 'features', 'sketchFeatures', 'arcCosineFeatures', 'stepFeatures', 'leverage', 'normalize', 'seed', 'dtype']
           .map((k) => `${k}=${String((bad as Record<string, unknown>)[k])}`).join(';');
       for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
       return (h >>> 0).toString(16).padStart(8, '0');
@@ -413,6 +437,7 @@ describe('NTKRandomFeatures bad input', () => {
     expect(() => new NTKRandomFeatures({ ...ok, stepFeatures: -1 })).toThrow(/stepFeatures must be an integer/);
     expect(() => new NTKRandomFeatures({ ...ok, leverage: 1 as never })).toThrow(/leverage must be a boolean/);
     expect(() => new NTKRandomFeatures({ ...ok, leverage: 1 as never })).toThrow(TypeError);
+    expect(() => new NTKRandomFeatures({ ...ok, normalize: 'yes' as never })).toThrow(/normalize must be a boolean/);
     expect(() => new NTKRandomFeatures({ ...ok, seed: -1 })).toThrow(/seed/);
     expect(() => new NTKRandomFeatures({ ...ok, seed: 2 ** 60 })).toThrow(/seed/);
     expect(() => new NTKRandomFeatures({ ...ok, dtype: 'int8' as never })).toThrow(/dtype must be 'float32' or 'float64'/);

@@ -111,7 +111,7 @@ int64_t NtkRandomFeatures<T>::call_bytes(RandomFeatureKernel kernel, bool dense,
     const int64_t per_thread = max_side_a_ + next_pow2(m0) + (final_srht() ? final_.work_size() : 0);
     elements += static_cast<int64_t>(std::max(threads, 1)) * per_thread;
   }
-  return elements * static_cast<int64_t>(sizeof(T));
+  return elements * static_cast<int64_t>(sizeof(T)) + (c.normalize ? kBlockRows * 8 : 0);
 }
 
 template <typename T>
@@ -205,6 +205,35 @@ struct Segment {
   int64_t ldb;
 };
 
+// Euclidean norm in float64, scaled by the largest magnitude so that squares
+// cannot overflow or underflow.
+template <typename T>
+double norm_of(const T* v, int64_t count) {
+  double amax = 0;
+  for (int64_t i = 0; i < count; ++i) amax = std::max(amax, std::fabs(static_cast<double>(v[i])));
+  if (amax == 0) return 0;
+  double ss = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    const double t = static_cast<double>(v[i]) / amax;
+    ss += t * t;
+  }
+  return amax * std::sqrt(ss);
+}
+
+template <typename T>
+double row_norm(const RowView<T>& r) {
+  return r.dense ? norm_of(r.dense, r.dim) : norm_of(r.value, r.nnz);
+}
+
+// Scales v (count entries) to Euclidean norm `target` (zero vectors stay zero).
+template <typename T>
+void rescale(T* v, int64_t count, double target) {
+  const double n = norm_of(v, count);
+  if (n == 0) return;
+  const T s = static_cast<T>(target / n);
+  for (int64_t i = 0; i < count; ++i) v[i] *= s;
+}
+
 // Below this many rows a row pass runs on the calling thread.
 constexpr int64_t kParallelRows = 32;
 // Below this many flops a block's GEMM tiles run on the calling thread.
@@ -235,6 +264,8 @@ void NtkRandomFeatures<T>::run(Input& input, int64_t n, T* out, RandomFeatureKer
   const int64_t cwidth = ntk ? width : std::max(m1, f);
   const int64_t stride = ntk ? m1 + ms : m1;
   const T step_value = static_cast<T>(std::sqrt(2.0 / static_cast<double>(m0)));
+  const bool normalize = c.normalize;
+  std::vector<double> xnorm(normalize ? static_cast<size_t>(B) : 0);
 
   std::vector<T> cbuf(static_cast<size_t>(B * cwidth));
   std::vector<T> zbuf[2];
@@ -328,19 +359,29 @@ void NtkRandomFeatures<T>::run(Input& input, int64_t n, T* out, RandomFeatureKer
           epilogue(i0, i0 + kGemmTile, j0, j1);
         }
       }
-      // Row pass (NTK, or the CSR epilogue): TensorSRHT of the previous z_ntk
-      // with a, then the final SRHT at the last layer.
-      if (ntk || !epilogue_done) {
+      // Row pass (NTK, the CSR epilogue, or normalisation): TensorSRHT of the
+      // previous z_ntk with a, then the final SRHT at the last layer.
+      if (ntk || !epilogue_done || normalize) {
         for_rows(rows, make_scratch, [&](int64_t i, RowScratch<T>& s) {
           if (!epilogue_done) epilogue(i, i + 1, 0, ntk ? width : (last ? f : m1));
+          if (normalize && h == 0) xnorm[static_cast<size_t>(i)] = row_norm(input.row(i));
+          const double nx = normalize ? xnorm[static_cast<size_t>(i)] : 0;
+          T* zi = znext + i * ldnext;
+          // b estimates Sigma^h(x, x) = |x|^2 exactly known: rescale to it.
+          if (normalize) rescale(zi, !ntk && last ? f : m1, nx);
           if (!ntk) return;
           T* ci = C + i * cwidth;
-          T* zi = znext + i * ldnext;
           const RowView<T> prev = h == 0 ? input.row(i) : RowView<T>::dense_row(zprev + i * stride, stride);
           layer.tensor.side_a().apply(prev, s.wa.data());
           layer.tensor.side_b().apply(ci, s.wb.data());
           layer.tensor.combine(s.wa.data(), s.wb.data(), zi + m1, ms);
-          if (last && !direct) final_.apply(zi, out + (start + i) * f, s.work.data());
+          // T estimates Theta^(h-1)(x, x) dSigma^h(x, x) = h |x|^2 (h 1-based).
+          if (normalize) rescale(zi + m1, ms, std::sqrt(static_cast<double>(h + 1)) * nx);
+          if (last && !direct) {
+            T* o = out + (start + i) * f;
+            final_.apply(zi, o, s.work.data());
+            if (normalize) rescale(o, f, std::sqrt(static_cast<double>(depth + 1)) * nx);
+          }
         });
       }
       zprev = znext;
