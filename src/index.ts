@@ -40,3 +40,10 @@ export {
   FASHION_MNIST_CLASSES,
 } from './datasets.js';
 export type { Dataset, FashionMnistOptions, IdxImages } from './datasets.js';
+export { NTKRandomFeatures, NTK_RANDOM_FEATURES_MAX_DEPTH, ntkRandomFeaturesParameterBytes } from './ntk-random-features.js';
+export type {
+  NTKRandomFeaturesOptions,
+  NTKRandomFeaturesTransformOptions,
+  NTKRandomFeaturesJSON,
+  NTKRandomFeaturesLayerWeights,
+} from './ntk-random-features.js';

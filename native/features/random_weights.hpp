@@ -1,0 +1,43 @@
+// Gaussian weight matrices drawn from the counter RNG (sketches/rng.hpp), for
+// random-feature maps.
+//
+// Every column is a pure function of (seed, stream, column index): columns
+// can be drawn in any order, on any number of threads, or later on demand
+// (a map can add columns without changing the earlier ones), and the result
+// is bit-identical every time.
+//
+// Normals come from a ziggurat (Marsaglia and Tsang 2000, in Doornik's 2005
+// double-precision form, 128 layers): entry (k, j) is drawn from the 64-bit
+// counter value at position q = j * rows + k (53 bits for the uniform, 7 for
+// the layer), accepted at once with probability ~0.99; the rare wedge, tail
+// and retry steps take further values from a second stream at positions
+// 64 q + c. About 3 ns per normal, against ~25 ns for Box–Muller (whose log
+// and sincos dominate the cost of drawing a map).
+#pragma once
+
+#include <cstdint>
+
+#include "sketches/rng.hpp"
+
+namespace ntk {
+
+/// Standard normal number `q` of the stream pair (main, aux); see above.
+double ziggurat_normal(const CounterRng& main, const CounterRng& aux, uint64_t q);
+
+/// Fills columns [col_begin, col_end) of a row-major matrix with independent
+/// N(0, 1) entries: out[k * ldo + (j - col_begin)] = entry (k, j) for
+/// k < rows. Parallel over blocks of columns.
+template <typename T>
+void gaussian_columns(int64_t rows, int64_t col_begin, int64_t col_end, uint64_t seed, uint64_t stream, T* out,
+                      int64_t ldo);
+
+/// Same layout, columns drawn from the leverage-score density
+/// q(w) = (|w|^2 / rows) N(w; 0, I_rows) with the exact O(rows) sampler
+/// w = (g / |g|) |h|, g ~ N(0, I_rows) (the columns of gaussian_columns with
+/// this stream) and h ~ N(0, I_(rows+2)) (a stream of its own).
+/// norms[j - col_begin] = |w_j| = |h|.
+template <typename T>
+void leverage_columns(int64_t rows, int64_t col_begin, int64_t col_end, uint64_t seed, uint64_t stream, T* out,
+                      int64_t ldo, double* norms);
+
+}  // namespace ntk
