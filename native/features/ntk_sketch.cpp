@@ -17,7 +17,7 @@ namespace {
 
 // Each random parameter is drawn from its own counter stream, named by
 // (role, layer, ids): the map is a pure function of (config, seed).
-enum Role : uint64_t { kCs0 = 1, kLeafSigns, kTpartSigns, kNodeSigns, kNodeIndex, kBlockIndex };
+enum Role : uint64_t { kCs0 = 1, kLeafSigns, kTpartSigns, kNodeSigns, kNodeIndex, kBlockIndex, kStart };
 
 uint64_t stream_of(Role role, int layer, uint64_t a = 0, uint64_t b = 0, uint64_t c = 0) {
   // The tag differs from version 1's so that no stream is shared by accident.
@@ -57,9 +57,29 @@ std::vector<T> random_signs(int64_t n, T scale, uint64_t seed, uint64_t stream) 
 // Signed, zero-padded, transformed: out (padded entries) = H D x.
 template <typename T>
 void signed_transform(const T* x, const T* signs, int64_t n, int64_t padded, T* out) {
-  for (int64_t i = 0; i < n; ++i) out[i] = signs[i] * x[i];
-  std::fill(out + n, out + padded, T(0));
+  multiply_pad(x, signs, n, padded, out);
   fwht(out, padded);
+}
+
+int64_t random_start(int64_t n, uint64_t seed, uint64_t stream) {
+  return static_cast<int64_t>(CounterRng(seed, stream).below(0, static_cast<uint64_t>(n)));
+}
+
+// Rows of a product whose first factor is read sequentially from
+// first[start ...] with wrap-around at first_len (see NtkSketch::Block), the
+// others gathered; times weights[r] if given. Returns the sum of squares.
+template <typename T>
+double sequential_product(const T* first, int64_t first_len, int64_t start, int parts, const T* const* src,
+                          const int32_t* const* index, const T* weights, int64_t rows, T* out) {
+  const int32_t* shifted[64];
+  double ss = 0;
+  for (int64_t r = 0, a = start; r < rows; a = 0) {
+    const int64_t len = std::min(rows - r, first_len - a);
+    for (int p = 0; p < parts; ++p) shifted[p] = index[p] + r;
+    ss += product_rows(first + a, parts, src, shifted, weights ? weights + r : nullptr, len, out + r);
+    r += len;
+  }
+  return ss;
 }
 
 }  // namespace
@@ -183,12 +203,12 @@ NtkSketch<T>::NtkSketch(const NtkSketchConfig& config) : config_(config) {
     auto source_padded = [&](int s) { return s == kLeaf ? layer.phi_padded : s == kTpart ? layer.t_padded : node_padded_; };
     for (int64_t i = 0; i < node_count; ++i) {
       Node& n = layer.nodes[i];
-      for (int side = 0; side < 2; ++side)
-        n.index[side] = sample_rows(m, source_padded(n.child[side]), c.seed, stream_of(kNodeIndex, h, i, side));
+      n.start = random_start(source_padded(n.child[0]), c.seed, stream_of(kStart, h, 0, i));
+      n.index = sample_rows(m, source_padded(n.child[1]), c.seed, stream_of(kNodeIndex, h, i, 1));
       // 1/sqrt(m) keeps node values at unit scale (E|v|^2 = 1).
       n.signs = random_signs<T>(m, static_cast<T>(1 / std::sqrt(static_cast<double>(m))), c.seed,
                                 stream_of(kNodeSigns, h, i));
-      parameter_bytes_ += static_cast<int64_t>(2 * m * sizeof(int32_t) + m * sizeof(T));
+      parameter_bytes_ += static_cast<int64_t>(m * sizeof(int32_t) + m * sizeof(T));
     }
     int out_id = 0;
     for (Output* out : {&layer.phi, &layer.tpart, &layer.psi}) {
@@ -199,7 +219,10 @@ NtkSketch<T>::NtkSketch(const NtkSketchConfig& config) : config_(config) {
       for (size_t k = 0; k < out->blocks.size(); ++k) {
         Block& blk = out->blocks[k];
         if (blk.copy || blk.parts.empty()) continue;
-        for (size_t p = 0; p < blk.parts.size(); ++p) {
+        const size_t first = blk.parts.size() > 1 ? 1 : 0;  // part 0 sequential when there are several
+        if (first == 1)
+          blk.start = random_start(source_padded(blk.parts[0]), c.seed, stream_of(kStart, h, static_cast<uint64_t>(out_id), k + 1));
+        for (size_t p = first; p < blk.parts.size(); ++p) {
           blk.index.push_back(sample_rows(blk.rows, source_padded(blk.parts[p]), c.seed,
                                           stream_of(kBlockIndex, h, static_cast<uint64_t>(out_id), k, p)));
           parameter_bytes_ += static_cast<int64_t>(blk.rows * sizeof(int32_t));
@@ -364,10 +387,9 @@ void NtkSketch<T>::transform_row(const T* dense, const int32_t* index, const T* 
   }
   const T* tprev = nullptr;
   int next = 0;
+  // A block has at most 2 + log2(degree) parts (degree <= 64 here).
   const T* src[64];
-  std::vector<const T*> many_src;
   const int32_t* idx[64];
-  std::vector<const int32_t*> many_idx;
 
   for (size_t h = 0; h < layers_.size(); ++h) {
     const Layer& layer = layers_[h];
@@ -385,10 +407,10 @@ void NtkSketch<T>::transform_row(const T* dense, const int32_t* index, const T* 
       const Node& n = layer.nodes[i];
       if (!ntk && !n.nngp) continue;
       T* v = ws.nodes.data() + static_cast<int64_t>(i) * node_padded_;
-      const T* ns[2] = {source(n.child[0]), source(n.child[1])};
-      const int32_t* ni[2] = {n.index[0].data(), n.index[1].data()};
-      gather_product(ns, ni, 2, m, v);
-      for (int64_t r = 0; r < m; ++r) v[r] *= n.signs[r];
+      const T* second = source(n.child[1]);
+      const int32_t* second_index = n.index.data();
+      const int64_t first_len = n.child[0] == kLeaf ? layer.phi_padded : node_padded_;
+      sequential_product(source(n.child[0]), first_len, n.start, 1, &second, &second_index, n.signs.data(), m, v);
       std::fill(v + m, v + node_padded_, T(0));
       fwht(v, node_padded_);
     }
@@ -406,19 +428,20 @@ void NtkSketch<T>::transform_row(const T* dense, const int32_t* index, const T* 
           bss = sum_squares(dd, blk.rows);
         } else {
           const int parts = static_cast<int>(blk.parts.size());
-          const T** s = src;
-          const int32_t** ix = idx;
-          if (parts > 64) {
-            many_src.resize(static_cast<size_t>(parts));
-            many_idx.resize(static_cast<size_t>(parts));
-            s = many_src.data();
-            ix = many_idx.data();
+          if (parts == 1) {
+            const T* s0 = source(blk.parts[0]);
+            const int32_t* i0 = blk.index[0].data();
+            bss = product_rows(static_cast<const T*>(nullptr), 1, &s0, &i0, nullptr, blk.rows, dd);
+          } else {
+            for (int p = 1; p < parts; ++p) {
+              src[p - 1] = source(blk.parts[p]);
+              idx[p - 1] = blk.index[p - 1].data();
+            }
+            const int first = blk.parts[0];
+            const int64_t first_len = first == kLeaf ? layer.phi_padded : first == kTpart ? layer.t_padded : node_padded_;
+            bss = sequential_product(source(first), first_len, blk.start, parts - 1, src, idx, static_cast<const T*>(nullptr),
+                                     blk.rows, dd);
           }
-          for (int p = 0; p < parts; ++p) {
-            s[p] = source(blk.parts[p]);
-            ix[p] = blk.index[p].data();
-          }
-          bss = gather_product(s, ix, parts, blk.rows, dd);
         }
         // Rescale to the exact squared norm `weight` (times |x|^2 at the end).
         const T scale = bss > 0 ? static_cast<T>(std::sqrt(blk.weight / bss) * static_cast<double>(factor)) : T(0);

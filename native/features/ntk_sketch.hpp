@@ -94,14 +94,24 @@ class NtkSketch {
   /// phi^(h-1), the transform of T^(h-1), then the tree nodes.
   static constexpr int kLeaf = 0, kTpart = 1, kFirstNode = 2;
 
-  /// One block of an output vector: rows prod_i source_i[index_i[r]], rescaled
+  /// One block of an output vector: rows prod_i source_i[P_i(r)], rescaled
   /// to squared norm `weight`; no parts = the constant sqrt(weight); `copy` =
   /// the layer input itself (a single leaf / T^(h-1) part whose share of rows
   /// reaches its dimension: exact, no sampling).
+  ///
+  /// Row samples: with one part, P_0(r) = index[0][r], uniform and
+  /// independent. With several, the first part is read sequentially,
+  /// P_0(r) = (start + r) mod (its length), and the others are uniform and
+  /// independent, P_i(r) = index[i-1][r]. Each row stays unbiased (over the
+  /// random signs D, E[(H D x)_a (H D y)_a] = <x, y> for every fixed a; over a
+  /// uniform index, exactly <x, y> for every D, which is what lets factors
+  /// share one leaf transform), the sequential part covers its source evenly
+  /// (a stratified sample: no more variance than uniform draws) and costs a
+  /// contiguous load instead of a gather.
   struct Block {
     std::vector<int> parts;
     std::vector<std::vector<int32_t>> index;
-    int64_t rows = 0, offset = 0;
+    int64_t rows = 0, offset = 0, start = 0;
     double weight = 0;
     bool copy = false;
   };
@@ -109,12 +119,14 @@ class NtkSketch {
     std::vector<Block> blocks;
     int64_t dim = 0;
   };
-  /// A tree node: the sampled product of two sources (sketch_dim rows),
-  /// then H D (signs carry the 1/sqrt(rows) scale).
+  /// A tree node: the sampled product of two sources (sketch_dim rows, the
+  /// first read sequentially from `start` as for blocks, the second at
+  /// `index`), then H D (the signs carry the 1/sqrt(rows) scale).
   struct Node {
     int level = 0;
     int child[2] = {0, 0};
-    std::vector<int32_t> index[2];
+    int64_t start = 0;
+    std::vector<int32_t> index;
     std::vector<T> signs;
     bool nngp = false;  // needed for NNGP features
   };

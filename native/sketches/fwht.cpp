@@ -4,33 +4,33 @@
 #include <cstring>
 #include <stdexcept>
 
-// The build targets baseline x86-64 for portability; the transform is the hot
-// loop of every sketch, so GCC/Clang also compile AVX2 and AVX-512 clones and
-// pick one at load time. The kernel is written with 64-byte generic vectors
-// (16 floats / 8 doubles): the AVX-512 clone maps one to a zmm register, the
-// AVX2 clone to two ymm, the baseline to four xmm.
-//
-// Every clone computes the same butterflies in the same order (stages by
-// increasing stride, each a + b / a - b, the in-register form v * (+-1) + w
-// being exact), so the result is bit-identical to the plain radix-2
-// transform on every machine and clone.
-#if defined(__x86_64__) && defined(__linux__) && !defined(__CUDACC__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define NTK_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-#endif
-#ifndef NTK_SIMD_CLONES
-#define NTK_SIMD_CLONES
-#endif
+#include "common/simd.hpp"
 
-#if defined(__GNUC__) && !defined(__clang__)
+// The build targets baseline x86-64 for portability; the transform is the hot
+// loop of every sketch, so it is also compiled for AVX2 and AVX-512 (function
+// target attributes) and the best version is picked at run time
+// (common/simd.hpp). The kernel is written with 64-byte generic vectors (16
+// floats / 8 doubles): the AVX-512 version maps one to a zmm register, the
+// AVX2 version to two ymm, the baseline to four xmm.
+//
+// Every version computes the same butterflies in the same order (stages by
+// increasing stride, each a + b / a - b; the in-register form v * (+-1) + w
+// is exact, fused or not), so the result is bit-identical to the plain
+// radix-2 transform on every machine.
+#if defined(__GNUC__) || defined(__clang__)
 #define NTK_VECTOR_FWHT 1
 // 64-byte vectors in helper signatures would change the baseline ABI; every
 // helper is inlined, so no such call exists.
 #pragma GCC diagnostic ignored "-Wpsabi"
-// Helpers must be inlined into each clone to be compiled for its target.
+// Helpers must be inlined into each target version to be compiled for it.
 #define NTK_INLINE inline __attribute__((always_inline))
+#if defined(__clang__)
+#define NTK_SHUFFLE(v, ityp, ...) __builtin_shufflevector(v, v, __VA_ARGS__)
 #else
+#define NTK_SHUFFLE(v, ityp, ...) __builtin_shuffle(v, (ityp){__VA_ARGS__})
+#endif
+#else
+#define NTK_VECTOR_FWHT 0
 #define NTK_INLINE inline
 #endif
 
@@ -134,26 +134,19 @@ NTK_INLINE vf lanes_stages(vf v) {
   const vf s2 = {1, 1, -1, -1, 1, 1, -1, -1, 1, 1, -1, -1, 1, 1, -1, -1};
   const vf s4 = {1, 1, 1, 1, -1, -1, -1, -1, 1, 1, 1, 1, -1, -1, -1, -1};
   const vf s8 = {1, 1, 1, 1, 1, 1, 1, 1, -1, -1, -1, -1, -1, -1, -1, -1};
-  const vfi p1 = {1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14};
-  const vfi p2 = {2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13};
-  const vfi p4 = {4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11};
-  const vfi p8 = {8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7};
-  v = v * s1 + __builtin_shuffle(v, p1);
-  v = v * s2 + __builtin_shuffle(v, p2);
-  v = v * s4 + __builtin_shuffle(v, p4);
-  v = v * s8 + __builtin_shuffle(v, p8);
+  v = v * s1 + NTK_SHUFFLE(v, vfi, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+  v = v * s2 + NTK_SHUFFLE(v, vfi, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+  v = v * s4 + NTK_SHUFFLE(v, vfi, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11);
+  v = v * s8 + NTK_SHUFFLE(v, vfi, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
   return v;
 }
 NTK_INLINE vd lanes_stages(vd v) {
   const vd s1 = {1, -1, 1, -1, 1, -1, 1, -1};
   const vd s2 = {1, 1, -1, -1, 1, 1, -1, -1};
   const vd s4 = {1, 1, 1, 1, -1, -1, -1, -1};
-  const vdi p1 = {1, 0, 3, 2, 5, 4, 7, 6};
-  const vdi p2 = {2, 3, 0, 1, 6, 7, 4, 5};
-  const vdi p4 = {4, 5, 6, 7, 0, 1, 2, 3};
-  v = v * s1 + __builtin_shuffle(v, p1);
-  v = v * s2 + __builtin_shuffle(v, p2);
-  v = v * s4 + __builtin_shuffle(v, p4);
+  v = v * s1 + NTK_SHUFFLE(v, vdi, 1, 0, 3, 2, 5, 4, 7, 6);
+  v = v * s2 + NTK_SHUFFLE(v, vdi, 2, 3, 0, 1, 6, 7, 4, 5);
+  v = v * s4 + NTK_SHUFFLE(v, vdi, 4, 5, 6, 7, 0, 1, 2, 3);
   return v;
 }
 
@@ -278,9 +271,31 @@ NTK_INLINE void fwht_impl(T* x, int64_t n) {
   fwht_portable(x, n);
 }
 
+#if NTK_X86_SIMD
+NTK_TARGET_AVX512 void fwht_avx512(float* x, int64_t n) { fwht_impl(x, n); }
+NTK_TARGET_AVX512 void fwht_avx512(double* x, int64_t n) { fwht_impl(x, n); }
+NTK_TARGET_AVX2 void fwht_avx2(float* x, int64_t n) { fwht_impl(x, n); }
+NTK_TARGET_AVX2 void fwht_avx2(double* x, int64_t n) { fwht_impl(x, n); }
+#endif
+
+template <typename T>
+void fwht_dispatch(T* x, int64_t n) {
+#if NTK_X86_SIMD
+  switch (simd_level()) {
+    case SimdLevel::Avx512:
+      return fwht_avx512(x, n);
+    case SimdLevel::Avx2:
+      return fwht_avx2(x, n);
+    default:
+      break;
+  }
+#endif
+  fwht_impl(x, n);
+}
+
 }  // namespace
 
-NTK_SIMD_CLONES void fwht(float* x, int64_t n) { fwht_impl(x, n); }
-NTK_SIMD_CLONES void fwht(double* x, int64_t n) { fwht_impl(x, n); }
+void fwht(float* x, int64_t n) { fwht_dispatch(x, n); }
+void fwht(double* x, int64_t n) { fwht_dispatch(x, n); }
 
 }  // namespace ntk
