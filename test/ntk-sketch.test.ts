@@ -254,8 +254,11 @@ describe('NTKSketch save and load', () => {
     expect(() => NTKSketch.fromJSON({ ...doc, format: 'ntk-sketch/ridge-regression' })).toThrow(TypeError);
     expect(() => NTKSketch.fromJSON(null)).toThrow(/not a saved NTKSketch/);
     expect(() => NTKSketch.fromJSON('{"format": ')).toThrow(/not valid JSON/);
-    expect(() => NTKSketch.fromJSON({ ...doc, version: 2 })).toThrow(/json.version 2/);
-    expect(() => NTKSketch.fromJSON({ ...doc, version: 2 })).toThrow(RangeError);
+    expect(doc.version).toBe(2);
+    expect(() => NTKSketch.fromJSON({ ...doc, version: 3 })).toThrow(/json.version 3 is not supported/);
+    expect(() => NTKSketch.fromJSON({ ...doc, version: 3 })).toThrow(RangeError);
+    // Version 1 maps (the first construction) give other features: refused with a way out.
+    expect(() => NTKSketch.fromJSON({ ...doc, version: 1 })).toThrow(/json.version 1 is not supported: .*build a new map/);
     const { seed: _seed, ...noSeed } = doc;
     expect(() => NTKSketch.fromJSON(noSeed)).toThrow(/json.seed is missing/);
     expect(() => NTKSketch.fromJSON({ ...doc, depth: 0 })).toThrow(/json.depth/);

@@ -168,7 +168,7 @@ NtkSketch<T>::NtkSketch(const NtkSketchConfig& config) : config_(config) {
     auto block = [&](std::vector<int> parts, double weight) {
       Block blk;
       blk.parts = std::move(parts);
-      blk.weight = weight;
+      blk.weight = blk.coef = weight;
       return blk;
     };
     const double t_norm2 = static_cast<double>(h - 1);  // |T^(h-1)|^2
@@ -179,6 +179,7 @@ NtkSketch<T>::NtkSketch(const NtkSketchConfig& config) : config_(config) {
         std::vector<int> parts = parts_of(static_cast<int>(j));
         parts.insert(parts.begin(), kTpart);
         out.blocks.push_back(block(parts, t_norm2 * b[j]));
+        out.blocks.back().coef = b[j];
       }
     };
     for (size_t j = 0; j < a.size(); ++j)
@@ -381,7 +382,7 @@ void NtkSketch<T>::transform_row(const T* dense, const int32_t* index, const T* 
     const RowView<T> u = dense ? RowView<T>::dense_row(unit, d) : RowView<T>::sparse_row(index, unit, nnz, d);
     cs0_.apply(u, ws.phi0.data());
     // Rescale to the exact norm |u| = 1 (see the header).
-    const double cs_ss = sum_squares(ws.phi0.data(), dim0_);
+    const double cs_ss = config_.normalize ? sum_squares(ws.phi0.data(), dim0_) : 0.0;
     if (cs_ss > 0) scale_in_place(ws.phi0.data(), dim0_, static_cast<T>(1 / std::sqrt(cs_ss)));
     phi = ws.phi0.data();
   }
@@ -421,6 +422,15 @@ void NtkSketch<T>::transform_row(const T* dense, const int32_t* index, const T* 
           dd[0] = static_cast<T>(std::sqrt(blk.weight)) * factor;
           continue;
         }
+        if (!config_.normalize) {
+          // Plain product sketch: sqrt(c / rows) prod_i (H D s_i)[P_i(r)].
+          if (blk.copy) {
+            const T* in = blk.parts[0] == kLeaf ? phi : tprev;
+            std::copy(in, in + blk.rows, dd);
+            scale_in_place(dd, blk.rows, static_cast<T>(std::sqrt(blk.coef) * static_cast<double>(factor)));
+            continue;
+          }
+        }
         double bss;
         if (blk.copy) {
           const T* in = blk.parts[0] == kLeaf ? phi : tprev;
@@ -444,7 +454,10 @@ void NtkSketch<T>::transform_row(const T* dense, const int32_t* index, const T* 
           }
         }
         // Rescale to the exact squared norm `weight` (times |x|^2 at the end).
-        const T scale = bss > 0 ? static_cast<T>(std::sqrt(blk.weight / bss) * static_cast<double>(factor)) : T(0);
+        const T scale =
+            !config_.normalize ? static_cast<T>(std::sqrt(blk.coef / static_cast<double>(blk.rows)) * static_cast<double>(factor))
+            : bss > 0          ? static_cast<T>(std::sqrt(blk.weight / bss) * static_cast<double>(factor))
+                               : T(0);
         scale_in_place(dd, blk.rows, scale);
       }
     };

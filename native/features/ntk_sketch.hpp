@@ -70,6 +70,10 @@ struct NtkSketchConfig {
   /// Coefficients c_0..c_q of P1^h (~k1) and P0^h (~k0) for h = 1..depth:
   /// non-negative, finite, not all zero.
   std::vector<std::vector<double>> k1, k0;
+  /// Rescale every block to its exact norm (the default). false gives the
+  /// plain product sketch, unbiased for the polynomial recursion (for tests
+  /// and diagnostics: it is less accurate).
+  bool normalize = true;
 };
 
 template <typename T>
@@ -112,7 +116,9 @@ class NtkSketch {
     std::vector<int> parts;
     std::vector<std::vector<int32_t>> index;
     int64_t rows = 0, offset = 0, start = 0;
-    double weight = 0;
+    /// Exact squared norm on a unit input; `coef` is the same without the
+    /// |T^(h-1)|^2 = h - 1 factor (what scales the unnormalised sketch).
+    double weight = 0, coef = 0;
     bool copy = false;
   };
   struct Output {
