@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import ndarray from 'ndarray';
-import { NTKSketch, evaluatePolynomial, layerLowerBounds, ntkKernelSync, setThreads } from '../src/index.js';
+import { NTKSketch, backends, evaluatePolynomial, layerLowerBounds, ntkKernelSync, setThreads } from '../src/index.js';
 import { native } from '../src/native.js';
 import { rng } from './reference/dense-solve.js';
 
@@ -231,6 +233,98 @@ describe('NTKSketch determinism and structure', () => {
     }
     expect(p.k1[0]).not.toEqual(p.k1[1]); // different intervals, different fits
     expect(map.memory.parameterBytes).toBeGreaterThan(0);
+  });
+});
+
+describe('NTKSketch construction', () => {
+  // The plain product sketch (normalize = false, a native diagnostic) is
+  // unbiased for the polynomial recursion when phi^0 = u exactly and there is
+  // one layer (deeper layers apply polynomials to sketched inputs, biased at
+  // O(1/m) as in Algorithm 1). Degrees 4, 8 and 16 cover every tree shape:
+  // level-1, 2 and 3 nodes, copies, 2- to 4-part products.
+  it('without rescaling, depth 1: E <features x, features y> = the polynomial kernel, every degree block', () => {
+    const nat = native();
+    const n = 4, d = 10, F = 48, m = 16, SEEDS = 1200;
+    const r = rng(21);
+    const X = Float64Array.from({ length: n * d }, (_, i) => r.normal() + (i % d === 0 ? 1 : 0));
+    const ev = (c: Float64Array, t: number) => c.reduceRight((s, v) => s * t + v, 0);
+    for (const degree of [4, 8, 16]) {
+      const k1 = [nat.arccosPolynomial('k1', 'nnls', degree, -1)];
+      const k0 = [nat.arccosPolynomial('k0', 'nnls', degree, -1)];
+      for (const kernel of ['ntk', 'nngp'] as const) {
+        const sum = new Float64Array(n * n), sq = new Float64Array(n * n);
+        const out = new Float64Array(n * F);
+        for (let seed = 0; seed < SEEDS; seed++) {
+          new nat.NtkSketchMap(d, 1, F, m, seed, 'float64', k1, k0, false).transform(X, n, out, kernel, false);
+          for (let i = 0; i < n; i++) {
+            for (let j = 0; j < n; j++) {
+              let g = 0;
+              for (let k = 0; k < F; k++) g += out[i * F + k] * out[j * F + k];
+              sum[i * n + j] += g;
+              sq[i * n + j] += g * g;
+            }
+          }
+        }
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < n; j++) {
+            let dot = 0, xx = 0, yy = 0;
+            for (let k = 0; k < d; k++) {
+              dot += X[i * d + k] * X[j * d + k];
+              xx += X[i * d + k] ** 2;
+              yy += X[j * d + k] ** 2;
+            }
+            const t = dot / Math.sqrt(xx * yy);
+            const exact = Math.sqrt(xx * yy) * (kernel === 'ntk' ? t * ev(k0[0], t) + ev(k1[0], t) : ev(k1[0], t));
+            const mean = sum[i * n + j] / SEEDS;
+            const stderr = Math.sqrt(Math.max(sq[i * n + j] / SEEDS - mean * mean, 0) / SEEDS);
+            expect(Math.abs(mean - exact)).toBeLessThan(4.5 * stderr + 1e-12 * Math.abs(exact));
+          }
+        }
+      }
+    }
+  });
+
+  // The kernels (FWHT, gathered products, sums of squares) have AVX-512,
+  // AVX2 and baseline versions that must agree bit for bit.
+  it('gives bit-identical features with every vector instruction set (NTK_SKETCH_SIMD)', () => {
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const script = `
+      import { NTKSketch, backends, walshHadamard } from './src/index.ts';
+      import { createHash } from 'node:crypto';
+      const h = createHash('sha256');
+      const d = 50, n = 7;
+      const X = Float64Array.from({ length: n * d }, (_, i) => Math.sin(i * 0.37) + (i % 5 === 0 ? 1 : 0));
+      for (const dtype of ['float32', 'float64']) {
+        for (const [depth, degree, features, sketchDim] of [[3, 8, 300, 64], [2, 4, 100, 16], [1, 5, 33, 256]]) {
+          const map = new NTKSketch({ inputDim: d, depth, degree, features, sketchDim, seed: 3, dtype });
+          for (const kernel of ['ntk', 'nngp']) h.update(new Uint8Array(map.transformSync({ data: X, shape: [n, d] }, { kernel }).data.buffer));
+        }
+        for (const len of [64, 1024, 1 << 16]) {
+          const data = dtype === 'float32' ? new Float32Array(len) : new Float64Array(len);
+          for (let i = 0; i < len; i++) data[i] = Math.cos(i * 1.3);
+          h.update(new Uint8Array(walshHadamard({ data, shape: [1, len] }).data.buffer));
+        }
+      }
+      console.log(JSON.stringify({ simd: backends().cpu.simd, hash: h.digest('hex') }));`;
+    const run = (simd?: string) => {
+      const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        cwd: root,
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { ...process.env, NTK_SKETCH_SIMD: simd ?? '' },
+      });
+      expect(child.status).toBe(0);
+      return JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}') as { simd: string; hash: string };
+    };
+    const best = run();
+    expect(best.simd).toBe(backends().cpu.simd);
+    const levels = new Set([best.simd]);
+    for (const simd of ['avx2', 'baseline']) {
+      const other = run(simd);
+      levels.add(other.simd);
+      expect(other.hash).toBe(best.hash);
+    }
+    expect(levels.has('baseline')).toBe(true);
   });
 });
 
