@@ -53,15 +53,17 @@ describe('NTKSketch accuracy against the exact kernels', () => {
   const n = 200, d = 40;
   const X = spreadRows(n, d, 7);
   const SEEDS = [1, 2, 3];
-  // Relative Frobenius errors at 4096 features (mean over SEEDS; float64,
-  // nnls, degree 4), measured NTK / NNGP: depth 1 0.053 / 0.041, depth 2
-  // 0.081 / 0.040, depth 3 0.095 / 0.047. The polynomial floor (m -> infinity)
-  // on these rows is NTK 0.018 / 0.029 / 0.037 for depth 1 / 2 / 3; the rest is
+  // Relative Frobenius errors at 4096 features (mean over SEEDS and over
+  // seeds 4..6; float64, nnls, degree 4, default sketchDim 4096), measured
+  // NTK / NNGP: depth 1 0.021-0.022 / 0.005, depth 2 0.041-0.042 / 0.014,
+  // depth 3 0.051-0.055 / 0.015 (the first construction: 0.053 / 0.041,
+  // 0.081 / 0.040, 0.095 / 0.047). The polynomial floor (m -> infinity) on
+  // these rows is NTK 0.018 / 0.029 / 0.037 for depth 1 / 2 / 3; the rest is
   // sketching noise. Bounds: measured x 1.3.
   const BOUNDS: Record<number, { ntk: number; nngp: number }> = {
-    1: { ntk: 0.07, nngp: 0.055 },
-    2: { ntk: 0.105, nngp: 0.055 },
-    3: { ntk: 0.125, nngp: 0.065 },
+    1: { ntk: 0.029, nngp: 0.007 },
+    2: { ntk: 0.055, nngp: 0.019 },
+    3: { ntk: 0.072, nngp: 0.02 },
   };
 
   for (const depth of [1, 2, 3]) {
@@ -77,10 +79,11 @@ describe('NTKSketch accuracy against the exact kernels', () => {
           }
           return sum / SEEDS.length;
         });
-        // 4x the features halves the sketching error (ratio 0.5 plus the
-        // polynomial floor and seed noise; <= 0.75 required).
+        // 4x the features halves the sketching error: measured ratios
+        // 0.43-0.57 from 256 to 1024 (once 0.73 with seeds 4..6) and, as the
+        // polynomial floor starts to show, 0.5-0.7 from 1024 to 4096.
         expect(errors[1]).toBeLessThan(0.75 * errors[0]);
-        expect(errors[2]).toBeLessThan(0.75 * errors[1]);
+        expect(errors[2]).toBeLessThan(0.8 * errors[1]);
         expect(errors[2]).toBeLessThan(BOUNDS[depth][kernel]);
       }
     });
@@ -111,8 +114,10 @@ describe('NTKSketch accuracy against the exact kernels', () => {
       const phi = new NTKSketch({ inputDim: dd, depth: 2, features, seed: 4, dtype: 'float64' }).transformSync(mat(dense, rows, dd));
       return relFrobenius(gram(phi.data, rows, features), exact.ntk.data);
     });
+    // Measured over seeds 4..6: 0.136-0.158 at 256 features (CountSketch
+    // input), 0.054-0.058 at 2048 (sketchDim 2048: the rows are used as they are).
     expect(errors[1]).toBeLessThan(0.6 * errors[0]);
-    expect(errors[1]).toBeLessThan(0.1);
+    expect(errors[1]).toBeLessThan(0.075);
   });
 });
 
@@ -202,11 +207,11 @@ describe('NTKSketch determinism and structure', () => {
     const phi = map.transformSync(csr).data;
     expect(phi.every((v) => Number.isFinite(v))).toBe(true);
     expect(phi.subarray(0, 256)).toEqual(phi.subarray(256, 512));
-    // <psi(x), psi(x)> estimates Theta(x, x) = (L + 1)|x|^2 = 3 * 14.
+    // Every block is rescaled to its exact norm: <psi(x), psi(x)> =
+    // Theta(x, x) = (L + 1)|x|^2 = 3 * 14 up to rounding.
     let sq = 0;
     for (let k = 0; k < 256; k++) sq += phi[k] ** 2;
-    expect(sq / 42).toBeGreaterThan(0.7);
-    expect(sq / 42).toBeLessThan(1.3);
+    expect(Math.abs(sq / 42 - 1)).toBeLessThan(1e-12);
   });
 
   it('accepts ndarray views and returns n x features ndarrays of the map dtype; 0 rows give 0 x features', () => {
