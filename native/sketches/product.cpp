@@ -53,7 +53,7 @@ inline __attribute__((always_inline)) void tail_rows(const T* first, int parts, 
     }
     for (; p < parts; ++p) v *= src[p][index[p][r]];
     if (weights) v *= weights[r];
-    out[r] = v;
+    if (out) out[r] = v;
     T sq = v * v;
     NTK_UNFUSED_X(sq);
     lanes[r % kLanes] += sq;
@@ -65,17 +65,6 @@ double product_baseline(const T* first, int parts, const T* const* src, const in
                         const T* weights, int64_t rows, T* out) {
   T lanes[kLanes] = {};
   tail_rows(first, parts, src, index, weights, 0, rows, out, lanes);
-  return reduce_lanes(lanes);
-}
-
-template <typename T>
-double sum_squares_baseline(const T* x, int64_t n) {
-  T lanes[kLanes] = {};
-  for (int64_t i = 0; i < n; ++i) {
-    T sq = x[i] * x[i];
-    NTK_UNFUSED_X(sq);
-    lanes[i % kLanes] += sq;
-  }
   return reduce_lanes(lanes);
 }
 
@@ -96,7 +85,7 @@ NTK_TARGET_AVX512 double product_avx512(const float* first, int parts, const flo
     }
     for (; p < parts; ++p) v = _mm512_mul_ps(v, _mm512_i32gather_ps(_mm512_loadu_si512(index[p] + r), src[p], 4));
     if (weights) v = _mm512_mul_ps(v, _mm512_loadu_ps(weights + r));
-    _mm512_storeu_ps(out + r, v);
+    if (out) _mm512_storeu_ps(out + r, v);
     __m512 sq = _mm512_mul_ps(v, v);
     NTK_UNFUSED(sq);
     acc = _mm512_add_ps(acc, sq);
@@ -127,7 +116,7 @@ NTK_TARGET_AVX512 double product_avx512(const double* first, int parts, const do
         v = _mm512_mul_pd(v, _mm512_i32gather_pd(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(index[p] + q)),
                                                  src[p], 8));
       if (weights) v = _mm512_mul_pd(v, _mm512_loadu_pd(weights + q));
-      _mm512_storeu_pd(out + q, v);
+      if (out) _mm512_storeu_pd(out + q, v);
       __m512d sq = _mm512_mul_pd(v, v);
       NTK_UNFUSED(sq);
       acc[h] = _mm512_add_pd(acc[h], sq);
@@ -159,7 +148,7 @@ NTK_TARGET_AVX2 double product_avx2(const float* first, int parts, const float* 
         v = _mm256_mul_ps(
             v, _mm256_i32gather_ps(src[p], _mm256_loadu_si256(reinterpret_cast<const __m256i*>(index[p] + q)), 4));
       if (weights) v = _mm256_mul_ps(v, _mm256_loadu_ps(weights + q));
-      _mm256_storeu_ps(out + q, v);
+      if (out) _mm256_storeu_ps(out + q, v);
       __m256 sq = _mm256_mul_ps(v, v);
       NTK_UNFUSED_X(sq);
       acc[h] = _mm256_add_ps(acc[h], sq);
@@ -191,7 +180,7 @@ NTK_TARGET_AVX2 double product_avx2(const double* first, int parts, const double
         v = _mm256_mul_pd(v,
                           _mm256_i32gather_pd(src[p], _mm_loadu_si128(reinterpret_cast<const __m128i*>(index[p] + q)), 8));
       if (weights) v = _mm256_mul_pd(v, _mm256_loadu_pd(weights + q));
-      _mm256_storeu_pd(out + q, v);
+      if (out) _mm256_storeu_pd(out + q, v);
       __m256d sq = _mm256_mul_pd(v, v);
       NTK_UNFUSED_X(sq);
       acc[h] = _mm256_add_pd(acc[h], sq);
@@ -277,9 +266,8 @@ void multiply_pad(const float* a, const float* b, int64_t n, int64_t padded, flo
 void multiply_pad(const double* a, const double* b, int64_t n, int64_t padded, double* out) {
   multiply_pad_dispatch(a, b, n, padded, out);
 }
-// A sum of squares is a product of one contiguous factor by itself; the
-// 16-lane order of the baseline is what every product_rows version uses.
-double sum_squares(const float* x, int64_t n) { return sum_squares_baseline(x, n); }
-double sum_squares(const double* x, int64_t n) { return sum_squares_baseline(x, n); }
+// A sum of squares is a product with one contiguous factor and no output.
+double sum_squares(const float* x, int64_t n) { return product_dispatch<float>(x, 0, nullptr, nullptr, nullptr, n, nullptr); }
+double sum_squares(const double* x, int64_t n) { return product_dispatch<double>(x, 0, nullptr, nullptr, nullptr, n, nullptr); }
 
 }  // namespace ntk

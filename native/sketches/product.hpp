@@ -17,7 +17,7 @@ namespace ntk {
 
 /// out[r] = (first ? first[r] : 1) * prod_{p < parts} src[p][index[p][r]]
 ///          * (weights ? weights[r] : 1), for r < rows; returns sum_r out[r]^2.
-/// first == nullptr requires parts >= 1.
+/// first == nullptr requires parts >= 1; out == nullptr only sums.
 double product_rows(const float* first, int parts, const float* const* src, const int32_t* const* index,
                     const float* weights, int64_t rows, float* out);
 double product_rows(const double* first, int parts, const double* const* src, const int32_t* const* index,
