@@ -483,7 +483,11 @@ void NtkSketch<T>::transform_row(const T* dense, const int32_t* index, const T* 
       }
     };
     if (last) {
-      emit(ntk ? layer.psi : layer.phi, out, norm);
+      const Output& o = ntk ? layer.psi : layer.phi;
+      emit(o, out, norm);
+      // Rows no block took (only when exact copies and constants cover
+      // every block) are zeros.
+      std::fill(out + o.dim, out + config_.features, T(0));
       return;
     }
     emit(layer.phi, ws.phi[next].data(), T(1));
