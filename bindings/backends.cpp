@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "bindings.hpp"
+#include "common/simd.hpp"
 #include "common/threads.hpp"
 #include "cuda/cuda_backend.hpp"
 #include "linalg/blas.hpp"
@@ -19,6 +20,7 @@ Napi::Value Backends(const Napi::CallbackInfo& info) {
   cpu.Set("blasThreads", ntk::blas_threads());
   cpu.Set("threads", ntk::thread_count());
   cpu.Set("openmp", ntk::have_openmp());
+  cpu.Set("simd", ntk::simd_level_name(ntk::simd_level()));
 
   const ntk::CudaInfo ci = ntk::cuda_info();
   Napi::Object cuda = Napi::Object::New(env);

@@ -1,5 +1,5 @@
 // NtkSketchMap: the native half of the NTKSketch class.
-//   new NtkSketchMap(inputDim, depth, features, sketchDim, seed, dtype, k1[], k0[])
+//   new NtkSketchMap(inputDim, depth, features, sketchDim, seed, dtype, k1[], k0[], normalize = true)
 //   .transform(x, n, out, kernel, async)
 //   .transformCsr(indptr, indices, values, n, out, kernel, async)
 //   .info() -> { parameterBytes, workspaceBytes }
@@ -65,6 +65,8 @@ class NtkSketchMap : public Napi::ObjectWrap<NtkSketchMap> {
     if (dtype != "float32" && dtype != "float64") throw Napi::RangeError::New(env, "dtype must be 'float32' or 'float64'");
     c.k1 = coefficient_list(info[6], "k1", c.depth);
     c.k0 = coefficient_list(info[7], "k0", c.depth);
+    // Diagnostics only (the TypeScript class always normalises).
+    if (info.Length() > 8 && !info[8].IsUndefined()) c.normalize = info[8].ToBoolean();
     try {
       if (dtype == "float32")
         f32_ = std::make_shared<const ntk::NtkSketch<float>>(c);

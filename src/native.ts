@@ -58,6 +58,8 @@ export interface NativeAddon {
   NtkSketchMap: new (
     inputDim: number, depth: number, features: number, sketchDim: number, seed: number,
     dtype: 'float32' | 'float64', k1: Float64Array[], k0: Float64Array[],
+    /** Diagnostics: false skips the rescaling of blocks (the plain, unbiased product sketch). Default true. */
+    normalize?: boolean,
   ) => NativeNtkSketchMap;
   gemm<T extends FloatArray>(
     transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
@@ -75,7 +77,11 @@ export interface NativeNtkSketchMap {
 }
 
 export interface NativeBackends {
-  cpu: { available: true; blas: string; blasCore: string; blasThreads: number; threads: number; openmp: boolean };
+  cpu: {
+    available: true; blas: string; blasCore: string; blasThreads: number; threads: number; openmp: boolean;
+    /** Vector instruction set of the sketch kernels: 'avx512', 'avx2' or 'baseline' (NTK_SKETCH_SIMD caps it). */
+    simd: 'avx512' | 'avx2' | 'baseline';
+  };
   cuda: {
     compiled: boolean;
     available: boolean;

@@ -4,26 +4,40 @@
  * via Sketching and Random Features", NeurIPS 2021, Algorithm 1).
  *
  * The kernels are |x||z| times a function of the cosine, so the map works on
- * u = x/|x| and multiplies by |x|. With polynomials P1^h ~ k1 and P0^h ~ k0
- * (non-negative coefficients, degree q, P(1) = 1) and sketch dimension m:
+ * u = x/|x| and multiplies by |x|. With polynomials P1^h = sum_j a_j t^j ~ k1
+ * and P0^h = sum_j b_j t^j ~ k0 (non-negative coefficients, degree q,
+ * P(1) = 1) and sketch dimension m:
  *
- *     phi^0  = u (d <= m), else SRHT(CountSketch(u))     exact / O(nnz)
- *     phi^h  = SRHT[ polysketch of P1^h (phi^(h-1)) ]    ~ Sigma^h
- *     dphi^h = polysketch of P0^h (phi^(h-1))            ~ dSigma^h
- *     psi^h  = SRHT[ TensorSRHT(psi^(h-1), dphi^h) (+) phi^h ]   ~ Theta^h
+ *     phi^0 = u (d <= 2m), else CountSketch(u)                          exact / O(nnz)
+ *     phi^h = [ sqrt(a_j) Q_j(phi^(h-1)) ]_j                            ~ Sigma^h
+ *     T^h   = [ sqrt(b_j) S(T^(h-1) (x) phi^(h-1)^(x)j) ]_j (+) [ sqrt(b_j) Q_(j+1)(phi^(h-1)) ]_j
+ *     psi^h = T^h (+) phi^h                                             ~ Theta^h
  *     NTK features = |x| psi^L,   NNGP features = |x| phi^L   (features wide)
  *
- * Cost per row: O(nnz(x) + L q log q m log m). The map is a pure function of
- * its parameters and seed: the same options give bit-identical features on
- * every run, thread count and batch split, and toJSON()/fromJSON() restore it
- * from a few numbers.
+ * ((+) is concatenation.) This is Algorithm 1 with the dSigma sketch kept in
+ * factored form and every SRHT of a concatenation replaced by the
+ * concatenation itself, the rows split among the blocks in proportion to
+ * their weights. Each block is a product sketch: rows are products of
+ * sampled entries of Walsh–Hadamard transforms of the layer input, of
+ * T^(h-1) and of a small tree of sampled tensor products shared by the k1
+ * and k0 branches. Every block is rescaled to its exact norm on unit inputs
+ * (Sigma^h(x,x) = 1, Theta^h(x,x) = h + 1), which removes the per-row scale
+ * error that dominates sampled sketches on data with high cosines (images);
+ * the features are then unbiased only up to O(1/rows) (the sketch primitives
+ * of sketches.ts are exactly unbiased).
  *
- * Accuracy: the Gram error falls like 1/sqrt(m) (sketching) down to the floor
- * set by the polynomial approximation, mostly of k0, whose square-root
- * singularity at t = 1 limits degree-q polynomials to an error ~ q^-1/2
- * (see arcCosinePolynomial). 'nnls' fits each layer on the interval of
- * cosines it can see ([alpha_(h-1), 1], alpha_0 = -1, alpha_h = k1(alpha_(h-1))),
- * 'taylor' uses the truncated series everywhere.
+ * Cost per row: O(nnz(x) + L q m log m + features). The map is a pure
+ * function of its parameters and seed: the same options give bit-identical
+ * features on every run, thread count, batch split and vector instruction
+ * set, and toJSON()/fromJSON() restore it from a few numbers.
+ *
+ * Accuracy: the Gram error is the polynomial approximation floor (mostly of
+ * k0, whose square-root singularity at t = 1 limits degree-q polynomials to an
+ * error ~ q^-1/2; see arcCosinePolynomial) plus a sketching error that falls
+ * like 1/sqrt(features). 'nnls' fits each layer on the interval of cosines
+ * it can see ([alpha_(h-1), 1], alpha_0 = -1, alpha_h = k1(alpha_(h-1))),
+ * 'taylor' uses the truncated series everywhere. bench/results/ntk-sketch.md
+ * has measured errors and timings.
  */
 import type { NdArray } from 'ndarray';
 import {
@@ -61,7 +75,14 @@ export interface NTKSketchOptions {
   dtype?: DType;
   /** 'nnls' (default) or 'taylor'; see arcCosinePolynomial. */
   approximation?: PolynomialApproximation;
-  /** Internal sketch dimension m, 8..2^22. Default max(16, next power of two >= features), at most 2^22. */
+  /**
+   * Internal sketch dimension m, 8..2^22: entries of the hidden-layer sketches
+   * and tree nodes (the output always has `features` entries). Default: the
+   * next power of two >= features, at least 16 and at most 4096. The output
+   * rows dominate the error (measured on Fashion-MNIST, depth 2, 8192
+   * features: m = 2048, 4096 or 8192 give the same Gram error), while the cost
+   * grows like m log m: beyond 4096 the transforms also leave the L1 cache.
+   */
   sketchDim?: number;
   /** 'cpu' or 'auto' (NTKSketch runs on the CPU). Default 'cpu'. */
   backend?: BackendChoice;
@@ -77,7 +98,7 @@ export interface NTKSketchTransformOptions {
 /** What toJSON() writes: parameters, seed and the polynomial coefficients. */
 export interface NTKSketchJSON {
   format: 'ntk-sketch/ntk-sketch';
-  version: 1;
+  version: 2;
   inputDim: number;
   depth: number;
   degree: number;
@@ -91,7 +112,14 @@ export interface NTKSketchJSON {
 }
 
 export const NTK_SKETCH_FORMAT = 'ntk-sketch/ntk-sketch';
-export const NTK_SKETCH_VERSION = 1;
+/**
+ * 2: the product-block construction (normalised blocks, no packed SRHTs).
+ * Version 1 documents described the first construction, whose features
+ * differ for the same seed: they are refused rather than silently giving
+ * another map.
+ */
+export const NTK_SKETCH_VERSION = 2;
+const DEFAULT_MAX_SKETCH_DIM = 4096;
 export const NTK_SKETCH_MAX_DEPTH = 32;
 export const NTK_SKETCH_MAX_DEGREE = 16;
 const MAX_FEATURES = 1 << 24;
@@ -135,7 +163,7 @@ function resolveOptions(options: unknown, prefix: string, what: string): Resolve
   const approximation = approximationOption(name('approximation'), opts.approximation);
   const sketchDim =
     opts.sketchDim === undefined
-      ? Math.min(MAX_SKETCH_DIM, Math.max(16, nextPow2(features)))
+      ? Math.min(DEFAULT_MAX_SKETCH_DIM, Math.max(16, nextPow2(features)))
       : intOption(name('sketchDim'), opts.sketchDim, 8, MAX_SKETCH_DIM);
   if (opts.backend === 'cuda') throw new RangeError(`${name('backend')} 'cuda' is not available for NTKSketch: it runs on the CPU`);
   if (opts.backend !== undefined && opts.backend !== 'cpu' && opts.backend !== 'auto') {
@@ -149,15 +177,15 @@ function resolveOptions(options: unknown, prefix: string, what: string): Resolve
 /** Upper bound on the bytes of the map's random parameters (checked before building it). */
 function parameterBytesBound(r: Resolved): number {
   const elem = r.dtype === 'float32' ? 4 : 8;
-  const m = r.sketchDim, mPad = nextPow2(m);
-  const leaves = Math.max(2, nextPow2(r.degree));
-  const packed = (r.degree + 1) * m, packedPad = nextPow2(packed);
-  // Tree nodes: signs and samples for two children; precomputed e1 transforms.
-  const poly = (leaves - 1) * (2 * mPad * elem + 2 * m * 4) + 2 * (leaves - 1) * mPad * elem;
-  const layer = 2 * poly + 2 * (packedPad * elem) + (m + r.features) * 4 + (mPad + packedPad) * elem + 2 * m * 4 +
-    2 * m * elem + r.features * 4;
-  const input = r.inputDim > m ? 2 * mPad * elem + m * 4 : 0;
-  return r.depth * layer + input;
+  const m = r.sketchDim;
+  const top = r.degree + 1; // highest block degree (q1 and q0 + 1)
+  const nodes = 2 * nextPow2(top); // tree nodes, generously
+  const parts = Math.ceil(Math.log2(top + 1)) + 3; // factors of one block, generously
+  // Signs of the leaf and T transforms (the first leaf is at most 2m wide),
+  // nodes (signs and one index per row), and one int32 index per factor and
+  // row of the outputs (phi and T: m rows each; last layer: 2 x features).
+  const layer = 2 * 2 * m * elem + nodes * m * (4 + elem) + (2 * m + 2 * r.features) * parts * 4;
+  return r.depth * layer;
 }
 
 const restoreToken = Symbol('NTKSketch.restore');
@@ -303,6 +331,12 @@ export class NTKSketch {
       throw new TypeError(`json is not a saved NTKSketch (format must be '${NTK_SKETCH_FORMAT}')`);
     }
     const d = doc as Partial<NTKSketchJSON>;
+    if ((d.version as unknown) === 1) {
+      throw new RangeError(
+        `json.version 1 is not supported: it describes the first NTKSketch construction, whose features differ from this version's for the same seed; ` +
+          `build a new map (new NTKSketch with the same options) and refit the model on its features (this library reads version ${NTK_SKETCH_VERSION})`,
+      );
+    }
     if (d.version !== NTK_SKETCH_VERSION) {
       throw new RangeError(`json.version ${typeof d.version === 'number' ? d.version : describe(d.version)} is not supported (this library reads version ${NTK_SKETCH_VERSION})`);
     }

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import ndarray from 'ndarray';
-import { NTKSketch, evaluatePolynomial, layerLowerBounds, ntkKernelSync, setThreads } from '../src/index.js';
+import { NTKSketch, backends, evaluatePolynomial, layerLowerBounds, ntkKernelSync, setThreads } from '../src/index.js';
 import { native } from '../src/native.js';
 import { rng } from './reference/dense-solve.js';
 
@@ -51,15 +53,17 @@ describe('NTKSketch accuracy against the exact kernels', () => {
   const n = 200, d = 40;
   const X = spreadRows(n, d, 7);
   const SEEDS = [1, 2, 3];
-  // Relative Frobenius errors at 4096 features (mean over SEEDS; float64,
-  // nnls, degree 4), measured NTK / NNGP: depth 1 0.053 / 0.041, depth 2
-  // 0.081 / 0.040, depth 3 0.095 / 0.047. The polynomial floor (m -> infinity)
-  // on these rows is NTK 0.018 / 0.029 / 0.037 for depth 1 / 2 / 3; the rest is
+  // Relative Frobenius errors at 4096 features (mean over SEEDS and over
+  // seeds 4..6; float64, nnls, degree 4, default sketchDim 4096), measured
+  // NTK / NNGP: depth 1 0.021-0.022 / 0.005, depth 2 0.041-0.042 / 0.014,
+  // depth 3 0.051-0.055 / 0.015 (the first construction: 0.053 / 0.041,
+  // 0.081 / 0.040, 0.095 / 0.047). The polynomial floor (m -> infinity) on
+  // these rows is NTK 0.018 / 0.029 / 0.037 for depth 1 / 2 / 3; the rest is
   // sketching noise. Bounds: measured x 1.3.
   const BOUNDS: Record<number, { ntk: number; nngp: number }> = {
-    1: { ntk: 0.07, nngp: 0.055 },
-    2: { ntk: 0.105, nngp: 0.055 },
-    3: { ntk: 0.125, nngp: 0.065 },
+    1: { ntk: 0.029, nngp: 0.007 },
+    2: { ntk: 0.055, nngp: 0.019 },
+    3: { ntk: 0.072, nngp: 0.02 },
   };
 
   for (const depth of [1, 2, 3]) {
@@ -75,10 +79,11 @@ describe('NTKSketch accuracy against the exact kernels', () => {
           }
           return sum / SEEDS.length;
         });
-        // 4x the features halves the sketching error (ratio 0.5 plus the
-        // polynomial floor and seed noise; <= 0.75 required).
+        // 4x the features halves the sketching error: measured ratios
+        // 0.43-0.57 from 256 to 1024 (once 0.73 with seeds 4..6) and, as the
+        // polynomial floor starts to show, 0.5-0.7 from 1024 to 4096.
         expect(errors[1]).toBeLessThan(0.75 * errors[0]);
-        expect(errors[2]).toBeLessThan(0.75 * errors[1]);
+        expect(errors[2]).toBeLessThan(0.8 * errors[1]);
         expect(errors[2]).toBeLessThan(BOUNDS[depth][kernel]);
       }
     });
@@ -109,8 +114,10 @@ describe('NTKSketch accuracy against the exact kernels', () => {
       const phi = new NTKSketch({ inputDim: dd, depth: 2, features, seed: 4, dtype: 'float64' }).transformSync(mat(dense, rows, dd));
       return relFrobenius(gram(phi.data, rows, features), exact.ntk.data);
     });
+    // Measured over seeds 4..6: 0.136-0.158 at 256 features (CountSketch
+    // input), 0.054-0.058 at 2048 (sketchDim 2048: the rows are used as they are).
     expect(errors[1]).toBeLessThan(0.6 * errors[0]);
-    expect(errors[1]).toBeLessThan(0.1);
+    expect(errors[1]).toBeLessThan(0.075);
   });
 });
 
@@ -200,11 +207,11 @@ describe('NTKSketch determinism and structure', () => {
     const phi = map.transformSync(csr).data;
     expect(phi.every((v) => Number.isFinite(v))).toBe(true);
     expect(phi.subarray(0, 256)).toEqual(phi.subarray(256, 512));
-    // <psi(x), psi(x)> estimates Theta(x, x) = (L + 1)|x|^2 = 3 * 14.
+    // Every block is rescaled to its exact norm: <psi(x), psi(x)> =
+    // Theta(x, x) = (L + 1)|x|^2 = 3 * 14 up to rounding.
     let sq = 0;
     for (let k = 0; k < 256; k++) sq += phi[k] ** 2;
-    expect(sq / 42).toBeGreaterThan(0.7);
-    expect(sq / 42).toBeLessThan(1.3);
+    expect(Math.abs(sq / 42 - 1)).toBeLessThan(1e-12);
   });
 
   it('accepts ndarray views and returns n x features ndarrays of the map dtype; 0 rows give 0 x features', () => {
@@ -234,6 +241,98 @@ describe('NTKSketch determinism and structure', () => {
   });
 });
 
+describe('NTKSketch construction', () => {
+  // The plain product sketch (normalize = false, a native diagnostic) is
+  // unbiased for the polynomial recursion when phi^0 = u exactly and there is
+  // one layer (deeper layers apply polynomials to sketched inputs, biased at
+  // O(1/m) as in Algorithm 1). Degrees 4, 8 and 16 cover every tree shape:
+  // level-1, 2 and 3 nodes, copies, 2- to 4-part products.
+  it('without rescaling, depth 1: E <features x, features y> = the polynomial kernel, every degree block', () => {
+    const nat = native();
+    const n = 4, d = 10, F = 48, m = 16, SEEDS = 1200;
+    const r = rng(21);
+    const X = Float64Array.from({ length: n * d }, (_, i) => r.normal() + (i % d === 0 ? 1 : 0));
+    const ev = (c: Float64Array, t: number) => c.reduceRight((s, v) => s * t + v, 0);
+    for (const degree of [4, 8, 16]) {
+      const k1 = [nat.arccosPolynomial('k1', 'nnls', degree, -1)];
+      const k0 = [nat.arccosPolynomial('k0', 'nnls', degree, -1)];
+      for (const kernel of ['ntk', 'nngp'] as const) {
+        const sum = new Float64Array(n * n), sq = new Float64Array(n * n);
+        const out = new Float64Array(n * F);
+        for (let seed = 0; seed < SEEDS; seed++) {
+          new nat.NtkSketchMap(d, 1, F, m, seed, 'float64', k1, k0, false).transform(X, n, out, kernel, false);
+          for (let i = 0; i < n; i++) {
+            for (let j = 0; j < n; j++) {
+              let g = 0;
+              for (let k = 0; k < F; k++) g += out[i * F + k] * out[j * F + k];
+              sum[i * n + j] += g;
+              sq[i * n + j] += g * g;
+            }
+          }
+        }
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < n; j++) {
+            let dot = 0, xx = 0, yy = 0;
+            for (let k = 0; k < d; k++) {
+              dot += X[i * d + k] * X[j * d + k];
+              xx += X[i * d + k] ** 2;
+              yy += X[j * d + k] ** 2;
+            }
+            const t = dot / Math.sqrt(xx * yy);
+            const exact = Math.sqrt(xx * yy) * (kernel === 'ntk' ? t * ev(k0[0], t) + ev(k1[0], t) : ev(k1[0], t));
+            const mean = sum[i * n + j] / SEEDS;
+            const stderr = Math.sqrt(Math.max(sq[i * n + j] / SEEDS - mean * mean, 0) / SEEDS);
+            expect(Math.abs(mean - exact)).toBeLessThan(4.5 * stderr + 1e-12 * Math.abs(exact));
+          }
+        }
+      }
+    }
+  });
+
+  // The kernels (FWHT, gathered products, sums of squares) have AVX-512,
+  // AVX2 and baseline versions that must agree bit for bit.
+  it('gives bit-identical features with every vector instruction set (NTK_SKETCH_SIMD)', () => {
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const script = `
+      import { NTKSketch, backends, walshHadamard } from './src/index.ts';
+      import { createHash } from 'node:crypto';
+      const h = createHash('sha256');
+      const d = 50, n = 7;
+      const X = Float64Array.from({ length: n * d }, (_, i) => Math.sin(i * 0.37) + (i % 5 === 0 ? 1 : 0));
+      for (const dtype of ['float32', 'float64']) {
+        for (const [depth, degree, features, sketchDim] of [[3, 8, 300, 64], [2, 4, 100, 16], [1, 5, 33, 256]]) {
+          const map = new NTKSketch({ inputDim: d, depth, degree, features, sketchDim, seed: 3, dtype });
+          for (const kernel of ['ntk', 'nngp']) h.update(new Uint8Array(map.transformSync({ data: X, shape: [n, d] }, { kernel }).data.buffer));
+        }
+        for (const len of [64, 1024, 1 << 16]) {
+          const data = dtype === 'float32' ? new Float32Array(len) : new Float64Array(len);
+          for (let i = 0; i < len; i++) data[i] = Math.cos(i * 1.3);
+          h.update(new Uint8Array(walshHadamard({ data, shape: [1, len] }).data.buffer));
+        }
+      }
+      console.log(JSON.stringify({ simd: backends().cpu.simd, hash: h.digest('hex') }));`;
+    const run = (simd?: string) => {
+      const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        cwd: root,
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { ...process.env, NTK_SKETCH_SIMD: simd ?? '' },
+      });
+      expect(child.status).toBe(0);
+      return JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}') as { simd: string; hash: string };
+    };
+    const best = run();
+    expect(best.simd).toBe(backends().cpu.simd);
+    const levels = new Set([best.simd]);
+    for (const simd of ['avx2', 'baseline']) {
+      const other = run(simd);
+      levels.add(other.simd);
+      expect(other.hash).toBe(best.hash);
+    }
+    expect(levels.has('baseline')).toBe(true);
+  });
+});
+
 describe('NTKSketch save and load', () => {
   const d = 16, n = 5;
   const X = Float64Array.from(spreadRows(n, d, 3));
@@ -254,8 +353,11 @@ describe('NTKSketch save and load', () => {
     expect(() => NTKSketch.fromJSON({ ...doc, format: 'ntk-sketch/ridge-regression' })).toThrow(TypeError);
     expect(() => NTKSketch.fromJSON(null)).toThrow(/not a saved NTKSketch/);
     expect(() => NTKSketch.fromJSON('{"format": ')).toThrow(/not valid JSON/);
-    expect(() => NTKSketch.fromJSON({ ...doc, version: 2 })).toThrow(/json.version 2/);
-    expect(() => NTKSketch.fromJSON({ ...doc, version: 2 })).toThrow(RangeError);
+    expect(doc.version).toBe(2);
+    expect(() => NTKSketch.fromJSON({ ...doc, version: 3 })).toThrow(/json.version 3 is not supported/);
+    expect(() => NTKSketch.fromJSON({ ...doc, version: 3 })).toThrow(RangeError);
+    // Version 1 maps (the first construction) give other features: refused with a way out.
+    expect(() => NTKSketch.fromJSON({ ...doc, version: 1 })).toThrow(/json.version 1 is not supported: .*build a new map/);
     const { seed: _seed, ...noSeed } = doc;
     expect(() => NTKSketch.fromJSON(noSeed)).toThrow(/json.seed is missing/);
     expect(() => NTKSketch.fromJSON({ ...doc, depth: 0 })).toThrow(/json.depth/);

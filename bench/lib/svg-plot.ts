@@ -8,6 +8,8 @@ export interface Series {
   points: [number, number][];
   /** Dashed line (e.g. a reference level such as the exact kernel). */
   dashed?: boolean;
+  /** CSS colour; default: the next colour of the palette. */
+  color?: string;
 }
 
 export interface PlotOptions {
@@ -85,7 +87,7 @@ export function lineChart(series: Series[], options: PlotOptions): string {
   out.push(`<text x="${(left + W - right) / 2}" y="${H - 15}" text-anchor="middle">${escapeXml(options.xLabel)}</text>`);
   out.push(`<text x="18" y="${(top + H - bottom) / 2}" text-anchor="middle" transform="rotate(-90 18 ${(top + H - bottom) / 2})">${escapeXml(options.yLabel)}</text>`);
   series.forEach((s, i) => {
-    const color = COLORS[i % COLORS.length];
+    const color = s.color ?? COLORS[i % COLORS.length];
     const good = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)).sort((a, b) => a[0] - b[0]);
     const d = good.map(([x, y], k) => `${k ? 'L' : 'M'}${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
     out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);

@@ -7,6 +7,7 @@
 // after the region.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <exception>
 #include <mutex>
@@ -23,7 +24,11 @@ void parallel_rows(int64_t n, MakeWorkspace make_workspace, RowFn fn) {
     std::lock_guard<std::mutex> lock(error_mutex);
     if (!error) error = std::current_exception();
   };
-#pragma omp parallel num_threads(thread_count())
+  // A few rows do not pay for waking threads (and a barrier that waits for a
+  // descheduled thread costs milliseconds on a busy machine): at least four
+  // rows (one chunk) per thread. The thread count never changes results.
+  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(thread_count(), (n + 3) / 4)));
+#pragma omp parallel num_threads(threads)
   {
     decltype(make_workspace()) ws{};
     bool ready = true;
