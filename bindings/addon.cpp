@@ -14,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ntk_bindings::register_ridge(env, exports);
   ntk_bindings::register_sketches(env, exports);
   ntk_bindings::register_ntk_sketch(env, exports);
+  ntk_bindings::register_cntk_sketch(env, exports);
   return exports;
 }
 

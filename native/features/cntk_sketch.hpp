@@ -1,0 +1,113 @@
+// CNTKSketch (SPEC §4.3): features whose inner products approximate the
+// convolutional NTK / CNN-GP with global average pooling (SPEC §2.2), at a
+// cost linear in the number of pixels.
+//
+// Every pixel p of layer h carries phi_p (~ Sigma^h: <phi_p(x), phi_p'(z)>
+// approximates Sigma^h_{p,p'}) and t_p (the tensor part of psi_p ~ T^h).
+// With m the internal sketch dimension and u_p = v_p / sqrt(N^h(p)):
+//
+//   v^1_p   = the raw patch (x_(p+d))_d in R^(C q^2)  (exact: Gamma^1 = <v^1, v^1'>)
+//   xi^1_p  = v^1_p                                    (Xi^1 = Gamma^1)
+//   phi^h_p = sqrt(N^h(p)) [sqrt(c_j) Q_j(u_p)]_j        P1^h ~ k1     (packed, B1 m entries)
+//   dphi^h_p = [sqrt(c'_j) Q_j(u_p)]_j                   P0^h ~ k0     (packed, B0 m entries)
+//   t^h_p   = TensorSRHT(xi^h_p, dphi^h_p)              ~ Xi^h dSigma^h
+//   psi^h_p = [t^h_p, phi^h_p]                          ~ T^h = Xi dSigma + Sigma
+//   z^h_p   = sum_c S_c(phi^h_p block c)                 (phi compressed to m)
+//   v^(h+1)_p  = (1/q) sum_d S_d(z^h_(p+d))               ~ P[Sigma^h] / q^2 = Gamma^(h+1)
+//   xi^(h+1)_p = v^(h+1)_p + (1/q) sum_d S'_d(t^h_(p+d))  ~ P[T^h] / q^2 = Xi^(h+1)
+//   NTK features  = SRHT_f( mean_p [t^L_p, phi^L_p] ),   NNGP features = SRHT_f( mean_p phi^L_p )
+//
+// Q_j is a PolySketch of degree j (one tree per layer shared by P1 and P0, or
+// one each), S are sign-and-shift maps (a CountSketch whose hash is a random
+// cyclic shift per block: the patch sum "concatenate the q^2 neighbours,
+// scaled by 1/q, and sketch back to m" at O(q^2 m) per pixel instead of an
+// SRHT's O(q^2 m log(q^2 m))), N^h the exact diagonal (N^1 = |v^1|^2,
+// N^(h+1) = patch sum of N^h / q^2, computed per image in float64). Zero
+// padding for 'same'. Each image runs on one thread, pixels in blocks of
+// kLanes (pixel_block_sketch.hpp) along image rows, layers in a wavefront
+// that keeps only q rows per layer: the scratch per thread is O(q W m), the
+// results are bit-identical for any thread count and batch split.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "features/pixel_block_sketch.hpp"
+#include "sketches/sketches.hpp"
+
+namespace ntk {
+
+enum class CntkFeatureKind { Ntk, Nngp };
+
+struct CntkSketchConfig {
+  int64_t channels = 0, height = 0, width = 0;
+  int depth = 0;
+  int filter = 0;     ///< q
+  bool same = false;  ///< 'same' zero padding (odd q), else 'valid'
+  int64_t features = 0;
+  /// Internal sketch dimension m (a power of two >= 8).
+  int64_t sketch_dim = 0;
+  uint64_t seed = 0;
+  /// Coefficients c_0..c_q of P1^h (~k1) and P0^h (~k0), h = 1..depth.
+  std::vector<std::vector<double>> k1, k0;
+  /// One PolySketch tree per layer for both polynomials (else one each).
+  bool shared_tree = true;
+  /// Normalise v_p by its own norm instead of the exact sqrt(N^h(p)).
+  bool sketch_norm = false;
+};
+
+template <typename T>
+class CntkSketch {
+ public:
+  explicit CntkSketch(const CntkSketchConfig& config);
+  const CntkSketchConfig& config() const { return config_; }
+  int64_t features() const { return config_.features; }
+  int64_t parameter_bytes() const { return parameter_bytes_; }
+  /// Scratch bytes each thread allocates for one kind of features.
+  int64_t workspace_bytes(CntkFeatureKind kind) const;
+  /// Edge of the grid after layer h (h = 0: the image).
+  int64_t grid_rows(int h) const { return rows_[h]; }
+  int64_t grid_cols(int h) const { return cols_[h]; }
+
+  /// out (n x features, row-major) = features of the n images of x
+  /// (n x C x H x W, row-major).
+  void transform(const T* x, int64_t n, T* out, CntkFeatureKind kind) const;
+
+ private:
+  /// A packed polynomial sketch [sqrt(c_0), sqrt(c_j) Q_j ...] in blocks of m:
+  /// block b holds Q_(degree index qi[b]) times factor[b]; with a constant,
+  /// block 0 holds it in entry 0 and the first m - 1 rows of its Q (rescaled).
+  struct Pack {
+    bool has_const = false;
+    T constant = T(0);
+    std::vector<int> qi;
+    std::vector<T> factor;
+    int blocks() const { return static_cast<int>(qi.size()); }
+  };
+  struct Layer {
+    int64_t in_dim = 0;           // entries of v (C q^2 at layer 1, else m)
+    BlockPolySketch<T> tree1, tree0;
+    std::vector<int> deg1, deg0;  // degrees computed by tree1 / tree0
+    Pack p1, p0;                  // qi indexes deg1 (p1), deg0 or deg1 when shared (p0)
+    BlockTensorSrht<T> tensor;    // xi (in_dim) x packed P0 -> m
+    std::vector<SignShift<T>> compress;        // phi block -> z (layers < L)
+    std::vector<SignShift<T>> patch_z, patch_t;  // q^2 each: neighbour z / t -> v / xi (layers >= 2)
+  };
+  struct Workspace;
+  Workspace make_workspace(CntkFeatureKind kind) const;
+  void transform_image(const T* x, T* out, Workspace& ws, CntkFeatureKind kind) const;
+  void compute_row(int h, int64_t r, const T* x, T scale, Workspace& ws, CntkFeatureKind kind) const;
+  void compute_block(int h, int64_t r, int64_t c0, const T* x, T scale, Workspace& ws, CntkFeatureKind kind) const;
+  int64_t row_elements(int h, CntkFeatureKind kind) const;
+
+  CntkSketchConfig config_;
+  int64_t m_ = 0;
+  int offset_ = 0;                      // first tap of a patch relative to its pixel
+  std::vector<int64_t> rows_, cols_;    // grid edges, h = 0..L
+  std::vector<int64_t> blocks_, stride_;  // blocks per row and stored row width (layers 1..L-1)
+  std::vector<Layer> layers_;           // index h - 1
+  Srht<T> out_ntk_, out_nngp_;
+  int64_t parameter_bytes_ = 0;
+};
+
+}  // namespace ntk
