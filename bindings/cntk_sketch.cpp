@@ -1,6 +1,6 @@
 // CntkSketchMap: the native half of the CNTKSketch class.
 //   new CntkSketchMap(channels, height, width, depth, filterSize, same, features, sketchDim, seed, dtype,
-//                     k1[], k0[], sharedTree, sketchNorm)
+//                     k1[], k0[], sharedTree, renormalise)
 //   .transform(x, n, out, kernel, async)
 //   .info() -> { parameterBytes, workspaceBytes: { ntk, nngp }, outHeight, outWidth }
 // The map is immutable and shared with running jobs (shared_ptr), so an async
@@ -72,7 +72,8 @@ class CntkSketchMap : public Napi::ObjectWrap<CntkSketchMap> {
     c.k1 = polynomial_list(info[10], "k1", c.depth);
     c.k0 = polynomial_list(info[11], "k0", c.depth);
     c.shared_tree = info[12].ToBoolean();
-    c.sketch_norm = info[13].ToBoolean();
+    c.renormalise = info[13].ToBoolean();
+    if (info.Length() > 14 && info[14].IsNumber()) c.last_tensor_blocks = static_cast<int>(size_arg(info[14], "lastTensorBlocks"));
     // Sizes whose products could overflow int64 are refused before any work.
     if (c.channels > (int64_t{1} << 20) || c.height > (int64_t{1} << 20) || c.width > (int64_t{1} << 20) ||
         c.features > (int64_t{1} << 30))

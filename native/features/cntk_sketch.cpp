@@ -45,8 +45,9 @@ int index_of(const std::vector<int>& list, int value) {
 template <typename T>
 struct CntkSketch<T>::Workspace {
   std::vector<std::vector<double>> norm;  // N^h, h = 1..L (index h - 1), rows x cols
+  std::vector<std::vector<double>> xnorm; // M^h, the diagonal of Xi^h
   std::vector<AlignedBuffer<T>> ring;     // layers 1..L-1: q stored rows each
-  AlignedBuffer<T> v, xi, ta, tb, q, phi, t, z, pooled;
+  AlignedBuffer<T> v, xi, ta, tb, q, t, z, pooled;
   std::vector<typename BlockPolySketch<T>::Workspace> pw1, pw0;
   std::vector<int64_t> done;
   std::vector<T> final_in, final_work;
@@ -58,6 +59,7 @@ CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
   require(c.channels >= 1 && c.height >= 1 && c.width >= 1, "channels, height and width must be >= 1");
   require(c.depth >= 1 && c.filter >= 1, "depth and filter size must be >= 1");
   require(c.features >= 1, "features must be >= 1");
+  require(c.last_tensor_blocks >= 1 && c.last_tensor_blocks <= 64, "last_tensor_blocks must be in [1, 64]");
   require(c.sketch_dim >= 8 && (c.sketch_dim & (c.sketch_dim - 1)) == 0 && c.sketch_dim <= (int64_t{1} << 24),
           "sketch dimension must be a power of two in [8, 2^24]");
   require(c.filter <= std::min(c.height, c.width), "filter larger than the image");
@@ -88,8 +90,10 @@ CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
     blocks_.push_back((cols_.back() + L - 1) / L);
   }
   stride_.assign(static_cast<size_t>(L_depth) + 1, 0);
+  // Stored rows: logical column c at c + offset, zero margins, and a width
+  // that is a whole number of cache lines (each entry of a row aligned).
   for (int h = 1; h < L_depth; ++h)
-    stride_[h] = std::max(blocks_[h] * L + offset_, blocks_[h + 1] * L + q - 1);
+    stride_[h] = (std::max(blocks_[h] * L + offset_, blocks_[h + 1] * L + q - 1) + L - 1) / L * L;
 
   auto make_pack = [&](const std::vector<double>& coeffs, const std::vector<int>& degrees,
                        const std::vector<int>& tree_degrees) {
@@ -98,6 +102,7 @@ CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
     p.constant = static_cast<T>(std::sqrt(coeffs[0]));
     for (int j : degrees) {
       p.qi.push_back(index_of(tree_degrees, j));
+      p.raw_factor.push_back(static_cast<T>(std::sqrt(coeffs[j])));
       double f = std::sqrt(coeffs[j]);
       if (p.qi.size() == 1 && p.has_const) f *= std::sqrt(static_cast<double>(m) / static_cast<double>(m - 1));
       p.factor.push_back(static_cast<T>(f));
@@ -105,6 +110,7 @@ CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
     if (p.qi.empty()) {  // the constant alone: one block, zero beyond entry 0
       p.qi.push_back(-1);
       p.factor.push_back(T(0));
+      p.raw_factor.push_back(T(0));
     }
     return p;
   };
@@ -132,22 +138,38 @@ CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
       layer.p1 = make_pack(c1, d1, d1);
       layer.p0 = make_pack(c0, d0, d0);
     }
-    layer.tensor = BlockTensorSrht<T>(layer.in_dim, layer.p0.blocks() * m, m, c.seed, stream_of(kTensor, h));
-    if (h < L_depth)
+    layer.t_dim = h == L_depth ? m * c.last_tensor_blocks : m;
+    layer.tensor = BlockTensorSrht<T>(layer.in_dim, layer.p0.blocks() * m, layer.t_dim, c.seed, stream_of(kTensor, h));
+    if (h < L_depth) {
       for (int b = 0; b < layer.p1.blocks(); ++b) layer.compress.emplace_back(m, c.seed, stream_of(kCompress, h, b));
-    if (h >= 2)
-      for (int d = 0; d < q * q; ++d) {
-        layer.patch_z.emplace_back(m, c.seed, stream_of(kPatchZ, h, d));
-        layer.patch_t.emplace_back(m, c.seed, stream_of(kPatchT, h, d));
+      const CounterRng rng(c.seed, stream_of(kCompress, h, 1 << 20));
+      layer.const_index = static_cast<int64_t>(rng.below(0, static_cast<uint64_t>(m)));
+      layer.const_sign = static_cast<T>(rng.sign(1));
+    }
+    if (h >= 2) {
+      // Taps of one patch row share a random shift plus their column offset:
+      // the q sources of a row then read neighbouring rows of one stored
+      // block (cache hits), while every pair of taps still has distinct
+      // shifts, so their cross terms involve different coordinates.
+      const CounterRng rng(c.seed, stream_of(kPatchZ, h, 1 << 20));
+      for (int d1 = 0; d1 < q; ++d1) {
+        const int64_t rz = static_cast<int64_t>(rng.below(2 * d1, static_cast<uint64_t>(m)));
+        const int64_t rt = static_cast<int64_t>(rng.below(2 * d1 + 1, static_cast<uint64_t>(m)));
+        for (int d2 = 0; d2 < q; ++d2) {
+          layer.patch_z.emplace_back(m, c.seed, stream_of(kPatchZ, h, d1 * q + d2), rz + d2);
+          layer.patch_t.emplace_back(m, c.seed, stream_of(kPatchT, h, d1 * q + d2), rt + d2);
+        }
       }
+    }
     parameter_bytes_ += layer.tree1.bytes() + layer.tree0.bytes() + layer.tensor.bytes();
     for (const auto* maps : {&layer.compress, &layer.patch_z, &layer.patch_t})
       for (const auto& s : *maps) parameter_bytes_ += s.bytes();
     layers_.push_back(std::move(layer));
   }
   const int64_t b1 = layers_.back().p1.blocks();
-  out_ntk_ = Srht<T>((1 + b1) * m, c.features, c.seed, stream_of(kOutNtk, 0));
-  out_nngp_ = Srht<T>(b1 * m, c.features, c.seed, stream_of(kOutNngp, 0));
+  const int64_t tl = layers_.back().t_dim;
+  out_ntk_ = BalancedSrht<T>(tl + b1 * m, c.features, c.seed, stream_of(kOutNtk, 0));
+  out_nngp_ = BalancedSrht<T>(b1 * m, c.features, c.seed, stream_of(kOutNngp, 0));
   parameter_bytes_ += out_ntk_.bytes() + out_nngp_.bytes();
 }
 
@@ -164,32 +186,33 @@ typename CntkSketch<T>::Workspace CntkSketch<T>::make_workspace(CntkFeatureKind 
   const int64_t m = m_;
   Workspace ws;
   for (int h = 1; h <= depth; ++h) ws.norm.emplace_back(static_cast<size_t>(rows_[h] * cols_[h]), 0.0);
+  if (ntk)
+    for (int h = 1; h <= depth; ++h) ws.xnorm.emplace_back(static_cast<size_t>(rows_[h] * cols_[h]), 0.0);
   for (int h = 1; h < depth; ++h) ws.ring.emplace_back(q * row_elements(h, kind));
-  int64_t in_dim = 0, in_pad = 0, packed0 = 0, degrees = 0, blocks1 = 0;
+  int64_t in_dim = 0, in_pad = 0, packed0 = 0, degrees = 0;
   for (const Layer& layer : layers_) {
     in_dim = std::max(in_dim, layer.in_dim);
     in_pad = std::max(in_pad, next_pow2(layer.in_dim));
     packed0 = std::max(packed0, layer.tensor.side_b().padded());
     degrees = std::max<int64_t>(degrees, static_cast<int64_t>(layer.deg1.size() + layer.deg0.size()));
-    blocks1 = std::max<int64_t>(blocks1, layer.p1.blocks());
     ws.pw1.push_back(layer.deg1.empty() ? typename BlockPolySketch<T>::Workspace{} : layer.tree1.make_workspace());
     ws.pw0.push_back(layer.deg0.empty() || !ntk ? typename BlockPolySketch<T>::Workspace{}
                                                 : layer.tree0.make_workspace());
   }
   ws.v.resize(in_dim * L);
   ws.q.resize(std::max<int64_t>(1, degrees) * m * L);
-  ws.phi.resize(blocks1 * m * L);
   ws.z.resize(m * L);
   const int64_t b1 = layers_.back().p1.blocks();
-  ws.pooled.resize((ntk ? 1 + b1 : b1) * m * L);
+  const int64_t tl = layers_.back().t_dim;
+  ws.pooled.resize(((ntk ? tl : 0) + b1 * m) * L);
   if (ntk) {
     ws.xi.resize(in_dim * L);
     ws.ta.resize(in_pad * L);
     ws.tb.resize(packed0 * L);
-    ws.t.resize(m * L);
+    ws.t.resize(tl * L);
   }
   ws.done.assign(static_cast<size_t>(depth) + 1, 0);
-  const Srht<T>& out = ntk ? out_ntk_ : out_nngp_;
+  const BalancedSrht<T>& out = ntk ? out_ntk_ : out_nngp_;
   ws.final_in.assign(static_cast<size_t>(out.in_dim()), T(0));
   ws.final_work.assign(static_cast<size_t>(out.work_size()), T(0));
   return ws;
@@ -202,70 +225,81 @@ int64_t CntkSketch<T>::workspace_bytes(CntkFeatureKind kind) const {
   const int depth = config_.depth, q = config_.filter;
   const int64_t m = m_;
   int64_t elements = 0, bytes = 0;
-  for (int h = 1; h <= depth; ++h) bytes += rows_[h] * cols_[h] * 8;
+  for (int h = 1; h <= depth; ++h) bytes += rows_[h] * cols_[h] * 8 * (ntk ? 2 : 1);
   for (int h = 1; h < depth; ++h) elements += q * row_elements(h, kind);
-  int64_t in_dim = 0, in_pad = 0, packed0 = 0, degrees = 0, blocks1 = 0;
+  int64_t in_dim = 0, in_pad = 0, packed0 = 0, degrees = 0;
   for (const Layer& layer : layers_) {
     in_dim = std::max(in_dim, layer.in_dim);
     in_pad = std::max(in_pad, next_pow2(layer.in_dim));
     packed0 = std::max(packed0, layer.tensor.side_b().padded());
     degrees = std::max<int64_t>(degrees, static_cast<int64_t>(layer.deg1.size() + layer.deg0.size()));
-    blocks1 = std::max<int64_t>(blocks1, layer.p1.blocks());
     if (!layer.deg1.empty()) bytes += layer.tree1.workspace_bytes();
     if (ntk && !layer.deg0.empty()) bytes += layer.tree0.workspace_bytes();
   }
   const int64_t b1 = layers_.back().p1.blocks();
-  elements += (in_dim + std::max<int64_t>(1, degrees) * m + blocks1 * m + m + (ntk ? 1 + b1 : b1) * m) * L;
-  if (ntk) elements += (in_dim + in_pad + packed0 + m) * L;
-  const Srht<T>& out = ntk ? out_ntk_ : out_nngp_;
+  const int64_t tl = layers_.back().t_dim;
+  elements += (in_dim + std::max<int64_t>(1, degrees) * m + m + (ntk ? tl : 0) + b1 * m) * L;
+  if (ntk) elements += (in_dim + in_pad + packed0 + tl) * L;
+  const BalancedSrht<T>& out = ntk ? out_ntk_ : out_nngp_;
   elements += out.in_dim() + out.work_size();
   return bytes + elements * static_cast<int64_t>(sizeof(T));
 }
 
 namespace {
 
-/// dst block b (m entries x L lanes) of a packed polynomial sketch, times a
-/// per-lane factor (nullptr: 1).
+/// Accumulates a packed polynomial sketch times a per-lane factor into acc
+/// (blocks of m entries x L lanes): block b holds Q_(qi[b]) times factor[b];
+/// with a constant, block 0 holds it in entry 0 and the first m - 1 rows of
+/// its Q.
+/// const_scale scales the constant, qscale (kLanes per Q buffer) each Q.
 template <typename T, typename PackT>
-void write_pack(const PackT& p, T* const* qbuf, int64_t m, const T* lane_scale, T* dst) {
+void accumulate_pack(const PackT& p, T* const* qbuf, int64_t m, const T* const_scale, const T* qscale, T* acc) {
   constexpr int L = kLanes<T>;
-  T ones[L];
-  for (int l = 0; l < L; ++l) ones[l] = T(1);
-  const T* s = lane_scale ? lane_scale : ones;
   for (int b = 0; b < p.blocks(); ++b) {
-    T* out = dst + b * m * L;
-    const T f = p.factor[b];
+    T* out = acc + b * m * L;
     const int qi = p.qi[b];
     int64_t i0 = 0;
     if (b == 0 && p.has_const) {
-      for (int l = 0; l < L; ++l) out[l] = p.constant * s[l];
+      for (int l = 0; l < L; ++l) out[l] += p.constant * const_scale[l];
+      i0 = 1;
+    }
+    if (qi < 0) continue;
+    T ls[L];
+    for (int l = 0; l < L; ++l) ls[l] = p.factor[b] * qscale[qi * L + l];
+    block_axpy(qbuf[qi], m - i0, ls, out + i0 * L);
+  }
+}
+
+/// dst = the packed sketch (same layout), entry i of every lane times
+/// sign[i] * scale: the signed input of a Hadamard transform.
+template <typename T, typename PackT>
+void write_pack_signed(const PackT& p, T* const* qbuf, int64_t m, const T* sign, const T* const_scale,
+                       const T* qscale, T* dst) {
+  constexpr int L = kLanes<T>;
+  for (int b = 0; b < p.blocks(); ++b) {
+    T* out = dst + b * m * L;
+    const T* s = sign + b * m;
+    const int qi = p.qi[b];
+    int64_t i0 = 0;
+    if (b == 0 && p.has_const) {
+      for (int l = 0; l < L; ++l) out[l] = s[0] * p.constant * const_scale[l];
       i0 = 1;
     }
     if (qi < 0) {
       std::fill(out + i0 * L, out + m * L, T(0));
       continue;
     }
-    // Entry i of the block takes row i - i0 of Q (the first block drops the
-    // last sampled row when it holds the constant).
-    const T* src = qbuf[qi];
-    for (int64_t i = i0; i < m; ++i) {
-      const T* row = src + (i - i0) * L;
-#pragma omp simd
-      for (int l = 0; l < L; ++l) out[i * L + l] = f * row[l] * s[l];
-    }
+    T ls[L];
+    for (int l = 0; l < L; ++l) ls[l] = p.factor[b] * qscale[qi * L + l];
+    block_scaled_copy(qbuf[qi], m - i0, ls, s + i0, T(1), out + i0 * L, L);
   }
 }
 
-/// Stores a block (m x L, contiguous) into a stored row at column offset col
-/// (entry i at row + i * stride + col).
+/// Stores a block (m x L, contiguous) times a per-lane factor into a stored
+/// row at column offset col (entry i at row + i * stride + col).
 template <typename T>
-void store_block(const T* src, int64_t m, T* row, int64_t stride, int64_t col) {
-  constexpr int L = kLanes<T>;
-  for (int64_t i = 0; i < m; ++i) {
-    T* d = row + i * stride + col;
-#pragma omp simd
-    for (int l = 0; l < L; ++l) d[l] = src[i * L + l];
-  }
+void store_block(const T* src, int64_t m, const T* lane_scale, T* row, int64_t stride, int64_t col) {
+  block_scaled_copy(src, m, lane_scale, static_cast<const T*>(nullptr), T(1), row + col, stride);
 }
 
 template <typename T>
@@ -274,11 +308,10 @@ void zero_block(int64_t m, T* row, int64_t stride, int64_t col) {
   for (int64_t i = 0; i < m; ++i) std::fill(row + i * stride + col, row + i * stride + col + L, T(0));
 }
 
+/// Per-lane 1 / sqrt(sq), 0 where sq = 0.
 template <typename T>
-void add_block(const T* src, int64_t n, T* acc) {
-  constexpr int L = kLanes<T>;
-#pragma omp simd
-  for (int64_t k = 0; k < n * L; ++k) acc[k] += src[k];
+void inverse_roots(const T* sq, int count, T* out) {
+  for (int k = 0; k < count * kLanes<T>; ++k) out[k] = sq[k] > 0 ? T(1) / std::sqrt(sq[k]) : T(0);
 }
 
 }  // namespace
@@ -294,18 +327,22 @@ void CntkSketch<T>::compute_block(int h, int64_t r, int64_t c0, const T* x, T sc
   const Layer& layer = layers_[h - 1];
   const int64_t cols = cols_[h];
 
-  // Exact diagonal, per-lane scales and the mask of live pixels (lanes past
+  // Exact diagonals, per-lane scales and the mask of live pixels (lanes past
   // the grid edge and pixels with N = 0 give zero features).
-  T sn[L], inv[L], mask[L];
+  const bool renorm = config_.renormalise;
+  T sn[L], sm[L], inv[L], mask[L], ones[L];
   bool any = false;
   for (int l = 0; l < L; ++l) {
     const int64_t c = c0 + l;
     const double n = c < cols ? ws.norm[h - 1][r * cols + c] : 0.0;
+    const double mx = (ntk && c < cols) ? ws.xnorm[h - 1][r * cols + c] : 0.0;
     const bool live = n > 0;
     any = any || live;
     sn[l] = static_cast<T>(std::sqrt(n));
+    sm[l] = static_cast<T>(std::sqrt(mx));
     inv[l] = live ? static_cast<T>(1.0 / std::sqrt(n)) : T(0);
     mask[l] = live ? T(1) : T(0);
+    ones[l] = T(1);
   }
   T* ring_row = nullptr;
   int64_t stride = 0;
@@ -322,9 +359,11 @@ void CntkSketch<T>::compute_block(int h, int64_t r, int64_t c0, const T* x, T sc
     return;
   }
 
-  // v (and xi): the patch of this block's pixels.
+  // v (and xi): the patch of this block's pixels; xs rescales xi.
   T* v = ws.v.data();
-  T* xi = ntk ? ws.xi.data() : nullptr;
+  const T* xi = v;  // layer 1: Xi^1 = Gamma^1, exact
+  const T* xs = ones;
+  T xs_buf[L];
   if (h == 1) {
     const int64_t H = config_.height, W = config_.width;
     int64_t k = 0;
@@ -338,27 +377,29 @@ void CntkSketch<T>::compute_block(int h, int64_t r, int64_t c0, const T* x, T sc
             dst[l] = (rr >= 0 && rr < H && cc >= 0 && cc < W) ? scale * x[(ch * H + rr) * W + cc] : T(0);
           }
         }
-    if (ntk)
-      for (int64_t i = 0; i < layer.in_dim; ++i)
-        for (int l = 0; l < L; ++l) xi[i * L + l] = v[i * L + l] * mask[l];
   } else {
     const int64_t prev_rows = rows_[h - 1];
     const T* prev = ws.ring[h - 2].data();
     const int64_t prev_elems = row_elements(h - 1, kind), prev_stride = stride_[h - 1];
-    const SignShift<T>* zmaps[64];
-    const SignShift<T>* tmaps[64];
-    const T* zsrc[64];
-    const T* tsrc[64];
+    constexpr int kMax = 64;
+    const SignShift<T>* zm_small[kMax];
+    const SignShift<T>* tm_small[kMax];
+    const T* zs_small[kMax];
+    const T* ts_small[kMax];
+    T f_small[kMax];
     std::vector<const SignShift<T>*> zm_big, tm_big;
     std::vector<const T*> zs_big, ts_big;
-    const SignShift<T>** zm = zmaps;
-    const SignShift<T>** tm = tmaps;
-    const T** zs = zsrc;
-    const T** ts = tsrc;
-    if (q * q > 64) {
-      zm_big.resize(q * q), tm_big.resize(q * q), zs_big.resize(q * q), ts_big.resize(q * q);
-      zm = zm_big.data(), tm = tm_big.data(), zs = zs_big.data(), ts = ts_big.data();
+    std::vector<T> f_big;
+    const SignShift<T>** zm = zm_small;
+    const SignShift<T>** tm = tm_small;
+    const T** zs = zs_small;
+    const T** ts = ts_small;
+    T* fac = f_small;
+    if (q * q > kMax) {
+      zm_big.resize(q * q), tm_big.resize(q * q), zs_big.resize(q * q), ts_big.resize(q * q), f_big.resize(q * q);
+      zm = zm_big.data(), tm = tm_big.data(), zs = zs_big.data(), ts = ts_big.data(), fac = f_big.data();
     }
+    const T inv_q = T(1) / static_cast<T>(q);
     int count = 0;
     for (int d1 = 0; d1 < q; ++d1) {
       const int64_t rr = r + d1 - offset_;
@@ -370,81 +411,119 @@ void CntkSketch<T>::compute_block(int h, int64_t r, int64_t c0, const T* x, T sc
         tm[count] = &layer.patch_t[d1 * q + d2];
         zs[count] = row + c0 + d2;
         ts[count] = row + m * prev_stride + c0 + d2;
+        fac[count] = inv_q;
         ++count;
       }
     }
-    const T inv_q = T(1) / static_cast<T>(q);
-    sign_shift_sum(zm, zs, count, m, prev_stride, inv_q, v, false);
+    sign_shift_sum(zm, zs, fac, static_cast<const T* const*>(nullptr), count, m, prev_stride, v, false);
+    T vv[L] = {}, xx[L] = {};
     if (ntk) {
-      sign_shift_sum(tm, ts, count, m, prev_stride, inv_q, xi, false);
-      for (int64_t i = 0; i < m; ++i)
-#pragma omp simd
-        for (int l = 0; l < L; ++l) xi[i * L + l] = (xi[i * L + l] + v[i * L + l]) * mask[l];
+      T* x2 = ws.xi.data();
+      sign_shift_sum(tm, ts, fac, static_cast<const T* const*>(nullptr), count, m, prev_stride, x2, false);
+      block_add_sumsq(x2, v, m, vv, xx);
+      xi = x2;
+    } else if (renorm) {
+      block_sumsq(v, m, vv);
     }
-    if (config_.sketch_norm) {
-      double ss[L] = {};
-      for (int64_t i = 0; i < m; ++i)
-        for (int l = 0; l < L; ++l) ss[l] += static_cast<double>(v[i * L + l]) * v[i * L + l];
-      for (int l = 0; l < L; ++l) inv[l] = (mask[l] != T(0) && ss[l] > 0) ? static_cast<T>(1.0 / std::sqrt(ss[l])) : T(0);
+    if (renorm) {
+      for (int l = 0; l < L; ++l) {
+        inv[l] = (mask[l] != T(0) && vv[l] > 0) ? T(1) / std::sqrt(vv[l]) : T(0);
+        xs_buf[l] = (mask[l] != T(0) && xx[l] > 0) ? sm[l] / std::sqrt(xx[l]) : T(0);
+      }
+      xs = xs_buf;
     }
   }
-  // u = v / sqrt(N) in place.
-  for (int64_t i = 0; i < layer.in_dim; ++i)
-#pragma omp simd
-    for (int l = 0; l < L; ++l) v[i * L + l] *= inv[l];
 
-  // Q_j(u) for the degrees needed: tree1's degrees first, then tree0's.
-  T* qbuf[128];
+  // Q_j(u), u = v * inv per lane (applied by the leaves): tree1's degrees
+  // first, then tree0's; qn rescales each to unit norm.
+  constexpr int kMaxQ = 128;
+  T* qbuf[kMaxQ];
+  T qsq[kMaxQ * L], qn[kMaxQ * L];
   const int n1 = static_cast<int>(layer.deg1.size());
   const int n0 = static_cast<int>(layer.deg0.size());
   for (int k = 0; k < n1 + n0; ++k) qbuf[k] = ws.q.data() + k * m * L;
+  std::fill(qsq, qsq + (n1 + n0) * L, T(0));
   if (n1 > 0) {
     if (ntk || !config_.shared_tree) {
-      layer.tree1.apply(v, n1, layer.deg1.data(), qbuf, ws.pw1[h - 1]);
+      layer.tree1.apply(v, inv, n1, layer.deg1.data(), qbuf, ws.pw1[h - 1], qsq);
     } else {
       // NNGP features need only P1's degrees (same values: each Q_j depends on j alone).
-      int degs[128];
-      T* outs[128];
+      int degs[kMaxQ];
+      T* outs[kMaxQ];
+      int idx[kMaxQ];
+      T sq[kMaxQ * L];
       int count = 0;
       for (int b = 0; b < layer.p1.blocks(); ++b)
         if (layer.p1.qi[b] >= 0) {
+          idx[count] = layer.p1.qi[b];
           degs[count] = layer.deg1[layer.p1.qi[b]];
           outs[count++] = qbuf[layer.p1.qi[b]];
         }
-      layer.tree1.apply(v, count, degs, outs, ws.pw1[h - 1]);
+      layer.tree1.apply(v, inv, count, degs, outs, ws.pw1[h - 1], sq);
+      for (int k = 0; k < count; ++k) std::copy(sq + k * L, sq + (k + 1) * L, qsq + idx[k] * L);
     }
   }
-  if (ntk && n0 > 0) layer.tree0.apply(v, n0, layer.deg0.data(), qbuf + n1, ws.pw0[h - 1]);
-
-  // phi = sqrt(N) P1-sketch; to the pooled sum (last layer) or compressed to z.
-  T* phi = ws.phi.data();
-  const int b1 = layer.p1.blocks();
-  write_pack(layer.p1, qbuf, m, sn, phi);
-  if (last) {
-    add_block(phi, b1 * m, ws.pooled.data() + (ntk ? m * L : 0));
+  if (ntk && n0 > 0) layer.tree0.apply(v, inv, n0, layer.deg0.data(), qbuf + n1, ws.pw0[h - 1], qsq + n1 * L);
+  if (renorm) {
+    inverse_roots(qsq, n1 + n0, qn);
   } else {
-    const SignShift<T>* cm[64];
-    const T* cs[64];
-    for (int b = 0; b < b1 && b < 64; ++b) {
-      cm[b] = &layer.compress[b];
-      cs[b] = phi + b * m * L;
+    for (int k = 0; k < (n1 + n0) * L; ++k) qn[k] = mask[k % L];
+  }
+
+  // phi = sqrt(N) P1-sketch: to the pooled sum (last layer) or compressed to z.
+  const int b1 = layer.p1.blocks();
+  if (last) {
+    T qs[kMaxQ * L];
+    for (int k = 0; k < n1 * L; ++k) qs[k] = qn[k] * sn[k % L];
+    accumulate_pack(layer.p1, qbuf, m, sn, qs, ws.pooled.data() + (ntk ? layer.t_dim * L : 0));
+  } else {
+    constexpr int kMax = 64;
+    const SignShift<T>* cm[kMax];
+    const T* cs[kMax];
+    const T* cl[kMax];
+    T cf[kMax];
+    int count = 0;
+    for (int b = 0; b < b1 && count < kMax; ++b) {
+      if (layer.p1.qi[b] < 0) continue;
+      cm[count] = &layer.compress[b];
+      cs[count] = qbuf[layer.p1.qi[b]];
+      cl[count] = qn + layer.p1.qi[b] * L;
+      cf[count] = layer.p1.raw_factor[b];
+      ++count;
     }
-    sign_shift_sum(cm, cs, std::min(b1, 64), m, L, T(1), ws.z.data(), false);
-    store_block(ws.z.data(), m, ring_row, stride, store_col);
+    T* z = ws.z.data();
+    sign_shift_sum(cm, cs, cf, cl, count, m, L, z, false);
+    if (layer.p1.has_const)
+      for (int l = 0; l < L; ++l) z[layer.const_index * L + l] += layer.const_sign * layer.p1.constant * mask[l];
+    T zs[L];
+    if (renorm) {
+      T zz[L];
+      block_sumsq(z, m, zz);
+      for (int l = 0; l < L; ++l) zs[l] = zz[l] > 0 ? sn[l] / std::sqrt(zz[l]) : T(0);
+    } else {
+      for (int l = 0; l < L; ++l) zs[l] = sn[l];
+    }
+    store_block(z, m, zs, ring_row, stride, store_col);
   }
   if (!ntk) return;
 
-  // t = TensorSRHT(xi, P0-sketch).
+  // t = TensorSRHT(xi, P0-sketch); masked lanes get a zero P0 side, hence t = 0.
   T* tb = ws.tb.data();
-  write_pack(layer.p0, config_.shared_tree ? qbuf : qbuf + n1, m, static_cast<const T*>(nullptr), tb);
-  layer.tensor.side_b().apply_inplace(tb);
-  layer.tensor.side_a().apply(xi, ws.ta.data());
+  const T* q0 = config_.shared_tree ? qn : qn + n1 * L;
+  write_pack_signed(layer.p0, config_.shared_tree ? qbuf : qbuf + n1, m, layer.tensor.side_b().signs(), mask, q0, tb);
+  layer.tensor.side_b().transform_signed(tb);
+  layer.tensor.side_a().apply(xi, ws.ta.data(), xs);
   T* t = ws.t.data();
-  layer.tensor.combine(ws.ta.data(), tb, t, m);
-  if (last)
-    add_block(t, m, ws.pooled.data());
-  else
-    store_block(t, m, ring_row + m * stride, stride, store_col);
+  T tt[L];
+  const int64_t td = layer.t_dim;
+  layer.tensor.combine(ws.ta.data(), tb, t, td, T(1), tt);
+  T tsc[L];
+  for (int l = 0; l < L; ++l) tsc[l] = renorm ? (tt[l] > 0 ? sm[l] / std::sqrt(tt[l]) : T(0)) : T(1);
+  if (last) {
+    block_axpy(t, td, tsc, ws.pooled.data());
+  } else {
+    store_block(t, m, tsc, ring_row + m * stride, stride, store_col);
+  }
 }
 
 template <typename T>
@@ -512,6 +591,30 @@ void CntkSketch<T>::transform_image(const T* x, T* out, Workspace& ws, CntkFeatu
           cur[r * cols_[h] + cc] = s * inv_q2;
         }
     }
+    if (ntk) {
+      // M^1 = N^1, M^(h+1) = patch sum of (M^h + N^h) / q^2.
+      ws.xnorm[0] = ws.norm[0];
+      for (int h = 2; h <= depth; ++h) {
+        const std::vector<double>& pm = ws.xnorm[h - 2];
+        const std::vector<double>& pn = ws.norm[h - 2];
+        std::vector<double>& cur = ws.xnorm[h - 1];
+        for (int64_t r = 0; r < rows_[h]; ++r)
+          for (int64_t cc = 0; cc < cols_[h]; ++cc) {
+            double s = 0;
+            for (int d1 = 0; d1 < q; ++d1) {
+              const int64_t rr = r + d1 - offset_;
+              if (rr < 0 || rr >= rows_[h - 1]) continue;
+              for (int d2 = 0; d2 < q; ++d2) {
+                const int64_t c2 = cc + d2 - offset_;
+                if (c2 < 0 || c2 >= cols_[h - 1]) continue;
+                const int64_t k = rr * cols_[h - 1] + c2;
+                s += pm[k] + pn[k];
+              }
+            }
+            cur[r * cols_[h] + cc] = s * inv_q2;
+          }
+      }
+    }
   }
 
   ws.pooled.zero();
@@ -537,7 +640,7 @@ void CntkSketch<T>::transform_image(const T* x, T* out, Workspace& ws, CntkFeatu
   if (ws.done[depth] != rows_[depth]) throw std::logic_error("CNTKSketch: wavefront did not finish");
 
   // Mean over the last layer's pixels, then the final SRHT to `features`.
-  const Srht<T>& final_srht = ntk ? out_ntk_ : out_nngp_;
+  const BalancedSrht<T>& final_srht = ntk ? out_ntk_ : out_nngp_;
   const int64_t dim = final_srht.in_dim();
   const T* pooled = ws.pooled.data();
   for (int64_t k = 0; k < dim; ++k) {

@@ -23,7 +23,18 @@
 // scaled by 1/q, and sketch back to m" at O(q^2 m) per pixel instead of an
 // SRHT's O(q^2 m log(q^2 m))), N^h the exact diagonal (N^1 = |v^1|^2,
 // N^(h+1) = patch sum of N^h / q^2, computed per image in float64). Zero
-// padding for 'same'. Each image runs on one thread, pixels in blocks of
+// padding for 'same'.
+//
+// Renormalisation: every diagonal is known exactly per image (N^h, and the
+// diagonal of Xi^h: M^1 = N^1, M^(h+1) = patch sum of (M^h + N^h) / q^2, as
+// P0(1) = P1(1) = 1), so each per-pixel vector is rescaled to its exact norm
+// (u_p = v_p / |v_p|, Q_j(u_p) to unit norm, z_p and phi_p to sqrt(N), xi_p
+// and t_p to sqrt(M)): the sketch then only estimates cosines (ratio
+// estimators). The Gram matrices of images are nearly rank one (all entries
+// alike), so their error is that of a few norms; with exact norms it drops
+// several-fold for the same m, at a bias of order 1/m.
+//
+// Each image runs on one thread, pixels in blocks of
 // kLanes (pixel_block_sketch.hpp) along image rows, layers in a wavefront
 // that keeps only q rows per layer: the scratch per thread is O(q W m), the
 // results are bit-identical for any thread count and batch split.
@@ -52,8 +63,13 @@ struct CntkSketchConfig {
   std::vector<std::vector<double>> k1, k0;
   /// One PolySketch tree per layer for both polynomials (else one each).
   bool shared_tree = true;
-  /// Normalise v_p by its own norm instead of the exact sqrt(N^h(p)).
-  bool sketch_norm = false;
+  /// Project every per-pixel vector onto its exact norm (see below); false
+  /// gives the literal recursion (u = v / sqrt(N^h), no corrections).
+  bool renormalise = true;
+  /// Rows of the last layer's TensorSRHT (the tensor part of the pooled
+  /// vector), in multiples of m: that product is only pooled, so extra rows
+  /// cost gathers, not transforms.
+  int last_tensor_blocks = 1;
 };
 
 template <typename T>
@@ -81,7 +97,8 @@ class CntkSketch {
     bool has_const = false;
     T constant = T(0);
     std::vector<int> qi;
-    std::vector<T> factor;
+    std::vector<T> factor;      // with the first block's sqrt(m / (m - 1)) when it holds the constant
+    std::vector<T> raw_factor;  // sqrt(c_j): Q blocks used whole (compression to z)
     int blocks() const { return static_cast<int>(qi.size()); }
   };
   struct Layer {
@@ -89,8 +106,11 @@ class CntkSketch {
     BlockPolySketch<T> tree1, tree0;
     std::vector<int> deg1, deg0;  // degrees computed by tree1 / tree0
     Pack p1, p0;                  // qi indexes deg1 (p1), deg0 or deg1 when shared (p0)
-    BlockTensorSrht<T> tensor;    // xi (in_dim) x packed P0 -> m
+    BlockTensorSrht<T> tensor;    // xi (in_dim) x packed P0 -> t_dim
+    int64_t t_dim = 0;
     std::vector<SignShift<T>> compress;        // phi block -> z (layers < L)
+    int64_t const_index = 0;                   // where phi's constant lands in z, with const_sign
+    T const_sign = T(1);
     std::vector<SignShift<T>> patch_z, patch_t;  // q^2 each: neighbour z / t -> v / xi (layers >= 2)
   };
   struct Workspace;
@@ -106,7 +126,7 @@ class CntkSketch {
   std::vector<int64_t> rows_, cols_;    // grid edges, h = 0..L
   std::vector<int64_t> blocks_, stride_;  // blocks per row and stored row width (layers 1..L-1)
   std::vector<Layer> layers_;           // index h - 1
-  Srht<T> out_ntk_, out_nngp_;
+  BalancedSrht<T> out_ntk_, out_nngp_;
   int64_t parameter_bytes_ = 0;
 };
 
