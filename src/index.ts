@@ -40,3 +40,5 @@ export {
   FASHION_MNIST_CLASSES,
 } from './datasets.js';
 export type { Dataset, FashionMnistOptions, IdxImages } from './datasets.js';
+export { CNTKSketch, CNTK_SKETCH_MAX_DEPTH, CNTK_SKETCH_MAX_DEGREE } from './cntk-sketch.js';
+export type { CNTKSketchOptions, CNTKSketchTransformOptions, CNTKSketchJSON } from './cntk-sketch.js';

@@ -7,13 +7,14 @@
 
 #include "common/parallel.hpp"
 #include "sketches/fwht.hpp"
+#include "sketches/rng.hpp"
 
 namespace ntk {
 
 namespace {
 
 // Each component draws from its own stream, named by (role, layer, index).
-enum Role : uint64_t { kTree1 = 1, kTree0, kTensor, kCompress, kPatchZ, kPatchT, kOutNtk, kOutNngp };
+enum Role : uint64_t { kTreeLow = 1, kTreeHigh, kReduce, kTensor, kCompress, kPatchZ, kPatchT, kOutNtk, kOutNngp };
 
 uint64_t stream_of(Role role, int layer, int64_t index = 0) {
   return sub_stream(sub_stream(sub_stream(0x434e544b536b7463ULL, role), static_cast<uint64_t>(layer)),
@@ -24,34 +25,58 @@ void require(bool ok, const std::string& what) {
   if (!ok) throw std::invalid_argument("CNTKSketch: " + what);
 }
 
-std::vector<int> positive_degrees(const std::vector<double>& c) {
-  std::vector<int> out;
-  for (size_t j = 1; j < c.size(); ++j)
-    if (c[j] > 0) out.push_back(static_cast<int>(j));
-  return out;
-}
-
 int leaves_for(const std::vector<int>& degrees) {
   const int top = degrees.empty() ? 1 : degrees.back();
   return static_cast<int>(std::max<int64_t>(2, next_pow2(top)));
 }
 
-int index_of(const std::vector<int>& list, int value) {
-  return static_cast<int>(std::find(list.begin(), list.end(), value) - list.begin());
-}
+constexpr int kMaxQ = 64;       // degrees per layer (coefficients up to degree 64)
+constexpr int kMaxTaps = 64;    // q^2 sources on the stack; more go to the heap
 
 }  // namespace
 
 template <typename T>
 struct CntkSketch<T>::Workspace {
-  std::vector<std::vector<double>> norm;  // N^h, h = 1..L (index h - 1), rows x cols
-  std::vector<std::vector<double>> xnorm; // M^h, the diagonal of Xi^h
-  std::vector<AlignedBuffer<T>> ring;     // layers 1..L-1: q stored rows each
-  AlignedBuffer<T> v, xi, ta, tb, q, t, z, pooled;
-  std::vector<typename BlockPolySketch<T>::Workspace> pw1, pw0;
+  std::vector<std::vector<double>> norm;   // N^h, h = 1..L (index h - 1), rows x cols
+  std::vector<std::vector<double>> xnorm;  // M^h, the diagonal of Xi^h
+  std::vector<AlignedBuffer<T>> ring;      // layers 1..L-1: q stored rows each
+  AlignedBuffer<T> v, xi, ta, tb, q, red, ured, t, z, pooled;
+  std::vector<typename BlockPolySketch<T>::Workspace> pw_low, pw_high;
   std::vector<int64_t> done;
   std::vector<T> final_in, final_work;
 };
+
+template <typename T>
+typename CntkSketch<T>::Pack CntkSketch<T>::make_pack(const std::vector<double>& coeffs, const Layer& layer) const {
+  Pack p;
+  p.has_const = coeffs[0] > 0;
+  p.constant = static_cast<T>(std::sqrt(coeffs[0]));
+  for (size_t qi = 0; qi < layer.qdeg.size(); ++qi) {
+    const int j = layer.qdeg[qi];
+    if (j >= static_cast<int>(coeffs.size()) || !(coeffs[j] > 0)) continue;
+    PackBlock b;
+    b.qi = static_cast<int>(qi);
+    b.rows = layer.qrows[qi];
+    b.offset = p.dim;
+    b.raw_factor = static_cast<T>(std::sqrt(coeffs[j]));
+    double f = std::sqrt(coeffs[j]);
+    if (p.blocks.empty() && p.has_const) {
+      b.with_const = true;
+      f *= std::sqrt(static_cast<double>(b.rows) / static_cast<double>(b.rows - 1));
+    }
+    b.factor = static_cast<T>(f);
+    p.dim += b.rows;
+    p.blocks.push_back(b);
+  }
+  if (p.blocks.empty()) {  // the constant alone
+    PackBlock b;
+    b.rows = 1;
+    b.with_const = true;
+    p.dim = 1;
+    p.blocks.push_back(b);
+  }
+  return p;
+}
 
 template <typename T>
 CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
@@ -59,20 +84,19 @@ CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
   require(c.channels >= 1 && c.height >= 1 && c.width >= 1, "channels, height and width must be >= 1");
   require(c.depth >= 1 && c.filter >= 1, "depth and filter size must be >= 1");
   require(c.features >= 1, "features must be >= 1");
-  require(c.last_tensor_blocks >= 1 && c.last_tensor_blocks <= 64, "last_tensor_blocks must be in [1, 64]");
   require(c.sketch_dim >= 8 && (c.sketch_dim & (c.sketch_dim - 1)) == 0 && c.sketch_dim <= (int64_t{1} << 24),
           "sketch dimension must be a power of two in [8, 2^24]");
+  require(c.last_tensor_blocks >= 1 && c.last_tensor_blocks <= 64, "last_tensor_blocks must be in [1, 64]");
+  require(c.high_degree >= 1, "high_degree must be >= 1");
   require(c.filter <= std::min(c.height, c.width), "filter larger than the image");
   require(!c.same || c.filter % 2 == 1, "'same' padding needs an odd filter size");
-  require(c.same || c.height - static_cast<int64_t>(c.depth) * (c.filter - 1) >= 1,
-          "'valid' padding shrinks the image to nothing at this depth");
-  require(c.same || c.width - static_cast<int64_t>(c.depth) * (c.filter - 1) >= 1,
+  require(c.same || std::min(c.height, c.width) - static_cast<int64_t>(c.depth) * (c.filter - 1) >= 1,
           "'valid' padding shrinks the image to nothing at this depth");
   require(static_cast<int>(c.k1.size()) == c.depth && static_cast<int>(c.k0.size()) == c.depth,
           "one k1 and one k0 polynomial per layer required");
   for (const auto* list : {&c.k1, &c.k0})
     for (const auto& poly : *list) {
-      require(!poly.empty() && poly.size() <= 65, "polynomials need 1..65 coefficients (degree <= 64)");
+      require(!poly.empty() && poly.size() <= kMaxQ + 1, "polynomials need 1..65 coefficients (degree <= 64)");
       bool any = false;
       for (double v : poly) {
         require(std::isfinite(v) && v >= 0, "polynomial coefficients must be finite and >= 0");
@@ -82,66 +106,56 @@ CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
     }
   constexpr int L = kLanes<T>;
   const int64_t m = m_ = c.sketch_dim;
-  const int q = c.filter, L_depth = c.depth;
+  mh_ = c.high_dim > 0 ? c.high_dim : std::max<int64_t>(8, m / 4);
+  require(mh_ >= 8 && mh_ <= m && (mh_ & (mh_ - 1)) == 0, "high_dim must be a power of two in [8, sketch_dim]");
+  const int q = c.filter, depth = c.depth;
   offset_ = c.same ? (q - 1) / 2 : 0;
-  for (int h = 0; h <= L_depth; ++h) {
+  for (int h = 0; h <= depth; ++h) {
     rows_.push_back(c.same ? c.height : c.height - static_cast<int64_t>(h) * (q - 1));
     cols_.push_back(c.same ? c.width : c.width - static_cast<int64_t>(h) * (q - 1));
     blocks_.push_back((cols_.back() + L - 1) / L);
   }
-  stride_.assign(static_cast<size_t>(L_depth) + 1, 0);
   // Stored rows: logical column c at c + offset, zero margins, and a width
   // that is a whole number of cache lines (each entry of a row aligned).
-  for (int h = 1; h < L_depth; ++h)
+  stride_.assign(static_cast<size_t>(depth) + 1, 0);
+  for (int h = 1; h < depth; ++h)
     stride_[h] = (std::max(blocks_[h] * L + offset_, blocks_[h + 1] * L + q - 1) + L - 1) / L * L;
 
-  auto make_pack = [&](const std::vector<double>& coeffs, const std::vector<int>& degrees,
-                       const std::vector<int>& tree_degrees) {
-    Pack p;
-    p.has_const = coeffs[0] > 0;
-    p.constant = static_cast<T>(std::sqrt(coeffs[0]));
-    for (int j : degrees) {
-      p.qi.push_back(index_of(tree_degrees, j));
-      p.raw_factor.push_back(static_cast<T>(std::sqrt(coeffs[j])));
-      double f = std::sqrt(coeffs[j]);
-      if (p.qi.size() == 1 && p.has_const) f *= std::sqrt(static_cast<double>(m) / static_cast<double>(m - 1));
-      p.factor.push_back(static_cast<T>(f));
-    }
-    if (p.qi.empty()) {  // the constant alone: one block, zero beyond entry 0
-      p.qi.push_back(-1);
-      p.factor.push_back(T(0));
-      p.raw_factor.push_back(T(0));
-    }
-    return p;
-  };
-
-  for (int h = 1; h <= L_depth; ++h) {
+  for (int h = 1; h <= depth; ++h) {
     Layer layer;
     layer.in_dim = h == 1 ? c.channels * q * q : m;
     const std::vector<double>& c1 = c.k1[h - 1];
     const std::vector<double>& c0 = c.k0[h - 1];
-    const std::vector<int> d1 = positive_degrees(c1), d0 = positive_degrees(c0);
-    if (c.shared_tree) {
-      std::vector<int> all = d1;
-      all.insert(all.end(), d0.begin(), d0.end());
-      std::sort(all.begin(), all.end());
-      all.erase(std::unique(all.begin(), all.end()), all.end());
-      layer.deg1 = all;
-      if (!all.empty()) layer.tree1 = BlockPolySketch<T>(layer.in_dim, m, leaves_for(all), c.seed, stream_of(kTree1, h));
-      layer.p1 = make_pack(c1, d1, all);
-      layer.p0 = make_pack(c0, d0, all);
-    } else {
-      layer.deg1 = d1;
-      layer.deg0 = d0;
-      if (!d1.empty()) layer.tree1 = BlockPolySketch<T>(layer.in_dim, m, leaves_for(d1), c.seed, stream_of(kTree1, h));
-      if (!d0.empty()) layer.tree0 = BlockPolySketch<T>(layer.in_dim, m, leaves_for(d0), c.seed, stream_of(kTree0, h));
-      layer.p1 = make_pack(c1, d1, d1);
-      layer.p0 = make_pack(c0, d0, d0);
+    for (int j = 1; j <= kMaxQ; ++j) {
+      const bool used = (j < static_cast<int>(c1.size()) && c1[j] > 0) || (j < static_cast<int>(c0.size()) && c0[j] > 0);
+      if (!used) continue;
+      (j <= c.high_degree ? layer.deg_low : layer.deg_high).push_back(j);
     }
-    layer.t_dim = h == L_depth ? m * c.last_tensor_blocks : m;
-    layer.tensor = BlockTensorSrht<T>(layer.in_dim, layer.p0.blocks() * m, layer.t_dim, c.seed, stream_of(kTensor, h));
-    if (h < L_depth) {
-      for (int b = 0; b < layer.p1.blocks(); ++b) layer.compress.emplace_back(m, c.seed, stream_of(kCompress, h, b));
+    for (int j : layer.deg_low) {
+      layer.qdeg.push_back(j);
+      layer.qrows.push_back(m);
+    }
+    for (int j : layer.deg_high) {
+      layer.qdeg.push_back(j);
+      layer.qrows.push_back(mh_);
+    }
+    if (!layer.deg_low.empty())
+      layer.tree_low = BlockPolySketch<T>(layer.in_dim, m, leaves_for(layer.deg_low), c.seed, stream_of(kTreeLow, h));
+    if (!layer.deg_high.empty()) {
+      layer.reduce = layer.in_dim > mh_;
+      if (layer.reduce) {
+        layer.reduce_hd = BlockHadamard<T>(layer.in_dim, c.seed, stream_of(kReduce, h, 0));
+        layer.reduce_rows = balanced_rows(mh_, layer.reduce_hd.padded(), c.seed, stream_of(kReduce, h, 1));
+      }
+      layer.tree_high = BlockPolySketch<T>(layer.reduce ? mh_ : layer.in_dim, mh_, leaves_for(layer.deg_high),
+                                           c.seed, stream_of(kTreeHigh, h));
+    }
+    layer.p1 = make_pack(c1, layer);
+    layer.p0 = make_pack(c0, layer);
+    layer.t_dim = h == depth ? m * c.last_tensor_blocks : m;
+    layer.tensor = BlockTensorSrht<T>(layer.in_dim, layer.p0.dim, layer.t_dim, c.seed, stream_of(kTensor, h));
+    if (h < depth) {
+      for (size_t b = 0; b < layer.p1.blocks.size(); ++b) layer.compress.emplace_back(m, c.seed, stream_of(kCompress, h, b));
       const CounterRng rng(c.seed, stream_of(kCompress, h, 1 << 20));
       layer.const_index = static_cast<int64_t>(rng.below(0, static_cast<uint64_t>(m)));
       layer.const_sign = static_cast<T>(rng.sign(1));
@@ -161,15 +175,15 @@ CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
         }
       }
     }
-    parameter_bytes_ += layer.tree1.bytes() + layer.tree0.bytes() + layer.tensor.bytes();
+    parameter_bytes_ += layer.tree_low.bytes() + layer.tree_high.bytes() + layer.tensor.bytes() +
+                        layer.reduce_hd.bytes() + static_cast<int64_t>(layer.reduce_rows.size() * sizeof(int32_t));
     for (const auto* maps : {&layer.compress, &layer.patch_z, &layer.patch_t})
       for (const auto& s : *maps) parameter_bytes_ += s.bytes();
     layers_.push_back(std::move(layer));
   }
-  const int64_t b1 = layers_.back().p1.blocks();
-  const int64_t tl = layers_.back().t_dim;
-  out_ntk_ = BalancedSrht<T>(tl + b1 * m, c.features, c.seed, stream_of(kOutNtk, 0));
-  out_nngp_ = BalancedSrht<T>(b1 * m, c.features, c.seed, stream_of(kOutNngp, 0));
+  const Layer& last = layers_.back();
+  out_ntk_ = BalancedSrht<T>(last.t_dim + last.p1.dim, c.features, c.seed, stream_of(kOutNtk, 0));
+  out_nngp_ = BalancedSrht<T>(last.p1.dim, c.features, c.seed, stream_of(kOutNngp, 0));
   parameter_bytes_ += out_ntk_.bytes() + out_nngp_.bytes();
 }
 
@@ -177,6 +191,14 @@ template <typename T>
 int64_t CntkSketch<T>::row_elements(int h, CntkFeatureKind kind) const {
   return (kind == CntkFeatureKind::Ntk ? 2 : 1) * m_ * stride_[h];
 }
+
+namespace {
+
+struct Sizes {
+  int64_t in_dim = 0, in_pad = 0, packed0 = 0, qtotal = 0, red_pad = 0, t_dim = 0;
+};
+
+}  // namespace
 
 template <typename T>
 typename CntkSketch<T>::Workspace CntkSketch<T>::make_workspace(CntkFeatureKind kind) const {
@@ -189,27 +211,34 @@ typename CntkSketch<T>::Workspace CntkSketch<T>::make_workspace(CntkFeatureKind 
   if (ntk)
     for (int h = 1; h <= depth; ++h) ws.xnorm.emplace_back(static_cast<size_t>(rows_[h] * cols_[h]), 0.0);
   for (int h = 1; h < depth; ++h) ws.ring.emplace_back(q * row_elements(h, kind));
-  int64_t in_dim = 0, in_pad = 0, packed0 = 0, degrees = 0;
+  Sizes s;
   for (const Layer& layer : layers_) {
-    in_dim = std::max(in_dim, layer.in_dim);
-    in_pad = std::max(in_pad, next_pow2(layer.in_dim));
-    packed0 = std::max(packed0, layer.tensor.side_b().padded());
-    degrees = std::max<int64_t>(degrees, static_cast<int64_t>(layer.deg1.size() + layer.deg0.size()));
-    ws.pw1.push_back(layer.deg1.empty() ? typename BlockPolySketch<T>::Workspace{} : layer.tree1.make_workspace());
-    ws.pw0.push_back(layer.deg0.empty() || !ntk ? typename BlockPolySketch<T>::Workspace{}
-                                                : layer.tree0.make_workspace());
+    s.in_dim = std::max(s.in_dim, layer.in_dim);
+    s.in_pad = std::max(s.in_pad, next_pow2(layer.in_dim));
+    s.packed0 = std::max(s.packed0, layer.tensor.side_b().padded());
+    int64_t qt = 0;
+    for (int64_t r : layer.qrows) qt += r;
+    s.qtotal = std::max(s.qtotal, qt);
+    if (layer.reduce) s.red_pad = std::max(s.red_pad, layer.reduce_hd.padded());
+    s.t_dim = std::max(s.t_dim, layer.t_dim);
+    ws.pw_low.push_back(layer.deg_low.empty() ? typename BlockPolySketch<T>::Workspace{} : layer.tree_low.make_workspace());
+    ws.pw_high.push_back(layer.deg_high.empty() ? typename BlockPolySketch<T>::Workspace{}
+                                                : layer.tree_high.make_workspace());
   }
-  ws.v.resize(in_dim * L);
-  ws.q.resize(std::max<int64_t>(1, degrees) * m * L);
+  ws.v.resize(s.in_dim * L);
+  ws.q.resize(std::max<int64_t>(1, s.qtotal) * L);
   ws.z.resize(m * L);
-  const int64_t b1 = layers_.back().p1.blocks();
-  const int64_t tl = layers_.back().t_dim;
-  ws.pooled.resize(((ntk ? tl : 0) + b1 * m) * L);
+  if (s.red_pad > 0) {
+    ws.red.resize(s.red_pad * L);
+    ws.ured.resize(mh_ * L);
+  }
+  const Layer& last = layers_.back();
+  ws.pooled.resize(((ntk ? last.t_dim : 0) + last.p1.dim) * L);
   if (ntk) {
-    ws.xi.resize(in_dim * L);
-    ws.ta.resize(in_pad * L);
-    ws.tb.resize(packed0 * L);
-    ws.t.resize(tl * L);
+    ws.xi.resize(m * L);
+    ws.ta.resize(s.in_pad * L);
+    ws.tb.resize(s.packed0 * L);
+    ws.t.resize(s.t_dim * L);
   }
   ws.done.assign(static_cast<size_t>(depth) + 1, 0);
   const BalancedSrht<T>& out = ntk ? out_ntk_ : out_nngp_;
@@ -227,71 +256,69 @@ int64_t CntkSketch<T>::workspace_bytes(CntkFeatureKind kind) const {
   int64_t elements = 0, bytes = 0;
   for (int h = 1; h <= depth; ++h) bytes += rows_[h] * cols_[h] * 8 * (ntk ? 2 : 1);
   for (int h = 1; h < depth; ++h) elements += q * row_elements(h, kind);
-  int64_t in_dim = 0, in_pad = 0, packed0 = 0, degrees = 0;
+  Sizes s;
   for (const Layer& layer : layers_) {
-    in_dim = std::max(in_dim, layer.in_dim);
-    in_pad = std::max(in_pad, next_pow2(layer.in_dim));
-    packed0 = std::max(packed0, layer.tensor.side_b().padded());
-    degrees = std::max<int64_t>(degrees, static_cast<int64_t>(layer.deg1.size() + layer.deg0.size()));
-    if (!layer.deg1.empty()) bytes += layer.tree1.workspace_bytes();
-    if (ntk && !layer.deg0.empty()) bytes += layer.tree0.workspace_bytes();
+    s.in_dim = std::max(s.in_dim, layer.in_dim);
+    s.in_pad = std::max(s.in_pad, next_pow2(layer.in_dim));
+    s.packed0 = std::max(s.packed0, layer.tensor.side_b().padded());
+    int64_t qt = 0;
+    for (int64_t r : layer.qrows) qt += r;
+    s.qtotal = std::max(s.qtotal, qt);
+    if (layer.reduce) s.red_pad = std::max(s.red_pad, layer.reduce_hd.padded());
+    s.t_dim = std::max(s.t_dim, layer.t_dim);
+    if (!layer.deg_low.empty()) bytes += layer.tree_low.workspace_bytes();
+    if (!layer.deg_high.empty()) bytes += layer.tree_high.workspace_bytes();
   }
-  const int64_t b1 = layers_.back().p1.blocks();
-  const int64_t tl = layers_.back().t_dim;
-  elements += (in_dim + std::max<int64_t>(1, degrees) * m + m + (ntk ? tl : 0) + b1 * m) * L;
-  if (ntk) elements += (in_dim + in_pad + packed0 + tl) * L;
+  const Layer& last = layers_.back();
+  elements += (s.in_dim + std::max<int64_t>(1, s.qtotal) + m + (ntk ? last.t_dim : 0) + last.p1.dim) * L;
+  if (s.red_pad > 0) elements += (s.red_pad + mh_) * L;
+  if (ntk) elements += (m + s.in_pad + s.packed0 + s.t_dim) * L;
   const BalancedSrht<T>& out = ntk ? out_ntk_ : out_nngp_;
   elements += out.in_dim() + out.work_size();
-  return bytes + elements * static_cast<int64_t>(sizeof(T));
+  return bytes + elements * static_cast<int64_t>(sizeof(T)) + 64 * 16;
 }
 
 namespace {
 
-/// Accumulates a packed polynomial sketch times a per-lane factor into acc
-/// (blocks of m entries x L lanes): block b holds Q_(qi[b]) times factor[b];
-/// with a constant, block 0 holds it in entry 0 and the first m - 1 rows of
-/// its Q.
-/// const_scale scales the constant, qscale (kLanes per Q buffer) each Q.
+/// acc += the packed sketch: const_scale scales the constant, qscale
+/// (kLanes per Q buffer) each Q.
 template <typename T, typename PackT>
-void accumulate_pack(const PackT& p, T* const* qbuf, int64_t m, const T* const_scale, const T* qscale, T* acc) {
+void accumulate_pack(const PackT& p, T* const* qbuf, const T* const_scale, const T* qscale, T* acc) {
   constexpr int L = kLanes<T>;
-  for (int b = 0; b < p.blocks(); ++b) {
-    T* out = acc + b * m * L;
-    const int qi = p.qi[b];
+  for (const auto& b : p.blocks) {
+    T* out = acc + b.offset * L;
     int64_t i0 = 0;
-    if (b == 0 && p.has_const) {
+    if (b.with_const) {
       for (int l = 0; l < L; ++l) out[l] += p.constant * const_scale[l];
       i0 = 1;
     }
-    if (qi < 0) continue;
+    if (b.qi < 0) continue;
     T ls[L];
-    for (int l = 0; l < L; ++l) ls[l] = p.factor[b] * qscale[qi * L + l];
-    block_axpy(qbuf[qi], m - i0, ls, out + i0 * L);
+    for (int l = 0; l < L; ++l) ls[l] = b.factor * qscale[b.qi * L + l];
+    block_axpy(qbuf[b.qi], b.rows - i0, ls, out + i0 * L);
   }
 }
 
-/// dst = the packed sketch (same layout), entry i of every lane times
-/// sign[i] * scale: the signed input of a Hadamard transform.
+/// dst = the packed sketch, entry i of every lane times sign[i] and the
+/// scales: the signed input of a Hadamard transform.
 template <typename T, typename PackT>
-void write_pack_signed(const PackT& p, T* const* qbuf, int64_t m, const T* sign, const T* const_scale,
-                       const T* qscale, T* dst) {
+void write_pack_signed(const PackT& p, T* const* qbuf, const T* sign, const T* const_scale, const T* qscale, T* dst) {
   constexpr int L = kLanes<T>;
-  for (int b = 0; b < p.blocks(); ++b) {
-    T* out = dst + b * m * L;
-    const T* s = sign + b * m;
-    const int qi = p.qi[b];
+  for (const auto& b : p.blocks) {
+    T* out = dst + b.offset * L;
+    const T* s = sign + b.offset;
     int64_t i0 = 0;
-    if (b == 0 && p.has_const) {
+    if (b.with_const) {
       for (int l = 0; l < L; ++l) out[l] = s[0] * p.constant * const_scale[l];
       i0 = 1;
     }
-    if (qi < 0) {
-      std::fill(out + i0 * L, out + m * L, T(0));
+    if (b.qi < 0) {
+      std::fill(out + i0 * L, out + b.rows * L, T(0));
       continue;
     }
     T ls[L];
-    for (int l = 0; l < L; ++l) ls[l] = p.factor[b] * qscale[qi * L + l];
-    block_scaled_copy(qbuf[qi], m - i0, ls, s + i0, T(1), out + i0 * L, L);
+    for (int l = 0; l < L; ++l) ls[l] = b.factor * qscale[b.qi * L + l];
+    block_scaled_copy(qbuf[b.qi], b.rows - i0, ls, s + i0, T(1), out + i0 * L, L);
   }
 }
 
@@ -322,6 +349,7 @@ void CntkSketch<T>::compute_block(int h, int64_t r, int64_t c0, const T* x, T sc
   constexpr int L = kLanes<T>;
   const bool ntk = kind == CntkFeatureKind::Ntk;
   const bool last = h == config_.depth;
+  const bool renorm = config_.renormalise;
   const int q = config_.filter;
   const int64_t m = m_;
   const Layer& layer = layers_[h - 1];
@@ -329,7 +357,6 @@ void CntkSketch<T>::compute_block(int h, int64_t r, int64_t c0, const T* x, T sc
 
   // Exact diagonals, per-lane scales and the mask of live pixels (lanes past
   // the grid edge and pixels with N = 0 give zero features).
-  const bool renorm = config_.renormalise;
   T sn[L], sm[L], inv[L], mask[L], ones[L];
   bool any = false;
   for (int l = 0; l < L; ++l) {
@@ -372,21 +399,25 @@ void CntkSketch<T>::compute_block(int h, int64_t r, int64_t c0, const T* x, T sc
         for (int d2 = 0; d2 < q; ++d2, ++k) {
           const int64_t rr = r + d1 - offset_;
           T* dst = v + k * L;
+          if (rr < 0 || rr >= H) {
+            std::fill(dst, dst + L, T(0));
+            continue;
+          }
+          const T* src = x + (ch * H + rr) * W;
           for (int l = 0; l < L; ++l) {
             const int64_t cc = c0 + l + d2 - offset_;
-            dst[l] = (rr >= 0 && rr < H && cc >= 0 && cc < W) ? scale * x[(ch * H + rr) * W + cc] : T(0);
+            dst[l] = (cc >= 0 && cc < W) ? scale * src[cc] : T(0);
           }
         }
   } else {
     const int64_t prev_rows = rows_[h - 1];
     const T* prev = ws.ring[h - 2].data();
     const int64_t prev_elems = row_elements(h - 1, kind), prev_stride = stride_[h - 1];
-    constexpr int kMax = 64;
-    const SignShift<T>* zm_small[kMax];
-    const SignShift<T>* tm_small[kMax];
-    const T* zs_small[kMax];
-    const T* ts_small[kMax];
-    T f_small[kMax];
+    const SignShift<T>* zm_small[kMaxTaps];
+    const SignShift<T>* tm_small[kMaxTaps];
+    const T* zs_small[kMaxTaps];
+    const T* ts_small[kMaxTaps];
+    T f_small[kMaxTaps];
     std::vector<const SignShift<T>*> zm_big, tm_big;
     std::vector<const T*> zs_big, ts_big;
     std::vector<T> f_big;
@@ -395,7 +426,7 @@ void CntkSketch<T>::compute_block(int h, int64_t r, int64_t c0, const T* x, T sc
     const T** zs = zs_small;
     const T** ts = ts_small;
     T* fac = f_small;
-    if (q * q > kMax) {
+    if (q * q > kMaxTaps) {
       zm_big.resize(q * q), tm_big.resize(q * q), zs_big.resize(q * q), ts_big.resize(q * q), f_big.resize(q * q);
       zm = zm_big.data(), tm = tm_big.data(), zs = zs_big.data(), ts = ts_big.data(), fac = f_big.data();
     }
@@ -415,11 +446,13 @@ void CntkSketch<T>::compute_block(int h, int64_t r, int64_t c0, const T* x, T sc
         ++count;
       }
     }
-    sign_shift_sum(zm, zs, fac, static_cast<const T* const*>(nullptr), count, m, prev_stride, v, false);
+    const int64_t* all = nullptr;
+    const T* const* no_lanes = nullptr;
+    sign_shift_sum(zm, zs, all, fac, no_lanes, count, m, prev_stride, v, false);
     T vv[L] = {}, xx[L] = {};
     if (ntk) {
       T* x2 = ws.xi.data();
-      sign_shift_sum(tm, ts, fac, static_cast<const T* const*>(nullptr), count, m, prev_stride, x2, false);
+      sign_shift_sum(tm, ts, all, fac, no_lanes, count, m, prev_stride, x2, false);
       block_add_sumsq(x2, v, m, vv, xx);
       xi = x2;
     } else if (renorm) {
@@ -434,65 +467,96 @@ void CntkSketch<T>::compute_block(int h, int64_t r, int64_t c0, const T* x, T sc
     }
   }
 
-  // Q_j(u), u = v * inv per lane (applied by the leaves): tree1's degrees
-  // first, then tree0's; qn rescales each to unit norm.
-  constexpr int kMaxQ = 128;
+  // Q_j(u), u = v * inv per lane (applied by the leaves), each with its
+  // squared norm; qn rescales each to unit norm.
+  const int nl = static_cast<int>(layer.deg_low.size());
+  const int nh = static_cast<int>(layer.deg_high.size());
   T* qbuf[kMaxQ];
   T qsq[kMaxQ * L], qn[kMaxQ * L];
-  const int n1 = static_cast<int>(layer.deg1.size());
-  const int n0 = static_cast<int>(layer.deg0.size());
-  for (int k = 0; k < n1 + n0; ++k) qbuf[k] = ws.q.data() + k * m * L;
-  std::fill(qsq, qsq + (n1 + n0) * L, T(0));
-  if (n1 > 0) {
-    if (ntk || !config_.shared_tree) {
-      layer.tree1.apply(v, inv, n1, layer.deg1.data(), qbuf, ws.pw1[h - 1], qsq);
-    } else {
-      // NNGP features need only P1's degrees (same values: each Q_j depends on j alone).
-      int degs[kMaxQ];
-      T* outs[kMaxQ];
-      int idx[kMaxQ];
-      T sq[kMaxQ * L];
-      int count = 0;
-      for (int b = 0; b < layer.p1.blocks(); ++b)
-        if (layer.p1.qi[b] >= 0) {
-          idx[count] = layer.p1.qi[b];
-          degs[count] = layer.deg1[layer.p1.qi[b]];
-          outs[count++] = qbuf[layer.p1.qi[b]];
-        }
-      layer.tree1.apply(v, inv, count, degs, outs, ws.pw1[h - 1], sq);
-      for (int k = 0; k < count; ++k) std::copy(sq + k * L, sq + (k + 1) * L, qsq + idx[k] * L);
+  {
+    int64_t off = 0;
+    for (int k = 0; k < nl + nh; ++k) {
+      qbuf[k] = ws.q.data() + off * L;
+      off += layer.qrows[k];
     }
   }
-  if (ntk && n0 > 0) layer.tree0.apply(v, inv, n0, layer.deg0.data(), qbuf + n1, ws.pw0[h - 1], qsq + n1 * L);
+  std::fill(qsq, qsq + (nl + nh) * L, T(0));
+  // NNGP features need only P1's degrees (the same values: each Q_j depends on j alone).
+  auto needed = [&](int qi) {
+    if (ntk) return true;
+    for (const auto& b : layer.p1.blocks)
+      if (b.qi == qi) return true;
+    return false;
+  };
+  auto run_tree = [&](const BlockPolySketch<T>& tree, typename BlockPolySketch<T>::Workspace& pw,
+                      const std::vector<int>& degrees, int first, const T* input, const T* lane_scale) {
+    int degs[kMaxQ], idx[kMaxQ];
+    T* outs[kMaxQ];
+    T sq[kMaxQ * L];
+    int count = 0;
+    for (size_t k = 0; k < degrees.size(); ++k) {
+      const int qi = first + static_cast<int>(k);
+      if (!needed(qi)) continue;
+      idx[count] = qi;
+      degs[count] = degrees[k];
+      outs[count++] = qbuf[qi];
+    }
+    if (count == 0) return;
+    tree.apply(input, lane_scale, count, degs, outs, pw, sq);
+    for (int k = 0; k < count; ++k) std::copy(sq + k * L, sq + (k + 1) * L, qsq + idx[k] * L);
+  };
+  if (nl > 0) run_tree(layer.tree_low, ws.pw_low[h - 1], layer.deg_low, 0, v, inv);
+  if (nh > 0) {
+    if (layer.reduce) {
+      // u~ = SRHT of u down to high_dim, renormalised (or scaled as u).
+      T* red = ws.red.data();
+      layer.reduce_hd.apply(v, red, inv);
+      T* ured = ws.ured.data();
+      T uu[L], us[L];
+      const T* no_b = nullptr;
+      const int32_t* no_rows = nullptr;
+      block_combine(red, layer.reduce_rows.data(), no_b, no_rows, mh_, T(1) / std::sqrt(static_cast<T>(mh_)), T(1),
+                    ured, uu);
+      if (renorm) {
+        inverse_roots(uu, 1, us);
+      } else {
+        std::copy(ones, ones + L, us);
+      }
+      run_tree(layer.tree_high, ws.pw_high[h - 1], layer.deg_high, nl, ured, us);
+    } else {
+      run_tree(layer.tree_high, ws.pw_high[h - 1], layer.deg_high, nl, v, inv);
+    }
+  }
   if (renorm) {
-    inverse_roots(qsq, n1 + n0, qn);
+    inverse_roots(qsq, nl + nh, qn);
   } else {
-    for (int k = 0; k < (n1 + n0) * L; ++k) qn[k] = mask[k % L];
+    for (int k = 0; k < (nl + nh) * L; ++k) qn[k] = mask[k % L];
   }
 
   // phi = sqrt(N) P1-sketch: to the pooled sum (last layer) or compressed to z.
-  const int b1 = layer.p1.blocks();
   if (last) {
     T qs[kMaxQ * L];
-    for (int k = 0; k < n1 * L; ++k) qs[k] = qn[k] * sn[k % L];
-    accumulate_pack(layer.p1, qbuf, m, sn, qs, ws.pooled.data() + (ntk ? layer.t_dim * L : 0));
+    for (int k = 0; k < (nl + nh) * L; ++k) qs[k] = qn[k] * sn[k % L];
+    accumulate_pack(layer.p1, qbuf, sn, qs, ws.pooled.data() + (ntk ? layer.t_dim * L : 0));
   } else {
-    constexpr int kMax = 64;
-    const SignShift<T>* cm[kMax];
-    const T* cs[kMax];
-    const T* cl[kMax];
-    T cf[kMax];
+    const SignShift<T>* cm[kMaxQ];
+    const T* cs[kMaxQ];
+    const T* cl[kMaxQ];
+    int64_t len[kMaxQ];
+    T cf[kMaxQ];
     int count = 0;
-    for (int b = 0; b < b1 && count < kMax; ++b) {
-      if (layer.p1.qi[b] < 0) continue;
+    for (size_t b = 0; b < layer.p1.blocks.size(); ++b) {
+      const PackBlock& blk = layer.p1.blocks[b];
+      if (blk.qi < 0) continue;
       cm[count] = &layer.compress[b];
-      cs[count] = qbuf[layer.p1.qi[b]];
-      cl[count] = qn + layer.p1.qi[b] * L;
-      cf[count] = layer.p1.raw_factor[b];
+      cs[count] = qbuf[blk.qi];
+      cl[count] = qn + blk.qi * L;
+      len[count] = layer.qrows[blk.qi];
+      cf[count] = blk.raw_factor;
       ++count;
     }
     T* z = ws.z.data();
-    sign_shift_sum(cm, cs, cf, cl, count, m, L, z, false);
+    sign_shift_sum(cm, cs, len, cf, cl, count, m, L, z, false);
     if (layer.p1.has_const)
       for (int l = 0; l < L; ++l) z[layer.const_index * L + l] += layer.const_sign * layer.p1.constant * mask[l];
     T zs[L];
@@ -501,7 +565,7 @@ void CntkSketch<T>::compute_block(int h, int64_t r, int64_t c0, const T* x, T sc
       block_sumsq(z, m, zz);
       for (int l = 0; l < L; ++l) zs[l] = zz[l] > 0 ? sn[l] / std::sqrt(zz[l]) : T(0);
     } else {
-      for (int l = 0; l < L; ++l) zs[l] = sn[l];
+      std::copy(sn, sn + L, zs);
     }
     store_block(z, m, zs, ring_row, stride, store_col);
   }
@@ -509,27 +573,18 @@ void CntkSketch<T>::compute_block(int h, int64_t r, int64_t c0, const T* x, T sc
 
   // t = TensorSRHT(xi, P0-sketch); masked lanes get a zero P0 side, hence t = 0.
   T* tb = ws.tb.data();
-  const T* q0 = config_.shared_tree ? qn : qn + n1 * L;
-  write_pack_signed(layer.p0, config_.shared_tree ? qbuf : qbuf + n1, m, layer.tensor.side_b().signs(), mask, q0, tb);
+  write_pack_signed(layer.p0, qbuf, layer.tensor.side_b().signs(), mask, qn, tb);
   layer.tensor.side_b().transform_signed(tb);
   layer.tensor.side_a().apply(xi, ws.ta.data(), xs);
   T* t = ws.t.data();
-  T tt[L];
+  T tt[L], tsc[L];
   const int64_t td = layer.t_dim;
   layer.tensor.combine(ws.ta.data(), tb, t, td, T(1), tt);
-  T tsc[L];
   for (int l = 0; l < L; ++l) tsc[l] = renorm ? (tt[l] > 0 ? sm[l] / std::sqrt(tt[l]) : T(0)) : T(1);
-  if (last) {
+  if (last)
     block_axpy(t, td, tsc, ws.pooled.data());
-  } else {
+  else
     store_block(t, m, tsc, ring_row + m * stride, stride, store_col);
-  }
-}
-
-template <typename T>
-void CntkSketch<T>::compute_row(int h, int64_t r, const T* x, T scale, Workspace& ws, CntkFeatureKind kind) const {
-  constexpr int L = kLanes<T>;
-  for (int64_t b = 0; b < blocks_[h]; ++b) compute_block(h, r, b * L, x, scale, ws, kind);
 }
 
 template <typename T>
@@ -553,84 +608,64 @@ void CntkSketch<T>::transform_image(const T* x, T* out, Workspace& ws, CntkFeatu
   std::frexp(amax, &exponent);
   const T scale = static_cast<T>(std::ldexp(1.0, -exponent));
 
-  // Exact normalisers: N^1 = |patch|^2, N^(h+1) = patch sum of N^h / q^2.
-  {
-    std::vector<double>& n1 = ws.norm[0];
-    for (int64_t r = 0; r < rows_[1]; ++r)
-      for (int64_t cc = 0; cc < cols_[1]; ++cc) {
+  // Exact diagonals: N^1 = |patch|^2, N^(h+1) = patch sum of N^h / q^2;
+  // M^1 = N^1, M^(h+1) = patch sum of (M^h + N^h) / q^2.
+  const double inv_q2 = 1.0 / (static_cast<double>(q) * q);
+  auto patch_sum = [&](int h, auto value) {  // grid h from grid h - 1 values
+    std::vector<double> out_map(static_cast<size_t>(rows_[h] * cols_[h]));
+    for (int64_t r = 0; r < rows_[h]; ++r)
+      for (int64_t cc = 0; cc < cols_[h]; ++cc) {
         double s = 0;
-        for (int64_t ch = 0; ch < C; ++ch)
-          for (int d1 = 0; d1 < q; ++d1) {
-            const int64_t rr = r + d1 - offset_;
-            if (rr < 0 || rr >= H) continue;
-            for (int d2 = 0; d2 < q; ++d2) {
-              const int64_t c2 = cc + d2 - offset_;
-              if (c2 < 0 || c2 >= W) continue;
-              const double v = static_cast<double>(scale * x[(ch * H + rr) * W + c2]);
-              s += v * v;
-            }
+        for (int d1 = 0; d1 < q; ++d1) {
+          const int64_t rr = r + d1 - offset_;
+          if (rr < 0 || rr >= rows_[h - 1]) continue;
+          for (int d2 = 0; d2 < q; ++d2) {
+            const int64_t c2 = cc + d2 - offset_;
+            if (c2 < 0 || c2 >= cols_[h - 1]) continue;
+            s += value(rr, c2);
           }
-        n1[r * cols_[1] + cc] = s;
-      }
-    const double inv_q2 = 1.0 / (static_cast<double>(q) * q);
-    for (int h = 2; h <= depth; ++h) {
-      const std::vector<double>& prev = ws.norm[h - 2];
-      std::vector<double>& cur = ws.norm[h - 1];
-      for (int64_t r = 0; r < rows_[h]; ++r)
-        for (int64_t cc = 0; cc < cols_[h]; ++cc) {
-          double s = 0;
-          for (int d1 = 0; d1 < q; ++d1) {
-            const int64_t rr = r + d1 - offset_;
-            if (rr < 0 || rr >= rows_[h - 1]) continue;
-            for (int d2 = 0; d2 < q; ++d2) {
-              const int64_t c2 = cc + d2 - offset_;
-              if (c2 < 0 || c2 >= cols_[h - 1]) continue;
-              s += prev[rr * cols_[h - 1] + c2];
-            }
-          }
-          cur[r * cols_[h] + cc] = s * inv_q2;
         }
-    }
-    if (ntk) {
-      // M^1 = N^1, M^(h+1) = patch sum of (M^h + N^h) / q^2.
-      ws.xnorm[0] = ws.norm[0];
-      for (int h = 2; h <= depth; ++h) {
-        const std::vector<double>& pm = ws.xnorm[h - 2];
-        const std::vector<double>& pn = ws.norm[h - 2];
-        std::vector<double>& cur = ws.xnorm[h - 1];
-        for (int64_t r = 0; r < rows_[h]; ++r)
-          for (int64_t cc = 0; cc < cols_[h]; ++cc) {
-            double s = 0;
-            for (int d1 = 0; d1 < q; ++d1) {
-              const int64_t rr = r + d1 - offset_;
-              if (rr < 0 || rr >= rows_[h - 1]) continue;
-              for (int d2 = 0; d2 < q; ++d2) {
-                const int64_t c2 = cc + d2 - offset_;
-                if (c2 < 0 || c2 >= cols_[h - 1]) continue;
-                const int64_t k = rr * cols_[h - 1] + c2;
-                s += pm[k] + pn[k];
-              }
-            }
-            cur[r * cols_[h] + cc] = s * inv_q2;
-          }
+        out_map[r * cols_[h] + cc] = s;
       }
+    return out_map;
+  };
+  ws.norm[0] = patch_sum(1, [&](int64_t rr, int64_t c2) {
+    double s = 0;
+    for (int64_t ch = 0; ch < C; ++ch) {
+      const double v = static_cast<double>(scale * x[(ch * H + rr) * W + c2]);
+      s += v * v;
+    }
+    return s;
+  });
+  for (int h = 2; h <= depth; ++h) {
+    const std::vector<double>& prev = ws.norm[h - 2];
+    const int64_t pc = cols_[h - 1];
+    ws.norm[h - 1] = patch_sum(h, [&](int64_t rr, int64_t c2) { return prev[rr * pc + c2] * inv_q2; });
+  }
+  if (ntk) {
+    ws.xnorm[0] = ws.norm[0];
+    for (int h = 2; h <= depth; ++h) {
+      const std::vector<double>& pm = ws.xnorm[h - 2];
+      const std::vector<double>& pn = ws.norm[h - 2];
+      const int64_t pc = cols_[h - 1];
+      ws.xnorm[h - 1] = patch_sum(h, [&](int64_t rr, int64_t c2) { return (pm[rr * pc + c2] + pn[rr * pc + c2]) * inv_q2; });
     }
   }
 
   ws.pooled.zero();
   // Wavefront over rows: after each row of layer h, layer h + 1 computes every
-  // row whose taps are ready, so q stored rows per layer suffice.
+  // row whose taps are ready before layer h writes another, so q stored rows
+  // per layer suffice (a ring indexed by row mod q).
   std::fill(ws.done.begin(), ws.done.end(), 0);
   auto ready = [&](int h, int64_t r) {
     if (h == 1) return true;
     const int64_t need = std::min<int64_t>(r - offset_ + q - 1, rows_[h - 1] - 1);
     return need < ws.done[h - 1];
   };
-  // Iterative form of: advance(h) { while (row ready) { compute; advance(h + 1); } }
   int h = 1;
   while (h >= 1) {
     if (ws.done[h] < rows_[h] && ready(h, ws.done[h])) {
-      compute_row(h, ws.done[h], x, scale, ws, kind);
+      for (int64_t b = 0; b < blocks_[h]; ++b) compute_block(h, ws.done[h], b * L, x, scale, ws, kind);
       ++ws.done[h];
       if (h < depth) ++h;
     } else {
@@ -639,7 +674,8 @@ void CntkSketch<T>::transform_image(const T* x, T* out, Workspace& ws, CntkFeatu
   }
   if (ws.done[depth] != rows_[depth]) throw std::logic_error("CNTKSketch: wavefront did not finish");
 
-  // Mean over the last layer's pixels, then the final SRHT to `features`.
+  // Mean over the last layer's pixels (lanes summed in a fixed order), then
+  // the final SRHT to `features`, times the inverse of the input scaling.
   const BalancedSrht<T>& final_srht = ntk ? out_ntk_ : out_nngp_;
   const int64_t dim = final_srht.in_dim();
   const T* pooled = ws.pooled.data();

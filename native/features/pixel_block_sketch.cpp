@@ -230,9 +230,9 @@ NTK_PB_INLINE void shift_segment(const T* __restrict s, const T* x, int64_t stri
 }
 
 template <typename T>
-NTK_PB_INLINE void sign_shift_sum_impl(const SignShift<T>* const* maps, const T* const* x, const T* factor,
-                                       const T* const* lane_factor, int count, int64_t m, int64_t stride, T* acc,
-                                       bool accumulate) {
+NTK_PB_INLINE void sign_shift_sum_impl(const SignShift<T>* const* maps, const T* const* x, const int64_t* length,
+                                       const T* factor, const T* const* lane_factor, int count, int64_t m,
+                                       int64_t stride, T* acc, bool accumulate) {
   constexpr int L = kLanes<T>;
   constexpr int64_t kTile = 128;  // 8 KiB of acc per tile
   for (int64_t i0 = 0; i0 < m; i0 += kTile) {
@@ -241,11 +241,14 @@ NTK_PB_INLINE void sign_shift_sum_impl(const SignShift<T>* const* maps, const T*
     for (int k = 0; k < count; ++k) {
       const T* s = maps[k]->signs();
       const int64_t r = maps[k]->shift();
-      // i < r reads x[i - r + m], i >= r reads x[i - r].
-      const int64_t split = std::min(std::max(r, i0), i1);
+      const int64_t n = length ? length[k] : m;
       const T* lf = lane_factor ? lane_factor[k] : nullptr;
-      if (i0 < split) shift_segment(s, x[k], stride, i0, split, r - m, factor[k], lf, acc);
-      if (split < i1) shift_segment(s, x[k], stride, split, i1, r, factor[k], lf, acc);
+      // Output i reads x[j], j = i - r (i >= r) or i - r + m (i < r), when j < n:
+      // i in [r, min(r + n, m)) with offset r, and i in [0, r + n - m) with offset r - m.
+      const int64_t a0 = std::max(i0, r), a1 = std::min(i1, std::min(r + n, m));
+      if (a0 < a1) shift_segment(s, x[k], stride, a0, a1, r, factor[k], lf, acc);
+      const int64_t b1 = std::min(i1, std::min(r, r + n - m));
+      if (i0 < b1) shift_segment(s, x[k], stride, i0, b1, r - m, factor[k], lf, acc);
     }
   }
 }
@@ -303,10 +306,10 @@ NTK_PB_INLINE void add_sumsq_impl(T* x, const T* v, int64_t n, T* vv, T* xx) {
                                  T scale, T b_const, T* out, T* sq) {                                             \
     combine_impl(ta, ia, tb, ib, rows, scale, b_const, out, sq);                                                  \
   }                                                                                                               \
-  NTK_PB_CLONES void sss_##S(const SignShift<T>* const* maps, const T* const* x, const T* factor,                 \
-                             const T* const* lane_factor, int count, int64_t m, int64_t stride, T* acc,           \
-                             bool accumulate) {                                                                   \
-    sign_shift_sum_impl(maps, x, factor, lane_factor, count, m, stride, acc, accumulate);                        \
+  NTK_PB_CLONES void sss_##S(const SignShift<T>* const* maps, const T* const* x, const int64_t* length,          \
+                             const T* factor, const T* const* lane_factor, int count, int64_t m, int64_t stride,  \
+                             T* acc, bool accumulate) {                                                           \
+    sign_shift_sum_impl(maps, x, length, factor, lane_factor, count, m, stride, acc, accumulate);                \
   }                                                                                                               \
   NTK_PB_CLONES void scaled_copy_##S(const T* src, int64_t n, const T* lane_scale, const T* row_sign,             \
                                      T row_factor, T* dst, int64_t dst_stride) {                                  \
@@ -322,9 +325,11 @@ NTK_PB_INSTANCES(float, f)
 NTK_PB_INSTANCES(double, d)
 
 template <typename T>
-void check_maps(const SignShift<T>* const* maps, int count, int64_t m) {
-  for (int k = 0; k < count; ++k)
+void check_maps(const SignShift<T>* const* maps, const int64_t* length, int count, int64_t m) {
+  for (int k = 0; k < count; ++k) {
     if (maps[k]->dim() != m) throw std::invalid_argument("sign_shift_sum: map dimension mismatch");
+    if (length && (length[k] < 0 || length[k] > m)) throw std::invalid_argument("sign_shift_sum: bad source length");
+  }
 }
 
 }  // namespace
@@ -351,17 +356,17 @@ void block_combine(const double* ta, const int32_t* ia, const double* tb, const 
   combine_d(ta, ia, tb, ib, rows, scale, b_const, out, sq);
 }
 
-void sign_shift_sum(const SignShift<float>* const* maps, const float* const* x, const float* factor,
-                    const float* const* lane_factor, int count, int64_t m, int64_t stride, float* acc,
-                    bool accumulate) {
-  check_maps(maps, count, m);
-  sss_f(maps, x, factor, lane_factor, count, m, stride, acc, accumulate);
+void sign_shift_sum(const SignShift<float>* const* maps, const float* const* x, const int64_t* length,
+                    const float* factor, const float* const* lane_factor, int count, int64_t m, int64_t stride,
+                    float* acc, bool accumulate) {
+  check_maps(maps, length, count, m);
+  sss_f(maps, x, length, factor, lane_factor, count, m, stride, acc, accumulate);
 }
-void sign_shift_sum(const SignShift<double>* const* maps, const double* const* x, const double* factor,
-                    const double* const* lane_factor, int count, int64_t m, int64_t stride, double* acc,
-                    bool accumulate) {
-  check_maps(maps, count, m);
-  sss_d(maps, x, factor, lane_factor, count, m, stride, acc, accumulate);
+void sign_shift_sum(const SignShift<double>* const* maps, const double* const* x, const int64_t* length,
+                    const double* factor, const double* const* lane_factor, int count, int64_t m, int64_t stride,
+                    double* acc, bool accumulate) {
+  check_maps(maps, length, count, m);
+  sss_d(maps, x, length, factor, lane_factor, count, m, stride, acc, accumulate);
 }
 
 void block_scaled_copy(const float* src, int64_t n, const float* lane_scale, const float* row_sign,

@@ -222,16 +222,17 @@ class SignShift {
 /// acc[i] (= or +=) sum_k factor[k] lane_factor[k] s_k[i] x_k[(i - r_k) mod m],
 /// i < m, lane-wise, for blocks x_k whose entry j lies at x_k + j * stride
 /// (stride in elements; lanes contiguous, unaligned allowed) and maps of
-/// dimension m (count may be 0). lane_factor (optional) gives kLanes factors
-/// per source. Tiled over i so that acc stays in L1 while all sources
-/// are added in the fixed order k = 0, 1, ...; sources whose shifts differ by
-/// a few rows share cache lines within a tile.
-void sign_shift_sum(const SignShift<float>* const* maps, const float* const* x, const float* factor,
-                    const float* const* lane_factor, int count, int64_t m, int64_t stride, float* acc,
-                    bool accumulate);
-void sign_shift_sum(const SignShift<double>* const* maps, const double* const* x, const double* factor,
-                    const double* const* lane_factor, int count, int64_t m, int64_t stride, double* acc,
-                    bool accumulate);
+/// dimension m (count may be 0). Source k has length[k] <= m entries (length
+/// nullptr: all m; the missing entries count as zeros). lane_factor
+/// (optional) gives kLanes factors per source. Tiled over i so that acc stays
+/// in L1 while all sources are added in the fixed order k = 0, 1, ...;
+/// sources whose shifts differ by a few rows share cache lines within a tile.
+void sign_shift_sum(const SignShift<float>* const* maps, const float* const* x, const int64_t* length,
+                    const float* factor, const float* const* lane_factor, int count, int64_t m, int64_t stride,
+                    float* acc, bool accumulate);
+void sign_shift_sum(const SignShift<double>* const* maps, const double* const* x, const int64_t* length,
+                    const double* factor, const double* const* lane_factor, int count, int64_t m, int64_t stride,
+                    double* acc, bool accumulate);
 
 /// Lane-wise helpers on blocks of n entries (SIMD clones like the sketches):
 /// dst[i] (at dst + i * dst_stride, any alignment) = row_factor * row_sign[i]
