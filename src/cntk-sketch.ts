@@ -109,8 +109,6 @@ const MAX_FEATURES = 1 << 24;
 const MAX_SKETCH_DIM = 1 << 20;
 const MAX_EDGE = 1 << 20;
 const COEFFICIENT_TOLERANCE = 1e-9;
-/** Rows of the last layer's TensorSRHT in multiples of sketchDim (only pooled: costs gathers, not transforms). */
-const LAST_TENSOR_BLOCKS = 4;
 
 interface Resolved {
   channels: number;
@@ -219,9 +217,9 @@ function parameterBytesBound(r: Resolved): number {
   // sign-shift maps of the patch sums and compression, the final SRHT.
   const tree = (leaves - 1) * (2 * inPad * elem + 2 * m * 4);
   const packed = (r.degree + 1) * m;
-  const tensor = (inPad + packed) * elem + 2 * LAST_TENSOR_BLOCKS * m * 4;
+  const tensor = (inPad + packed) * elem + 2 * Math.max(m, r.features) * 4;
   const maps = (2 * r.filterSize * r.filterSize + r.degree + 1) * m * elem;
-  const final = 2 * (nextPow2((LAST_TENSOR_BLOCKS + r.degree + 1) * m) * elem + r.features * 4);
+  const final = 2 * (nextPow2((r.degree + 2) * m) * elem + r.features * 4);
   return r.depth * (tree + tensor + maps) + final;
 }
 
@@ -274,7 +272,7 @@ export class CNTKSketch {
     }
     this.map = new nat.CntkSketchMap(
       r.channels, r.height, r.width, r.depth, r.filterSize, r.padding === 'same', r.features, r.sketchDim, r.seed, r.dtype,
-      this.k1, this.k0, true, LAST_TENSOR_BLOCKS, 64, 0,
+      this.k1, this.k0, true, 64, 0,
     );
   }
 

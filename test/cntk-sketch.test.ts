@@ -138,6 +138,19 @@ describe('CNTKSketch accuracy against the exact CNTK', () => {
     }
   });
 
+  it('handles 1 x 1 filters, odd feature counts and a single feature', () => {
+    const C = 3, arch: CntkArch = { depth: 2, filterSize: 1, padding: 'same' };
+    const X = images(n, C, H, W, 8);
+    const exact = cntkKernelSync(imgs(X, n, C, H, W), null, arch);
+    const map = new CNTKSketch({ inputShape: [C, H, W], ...arch, features: 3001, dtype: 'float64' });
+    expect(map.sketchDim).toBe(1024);
+    expect(relFrobenius(gram(map.transformSync(imgs(X, n, C, H, W)).data, n, 3001), exact.ntk.data)).toBeLessThan(0.05);
+    const one = new CNTKSketch({ inputShape: [C, H, W], ...arch, features: 1, sketchDim: 256, dtype: 'float64' });
+    const phi = one.transformSync(imgs(X, n, C, H, W)).data;
+    expect(phi).toHaveLength(n);
+    expect(phi.every((v) => Number.isFinite(v) && v !== 0)).toBe(true);
+  });
+
   it('float32 maps are as accurate as float64 ones (sketch error >> rounding)', () => {
     const C = 1, arch: CntkArch = { depth: 2, filterSize: 3, padding: 'same' };
     const X = images(n, C, H, W, 3);

@@ -86,7 +86,6 @@ CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
   require(c.features >= 1, "features must be >= 1");
   require(c.sketch_dim >= 8 && (c.sketch_dim & (c.sketch_dim - 1)) == 0 && c.sketch_dim <= (int64_t{1} << 24),
           "sketch dimension must be a power of two in [8, 2^24]");
-  require(c.last_tensor_blocks >= 1 && c.last_tensor_blocks <= 64, "last_tensor_blocks must be in [1, 64]");
   require(c.high_degree >= 1, "high_degree must be >= 1");
   require(c.filter <= std::min(c.height, c.width), "filter larger than the image");
   require(!c.same || c.filter % 2 == 1, "'same' padding needs an odd filter size");
@@ -152,7 +151,8 @@ CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
     }
     layer.p1 = make_pack(c1, layer);
     layer.p0 = make_pack(c0, layer);
-    layer.t_dim = h == depth ? m * c.last_tensor_blocks : m;
+    ntk_direct_ = c.features >= 2 ? c.features / 2 : 0;
+    layer.t_dim = (h == depth && ntk_direct_ > 0) ? ntk_direct_ : m;
     layer.tensor = BlockTensorSrht<T>(layer.in_dim, layer.p0.dim, layer.t_dim, c.seed, stream_of(kTensor, h));
     if (h < depth) {
       for (size_t b = 0; b < layer.p1.blocks.size(); ++b) layer.compress.emplace_back(m, c.seed, stream_of(kCompress, h, b));
@@ -182,7 +182,10 @@ CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
     layers_.push_back(std::move(layer));
   }
   const Layer& last = layers_.back();
-  out_ntk_ = BalancedSrht<T>(last.t_dim + last.p1.dim, c.features, c.seed, stream_of(kOutNtk, 0));
+  if (ntk_direct_ > 0)
+    out_ntk_ = BalancedSrht<T>(last.p1.dim, c.features - ntk_direct_, c.seed, stream_of(kOutNtk, 0));
+  else
+    out_ntk_ = BalancedSrht<T>(last.t_dim + last.p1.dim, c.features, c.seed, stream_of(kOutNtk, 0));
   out_nngp_ = BalancedSrht<T>(last.p1.dim, c.features, c.seed, stream_of(kOutNngp, 0));
   parameter_bytes_ += out_ntk_.bytes() + out_nngp_.bytes();
 }
@@ -242,7 +245,7 @@ typename CntkSketch<T>::Workspace CntkSketch<T>::make_workspace(CntkFeatureKind 
   }
   ws.done.assign(static_cast<size_t>(depth) + 1, 0);
   const BalancedSrht<T>& out = ntk ? out_ntk_ : out_nngp_;
-  ws.final_in.assign(static_cast<size_t>(out.in_dim()), T(0));
+  ws.final_in.assign(static_cast<size_t>(last.t_dim + last.p1.dim), T(0));
   ws.final_work.assign(static_cast<size_t>(out.work_size()), T(0));
   return ws;
 }
@@ -274,7 +277,7 @@ int64_t CntkSketch<T>::workspace_bytes(CntkFeatureKind kind) const {
   if (s.red_pad > 0) elements += (s.red_pad + mh_) * L;
   if (ntk) elements += (m + s.in_pad + s.packed0 + s.t_dim) * L;
   const BalancedSrht<T>& out = ntk ? out_ntk_ : out_nngp_;
-  elements += out.in_dim() + out.work_size();
+  elements += last.t_dim + last.p1.dim + out.work_size();
   return bytes + elements * static_cast<int64_t>(sizeof(T)) + 64 * 16;
 }
 
@@ -674,10 +677,11 @@ void CntkSketch<T>::transform_image(const T* x, T* out, Workspace& ws, CntkFeatu
   }
   if (ws.done[depth] != rows_[depth]) throw std::logic_error("CNTKSketch: wavefront did not finish");
 
-  // Mean over the last layer's pixels (lanes summed in a fixed order), then
-  // the final SRHT to `features`, times the inverse of the input scaling.
-  const BalancedSrht<T>& final_srht = ntk ? out_ntk_ : out_nngp_;
-  const int64_t dim = final_srht.in_dim();
+  // Mean over the last layer's pixels (lanes summed in a fixed order), times
+  // the inverse of the input scaling; the pooled t as it is (NTK), then the
+  // final SRHT of the pooled phi (or of everything when f = 1).
+  const Layer& last = layers_.back();
+  const int64_t dim = (ntk ? last.t_dim : 0) + last.p1.dim;
   const T* pooled = ws.pooled.data();
   for (int64_t k = 0; k < dim; ++k) {
     T s = 0;
@@ -686,7 +690,12 @@ void CntkSketch<T>::transform_image(const T* x, T* out, Workspace& ws, CntkFeatu
   }
   const double pixels = static_cast<double>(rows_[depth] * cols_[depth]);
   const T factor = static_cast<T>(std::ldexp(1.0, exponent) / pixels);
-  final_srht.apply(ws.final_in.data(), out, ws.final_work.data(), factor);
+  if (ntk && ntk_direct_ > 0) {
+    for (int64_t k = 0; k < ntk_direct_; ++k) out[k] = factor * ws.final_in[k];
+    out_ntk_.apply(ws.final_in.data() + last.t_dim, out + ntk_direct_, ws.final_work.data(), factor);
+  } else {
+    (ntk ? out_ntk_ : out_nngp_).apply(ws.final_in.data(), out, ws.final_work.data(), factor);
+  }
 }
 
 template <typename T>

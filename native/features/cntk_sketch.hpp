@@ -15,7 +15,8 @@
 //   z^h_p    = sum_b S_b(phi^h_p block b)                  (phi compressed to m)
 //   v^(h+1)_p  = (1/q) sum_d S_d(z^h_(p+d))                 ~ P[Sigma^h] / q^2 = Gamma^(h+1)
 //   xi^(h+1)_p = v^(h+1)_p + (1/q) sum_d S'_d(t^h_(p+d))    ~ P[T^h] / q^2 = Xi^(h+1)
-//   NTK features  = SRHT_f( mean_p [t^L_p, phi^L_p] ),   NNGP features = SRHT_f( mean_p phi^L_p )
+//   NTK features  = [ mean_p t^L_p , SRHT_(f - f_t)( mean_p phi^L_p ) ],  f_t = floor(f / 2)
+//   NNGP features = SRHT_f( mean_p phi^L_p )
 //
 // Q_j is a PolySketch of degree j: one tree per layer shared by P1 and P0
 // for the degrees <= high_degree (dimension m), and a second tree at the
@@ -26,8 +27,12 @@
 // back to m" at O(q^2 m) per pixel, no transform). N^h is the exact diagonal
 // (N^1 = |v^1|^2, N^(h+1) = patch sum of N^h / q^2), computed per image in
 // float64. Zero padding for 'same'. All samples are balanced
-// (pixel_block_sketch.hpp), and the last layer's TensorSRHT has
-// last_tensor_blocks * m rows (it is only pooled: extra rows cost gathers).
+// (pixel_block_sketch.hpp). The last layer's TensorSRHT has f_t rows and its
+// pooled mean is the first half of the NTK features as it is: a final SRHT of
+// the whole pooled vector (about 2 f entries down to f) was the largest and
+// most heavy-tailed error term, as the Gram matrices of images are nearly
+// rank one and their error is that of a few norms. (With f = 1 the single
+// feature is an SRHT of [mean t (m rows), mean phi].)
 //
 // Renormalisation: every diagonal is known exactly per image (N^h, and the
 // diagonal of Xi^h: M^1 = N^1, M^(h+1) = patch sum of (M^h + N^h) / q^2, as
@@ -67,8 +72,6 @@ struct CntkSketchConfig {
   std::vector<std::vector<double>> k1, k0;
   /// Project every per-pixel vector onto its exact norm (see above).
   bool renormalise = true;
-  /// Rows of the last layer's TensorSRHT, in multiples of m (1..64).
-  int last_tensor_blocks = 4;
   /// Degrees above this are sketched at high_dim (0: sketch_dim / 4, at least 8; a power of two <= m).
   int high_degree = 4;
   int64_t high_dim = 0;
@@ -137,7 +140,8 @@ class CntkSketch {
   std::vector<int64_t> rows_, cols_;      // grid edges, h = 0..L
   std::vector<int64_t> blocks_, stride_;  // blocks per row; stored row width (layers 1..L-1)
   std::vector<Layer> layers_;             // index h - 1
-  BalancedSrht<T> out_ntk_, out_nngp_;
+  int64_t ntk_direct_ = 0;                // NTK features taken directly from the pooled t (f_t)
+  BalancedSrht<T> out_ntk_, out_nngp_;    // pooled phi (or [t, phi] when f = 1) -> the rest
   int64_t parameter_bytes_ = 0;
 };
 
