@@ -12,5 +12,6 @@ void register_ridge(Napi::Env env, Napi::Object exports);
 void register_sketches(Napi::Env env, Napi::Object exports);
 void register_ntk_sketch(Napi::Env env, Napi::Object exports);
 void register_ntk_random_features(Napi::Env env, Napi::Object exports);
+void register_cntk_sketch(Napi::Env env, Napi::Object exports);
 
 }  // namespace ntk_bindings

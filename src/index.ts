@@ -47,3 +47,5 @@ export type {
   NTKRandomFeaturesJSON,
   NTKRandomFeaturesLayerWeights,
 } from './ntk-random-features.js';
+export { CNTKSketch, CNTK_SKETCH_MAX_DEPTH, CNTK_SKETCH_MAX_DEGREE } from './cntk-sketch.js';
+export type { CNTKSketchOptions, CNTKSketchTransformOptions, CNTKSketchJSON } from './cntk-sketch.js';

@@ -61,6 +61,11 @@ export interface NativeAddon {
     /** Diagnostics: false skips the rescaling of blocks (the plain, unbiased product sketch). Default true. */
     normalize?: boolean,
   ) => NativeNtkSketchMap;
+  CntkSketchMap: new (
+    channels: number, height: number, width: number, depth: number, filterSize: number, same: boolean,
+    features: number, sketchDim: number, seed: number, dtype: 'float32' | 'float64', k1: Float64Array[], k0: Float64Array[],
+    renormalise: boolean, highDegree: number, highDim: number,
+  ) => NativeCntkSketchMap;
   gemm<T extends FloatArray>(
     transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
     a: T, lda: number, b: T, ldb: number, beta: number, c: T, ldc: number, async: boolean,
@@ -74,6 +79,12 @@ export interface NativeNtkSketchMap {
     indptr: Int32Array, indices: Int32Array, values: T, n: number, out: T, kernel: 'ntk' | 'nngp', async: boolean,
   ): Promise<void> | undefined;
   info(): { parameterBytes: number; workspaceBytes: number };
+}
+
+/** Native half of CNTKSketch: an immutable seeded map. */
+export interface NativeCntkSketchMap {
+  transform<T extends FloatArray>(x: T, n: number, out: T, kernel: 'ntk' | 'nngp', async: boolean): Promise<void> | undefined;
+  info(): { parameterBytes: number; workspaceBytes: { ntk: number; nngp: number }; outHeight: number; outWidth: number };
 }
 
 export interface NativeBackends {

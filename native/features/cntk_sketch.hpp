@@ -1,0 +1,148 @@
+// CNTKSketch (SPEC §4.3): features whose inner products approximate the
+// convolutional NTK / CNN-GP with global average pooling (SPEC §2.2), at a
+// cost linear in the number of pixels.
+//
+// Every pixel p of layer h carries phi_p (~ Sigma^h: <phi_p(x), phi_p'(z)>
+// approximates Sigma^h_{p,p'}) and t_p (the tensor part of psi_p ~ T^h).
+// With m the internal sketch dimension and u_p = v_p / |v_p|:
+//
+//   v^1_p    = the raw patch (x_(p+d))_d in R^(C q^2)   (exact: Gamma^1 = <v^1, v^1'>)
+//   xi^1_p   = v^1_p                                     (Xi^1 = Gamma^1)
+//   phi^h_p  = sqrt(N^h(p)) [sqrt(c_j) Q_j(u_p)]_j         P1^h ~ k1 (packed)
+//   dphi^h_p = [sqrt(c'_j) Q_j(u_p)]_j                     P0^h ~ k0 (packed)
+//   t^h_p    = TensorSRHT(xi^h_p, dphi^h_p)               ~ Xi^h dSigma^h
+//   psi^h_p  = [t^h_p, phi^h_p]                           ~ T^h = Xi dSigma + Sigma
+//   z^h_p    = sum_b S_b(phi^h_p block b)                  (phi compressed to m)
+//   v^(h+1)_p  = (1/q) sum_d S_d(z^h_(p+d))                 ~ P[Sigma^h] / q^2 = Gamma^(h+1)
+//   xi^(h+1)_p = v^(h+1)_p + (1/q) sum_d S'_d(t^h_(p+d))    ~ P[T^h] / q^2 = Xi^(h+1)
+//   NTK features  = [ mean_p t^L_p , SRHT_(f - f_t)( mean_p phi^L_p ) ],  f_t = floor(f / 2)
+//   NNGP features = SRHT_f( mean_p phi^L_p )
+//
+// Q_j is a PolySketch of degree j: one tree per layer shared by P1 and P0
+// for the degrees <= high_degree (dimension m), and a second tree at the
+// reduced dimension high_dim for the higher degrees, whose coefficients are
+// small (it sees an SRHT of u_p down to high_dim, so its leaves are cheap).
+// S are sign-and-shift maps (a CountSketch whose hash is a random cyclic
+// shift per block: "concatenate the q^2 neighbours scaled by 1/q and sketch
+// back to m" at O(q^2 m) per pixel, no transform). N^h is the exact diagonal
+// (N^1 = |v^1|^2, N^(h+1) = patch sum of N^h / q^2), computed per image in
+// float64. Zero padding for 'same'. All samples are balanced
+// (pixel_block_sketch.hpp). The last layer's TensorSRHT has f_t rows and its
+// pooled mean is the first half of the NTK features as it is: a final SRHT of
+// the whole pooled vector (about 2 f entries down to f) was the largest and
+// most heavy-tailed error term, as the Gram matrices of images are nearly
+// rank one and their error is that of a few norms. (With f = 1 the single
+// feature is an SRHT of [mean t (m rows), mean phi].)
+//
+// Renormalisation: every diagonal is known exactly per image (N^h, and the
+// diagonal of Xi^h: M^1 = N^1, M^(h+1) = patch sum of (M^h + N^h) / q^2, as
+// P0(1) = P1(1) = 1), so each per-pixel vector is rescaled to its exact norm
+// (u_p = v_p / |v_p|, each Q_j(u_p) to unit norm, z_p and phi_p to sqrt(N),
+// xi_p and t_p to sqrt(M)): the sketch then only estimates cosines (ratio
+// estimators). Gram matrices of images are nearly rank one (all entries
+// alike), so their error is that of a few norms; with exact norms it drops
+// several-fold for the same m, at a bias of order 1/m. renormalise = false
+// gives the literal recursion (u = v / sqrt(N), nothing rescaled).
+//
+// Each image runs on one thread, pixels in blocks of kLanes
+// (pixel_block_sketch.hpp) along image rows, layers in a wavefront that keeps
+// only q rows per layer: the scratch per thread is O(q W m + m degree), and
+// results are bit-identical for any thread count and batch split.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "features/pixel_block_sketch.hpp"
+
+namespace ntk {
+
+enum class CntkFeatureKind { Ntk, Nngp };
+
+struct CntkSketchConfig {
+  int64_t channels = 0, height = 0, width = 0;
+  int depth = 0;
+  int filter = 0;     ///< q
+  bool same = false;  ///< 'same' zero padding (odd q), else 'valid'
+  int64_t features = 0;
+  /// Internal sketch dimension m (a power of two >= 8).
+  int64_t sketch_dim = 0;
+  uint64_t seed = 0;
+  /// Coefficients c_0..c_q of P1^h (~k1) and P0^h (~k0), h = 1..depth.
+  std::vector<std::vector<double>> k1, k0;
+  /// Project every per-pixel vector onto its exact norm (see above).
+  bool renormalise = true;
+  /// Degrees above this are sketched at high_dim (0: sketch_dim / 4, at least 8; a power of two <= m).
+  int high_degree = 4;
+  int64_t high_dim = 0;
+};
+
+template <typename T>
+class CntkSketch {
+ public:
+  explicit CntkSketch(const CntkSketchConfig& config);
+  const CntkSketchConfig& config() const { return config_; }
+  int64_t features() const { return config_.features; }
+  int64_t parameter_bytes() const { return parameter_bytes_; }
+  /// Scratch bytes each thread allocates for one kind of features.
+  int64_t workspace_bytes(CntkFeatureKind kind) const;
+  /// Edge of the grid after layer h (h = 0: the image).
+  int64_t grid_rows(int h) const { return rows_[h]; }
+  int64_t grid_cols(int h) const { return cols_[h]; }
+
+  /// out (n x features, row-major) = features of the n images of x
+  /// (n x C x H x W, row-major).
+  void transform(const T* x, int64_t n, T* out, CntkFeatureKind kind) const;
+
+ private:
+  /// One block of a packed polynomial sketch: Q_(qi) times factor, `rows`
+  /// entries at `offset`; with_const: entry 0 is the constant and the block
+  /// holds the first rows - 1 rows of its Q (rescaled).
+  struct PackBlock {
+    int qi = -1;
+    int64_t rows = 0, offset = 0;
+    T factor = T(0), raw_factor = T(0);
+    bool with_const = false;
+  };
+  struct Pack {
+    bool has_const = false;
+    T constant = T(0);
+    std::vector<PackBlock> blocks;
+    int64_t dim = 0;
+  };
+  struct Layer {
+    int64_t in_dim = 0;  // entries of v (C q^2 at layer 1, else m)
+    std::vector<int> deg_low, deg_high;
+    BlockPolySketch<T> tree_low, tree_high;
+    bool reduce = false;  // tree_high sees SRHT(u) of high_dim entries
+    BlockHadamard<T> reduce_hd;
+    std::vector<int32_t> reduce_rows;
+    std::vector<int64_t> qrows;  // rows of each Q (low degrees first)
+    std::vector<int> qdeg;
+    Pack p1, p0;
+    BlockTensorSrht<T> tensor;  // xi (in_dim) x packed P0 -> t_dim
+    int64_t t_dim = 0;
+    std::vector<SignShift<T>> compress;        // per P1 block -> z (layers < L)
+    int64_t const_index = 0;                   // where phi's constant lands in z
+    T const_sign = T(1);
+    std::vector<SignShift<T>> patch_z, patch_t;  // q^2 each: neighbour z / t -> v / xi (layers >= 2)
+  };
+  struct Workspace;
+  Workspace make_workspace(CntkFeatureKind kind) const;
+  void transform_image(const T* x, T* out, Workspace& ws, CntkFeatureKind kind) const;
+  void compute_block(int h, int64_t r, int64_t c0, const T* x, T scale, Workspace& ws, CntkFeatureKind kind) const;
+  int64_t row_elements(int h, CntkFeatureKind kind) const;
+  Pack make_pack(const std::vector<double>& coeffs, const Layer& layer) const;
+
+  CntkSketchConfig config_;
+  int64_t m_ = 0, mh_ = 0;
+  int offset_ = 0;                        // first tap of a patch relative to its pixel
+  std::vector<int64_t> rows_, cols_;      // grid edges, h = 0..L
+  std::vector<int64_t> blocks_, stride_;  // blocks per row; stored row width (layers 1..L-1)
+  std::vector<Layer> layers_;             // index h - 1
+  int64_t ntk_direct_ = 0;                // NTK features taken directly from the pooled t (f_t)
+  BalancedSrht<T> out_ntk_, out_nngp_;    // pooled phi (or [t, phi] when f = 1) -> the rest
+  int64_t parameter_bytes_ = 0;
+};
+
+}  // namespace ntk
