@@ -48,6 +48,24 @@
 //
 // NTK features = |x| psi^L (features rows), NNGP features = |x| phi^L
 // (features rows). A zero row gives zeros.
+//
+// Measured on 1,000 Fashion-MNIST rows, depth 2, 8,192 features (relative
+// Frobenius Gram error, mean of 3 seeds; polynomial floor 0.025 at degree 4,
+// 0.010 at degree 8), on the way from the first construction (0.043 / 0.032
+// at degree 4 / 8, 5.5 x one sgemm of the same shape in float32):
+//   - concatenation instead of the packed SRHTs, no normalisation: 0.040 / 0.031;
+//   - blocks rescaled to their exact norms: 0.030 / 0.019 (the gain grows
+//     with the cosines: on random Gaussian rows it is nil, there is no shared
+//     scale error to remove);
+//   - one tree shared by the P1 and P0 branches: same error (0.029 vs 0.030,
+//     0.021 vs 0.019), half the tree work;
+//   - internal sketch_dim 2048 .. 8192: same error at depth 1 and 2 (the
+//     output rows dominate), 0.046 / 0.040 / 0.036 at depth 3;
+//   - rows split in proportion to weight^a: a = 1 is best or equal (a = 0.5,
+//     0.75 within noise, 1.25 worse); sampling without replacement: no change.
+// Ridge regression on these features (test accuracy) is no better with
+// degree 8 or a larger sketch_dim than with the defaults: at a fixed number
+// of features it is limited by the sampling noise of the output rows.
 #pragma once
 
 #include <cstdint>
