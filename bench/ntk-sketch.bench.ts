@@ -14,7 +14,9 @@
  *    'taylor' at the target point (depth 2, degree 4, 8,192 features), and
  *    random Gaussian rows and UCI digits there.
  * 2. Speed (tinybench, rounds interleaved so that machine noise hits every
- *    task alike; median of the rounds): featurising 10,000 x 784
+ *    task alike, task order rotated each round, garbage collected before
+ *    each task so that no task pays for freeing another's output; median of
+ *    the rounds): featurising 10,000 x 784
  *    Fashion-MNIST test images to 8,192 NTK (and NNGP) features in float32
  *    and float64, against one sgemm 10,000 x 784 by 784 x 8,192 through
  *    native().gemm in the same run.
@@ -22,14 +24,18 @@
  *    features (depth 2, degree 4) with the protocol of the `ntk-sketch` CLI
  *    (first 10,000 training images, 75/25 fit/validation split with seed 0
  *    for lambda, refit, 10,000 test images), next to the CLI's exact-NTK
- *    kernel ridge regression on the same split (several minutes).
+ *    kernel ridge regression on the same split (several minutes). The
+ *    results are kept in bench/results/ntk-sketch-ridge.json and reported by
+ *    later runs without --ridge (with their date).
  *
  * Writes bench/results/ntk-sketch.md and the error plots
  * bench/results/ntk-sketch-error-depth{1,2,3}.svg (or under BENCH_OUT_DIR).
  * Needs the Fashion-MNIST files (apt-get install dataset-fashion-mnist).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
@@ -206,11 +212,21 @@ const tasks: [string, () => Promise<unknown>][] = [
   [`NTK float64`, () => maps.float64.transform({ data: X64, shape: [ROWS, D] })],
   [`NNGP float64`, () => maps.float64.transform({ data: X64, shape: [ROWS, D] }, { kernel: 'nngp' })],
   [`sgemm`, async () => native().gemm(false, false, ROWS, FEATURES, D, 1, X32, D, W, FEATURES, 0, C, FEATURES, true)],
+  // What any map returning a fresh float32 result pays before computing: a
+  // new ArrayBuffer of the output's size, every page touched once.
+  [`output alloc`, async () => new Float32Array(ROWS * FEATURES).fill(1)],
 ];
+// Each transform allocates a large output; collect the previous ones before
+// every task, outside the timing.
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
 const samples = new Map<string, number[]>(tasks.map(([name]) => [name, []]));
 for (let round = 0; round <= ROUNDS; round++) {
   const bench = new Bench({ iterations: 1, time: 0, warmupIterations: 0, warmupTime: 0 });
-  for (const [name, fn] of tasks) bench.add(name, fn);
+  for (let k = 0; k < tasks.length; k++) {
+    const [name, fn] = tasks[(k + round) % tasks.length];
+    bench.add(name, fn, { beforeEach: () => gc() });
+  }
   await bench.run();
   if (round === 0) continue; // warm-up round
   for (const task of bench.tasks) {
@@ -240,7 +256,9 @@ console.log(`sgemm ${ROWS} x ${D} by ${D} x ${FEATURES}: ${gemmMs.toFixed(0)} ms
 // --------------------------------------------------------------------- ridge
 
 interface RidgeResult { method: string; accuracy: number; lambda: number; seconds: number }
-const ridge: RidgeResult[] = [];
+let ridge: RidgeResult[] = [];
+const ridgeFile = join(process.env.BENCH_OUT_DIR ? resolve(process.env.BENCH_OUT_DIR) : resolve(here, 'results'), 'ntk-sketch-ridge.json');
+let ridgeDate = new Date().toISOString();
 if (withRidge) {
   console.log(`\n== Ridge on ${FEATURES} NTK features vs exact-NTK kernel ridge (CLI protocol, 10,000 / 10,000, seed 0) ==`);
   const n = 10000, nTest = 10000, k = 10;
@@ -283,6 +301,12 @@ if (withRidge) {
     }
   }
   if (cli.status !== 0) console.log(`exact KRR (CLI) failed: ${cli.stderr.slice(-500)}`);
+  mkdirSync(dirname(ridgeFile), { recursive: true });
+  writeFileSync(ridgeFile, JSON.stringify({ date: ridgeDate, machine, results: ridge }, null, 2) + '\n');
+} else if (existsSync(ridgeFile)) {
+  const saved = JSON.parse(readFileSync(ridgeFile, 'utf8')) as { date: string; results: RidgeResult[] };
+  ridge = saved.results;
+  ridgeDate = saved.date;
 }
 
 // ------------------------------------------------------------------- report
@@ -358,11 +382,12 @@ const md: string[] = [
   `## Speed: ${ROWS} x ${D} Fashion-MNIST test images -> ${FEATURES} features`,
   '',
   `Depth ${DEPTH}, degree ${DEGREE}, sketchDim ${sketchDim}, ${info.cpu.threads} threads, async transform (allocating the output);`,
-  `median (min..max) of ${ROUNDS} rounds, each round running every task once (tinybench), after a warm-up round.`,
+  `median (min..max) of ${ROUNDS} rounds, each round running every task once (tinybench; order rotated, garbage collected`,
+  'before each task), after a warm-up round. The machine is shared: compare within this table.',
   '',
   '| task | ms | us / row | x sgemm |',
   '| --- | --- | --- | --- |',
-  ...speedRows.map((r) => `| ${r.name === 'sgemm' ? `sgemm ${ROWS} x ${D} by ${D} x ${FEATURES} (${gflops.toFixed(0)} GFLOP/s)` : r.name} | ${r.ms.toFixed(0)} (${r.min.toFixed(0)}..${r.max.toFixed(0)}) | ${r.perRow.toFixed(1)} | ${r.ratio.toFixed(2)} |`),
+  ...speedRows.map((r) => `| ${r.name === 'sgemm' ? `sgemm ${ROWS} x ${D} by ${D} x ${FEATURES} (${gflops.toFixed(0)} GFLOP/s)` : r.name === 'output alloc' ? `allocating and touching a new ${ROWS} x ${FEATURES} float32 array (part of the float32 transforms)` : r.name} | ${r.ms.toFixed(0)} (${r.min.toFixed(0)}..${r.max.toFixed(0)}) | ${r.perRow.toFixed(1)} | ${r.ratio.toFixed(2)} |`),
   '',
 ];
 if (ridge.length) {
@@ -371,6 +396,7 @@ if (ridge.length) {
     '',
     'Protocol of the `ntk-sketch` CLI: lambda chosen on a seeded 75/25 fit/validation split of the training rows',
     '(accuracy of one-hot ridge predictions), refitted on all training rows, evaluated once on the test rows.',
+    `Depth ${DEPTH}, seed 1 for the map; measured ${ridgeDate}${withRidge ? ' (this run)' : ' (an earlier run with --ridge; bench/results/ntk-sketch-ridge.json)'}.`,
     '',
     '| method | test accuracy | lambda | seconds |',
     '| --- | --- | --- | --- |',
