@@ -59,12 +59,13 @@ NtkRandomFeatures<T>::NtkRandomFeatures(const NtkRandomFeaturesConfig& config) :
   require(m1 + ms >= c.features, "arccos_features + sketch_features must be >= features");
   require(m1 + ms <= kMaxDim, "arccos_features + sketch_features must be <= 2^30");
   const int64_t width = m0 + m1;
+  require(width <= kMaxDim, "step_features + arccos_features must be <= 2^30 (BLAS leading dimensions are 32-bit)");
   for (int h = 0; h < c.depth; ++h) {
     const int64_t k = h == 0 ? c.input_dim : m1;
     require(k * width <= kMaxElements, "weight matrix too large");
     Layer layer;
     layer.in_dim = k;
-    layer.w.resize(static_cast<size_t>(k * width));
+    layer.w.allocate(static_cast<size_t>(k * width));
     gaussian_columns(k, 0, m0, c.seed, stream_of(kStepW, h), layer.w.data(), width);
     layer.weight.resize(static_cast<size_t>(m1));
     draw_arccos(k, 0, m1, c.seed, h, c.leverage, layer.w.data() + m0, width, layer.weight.data());
@@ -123,7 +124,7 @@ const typename NtkRandomFeatures<T>::NngpExtra& NtkRandomFeatures<T>::nngp_extra
     NngpExtra e;
     std::vector<double> weight(last.weight.begin(), last.weight.begin() + std::min(m1, f));
     if (f > m1) {
-      e.w.resize(static_cast<size_t>(last.in_dim * (f - m1)));
+      e.w.allocate(static_cast<size_t>(last.in_dim * (f - m1)));
       weight.resize(static_cast<size_t>(f));
       draw_arccos(last.in_dim, m1, f, c.seed, c.depth - 1, c.leverage, e.w.data(), f - m1, weight.data() + m1);
     }
