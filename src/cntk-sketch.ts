@@ -13,7 +13,9 @@
  *     t^h_p = TensorSRHT(xi^h_p, dphi^h_p)
  *     v^(h+1)_p  = patch sum of the q^2 neighbours' phi / q, sketched back to m
  *     xi^(h+1)_p = v^(h+1)_p + patch sum of the neighbours' t / q, sketched back to m
- *     NTK features = SRHT(mean_p [t^L_p, phi^L_p]),  NNGP features = SRHT(mean_p phi^L_p)
+ *     NTK features  = [ mean_p t^L_p  (features/2 TensorSRHT rows, used as they are),
+ *                       SRHT(mean_p phi^L_p) (the other half) ]
+ *     NNGP features = SRHT(mean_p phi^L_p)
  *
  * The patch sums are CountSketches with one random cyclic shift and random
  * signs per neighbour (O(q^2 m) per pixel, no transform); the sketches are
