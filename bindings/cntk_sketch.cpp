@@ -3,6 +3,7 @@
 //                     k1[], k0[], renormalise, highDegree, highDim)
 //   .transform(x, n, out, kernel, async)
 //   .info() -> { parameterBytes, workspaceBytes: { ntk, nngp }, outHeight, outWidth }
+// cntkSketchPolynomial(kernel, approximation, degree, layer) -> Float64Array
 // The map is immutable and shared with running jobs (shared_ptr), so an async
 // job keeps it alive even if the JavaScript object is collected meanwhile.
 #include <napi.h>
@@ -134,10 +135,35 @@ class CntkSketchMap : public Napi::ObjectWrap<CntkSketchMap> {
   std::shared_ptr<const ntk::CntkSketch<double>> f64_;
 };
 
+/// cntkSketchPolynomial(kernel 'k0' | 'k1', approximation 'taylor' | 'nnls', degree, layer) -> Float64Array
+Napi::Value CntkSketchPolynomial(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4) throw Napi::TypeError::New(env, "cntkSketchPolynomial: expected 4 arguments");
+  const std::string kernel = info[0].ToString().Utf8Value();
+  const std::string approx = info[1].ToString().Utf8Value();
+  if (kernel != "k0" && kernel != "k1") throw Napi::RangeError::New(env, "kernel must be 'k0' or 'k1'");
+  if (approx != "taylor" && approx != "nnls") throw Napi::RangeError::New(env, "approximation must be 'taylor' or 'nnls'");
+  const int64_t degree = size_arg(info[2], "degree");
+  const int64_t layer = size_arg(info[3], "layer");
+  if (degree < 1 || degree > 64 || layer < 1 || layer > 1000) throw Napi::RangeError::New(env, "degree or layer out of range");
+  std::vector<double> c;
+  try {
+    c = ntk::cntk_sketch_polynomial(kernel == "k0" ? ntk::ArcCosKernel::K0 : ntk::ArcCosKernel::K1,
+                                    approx == "taylor" ? ntk::PolyApprox::Taylor : ntk::PolyApprox::Nnls,
+                                    static_cast<int>(degree), static_cast<int>(layer));
+  } catch (const std::exception& e) {
+    throw Napi::RangeError::New(env, e.what());
+  }
+  auto out = Napi::Float64Array::New(env, c.size());
+  for (size_t i = 0; i < c.size(); ++i) out[i] = c[i];
+  return out;
+}
+
 }  // namespace
 
 void register_cntk_sketch(Napi::Env env, Napi::Object exports) {
   exports.Set("CntkSketchMap", CntkSketchMap::Define(env));
+  exports.Set("cntkSketchPolynomial", Napi::Function::New(env, CntkSketchPolynomial, "cntkSketchPolynomial"));
 }
 
 }  // namespace ntk_bindings

@@ -29,6 +29,11 @@
  * same options give bit-identical features on every run, thread count and
  * batch split, and toJSON()/fromJSON() restore it from a few numbers.
  *
+ * Q_1(u) = u is used exactly, and with 'nnls' the layers after the first use
+ * polynomials on the degrees 0, 1, 2, 4, 8, ... only (fitted as accurately
+ * as with all degrees), whose sketches are the nodes of a single PolySketch
+ * tree.
+ *
  * Accuracy: Gram errors fall like 1/sqrt(sketchDim) to the floor set by the
  * polynomial approximation of k0 (whose square-root singularity at t = 1
  * limits degree-q polynomials): on Fashion-MNIST (depth 3, filter 3, 'same')
@@ -268,7 +273,7 @@ export class CNTKSketch {
       this.k0 = restore[1]!.k0;
     } else {
       const poly = (kernel: 'k0' | 'k1') =>
-        Array.from({ length: r.depth }, (_, h) => nat.arccosPolynomial(kernel, r.approximation, r.degree, layerLower(h + 1)));
+        Array.from({ length: r.depth }, (_, h) => nat.cntkSketchPolynomial(kernel, r.approximation, r.degree, h + 1));
       this.k1 = poly('k1');
       this.k0 = poly('k0');
     }
@@ -281,7 +286,9 @@ export class CNTKSketch {
   /**
    * The polynomials in use: for layer h (index h-1), the interval
    * [lower, 1] its cosines lie in, and the coefficients c_0..c_degree of
-   * P1^h ~ k1 and P0^h ~ k0.
+   * P1^h ~ k1 and P0^h ~ k0. With 'nnls', layer 1 is fitted on [-1, 1] with
+   * all degrees, later layers on [0, 1] with degrees 0, 1 and the powers of
+   * two (as accurate, and one PolySketch tree computes them all).
    */
   get polynomials(): { lower: number[]; k1: number[][]; k0: number[][] } {
     return {
@@ -451,7 +458,7 @@ function readPolynomials(value: unknown, r: Resolved): { k1: Float64Array[]; k0:
       if (coeffs.length !== r.degree + 1) {
         throw new RangeError(`${name}[${h}] must hold degree + 1 = ${r.degree + 1} coefficients, got ${coeffs.length}`);
       }
-      const expected = nat.arccosPolynomial(kernel, r.approximation, r.degree, layerLower(h + 1));
+      const expected = nat.cntkSketchPolynomial(kernel, r.approximation, r.degree, h + 1);
       const c = new Float64Array(coeffs.length);
       coeffs.forEach((v: unknown, j: number) => {
         if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {

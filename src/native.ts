@@ -59,6 +59,7 @@ export interface NativeAddon {
     inputDim: number, depth: number, features: number, sketchDim: number, seed: number,
     dtype: 'float32' | 'float64', k1: Float64Array[], k0: Float64Array[],
   ) => NativeNtkSketchMap;
+  cntkSketchPolynomial(kernel: 'k0' | 'k1', approximation: 'taylor' | 'nnls', degree: number, layer: number): Float64Array;
   CntkSketchMap: new (
     channels: number, height: number, width: number, depth: number, filterSize: number, same: boolean,
     features: number, sketchDim: number, seed: number, dtype: 'float32' | 'float64', k1: Float64Array[], k0: Float64Array[],

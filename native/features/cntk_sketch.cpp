@@ -35,6 +35,35 @@ constexpr int kMaxTaps = 64;    // q^2 sources on the stack; more go to the heap
 
 }  // namespace
 
+std::vector<double> cntk_sketch_polynomial(ArcCosKernel kernel, PolyApprox approx, int degree, int layer) {
+  if (degree < 1 || degree > kMaxQ) throw std::invalid_argument("CNTKSketch polynomial: degree must be in [1, 64]");
+  if (layer < 1) throw std::invalid_argument("CNTKSketch polynomial: layer must be >= 1");
+  if (approx == PolyApprox::Taylor || layer == 1) return arccos_polynomial(kernel, approx, degree, layer == 1 ? -1.0 : 0.0);
+  std::vector<int> support = {0, 1};
+  for (int j = 2; j <= degree; j *= 2) support.push_back(j);
+  const double lower = 0.0;
+  const int64_t points = 512, rows = points + 3, cols = static_cast<int64_t>(support.size());
+  const double weight = 1e5;  // the sum-to-one row, as in nnls_fit
+  std::vector<double> a(static_cast<size_t>(rows * cols)), b(static_cast<size_t>(rows));
+  for (int64_t i = 0; i < rows; ++i) {
+    double t;
+    if (i < points)
+      t = 0.5 * (1 + lower) + 0.5 * (1 - lower) * std::cos(3.14159265358979323846 * (static_cast<double>(i) + 0.5) / points);
+    else
+      t = i == points ? lower : 1.0;
+    const bool constraint = i == rows - 1;
+    for (int64_t c = 0; c < cols; ++c) a[c * rows + i] = constraint ? weight : std::pow(t, support[c]);
+    b[i] = constraint ? weight : arccos_kernel(kernel, t);
+  }
+  const std::vector<double> c = nnls(a, rows, cols, b);
+  double sum = 0;
+  for (double v : c) sum += v;
+  if (!(sum > 0)) throw std::runtime_error("CNTKSketch polynomial: degenerate fit");
+  std::vector<double> out(static_cast<size_t>(degree) + 1, 0.0);
+  for (size_t j = 0; j < support.size(); ++j) out[support[j]] = c[j] / sum;
+  return out;
+}
+
 template <typename T>
 struct CntkSketch<T>::Workspace {
   std::vector<std::vector<double>> norm;   // N^h, h = 1..L (index h - 1), rows x cols
@@ -120,15 +149,26 @@ CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
   for (int h = 1; h < depth; ++h)
     stride_[h] = (std::max(blocks_[h] * L + offset_, blocks_[h + 1] * L + q - 1) + L - 1) / L * L;
 
+  ntk_direct_ = c.features >= 2 ? c.features / 2 : 0;
   for (int h = 1; h <= depth; ++h) {
     Layer layer;
     layer.in_dim = h == 1 ? c.channels * q * q : m;
     const std::vector<double>& c1 = c.k1[h - 1];
     const std::vector<double>& c0 = c.k0[h - 1];
-    for (int j = 1; j <= kMaxQ; ++j) {
-      const bool used = (j < static_cast<int>(c1.size()) && c1[j] > 0) || (j < static_cast<int>(c0.size()) && c0[j] > 0);
-      if (!used) continue;
-      (j <= c.high_degree ? layer.deg_low : layer.deg_high).push_back(j);
+    auto used = [&](int j) {
+      return (j < static_cast<int>(c1.size()) && c1[j] > 0) || (j < static_cast<int>(c0.size()) && c0[j] > 0);
+    };
+    for (int j = 1; j <= kMaxQ; ++j)
+      if (used(j)) (j <= c.high_degree ? layer.deg_low : layer.deg_high).push_back(j);
+    // All-x mode: the sketched degrees other than 1 are powers of two, and u
+    // fills the leaves exactly (in_dim = m): Q_1 is then leaf 0's transform.
+    {
+      bool pow2 = !layer.deg_low.empty() && layer.in_dim == m;
+      for (int j : layer.deg_low) pow2 = pow2 && (j == 1 || (j & (j - 1)) == 0);
+      if (pow2 && layer.deg_low.size() > 1 && layer.deg_low[0] == 1) {
+        layer.q1_leaf = true;
+        layer.deg_low.erase(layer.deg_low.begin());
+      }
     }
     for (int j : layer.deg_low) {
       layer.qdeg.push_back(j);
@@ -138,8 +178,30 @@ CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
       layer.qdeg.push_back(j);
       layer.qrows.push_back(mh_);
     }
-    if (!layer.deg_low.empty())
+    if (layer.q1_leaf) {
+      layer.qdeg.push_back(1);
+      layer.qrows.push_back(m);
+    }
+    if (!layer.deg_low.empty()) {
       layer.tree_low = BlockPolySketch<T>(layer.in_dim, m, leaves_for(layer.deg_low), c.seed, stream_of(kTreeLow, h));
+      layer.powers = true;
+      for (int j : layer.deg_low) {
+        int lv = -1;
+        for (int k = 0; (2 << k) <= j; ++k)
+          if ((2 << k) == j) lv = k;
+        layer.powers = layer.powers && lv >= 0;
+        layer.levels.push_back(lv);
+      }
+      if (!layer.powers && layer.q1_leaf) {  // not all powers of two after all: the general tree computes Q_1
+        layer.q1_leaf = false;
+        layer.deg_low.insert(layer.deg_low.begin(), 1);
+        layer.qdeg.pop_back();
+        layer.qrows.pop_back();
+        layer.qdeg.insert(layer.qdeg.begin(), 1);
+        layer.qrows.insert(layer.qrows.begin(), m);
+        layer.levels.clear();
+      }
+    }
     if (!layer.deg_high.empty()) {
       layer.reduce = layer.in_dim > mh_;
       if (layer.reduce) {
@@ -151,7 +213,6 @@ CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
     }
     layer.p1 = make_pack(c1, layer);
     layer.p0 = make_pack(c0, layer);
-    ntk_direct_ = c.features >= 2 ? c.features / 2 : 0;
     layer.t_dim = (h == depth && ntk_direct_ > 0) ? ntk_direct_ : m;
     layer.tensor = BlockTensorSrht<T>(layer.in_dim, layer.p0.dim, layer.t_dim, c.seed, stream_of(kTensor, h));
     if (h < depth) {
@@ -471,9 +532,11 @@ void CntkSketch<T>::compute_block(int h, int64_t r, int64_t c0, const T* x, T sc
   }
 
   // Q_j(u), u = v * inv per lane (applied by the leaves), each with its
-  // squared norm; qn rescales each to unit norm.
+  // squared norm; qn rescales each to unit norm. The exact Q_1 = u is v
+  // itself, its lane factor inv folded into qn.
   const int nl = static_cast<int>(layer.deg_low.size());
   const int nh = static_cast<int>(layer.deg_high.size());
+  const int nq = static_cast<int>(layer.qdeg.size());
   T* qbuf[kMaxQ];
   T qsq[kMaxQ * L], qn[kMaxQ * L];
   {
@@ -483,7 +546,7 @@ void CntkSketch<T>::compute_block(int h, int64_t r, int64_t c0, const T* x, T sc
       off += layer.qrows[k];
     }
   }
-  std::fill(qsq, qsq + (nl + nh) * L, T(0));
+  std::fill(qsq, qsq + nq * L, T(0));
   // NNGP features need only P1's degrees (the same values: each Q_j depends on j alone).
   auto needed = [&](int qi) {
     if (ntk) return true;
@@ -492,8 +555,9 @@ void CntkSketch<T>::compute_block(int h, int64_t r, int64_t c0, const T* x, T sc
     return false;
   };
   auto run_tree = [&](const BlockPolySketch<T>& tree, typename BlockPolySketch<T>::Workspace& pw,
-                      const std::vector<int>& degrees, int first, const T* input, const T* lane_scale) {
-    int degs[kMaxQ], idx[kMaxQ];
+                      const std::vector<int>& degrees, const std::vector<int>* levels, int first, const T* input,
+                      const T* lane_scale) {
+    int arg[kMaxQ], idx[kMaxQ];
     T* outs[kMaxQ];
     T sq[kMaxQ * L];
     int count = 0;
@@ -501,14 +565,17 @@ void CntkSketch<T>::compute_block(int h, int64_t r, int64_t c0, const T* x, T sc
       const int qi = first + static_cast<int>(k);
       if (!needed(qi)) continue;
       idx[count] = qi;
-      degs[count] = degrees[k];
+      arg[count] = levels ? (*levels)[k] : degrees[k];
       outs[count++] = qbuf[qi];
     }
     if (count == 0) return;
-    tree.apply(input, lane_scale, count, degs, outs, pw, sq);
+    if (levels)
+      tree.apply_powers(input, lane_scale, count, arg, outs, pw, sq);
+    else
+      tree.apply(input, lane_scale, count, arg, outs, pw, sq);
     for (int k = 0; k < count; ++k) std::copy(sq + k * L, sq + (k + 1) * L, qsq + idx[k] * L);
   };
-  if (nl > 0) run_tree(layer.tree_low, ws.pw_low[h - 1], layer.deg_low, 0, v, inv);
+  if (nl > 0) run_tree(layer.tree_low, ws.pw_low[h - 1], layer.deg_low, layer.powers ? &layer.levels : nullptr, 0, v, inv);
   if (nh > 0) {
     if (layer.reduce) {
       // u~ = SRHT of u down to high_dim, renormalised (or scaled as u).
@@ -525,21 +592,35 @@ void CntkSketch<T>::compute_block(int h, int64_t r, int64_t c0, const T* x, T sc
       } else {
         std::copy(ones, ones + L, us);
       }
-      run_tree(layer.tree_high, ws.pw_high[h - 1], layer.deg_high, nl, ured, us);
+      run_tree(layer.tree_high, ws.pw_high[h - 1], layer.deg_high, nullptr, nl, ured, us);
     } else {
-      run_tree(layer.tree_high, ws.pw_high[h - 1], layer.deg_high, nl, v, inv);
+      run_tree(layer.tree_high, ws.pw_high[h - 1], layer.deg_high, nullptr, nl, v, inv);
     }
   }
-  if (renorm) {
-    inverse_roots(qsq, nl + nh, qn);
-  } else {
-    for (int k = 0; k < (nl + nh) * L; ++k) qn[k] = mask[k % L];
+  if (layer.q1_leaf) {
+    // Q_1 = H D u / sqrt(m): leaf 0's transform, left by the tree (it is
+    // always computed: every power of two >= 2 uses leaf 0).
+    const T* leaf = layer.tree_low.leaf0_transform(ws.pw_low[h - 1]);
+    if (!leaf) {  // no other degree was needed (NNGP with P1 = c0 + c1 t): compute the leaf alone
+      const int level0 = 0;
+      layer.tree_low.apply_powers(v, inv, 1, &level0, qbuf, ws.pw_low[h - 1]);
+      leaf = layer.tree_low.leaf0_transform(ws.pw_low[h - 1]);
+    }
+    qbuf[nq - 1] = const_cast<T*>(leaf);
+    block_sumsq(leaf, m, qsq + (nq - 1) * L);
   }
+  if (renorm) {
+    inverse_roots(qsq, nq, qn);
+  } else {
+    for (int k = 0; k < nq * L; ++k) qn[k] = mask[k % L];
+  }
+  if (layer.q1_leaf && !renorm)  // H D u / sqrt(m) (with renormalisation: leaf / |leaf|)
+    for (int l = 0; l < L; ++l) qn[(nq - 1) * L + l] /= std::sqrt(static_cast<T>(m));
 
   // phi = sqrt(N) P1-sketch: to the pooled sum (last layer) or compressed to z.
   if (last) {
     T qs[kMaxQ * L];
-    for (int k = 0; k < (nl + nh) * L; ++k) qs[k] = qn[k] * sn[k % L];
+    for (int k = 0; k < nq * L; ++k) qs[k] = qn[k] * sn[k % L];
     accumulate_pack(layer.p1, qbuf, sn, qs, ws.pooled.data() + (ntk ? layer.t_dim * L : 0));
   } else {
     const SignShift<T>* cm[kMaxQ];
