@@ -144,6 +144,8 @@ describe('CNTKSketch accuracy against the exact CNTK', () => {
     const exact = cntkKernelSync(imgs(X, n, C, H, W), null, arch);
     const map = new CNTKSketch({ inputShape: [C, H, W], ...arch, features: 3001, dtype: 'float64' });
     expect(map.sketchDim).toBe(1024);
+    expect(map.degree).toBe(8);
+    expect(new CNTKSketch({ inputShape: [C, H, W], ...arch, features: 16384 }).degree).toBe(16);
     expect(relFrobenius(gram(map.transformSync(imgs(X, n, C, H, W)).data, n, 3001), exact.ntk.data)).toBeLessThan(0.05);
     const one = new CNTKSketch({ inputShape: [C, H, W], ...arch, features: 1, sketchDim: 256, dtype: 'float64' });
     const phi = one.transformSync(imgs(X, n, C, H, W)).data;
