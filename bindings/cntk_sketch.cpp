@@ -1,6 +1,6 @@
 // CntkSketchMap: the native half of the CNTKSketch class.
 //   new CntkSketchMap(channels, height, width, depth, filterSize, same, features, sketchDim, seed, dtype,
-//                     k1[], k0[], renormalise, highDegree, highDim)
+//                     k1[], k0[], renormalise)
 //   .transform(x, n, out, kernel, async)
 //   .info() -> { parameterBytes, workspaceBytes: { ntk, nngp }, outHeight, outWidth }
 // cntkSketchPolynomial(kernel, approximation, degree, layer) -> Float64Array
@@ -54,7 +54,7 @@ class CntkSketchMap : public Napi::ObjectWrap<CntkSketchMap> {
 
   explicit CntkSketchMap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CntkSketchMap>(info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 15) throw Napi::TypeError::New(env, "CntkSketchMap: expected 15 arguments");
+    if (info.Length() < 13) throw Napi::TypeError::New(env, "CntkSketchMap: expected 13 arguments");
     ntk::CntkSketchConfig c;
     c.channels = size_arg(info[0], "channels");
     c.height = size_arg(info[1], "height");
@@ -73,10 +73,6 @@ class CntkSketchMap : public Napi::ObjectWrap<CntkSketchMap> {
     c.k1 = polynomial_list(info[10], "k1", c.depth);
     c.k0 = polynomial_list(info[11], "k0", c.depth);
     c.renormalise = info[12].ToBoolean();
-    const int64_t high_degree = size_arg(info[13], "highDegree");
-    c.high_dim = size_arg(info[14], "highDim");
-    if (high_degree > 1000) throw Napi::RangeError::New(env, "highDegree out of range");
-    c.high_degree = static_cast<int>(high_degree);
     // Sizes whose products could overflow int64 are refused before any work.
     if (c.channels > (int64_t{1} << 20) || c.height > (int64_t{1} << 20) || c.width > (int64_t{1} << 20) ||
         c.features > (int64_t{1} << 30))

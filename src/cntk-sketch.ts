@@ -286,7 +286,7 @@ export class CNTKSketch {
     }
     this.map = new nat.CntkSketchMap(
       r.channels, r.height, r.width, r.depth, r.filterSize, r.padding === 'same', r.features, r.sketchDim, r.seed, r.dtype,
-      this.k1, this.k0, true, 64, 0,
+      this.k1, this.k0, true,
     );
   }
 

@@ -14,7 +14,7 @@ namespace ntk {
 namespace {
 
 // Each component draws from its own stream, named by (role, layer, index).
-enum Role : uint64_t { kTreeLow = 1, kTreeHigh, kReduce, kTensor, kCompress, kPatchZ, kPatchT, kOutNtk, kOutNngp };
+enum Role : uint64_t { kTree = 1, kTensor = 4, kCompress, kPatchZ, kPatchT, kOutNtk, kOutNngp };
 
 uint64_t stream_of(Role role, int layer, int64_t index = 0) {
   return sub_stream(sub_stream(sub_stream(0x434e544b536b7463ULL, role), static_cast<uint64_t>(layer)),
@@ -69,8 +69,8 @@ struct CntkSketch<T>::Workspace {
   std::vector<std::vector<double>> norm;   // N^h, h = 1..L (index h - 1), rows x cols
   std::vector<std::vector<double>> xnorm;  // M^h, the diagonal of Xi^h
   std::vector<AlignedBuffer<T>> ring;      // layers 1..L-1: q stored rows each
-  AlignedBuffer<T> v, xi, ta, tb, q, red, ured, t, z, pooled;
-  std::vector<typename BlockPolySketch<T>::Workspace> pw_low, pw_high;
+  AlignedBuffer<T> v, xi, ta, tb, q, t, z, pooled;
+  std::vector<typename BlockPolySketch<T>::Workspace> pw;
   std::vector<int64_t> done;
   std::vector<T> final_in, final_work;
 };
@@ -115,7 +115,6 @@ CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
   require(c.features >= 1, "features must be >= 1");
   require(c.sketch_dim >= 8 && (c.sketch_dim & (c.sketch_dim - 1)) == 0 && c.sketch_dim <= (int64_t{1} << 24),
           "sketch dimension must be a power of two in [8, 2^24]");
-  require(c.high_degree >= 1, "high_degree must be >= 1");
   require(c.filter <= std::min(c.height, c.width), "filter larger than the image");
   require(!c.same || c.filter % 2 == 1, "'same' padding needs an odd filter size");
   require(c.same || std::min(c.height, c.width) - static_cast<int64_t>(c.depth) * (c.filter - 1) >= 1,
@@ -134,8 +133,6 @@ CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
     }
   constexpr int L = kLanes<T>;
   const int64_t m = m_ = c.sketch_dim;
-  mh_ = c.high_dim > 0 ? c.high_dim : std::max<int64_t>(8, m / 4);
-  require(mh_ >= 8 && mh_ <= m && (mh_ & (mh_ - 1)) == 0, "high_dim must be a power of two in [8, sketch_dim]");
   const int q = c.filter, depth = c.depth;
   offset_ = c.same ? (q - 1) / 2 : 0;
   for (int h = 0; h <= depth; ++h) {
@@ -159,33 +156,29 @@ CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
       return (j < static_cast<int>(c1.size()) && c1[j] > 0) || (j < static_cast<int>(c0.size()) && c0[j] > 0);
     };
     for (int j = 1; j <= kMaxQ; ++j)
-      if (used(j)) (j <= c.high_degree ? layer.deg_low : layer.deg_high).push_back(j);
+      if (used(j)) layer.degrees.push_back(j);
     // All-x mode: the sketched degrees other than 1 are powers of two, and u
     // fills the leaves exactly (in_dim = m): Q_1 is then leaf 0's transform.
     {
-      bool pow2 = !layer.deg_low.empty() && layer.in_dim == m;
-      for (int j : layer.deg_low) pow2 = pow2 && (j == 1 || (j & (j - 1)) == 0);
-      if (pow2 && layer.deg_low.size() > 1 && layer.deg_low[0] == 1) {
+      bool pow2 = !layer.degrees.empty() && layer.in_dim == m;
+      for (int j : layer.degrees) pow2 = pow2 && (j == 1 || (j & (j - 1)) == 0);
+      if (pow2 && layer.degrees.size() > 1 && layer.degrees[0] == 1) {
         layer.q1_leaf = true;
-        layer.deg_low.erase(layer.deg_low.begin());
+        layer.degrees.erase(layer.degrees.begin());
       }
     }
-    for (int j : layer.deg_low) {
+    for (int j : layer.degrees) {
       layer.qdeg.push_back(j);
       layer.qrows.push_back(m);
-    }
-    for (int j : layer.deg_high) {
-      layer.qdeg.push_back(j);
-      layer.qrows.push_back(mh_);
     }
     if (layer.q1_leaf) {
       layer.qdeg.push_back(1);
       layer.qrows.push_back(m);
     }
-    if (!layer.deg_low.empty()) {
-      layer.tree_low = BlockPolySketch<T>(layer.in_dim, m, leaves_for(layer.deg_low), c.seed, stream_of(kTreeLow, h));
+    if (!layer.degrees.empty()) {
+      layer.tree = BlockPolySketch<T>(layer.in_dim, m, leaves_for(layer.degrees), c.seed, stream_of(kTree, h));
       layer.powers = true;
-      for (int j : layer.deg_low) {
+      for (int j : layer.degrees) {
         int lv = -1;
         for (int k = 0; (2 << k) <= j; ++k)
           if ((2 << k) == j) lv = k;
@@ -194,22 +187,13 @@ CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
       }
       if (!layer.powers && layer.q1_leaf) {  // not all powers of two after all: the general tree computes Q_1
         layer.q1_leaf = false;
-        layer.deg_low.insert(layer.deg_low.begin(), 1);
+        layer.degrees.insert(layer.degrees.begin(), 1);
         layer.qdeg.pop_back();
         layer.qrows.pop_back();
         layer.qdeg.insert(layer.qdeg.begin(), 1);
         layer.qrows.insert(layer.qrows.begin(), m);
         layer.levels.clear();
       }
-    }
-    if (!layer.deg_high.empty()) {
-      layer.reduce = layer.in_dim > mh_;
-      if (layer.reduce) {
-        layer.reduce_hd = BlockHadamard<T>(layer.in_dim, c.seed, stream_of(kReduce, h, 0));
-        layer.reduce_rows = balanced_rows(mh_, layer.reduce_hd.padded(), c.seed, stream_of(kReduce, h, 1));
-      }
-      layer.tree_high = BlockPolySketch<T>(layer.reduce ? mh_ : layer.in_dim, mh_, leaves_for(layer.deg_high),
-                                           c.seed, stream_of(kTreeHigh, h));
     }
     layer.p1 = make_pack(c1, layer);
     layer.p0 = make_pack(c0, layer);
@@ -236,8 +220,7 @@ CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
         }
       }
     }
-    parameter_bytes_ += layer.tree_low.bytes() + layer.tree_high.bytes() + layer.tensor.bytes() +
-                        layer.reduce_hd.bytes() + static_cast<int64_t>(layer.reduce_rows.size() * sizeof(int32_t));
+    parameter_bytes_ += layer.tree.bytes() + layer.tensor.bytes();
     for (const auto* maps : {&layer.compress, &layer.patch_z, &layer.patch_t})
       for (const auto& s : *maps) parameter_bytes_ += s.bytes();
     layers_.push_back(std::move(layer));
@@ -259,7 +242,7 @@ int64_t CntkSketch<T>::row_elements(int h, CntkFeatureKind kind) const {
 namespace {
 
 struct Sizes {
-  int64_t in_dim = 0, in_pad = 0, packed0 = 0, qtotal = 0, red_pad = 0, t_dim = 0;
+  int64_t in_dim = 0, in_pad = 0, packed0 = 0, qtotal = 0, t_dim = 0;
 };
 
 }  // namespace
@@ -283,19 +266,12 @@ typename CntkSketch<T>::Workspace CntkSketch<T>::make_workspace(CntkFeatureKind 
     int64_t qt = 0;
     for (int64_t r : layer.qrows) qt += r;
     s.qtotal = std::max(s.qtotal, qt);
-    if (layer.reduce) s.red_pad = std::max(s.red_pad, layer.reduce_hd.padded());
     s.t_dim = std::max(s.t_dim, layer.t_dim);
-    ws.pw_low.push_back(layer.deg_low.empty() ? typename BlockPolySketch<T>::Workspace{} : layer.tree_low.make_workspace());
-    ws.pw_high.push_back(layer.deg_high.empty() ? typename BlockPolySketch<T>::Workspace{}
-                                                : layer.tree_high.make_workspace());
+    ws.pw.push_back(layer.degrees.empty() ? typename BlockPolySketch<T>::Workspace{} : layer.tree.make_workspace());
   }
   ws.v.resize(s.in_dim * L);
   ws.q.resize(std::max<int64_t>(1, s.qtotal) * L);
   ws.z.resize(m * L);
-  if (s.red_pad > 0) {
-    ws.red.resize(s.red_pad * L);
-    ws.ured.resize(mh_ * L);
-  }
   const Layer& last = layers_.back();
   ws.pooled.resize(((ntk ? last.t_dim : 0) + last.p1.dim) * L);
   if (ntk) {
@@ -328,14 +304,11 @@ int64_t CntkSketch<T>::workspace_bytes(CntkFeatureKind kind) const {
     int64_t qt = 0;
     for (int64_t r : layer.qrows) qt += r;
     s.qtotal = std::max(s.qtotal, qt);
-    if (layer.reduce) s.red_pad = std::max(s.red_pad, layer.reduce_hd.padded());
     s.t_dim = std::max(s.t_dim, layer.t_dim);
-    if (!layer.deg_low.empty()) bytes += layer.tree_low.workspace_bytes();
-    if (!layer.deg_high.empty()) bytes += layer.tree_high.workspace_bytes();
+    if (!layer.degrees.empty()) bytes += layer.tree.workspace_bytes();
   }
   const Layer& last = layers_.back();
   elements += (s.in_dim + std::max<int64_t>(1, s.qtotal) + m + (ntk ? last.t_dim : 0) + last.p1.dim) * L;
-  if (s.red_pad > 0) elements += (s.red_pad + mh_) * L;
   if (ntk) elements += (m + s.in_pad + s.packed0 + s.t_dim) * L;
   const BalancedSrht<T>& out = ntk ? out_ntk_ : out_nngp_;
   elements += last.t_dim + last.p1.dim + out.work_size();
@@ -534,14 +507,13 @@ void CntkSketch<T>::compute_block(int h, int64_t r, int64_t c0, const T* x, T sc
   // Q_j(u), u = v * inv per lane (applied by the leaves), each with its
   // squared norm; qn rescales each to unit norm. The exact Q_1 = u is v
   // itself, its lane factor inv folded into qn.
-  const int nl = static_cast<int>(layer.deg_low.size());
-  const int nh = static_cast<int>(layer.deg_high.size());
+  const int nl = static_cast<int>(layer.degrees.size());
   const int nq = static_cast<int>(layer.qdeg.size());
   T* qbuf[kMaxQ];
   T qsq[kMaxQ * L], qn[kMaxQ * L];
   {
     int64_t off = 0;
-    for (int k = 0; k < nl + nh; ++k) {
+    for (int k = 0; k < nl; ++k) {
       qbuf[k] = ws.q.data() + off * L;
       off += layer.qrows[k];
     }
@@ -575,36 +547,15 @@ void CntkSketch<T>::compute_block(int h, int64_t r, int64_t c0, const T* x, T sc
       tree.apply(input, lane_scale, count, arg, outs, pw, sq);
     for (int k = 0; k < count; ++k) std::copy(sq + k * L, sq + (k + 1) * L, qsq + idx[k] * L);
   };
-  if (nl > 0) run_tree(layer.tree_low, ws.pw_low[h - 1], layer.deg_low, layer.powers ? &layer.levels : nullptr, 0, v, inv);
-  if (nh > 0) {
-    if (layer.reduce) {
-      // u~ = SRHT of u down to high_dim, renormalised (or scaled as u).
-      T* red = ws.red.data();
-      layer.reduce_hd.apply(v, red, inv);
-      T* ured = ws.ured.data();
-      T uu[L], us[L];
-      const T* no_b = nullptr;
-      const int32_t* no_rows = nullptr;
-      block_combine(red, layer.reduce_rows.data(), no_b, no_rows, mh_, T(1) / std::sqrt(static_cast<T>(mh_)), T(1),
-                    ured, uu);
-      if (renorm) {
-        inverse_roots(uu, 1, us);
-      } else {
-        std::copy(ones, ones + L, us);
-      }
-      run_tree(layer.tree_high, ws.pw_high[h - 1], layer.deg_high, nullptr, nl, ured, us);
-    } else {
-      run_tree(layer.tree_high, ws.pw_high[h - 1], layer.deg_high, nullptr, nl, v, inv);
-    }
-  }
+  if (nl > 0) run_tree(layer.tree, ws.pw[h - 1], layer.degrees, layer.powers ? &layer.levels : nullptr, 0, v, inv);
   if (layer.q1_leaf) {
     // Q_1 = H D u / sqrt(m): leaf 0's transform, left by the tree (it is
     // always computed: every power of two >= 2 uses leaf 0).
-    const T* leaf = layer.tree_low.leaf0_transform(ws.pw_low[h - 1]);
+    const T* leaf = layer.tree.leaf0_transform(ws.pw[h - 1]);
     if (!leaf) {  // no other degree was needed (NNGP with P1 = c0 + c1 t): compute the leaf alone
       const int level0 = 0;
-      layer.tree_low.apply_powers(v, inv, 1, &level0, qbuf, ws.pw_low[h - 1]);
-      leaf = layer.tree_low.leaf0_transform(ws.pw_low[h - 1]);
+      layer.tree.apply_powers(v, inv, 1, &level0, qbuf, ws.pw[h - 1]);
+      leaf = layer.tree.leaf0_transform(ws.pw[h - 1]);
     }
     qbuf[nq - 1] = const_cast<T*>(leaf);
     block_sumsq(leaf, m, qsq + (nq - 1) * L);

@@ -18,12 +18,9 @@
 //   NTK features  = [ mean_p t^L_p , SRHT_(f - f_t)( mean_p phi^L_p ) ],  f_t = floor(f / 2)
 //   NNGP features = SRHT_f( mean_p phi^L_p )
 //
-// Q_j is a PolySketch of degree j >= 2: one tree per layer shared by P1 and
-// P0 for the degrees <= high_degree (dimension m; when they are all powers of
-// two, as the default polynomials of layers >= 2 are, they are the all-x
-// nodes of a single tree), and optionally a second tree at the reduced
-// dimension high_dim for the higher degrees, whose coefficients are small (it
-// sees an SRHT of u_p down to high_dim, so its leaves are cheap). In the
+// Q_j is a PolySketch of degree j: one tree per layer, shared by P1 and P0
+// (when the degrees are 1 and powers of two, as the default polynomials of
+// layers >= 2 are, they are the all-x nodes of that single tree). In the
 // all-x case Q_1(u) = H D u / sqrt(m), the transform of the tree's first leaf:
 // an exact isometry at no extra cost. (u itself would be exact too, but it
 // is not spread out: its large coordinates, e.g. phi's constant entry,
@@ -92,9 +89,6 @@ struct CntkSketchConfig {
   std::vector<std::vector<double>> k1, k0;
   /// Project every per-pixel vector onto its exact norm (see above).
   bool renormalise = true;
-  /// Degrees above this are sketched at high_dim (0: sketch_dim / 4, at least 8; a power of two <= m).
-  int high_degree = 4;
-  int64_t high_dim = 0;
 };
 
 template <typename T>
@@ -132,15 +126,12 @@ class CntkSketch {
   };
   struct Layer {
     int64_t in_dim = 0;  // entries of v (C q^2 at layer 1, else m)
-    std::vector<int> deg_low, deg_high;  // sketched degrees (>= 2, or 1 when u is wider than m)
-    BlockPolySketch<T> tree_low, tree_high;
-    bool powers = false;                 // deg_low are the all-x nodes of tree_low
+    std::vector<int> degrees;            // sketched by the tree (all used degrees but 1 when q1_leaf)
+    BlockPolySketch<T> tree;
+    bool powers = false;                 // degrees are the all-x nodes of the tree
     std::vector<int> levels;             // their levels (powers mode)
-    bool q1_leaf = false;                // powers mode: Q_1(u) = H D u / sqrt(m) from tree_low's leaf 0 (exact), the last Q
-    bool reduce = false;  // tree_high sees SRHT(u) of high_dim entries
-    BlockHadamard<T> reduce_hd;
-    std::vector<int32_t> reduce_rows;
-    std::vector<int64_t> qrows;  // rows of each Q (low degrees first)
+    bool q1_leaf = false;                // powers mode: Q_1(u) = H D u / sqrt(m) from the tree's leaf 0 (exact), the last Q
+    std::vector<int64_t> qrows;  // rows of each Q
     std::vector<int> qdeg;
     Pack p1, p0;
     BlockTensorSrht<T> tensor;  // xi (in_dim) x packed P0 -> t_dim
@@ -158,7 +149,7 @@ class CntkSketch {
   Pack make_pack(const std::vector<double>& coeffs, const Layer& layer) const;
 
   CntkSketchConfig config_;
-  int64_t m_ = 0, mh_ = 0;
+  int64_t m_ = 0;
   int offset_ = 0;                        // first tap of a patch relative to its pixel
   std::vector<int64_t> rows_, cols_;      // grid edges, h = 0..L
   std::vector<int64_t> blocks_, stride_;  // blocks per row; stored row width (layers 1..L-1)
