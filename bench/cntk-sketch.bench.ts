@@ -1,13 +1,14 @@
 /**
  * CNTKSketch on Fashion-MNIST (28 x 28 x 1), depth 3, filter 3, 'same'
- * (the defaults: degree 8, sketchDim = features / 4, float32):
+ * (the defaults: degree 8 below 16,384 features and 16 from there on,
+ * sketchDim = features / 4, float32):
  *
  * 1. Gram error vs features: relative Frobenius error of the feature Gram
  *    matrix against the exact CNTK / CNN-GP (cntkKernelSync) on the first
  *    BENCH_N (60) test images, features 1,024 ... 16,384, seeds 1..3; and the
- *    polynomial floor (the exact recursion with the map's polynomials in place
- *    of k1, k0, i.e. infinite sketch dimension) on the first BENCH_FLOOR_N
- *    (16) images, from the plain-TypeScript reference.
+ *    polynomial floors of degrees 8 and 16 (the exact recursion with the map's
+ *    polynomials in place of k1, k0, i.e. infinite sketch dimension) on the
+ *    first BENCH_FLOOR_N (16) images, from the plain-TypeScript reference.
  * 2. Speed (tinybench): ms per image featurising BENCH_SPEED_N (400) test
  *    images at 1,024 ... 16,384 features on all cores, and at 4,096 on one;
  *    also 'valid' padding with filters 3 and 4. Memory: the map's parameters,
@@ -104,41 +105,44 @@ const exact = cntkKernelSync(images(testSet.X.subarray(0, N * 784), N), null, AR
 const exactSeconds = (performance.now() - t0) / 1000;
 log(`  ${exactSeconds.toFixed(1)} s`);
 
-const probe = new CNTKSketch({ inputShape: SHAPE, ...ARCH, features: 64 });
-const P = probe.polynomials;
-log(`\n== polynomial floor on the first ${FLOOR_N} images (degree ${probe.degree}, ${probe.approximation}) ==`);
-t0 = performance.now();
-const floorNtk = new Float64Array(FLOOR_N * FLOOR_N), floorNngp = new Float64Array(FLOOR_N * FLOOR_N);
 const exactSub = { ntk: new Float64Array(FLOOR_N * FLOOR_N), nngp: new Float64Array(FLOOR_N * FLOOR_N) };
-for (let i = 0; i < FLOOR_N; i++) {
-  for (let j = 0; j <= i; j++) {
-    const r = cntkPairWith(
-      testSet.X.subarray(i * 784, (i + 1) * 784), testSet.X.subarray(j * 784, (j + 1) * 784),
-      { channels: 1, height: 28, width: 28 }, ARCH,
-      (h, t) => evaluatePolynomial(P.k1[h - 1], t), (h, t) => evaluatePolynomial(P.k0[h - 1], t), i === j,
-    );
-    floorNtk[i * FLOOR_N + j] = floorNtk[j * FLOOR_N + i] = r.ntk;
-    floorNngp[i * FLOOR_N + j] = floorNngp[j * FLOOR_N + i] = r.nngp;
-  }
-}
 for (let i = 0; i < FLOOR_N; i++) {
   for (let j = 0; j < FLOOR_N; j++) {
     exactSub.ntk[i * FLOOR_N + j] = exact.ntk.data[i * N + j];
     exactSub.nngp[i * FLOOR_N + j] = exact.nngp.data[i * N + j];
   }
 }
-const floor = { ntk: relFrobenius(floorNtk, exactSub.ntk), nngp: relFrobenius(floorNngp, exactSub.nngp) };
-log(`  NTK ${floor.ntk.toFixed(4)}, NNGP ${floor.nngp.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+const floors: Record<number, { ntk: number; nngp: number }> = {};
+for (const degree of [8, 16]) {
+  const P = new CNTKSketch({ inputShape: SHAPE, ...ARCH, features: 64, degree }).polynomials;
+  log(`\n== polynomial floor on the first ${FLOOR_N} images (degree ${degree}, nnls) ==`);
+  t0 = performance.now();
+  const fNtk = new Float64Array(FLOOR_N * FLOOR_N), fNngp = new Float64Array(FLOOR_N * FLOOR_N);
+  for (let i = 0; i < FLOOR_N; i++) {
+    for (let j = 0; j <= i; j++) {
+      const r = cntkPairWith(
+        testSet.X.subarray(i * 784, (i + 1) * 784), testSet.X.subarray(j * 784, (j + 1) * 784),
+        { channels: 1, height: 28, width: 28 }, ARCH,
+        (h, t) => evaluatePolynomial(P.k1[h - 1], t), (h, t) => evaluatePolynomial(P.k0[h - 1], t), i === j,
+      );
+      fNtk[i * FLOOR_N + j] = fNtk[j * FLOOR_N + i] = r.ntk;
+      fNngp[i * FLOOR_N + j] = fNngp[j * FLOOR_N + i] = r.nngp;
+    }
+  }
+  floors[degree] = { ntk: relFrobenius(fNtk, exactSub.ntk), nngp: relFrobenius(fNngp, exactSub.nngp) };
+  log(`  NTK ${floors[degree].ntk.toFixed(4)}, NNGP ${floors[degree].nngp.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+}
 
-interface AccRow { features: number; sketchDim: number; ntk: number[]; nngp: number[] }
+interface AccRow { features: number; sketchDim: number; degree: number; ntk: number[]; nngp: number[] }
 const accRows: AccRow[] = [];
 log(`\n== Gram relative Frobenius error vs features (${N} images, float32 maps, seeds ${SEEDS.join(', ')}) ==`);
 const accX = Float32Array.from(testSet.X.subarray(0, N * 784));
 for (const features of FEATURES) {
-  const row: AccRow = { features, sketchDim: 0, ntk: [], nngp: [] };
+  const row: AccRow = { features, sketchDim: 0, degree: 0, ntk: [], nngp: [] };
   for (const seed of SEEDS) {
     const map = new CNTKSketch({ inputShape: SHAPE, ...ARCH, features, seed });
     row.sketchDim = map.sketchDim;
+    row.degree = map.degree;
     for (const kernel of ['ntk', 'nngp'] as const) {
       const phi = map.transformSync(images(accX, N), { kernel });
       row[kernel].push(gramError(phi.data, N, features, (kernel === 'ntk' ? exact.ntk : exact.nngp).data));
@@ -146,7 +150,7 @@ for (const features of FEATURES) {
   }
   accRows.push(row);
   const fmt = (v: number[]) => `${mean(v).toFixed(4)} (max ${Math.max(...v).toFixed(4)})`;
-  log(`  ${String(features).padStart(6)} features (sketchDim ${row.sketchDim}): NTK ${fmt(row.ntk)}, NNGP ${fmt(row.nngp)}`);
+  log(`  ${String(features).padStart(6)} features (sketchDim ${row.sketchDim}, degree ${row.degree}): NTK ${fmt(row.ntk)}, NNGP ${fmt(row.nngp)}`);
 }
 
 function mean(v: number[]): number {
@@ -255,16 +259,17 @@ lines.push(`| machine | ${machineDescription()} |`);
 lines.push(`| load average (1 min) | ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after (other processes share the cores: compare ratios within this run) |`);
 lines.push(`| data | Fashion-MNIST test images, pixels in [0, 1], shape [n, 1, 28, 28] |`);
 lines.push(`| architecture | depth 3, filter 3, 'same' (global average pooling) unless stated |`);
-lines.push(`| map | CNTKSketch defaults: degree ${probe.degree} ('${probe.approximation}'), sketchDim = features / 4, float32 |`);
+lines.push(`| map | CNTKSketch defaults: degree 8 below 16,384 features, 16 from there on ('nnls'), sketchDim = features / 4, float32 |`);
 lines.push(`| exact CNTK of ${N} images | ${exactSeconds.toFixed(1)} s (cntkKernelSync, NTK + NNGP) |`, '');
 
 lines.push('## Gram error vs features', '');
 lines.push(`Relative Frobenius error ‖ΦΦᵀ − K‖_F / ‖K‖_F against the exact kernel on the first ${N} test images, ` +
-  `mean and max over seeds ${SEEDS.join(', ')}. Polynomial floor (the exact recursion with the map's degree-${probe.degree} ` +
-  `polynomials, i.e. infinite sketchDim) on the first ${FLOOR_N} images: NTK ${floor.ntk.toFixed(4)}, NNGP ${floor.nngp.toFixed(4)}.`, '');
-lines.push('| features | sketchDim | NTK mean | NTK max | NNGP mean | NNGP max |', '| --- | --- | --- | --- | --- | --- |');
+  `mean and max over seeds ${SEEDS.join(', ')}. Polynomial floors (the exact recursion with the map's polynomials, i.e. ` +
+  `infinite sketchDim) on the first ${FLOOR_N} images: degree 8 NTK ${floors[8].ntk.toFixed(4)}, NNGP ${floors[8].nngp.toFixed(4)}; ` +
+  `degree 16 NTK ${floors[16].ntk.toFixed(4)}, NNGP ${floors[16].nngp.toFixed(4)}.`, '');
+lines.push('| features | sketchDim | degree | NTK mean | NTK max | NNGP mean | NNGP max |', '| --- | --- | --- | --- | --- | --- | --- |');
 for (const r of accRows) {
-  lines.push(`| ${r.features} | ${r.sketchDim} | ${mean(r.ntk).toFixed(4)} | ${Math.max(...r.ntk).toFixed(4)} | ${mean(r.nngp).toFixed(4)} | ${Math.max(...r.nngp).toFixed(4)} |`);
+  lines.push(`| ${r.features} | ${r.sketchDim} | ${r.degree} | ${mean(r.ntk).toFixed(4)} | ${Math.max(...r.ntk).toFixed(4)} | ${mean(r.nngp).toFixed(4)} | ${Math.max(...r.nngp).toFixed(4)} |`);
 }
 const target = (features: number, bound: number) => {
   const r = accRows.find((a) => a.features === features);
@@ -309,7 +314,8 @@ const svg = lineChart(
   [
     { name: 'NTK (mean)', points: accRows.map((r) => [r.features, mean(r.ntk)]) },
     { name: 'NNGP (mean)', points: accRows.map((r) => [r.features, mean(r.nngp)]) },
-    { name: 'NTK poly floor', points: accRows.map((r) => [r.features, floor.ntk]), dashed: true },
+    { name: 'NTK floor, degree 8', points: accRows.map((r) => [r.features, floors[8].ntk]), dashed: true },
+    { name: 'NTK floor, degree 16', points: accRows.map((r) => [r.features, floors[16].ntk]), dashed: true },
     { name: '1/sqrt(features)', points: accRows.map((r) => [r.features, 1 / Math.sqrt(r.features)]), dashed: true },
   ],
   { title: 'CNTKSketch Gram error, Fashion-MNIST, depth 3, 3x3 same', xLabel: 'features', yLabel: 'relative Frobenius error', logX: true, logY: true },

@@ -1,8 +1,9 @@
 // CntkSketchMap: the native half of the CNTKSketch class.
 //   new CntkSketchMap(channels, height, width, depth, filterSize, same, features, sketchDim, seed, dtype,
-//                     k1[], k0[], renormalise, highDegree, highDim)
+//                     k1[], k0[], renormalise)
 //   .transform(x, n, out, kernel, async)
 //   .info() -> { parameterBytes, workspaceBytes: { ntk, nngp }, outHeight, outWidth }
+// cntkSketchPolynomial(kernel, approximation, degree, layer) -> Float64Array
 // The map is immutable and shared with running jobs (shared_ptr), so an async
 // job keeps it alive even if the JavaScript object is collected meanwhile.
 #include <napi.h>
@@ -53,7 +54,7 @@ class CntkSketchMap : public Napi::ObjectWrap<CntkSketchMap> {
 
   explicit CntkSketchMap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CntkSketchMap>(info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 15) throw Napi::TypeError::New(env, "CntkSketchMap: expected 15 arguments");
+    if (info.Length() < 13) throw Napi::TypeError::New(env, "CntkSketchMap: expected 13 arguments");
     ntk::CntkSketchConfig c;
     c.channels = size_arg(info[0], "channels");
     c.height = size_arg(info[1], "height");
@@ -72,10 +73,6 @@ class CntkSketchMap : public Napi::ObjectWrap<CntkSketchMap> {
     c.k1 = polynomial_list(info[10], "k1", c.depth);
     c.k0 = polynomial_list(info[11], "k0", c.depth);
     c.renormalise = info[12].ToBoolean();
-    const int64_t high_degree = size_arg(info[13], "highDegree");
-    c.high_dim = size_arg(info[14], "highDim");
-    if (high_degree > 1000) throw Napi::RangeError::New(env, "highDegree out of range");
-    c.high_degree = static_cast<int>(high_degree);
     // Sizes whose products could overflow int64 are refused before any work.
     if (c.channels > (int64_t{1} << 20) || c.height > (int64_t{1} << 20) || c.width > (int64_t{1} << 20) ||
         c.features > (int64_t{1} << 30))
@@ -134,10 +131,35 @@ class CntkSketchMap : public Napi::ObjectWrap<CntkSketchMap> {
   std::shared_ptr<const ntk::CntkSketch<double>> f64_;
 };
 
+/// cntkSketchPolynomial(kernel 'k0' | 'k1', approximation 'taylor' | 'nnls', degree, layer) -> Float64Array
+Napi::Value CntkSketchPolynomial(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4) throw Napi::TypeError::New(env, "cntkSketchPolynomial: expected 4 arguments");
+  const std::string kernel = info[0].ToString().Utf8Value();
+  const std::string approx = info[1].ToString().Utf8Value();
+  if (kernel != "k0" && kernel != "k1") throw Napi::RangeError::New(env, "kernel must be 'k0' or 'k1'");
+  if (approx != "taylor" && approx != "nnls") throw Napi::RangeError::New(env, "approximation must be 'taylor' or 'nnls'");
+  const int64_t degree = size_arg(info[2], "degree");
+  const int64_t layer = size_arg(info[3], "layer");
+  if (degree < 1 || degree > 64 || layer < 1 || layer > 1000) throw Napi::RangeError::New(env, "degree or layer out of range");
+  std::vector<double> c;
+  try {
+    c = ntk::cntk_sketch_polynomial(kernel == "k0" ? ntk::ArcCosKernel::K0 : ntk::ArcCosKernel::K1,
+                                    approx == "taylor" ? ntk::PolyApprox::Taylor : ntk::PolyApprox::Nnls,
+                                    static_cast<int>(degree), static_cast<int>(layer));
+  } catch (const std::exception& e) {
+    throw Napi::RangeError::New(env, e.what());
+  }
+  auto out = Napi::Float64Array::New(env, c.size());
+  for (size_t i = 0; i < c.size(); ++i) out[i] = c[i];
+  return out;
+}
+
 }  // namespace
 
 void register_cntk_sketch(Napi::Env env, Napi::Object exports) {
   exports.Set("CntkSketchMap", CntkSketchMap::Define(env));
+  exports.Set("cntkSketchPolynomial", Napi::Function::New(env, CntkSketchPolynomial, "cntkSketchPolynomial"));
 }
 
 }  // namespace ntk_bindings

@@ -13,7 +13,9 @@
  *     t^h_p = TensorSRHT(xi^h_p, dphi^h_p)
  *     v^(h+1)_p  = patch sum of the q^2 neighbours' phi / q, sketched back to m
  *     xi^(h+1)_p = v^(h+1)_p + patch sum of the neighbours' t / q, sketched back to m
- *     NTK features = SRHT(mean_p [t^L_p, phi^L_p]),  NNGP features = SRHT(mean_p phi^L_p)
+ *     NTK features  = [ mean_p t^L_p  (features/2 TensorSRHT rows, used as they are),
+ *                       SRHT(mean_p phi^L_p) (the other half) ]
+ *     NNGP features = SRHT(mean_p phi^L_p)
  *
  * The patch sums are CountSketches with one random cyclic shift and random
  * signs per neighbour (O(q^2 m) per pixel, no transform); the sketches are
@@ -27,10 +29,16 @@
  * same options give bit-identical features on every run, thread count and
  * batch split, and toJSON()/fromJSON() restore it from a few numbers.
  *
+ * Q_1(u) = u is used exactly, and with 'nnls' the layers after the first use
+ * polynomials on the degrees 0, 1, 2, 4, 8, ... only (fitted as accurately
+ * as with all degrees), whose sketches are the nodes of a single PolySketch
+ * tree.
+ *
  * Accuracy: Gram errors fall like 1/sqrt(sketchDim) to the floor set by the
  * polynomial approximation of k0 (whose square-root singularity at t = 1
  * limits degree-q polynomials): on Fashion-MNIST (depth 3, filter 3, 'same')
- * the NTK floor is about 3.5% at degree 4 and 1.5% at degree 8, the default.
+ * the NTK floor is about 3.5% at degree 4, 1.5% at degree 8 (the default
+ * below 16,384 features) and 0.6% at degree 16 (the default from 16,384 on).
  */
 import type { NdArray } from 'ndarray';
 import {
@@ -62,7 +70,12 @@ export interface CNTKSketchOptions {
   padding: Padding;
   /** Output features per image, 1..2^24. */
   features: number;
-  /** Degree of the polynomial approximations of k0 and k1, 1..16. Default 8. */
+  /**
+   * Degree of the polynomial approximations of k0 and k1, 1..16. Default 8,
+   * and 16 from 16,384 features on: there the sketch error falls below the
+   * degree-8 polynomial floor (NTK Gram error ~1.5-2% on Fashion-MNIST; 0.6%
+   * at degree 16), at about 1.8x the time per image.
+   */
   degree?: number;
   /** Non-negative safe integer. Default 0. */
   seed?: number;
@@ -177,7 +190,8 @@ function resolveOptions(options: unknown, prefix: string, what: string): Resolve
     }
   }
   const features = intOption(name('features'), opts.features, 1, MAX_FEATURES);
-  const degree = opts.degree === undefined ? 8 : intOption(name('degree'), opts.degree, 1, CNTK_SKETCH_MAX_DEGREE);
+  const degree =
+    opts.degree === undefined ? (features >= 16384 ? 16 : 8) : intOption(name('degree'), opts.degree, 1, CNTK_SKETCH_MAX_DEGREE);
   const seed = opts.seed === undefined ? 0 : intOption(name('seed'), opts.seed, 0, Number.MAX_SAFE_INTEGER);
   const dtype = opts.dtype ?? 'float32';
   if (dtype !== 'float32' && dtype !== 'float64') {
@@ -266,20 +280,22 @@ export class CNTKSketch {
       this.k0 = restore[1]!.k0;
     } else {
       const poly = (kernel: 'k0' | 'k1') =>
-        Array.from({ length: r.depth }, (_, h) => nat.arccosPolynomial(kernel, r.approximation, r.degree, layerLower(h + 1)));
+        Array.from({ length: r.depth }, (_, h) => nat.cntkSketchPolynomial(kernel, r.approximation, r.degree, h + 1));
       this.k1 = poly('k1');
       this.k0 = poly('k0');
     }
     this.map = new nat.CntkSketchMap(
       r.channels, r.height, r.width, r.depth, r.filterSize, r.padding === 'same', r.features, r.sketchDim, r.seed, r.dtype,
-      this.k1, this.k0, true, 64, 0,
+      this.k1, this.k0, true,
     );
   }
 
   /**
    * The polynomials in use: for layer h (index h-1), the interval
    * [lower, 1] its cosines lie in, and the coefficients c_0..c_degree of
-   * P1^h ~ k1 and P0^h ~ k0.
+   * P1^h ~ k1 and P0^h ~ k0. With 'nnls', layer 1 is fitted on [-1, 1] with
+   * all degrees, later layers on [0, 1] with degrees 0, 1 and the powers of
+   * two (as accurate, and one PolySketch tree computes them all).
    */
   get polynomials(): { lower: number[]; k1: number[][]; k0: number[][] } {
     return {
@@ -449,7 +465,7 @@ function readPolynomials(value: unknown, r: Resolved): { k1: Float64Array[]; k0:
       if (coeffs.length !== r.degree + 1) {
         throw new RangeError(`${name}[${h}] must hold degree + 1 = ${r.degree + 1} coefficients, got ${coeffs.length}`);
       }
-      const expected = nat.arccosPolynomial(kernel, r.approximation, r.degree, layerLower(h + 1));
+      const expected = nat.cntkSketchPolynomial(kernel, r.approximation, r.degree, h + 1);
       const c = new Float64Array(coeffs.length);
       coeffs.forEach((v: unknown, j: number) => {
         if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {

@@ -61,10 +61,11 @@ export interface NativeAddon {
     /** Diagnostics: false skips the rescaling of blocks (the plain, unbiased product sketch). Default true. */
     normalize?: boolean,
   ) => NativeNtkSketchMap;
+  cntkSketchPolynomial(kernel: 'k0' | 'k1', approximation: 'taylor' | 'nnls', degree: number, layer: number): Float64Array;
   CntkSketchMap: new (
     channels: number, height: number, width: number, depth: number, filterSize: number, same: boolean,
     features: number, sketchDim: number, seed: number, dtype: 'float32' | 'float64', k1: Float64Array[], k0: Float64Array[],
-    renormalise: boolean, highDegree: number, highDim: number,
+    renormalise: boolean,
   ) => NativeCntkSketchMap;
   gemm<T extends FloatArray>(
     transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,

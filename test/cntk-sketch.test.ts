@@ -64,19 +64,19 @@ describe('CNTKSketch accuracy against the exact CNTK', () => {
   const n = 24, H = 8, W = 8;
   // Relative Frobenius errors of the Gram matrices (mean over 2 seeds,
   // float64), measured at features 256 / 1024 / 4096:
-  //   C=1 L=1 q=3 same   NTK 0.085 0.049 0.006   NNGP 0.026 0.017 0.007
-  //   C=3 L=2 q=3 same   NTK 0.090 0.042 0.024   NNGP 0.047 0.020 0.009
-  //   C=2 L=3 q=3 same   NTK 0.115 0.048 0.030   NNGP 0.053 0.036 0.006
-  //   C=1 L=3 q=3 valid  NTK 0.131 0.057 0.041   NNGP 0.050 0.025 0.014
-  //   C=2 L=2 q=4 valid  NTK 0.071 0.058 0.034   NNGP 0.086 0.024 0.013
+  //   C=1 L=1 q=3 same   NTK 0.047 0.035 0.009   NNGP 0.026 0.017 0.007
+  //   C=3 L=2 q=3 same   NTK 0.136 0.030 0.014   NNGP 0.051 0.021 0.009
+  //   C=2 L=3 q=3 same   NTK 0.120 0.036 0.020   NNGP 0.029 0.022 0.008
+  //   C=1 L=3 q=3 valid  NTK 0.133 0.037 0.033   NNGP 0.050 0.021 0.014
+  //   C=2 L=2 q=4 valid  NTK 0.112 0.045 0.027   NNGP 0.088 0.024 0.013
   // Bounds at 4096: the measured values x ~1.5. The polynomial floor
   // (degree 8) of these configurations is below 0.005.
   const CASES: { C: number; arch: CntkArch; bound: { ntk: number; nngp: number } }[] = [
     { C: 1, arch: { depth: 1, filterSize: 3, padding: 'same' }, bound: { ntk: 0.015, nngp: 0.012 } },
-    { C: 3, arch: { depth: 2, filterSize: 3, padding: 'same' }, bound: { ntk: 0.036, nngp: 0.015 } },
-    { C: 2, arch: { depth: 3, filterSize: 3, padding: 'same' }, bound: { ntk: 0.045, nngp: 0.012 } },
-    { C: 1, arch: { depth: 3, filterSize: 3, padding: 'valid' }, bound: { ntk: 0.06, nngp: 0.021 } },
-    { C: 2, arch: { depth: 2, filterSize: 4, padding: 'valid' }, bound: { ntk: 0.05, nngp: 0.02 } },
+    { C: 3, arch: { depth: 2, filterSize: 3, padding: 'same' }, bound: { ntk: 0.022, nngp: 0.014 } },
+    { C: 2, arch: { depth: 3, filterSize: 3, padding: 'same' }, bound: { ntk: 0.03, nngp: 0.012 } },
+    { C: 1, arch: { depth: 3, filterSize: 3, padding: 'valid' }, bound: { ntk: 0.05, nngp: 0.021 } },
+    { C: 2, arch: { depth: 2, filterSize: 4, padding: 'valid' }, bound: { ntk: 0.04, nngp: 0.02 } },
   ];
 
   for (const { C, arch, bound } of CASES) {
@@ -144,6 +144,8 @@ describe('CNTKSketch accuracy against the exact CNTK', () => {
     const exact = cntkKernelSync(imgs(X, n, C, H, W), null, arch);
     const map = new CNTKSketch({ inputShape: [C, H, W], ...arch, features: 3001, dtype: 'float64' });
     expect(map.sketchDim).toBe(1024);
+    expect(map.degree).toBe(8);
+    expect(new CNTKSketch({ inputShape: [C, H, W], ...arch, features: 16384 }).degree).toBe(16);
     expect(relFrobenius(gram(map.transformSync(imgs(X, n, C, H, W)).data, n, 3001), exact.ntk.data)).toBeLessThan(0.05);
     const one = new CNTKSketch({ inputShape: [C, H, W], ...arch, features: 1, sketchDim: 256, dtype: 'float64' });
     const phi = one.transformSync(imgs(X, n, C, H, W)).data;
@@ -230,14 +232,28 @@ describe('CNTKSketch determinism and structure', () => {
     expect(map.memory.workspaceBytes).toBeGreaterThan(0);
   });
 
-  it('exposes its polynomials: layer 1 fitted on [-1, 1], later layers on [0, 1]; non-negative, P(1) = 1', () => {
-    const p = new CNTKSketch({ ...opts, degree: 6 }).polynomials;
+  it('exposes its polynomials: layer 1 fitted on [-1, 1], later layers on [0, 1] with degrees 0, 1, 2, 4, 8 only; non-negative, P(1) = 1', () => {
+    const p = new CNTKSketch({ ...opts, degree: 8 }).polynomials;
     expect(p.lower).toEqual([-1, 0, 0]);
     for (const c of [...p.k1, ...p.k0]) {
-      expect(c).toHaveLength(7);
+      expect(c).toHaveLength(9);
       expect(c.every((v) => v >= 0)).toBe(true);
       expect(Math.abs(evaluatePolynomial(c, 1) - 1)).toBeLessThan(1e-14);
     }
+    for (const c of [...p.k1.slice(1), ...p.k0.slice(1)]) for (const j of [3, 5, 6, 7]) expect(c[j]).toBe(0);
+    // As accurate on [0, 1] as the unrestricted fit (k0: max error ~0.031 at degree 8; k1 ~3e-4).
+    const k0 = (t: number) => (Math.PI - Math.acos(t)) / Math.PI;
+    const k1 = (t: number) => (Math.sqrt(1 - t * t) + t * (Math.PI - Math.acos(t))) / Math.PI;
+    let e0 = 0, e1 = 0;
+    for (let i = 0; i <= 200; i++) {
+      const t = i / 200;
+      e0 = Math.max(e0, Math.abs(evaluatePolynomial(p.k0[1], t) - k0(t)));
+      e1 = Math.max(e1, Math.abs(evaluatePolynomial(p.k1[1], t) - k1(t)));
+    }
+    expect(e0).toBeLessThan(0.035);
+    expect(e1).toBeLessThan(1e-3);
+    const taylor = new CNTKSketch({ ...opts, degree: 6, approximation: 'taylor' }).polynomials;
+    expect(taylor.k0[1]).toEqual(taylor.k0[0]); // the Taylor series is the same on every layer
   });
 });
 

@@ -14,7 +14,7 @@ namespace ntk {
 namespace {
 
 // Each component draws from its own stream, named by (role, layer, index).
-enum Role : uint64_t { kTreeLow = 1, kTreeHigh, kReduce, kTensor, kCompress, kPatchZ, kPatchT, kOutNtk, kOutNngp };
+enum Role : uint64_t { kTree = 1, kTensor = 4, kCompress, kPatchZ, kPatchT, kOutNtk, kOutNngp };
 
 uint64_t stream_of(Role role, int layer, int64_t index = 0) {
   return sub_stream(sub_stream(sub_stream(0x434e544b536b7463ULL, role), static_cast<uint64_t>(layer)),
@@ -35,13 +35,42 @@ constexpr int kMaxTaps = 64;    // q^2 sources on the stack; more go to the heap
 
 }  // namespace
 
+std::vector<double> cntk_sketch_polynomial(ArcCosKernel kernel, PolyApprox approx, int degree, int layer) {
+  if (degree < 1 || degree > kMaxQ) throw std::invalid_argument("CNTKSketch polynomial: degree must be in [1, 64]");
+  if (layer < 1) throw std::invalid_argument("CNTKSketch polynomial: layer must be >= 1");
+  if (approx == PolyApprox::Taylor || layer == 1) return arccos_polynomial(kernel, approx, degree, layer == 1 ? -1.0 : 0.0);
+  std::vector<int> support = {0, 1};
+  for (int j = 2; j <= degree; j *= 2) support.push_back(j);
+  const double lower = 0.0;
+  const int64_t points = 512, rows = points + 3, cols = static_cast<int64_t>(support.size());
+  const double weight = 1e5;  // the sum-to-one row, as in nnls_fit
+  std::vector<double> a(static_cast<size_t>(rows * cols)), b(static_cast<size_t>(rows));
+  for (int64_t i = 0; i < rows; ++i) {
+    double t;
+    if (i < points)
+      t = 0.5 * (1 + lower) + 0.5 * (1 - lower) * std::cos(3.14159265358979323846 * (static_cast<double>(i) + 0.5) / points);
+    else
+      t = i == points ? lower : 1.0;
+    const bool constraint = i == rows - 1;
+    for (int64_t c = 0; c < cols; ++c) a[c * rows + i] = constraint ? weight : std::pow(t, support[c]);
+    b[i] = constraint ? weight : arccos_kernel(kernel, t);
+  }
+  const std::vector<double> c = nnls(a, rows, cols, b);
+  double sum = 0;
+  for (double v : c) sum += v;
+  if (!(sum > 0)) throw std::runtime_error("CNTKSketch polynomial: degenerate fit");
+  std::vector<double> out(static_cast<size_t>(degree) + 1, 0.0);
+  for (size_t j = 0; j < support.size(); ++j) out[support[j]] = c[j] / sum;
+  return out;
+}
+
 template <typename T>
 struct CntkSketch<T>::Workspace {
   std::vector<std::vector<double>> norm;   // N^h, h = 1..L (index h - 1), rows x cols
   std::vector<std::vector<double>> xnorm;  // M^h, the diagonal of Xi^h
   std::vector<AlignedBuffer<T>> ring;      // layers 1..L-1: q stored rows each
-  AlignedBuffer<T> v, xi, ta, tb, q, red, ured, t, z, pooled;
-  std::vector<typename BlockPolySketch<T>::Workspace> pw_low, pw_high;
+  AlignedBuffer<T> v, xi, ta, tb, q, t, z, pooled;
+  std::vector<typename BlockPolySketch<T>::Workspace> pw;
   std::vector<int64_t> done;
   std::vector<T> final_in, final_work;
 };
@@ -86,7 +115,6 @@ CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
   require(c.features >= 1, "features must be >= 1");
   require(c.sketch_dim >= 8 && (c.sketch_dim & (c.sketch_dim - 1)) == 0 && c.sketch_dim <= (int64_t{1} << 24),
           "sketch dimension must be a power of two in [8, 2^24]");
-  require(c.high_degree >= 1, "high_degree must be >= 1");
   require(c.filter <= std::min(c.height, c.width), "filter larger than the image");
   require(!c.same || c.filter % 2 == 1, "'same' padding needs an odd filter size");
   require(c.same || std::min(c.height, c.width) - static_cast<int64_t>(c.depth) * (c.filter - 1) >= 1,
@@ -105,8 +133,6 @@ CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
     }
   constexpr int L = kLanes<T>;
   const int64_t m = m_ = c.sketch_dim;
-  mh_ = c.high_dim > 0 ? c.high_dim : std::max<int64_t>(8, m / 4);
-  require(mh_ >= 8 && mh_ <= m && (mh_ & (mh_ - 1)) == 0, "high_dim must be a power of two in [8, sketch_dim]");
   const int q = c.filter, depth = c.depth;
   offset_ = c.same ? (q - 1) / 2 : 0;
   for (int h = 0; h <= depth; ++h) {
@@ -120,38 +146,57 @@ CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
   for (int h = 1; h < depth; ++h)
     stride_[h] = (std::max(blocks_[h] * L + offset_, blocks_[h + 1] * L + q - 1) + L - 1) / L * L;
 
+  ntk_direct_ = c.features >= 2 ? c.features / 2 : 0;
   for (int h = 1; h <= depth; ++h) {
     Layer layer;
     layer.in_dim = h == 1 ? c.channels * q * q : m;
     const std::vector<double>& c1 = c.k1[h - 1];
     const std::vector<double>& c0 = c.k0[h - 1];
-    for (int j = 1; j <= kMaxQ; ++j) {
-      const bool used = (j < static_cast<int>(c1.size()) && c1[j] > 0) || (j < static_cast<int>(c0.size()) && c0[j] > 0);
-      if (!used) continue;
-      (j <= c.high_degree ? layer.deg_low : layer.deg_high).push_back(j);
+    auto used = [&](int j) {
+      return (j < static_cast<int>(c1.size()) && c1[j] > 0) || (j < static_cast<int>(c0.size()) && c0[j] > 0);
+    };
+    for (int j = 1; j <= kMaxQ; ++j)
+      if (used(j)) layer.degrees.push_back(j);
+    // All-x mode: the sketched degrees other than 1 are powers of two, and u
+    // fills the leaves exactly (in_dim = m): Q_1 is then leaf 0's transform.
+    {
+      bool pow2 = !layer.degrees.empty() && layer.in_dim == m;
+      for (int j : layer.degrees) pow2 = pow2 && (j == 1 || (j & (j - 1)) == 0);
+      if (pow2 && layer.degrees.size() > 1 && layer.degrees[0] == 1) {
+        layer.q1_leaf = true;
+        layer.degrees.erase(layer.degrees.begin());
+      }
     }
-    for (int j : layer.deg_low) {
+    for (int j : layer.degrees) {
       layer.qdeg.push_back(j);
       layer.qrows.push_back(m);
     }
-    for (int j : layer.deg_high) {
-      layer.qdeg.push_back(j);
-      layer.qrows.push_back(mh_);
+    if (layer.q1_leaf) {
+      layer.qdeg.push_back(1);
+      layer.qrows.push_back(m);
     }
-    if (!layer.deg_low.empty())
-      layer.tree_low = BlockPolySketch<T>(layer.in_dim, m, leaves_for(layer.deg_low), c.seed, stream_of(kTreeLow, h));
-    if (!layer.deg_high.empty()) {
-      layer.reduce = layer.in_dim > mh_;
-      if (layer.reduce) {
-        layer.reduce_hd = BlockHadamard<T>(layer.in_dim, c.seed, stream_of(kReduce, h, 0));
-        layer.reduce_rows = balanced_rows(mh_, layer.reduce_hd.padded(), c.seed, stream_of(kReduce, h, 1));
+    if (!layer.degrees.empty()) {
+      layer.tree = BlockPolySketch<T>(layer.in_dim, m, leaves_for(layer.degrees), c.seed, stream_of(kTree, h));
+      layer.powers = true;
+      for (int j : layer.degrees) {
+        int lv = -1;
+        for (int k = 0; (2 << k) <= j; ++k)
+          if ((2 << k) == j) lv = k;
+        layer.powers = layer.powers && lv >= 0;
+        layer.levels.push_back(lv);
       }
-      layer.tree_high = BlockPolySketch<T>(layer.reduce ? mh_ : layer.in_dim, mh_, leaves_for(layer.deg_high),
-                                           c.seed, stream_of(kTreeHigh, h));
+      if (!layer.powers && layer.q1_leaf) {  // not all powers of two after all: the general tree computes Q_1
+        layer.q1_leaf = false;
+        layer.degrees.insert(layer.degrees.begin(), 1);
+        layer.qdeg.pop_back();
+        layer.qrows.pop_back();
+        layer.qdeg.insert(layer.qdeg.begin(), 1);
+        layer.qrows.insert(layer.qrows.begin(), m);
+        layer.levels.clear();
+      }
     }
     layer.p1 = make_pack(c1, layer);
     layer.p0 = make_pack(c0, layer);
-    ntk_direct_ = c.features >= 2 ? c.features / 2 : 0;
     layer.t_dim = (h == depth && ntk_direct_ > 0) ? ntk_direct_ : m;
     layer.tensor = BlockTensorSrht<T>(layer.in_dim, layer.p0.dim, layer.t_dim, c.seed, stream_of(kTensor, h));
     if (h < depth) {
@@ -175,8 +220,7 @@ CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
         }
       }
     }
-    parameter_bytes_ += layer.tree_low.bytes() + layer.tree_high.bytes() + layer.tensor.bytes() +
-                        layer.reduce_hd.bytes() + static_cast<int64_t>(layer.reduce_rows.size() * sizeof(int32_t));
+    parameter_bytes_ += layer.tree.bytes() + layer.tensor.bytes();
     for (const auto* maps : {&layer.compress, &layer.patch_z, &layer.patch_t})
       for (const auto& s : *maps) parameter_bytes_ += s.bytes();
     layers_.push_back(std::move(layer));
@@ -198,7 +242,7 @@ int64_t CntkSketch<T>::row_elements(int h, CntkFeatureKind kind) const {
 namespace {
 
 struct Sizes {
-  int64_t in_dim = 0, in_pad = 0, packed0 = 0, qtotal = 0, red_pad = 0, t_dim = 0;
+  int64_t in_dim = 0, in_pad = 0, packed0 = 0, qtotal = 0, t_dim = 0;
 };
 
 }  // namespace
@@ -222,19 +266,12 @@ typename CntkSketch<T>::Workspace CntkSketch<T>::make_workspace(CntkFeatureKind 
     int64_t qt = 0;
     for (int64_t r : layer.qrows) qt += r;
     s.qtotal = std::max(s.qtotal, qt);
-    if (layer.reduce) s.red_pad = std::max(s.red_pad, layer.reduce_hd.padded());
     s.t_dim = std::max(s.t_dim, layer.t_dim);
-    ws.pw_low.push_back(layer.deg_low.empty() ? typename BlockPolySketch<T>::Workspace{} : layer.tree_low.make_workspace());
-    ws.pw_high.push_back(layer.deg_high.empty() ? typename BlockPolySketch<T>::Workspace{}
-                                                : layer.tree_high.make_workspace());
+    ws.pw.push_back(layer.degrees.empty() ? typename BlockPolySketch<T>::Workspace{} : layer.tree.make_workspace());
   }
   ws.v.resize(s.in_dim * L);
   ws.q.resize(std::max<int64_t>(1, s.qtotal) * L);
   ws.z.resize(m * L);
-  if (s.red_pad > 0) {
-    ws.red.resize(s.red_pad * L);
-    ws.ured.resize(mh_ * L);
-  }
   const Layer& last = layers_.back();
   ws.pooled.resize(((ntk ? last.t_dim : 0) + last.p1.dim) * L);
   if (ntk) {
@@ -267,14 +304,11 @@ int64_t CntkSketch<T>::workspace_bytes(CntkFeatureKind kind) const {
     int64_t qt = 0;
     for (int64_t r : layer.qrows) qt += r;
     s.qtotal = std::max(s.qtotal, qt);
-    if (layer.reduce) s.red_pad = std::max(s.red_pad, layer.reduce_hd.padded());
     s.t_dim = std::max(s.t_dim, layer.t_dim);
-    if (!layer.deg_low.empty()) bytes += layer.tree_low.workspace_bytes();
-    if (!layer.deg_high.empty()) bytes += layer.tree_high.workspace_bytes();
+    if (!layer.degrees.empty()) bytes += layer.tree.workspace_bytes();
   }
   const Layer& last = layers_.back();
   elements += (s.in_dim + std::max<int64_t>(1, s.qtotal) + m + (ntk ? last.t_dim : 0) + last.p1.dim) * L;
-  if (s.red_pad > 0) elements += (s.red_pad + mh_) * L;
   if (ntk) elements += (m + s.in_pad + s.packed0 + s.t_dim) * L;
   const BalancedSrht<T>& out = ntk ? out_ntk_ : out_nngp_;
   elements += last.t_dim + last.p1.dim + out.work_size();
@@ -471,19 +505,20 @@ void CntkSketch<T>::compute_block(int h, int64_t r, int64_t c0, const T* x, T sc
   }
 
   // Q_j(u), u = v * inv per lane (applied by the leaves), each with its
-  // squared norm; qn rescales each to unit norm.
-  const int nl = static_cast<int>(layer.deg_low.size());
-  const int nh = static_cast<int>(layer.deg_high.size());
+  // squared norm; qn rescales each to unit norm. The exact Q_1 = u is v
+  // itself, its lane factor inv folded into qn.
+  const int nl = static_cast<int>(layer.degrees.size());
+  const int nq = static_cast<int>(layer.qdeg.size());
   T* qbuf[kMaxQ];
   T qsq[kMaxQ * L], qn[kMaxQ * L];
   {
     int64_t off = 0;
-    for (int k = 0; k < nl + nh; ++k) {
+    for (int k = 0; k < nl; ++k) {
       qbuf[k] = ws.q.data() + off * L;
       off += layer.qrows[k];
     }
   }
-  std::fill(qsq, qsq + (nl + nh) * L, T(0));
+  std::fill(qsq, qsq + nq * L, T(0));
   // NNGP features need only P1's degrees (the same values: each Q_j depends on j alone).
   auto needed = [&](int qi) {
     if (ntk) return true;
@@ -492,8 +527,9 @@ void CntkSketch<T>::compute_block(int h, int64_t r, int64_t c0, const T* x, T sc
     return false;
   };
   auto run_tree = [&](const BlockPolySketch<T>& tree, typename BlockPolySketch<T>::Workspace& pw,
-                      const std::vector<int>& degrees, int first, const T* input, const T* lane_scale) {
-    int degs[kMaxQ], idx[kMaxQ];
+                      const std::vector<int>& degrees, const std::vector<int>* levels, int first, const T* input,
+                      const T* lane_scale) {
+    int arg[kMaxQ], idx[kMaxQ];
     T* outs[kMaxQ];
     T sq[kMaxQ * L];
     int count = 0;
@@ -501,45 +537,41 @@ void CntkSketch<T>::compute_block(int h, int64_t r, int64_t c0, const T* x, T sc
       const int qi = first + static_cast<int>(k);
       if (!needed(qi)) continue;
       idx[count] = qi;
-      degs[count] = degrees[k];
+      arg[count] = levels ? (*levels)[k] : degrees[k];
       outs[count++] = qbuf[qi];
     }
     if (count == 0) return;
-    tree.apply(input, lane_scale, count, degs, outs, pw, sq);
+    if (levels)
+      tree.apply_powers(input, lane_scale, count, arg, outs, pw, sq);
+    else
+      tree.apply(input, lane_scale, count, arg, outs, pw, sq);
     for (int k = 0; k < count; ++k) std::copy(sq + k * L, sq + (k + 1) * L, qsq + idx[k] * L);
   };
-  if (nl > 0) run_tree(layer.tree_low, ws.pw_low[h - 1], layer.deg_low, 0, v, inv);
-  if (nh > 0) {
-    if (layer.reduce) {
-      // u~ = SRHT of u down to high_dim, renormalised (or scaled as u).
-      T* red = ws.red.data();
-      layer.reduce_hd.apply(v, red, inv);
-      T* ured = ws.ured.data();
-      T uu[L], us[L];
-      const T* no_b = nullptr;
-      const int32_t* no_rows = nullptr;
-      block_combine(red, layer.reduce_rows.data(), no_b, no_rows, mh_, T(1) / std::sqrt(static_cast<T>(mh_)), T(1),
-                    ured, uu);
-      if (renorm) {
-        inverse_roots(uu, 1, us);
-      } else {
-        std::copy(ones, ones + L, us);
-      }
-      run_tree(layer.tree_high, ws.pw_high[h - 1], layer.deg_high, nl, ured, us);
-    } else {
-      run_tree(layer.tree_high, ws.pw_high[h - 1], layer.deg_high, nl, v, inv);
+  if (nl > 0) run_tree(layer.tree, ws.pw[h - 1], layer.degrees, layer.powers ? &layer.levels : nullptr, 0, v, inv);
+  if (layer.q1_leaf) {
+    // Q_1 = H D u / sqrt(m): leaf 0's transform, left by the tree (it is
+    // always computed: every power of two >= 2 uses leaf 0).
+    const T* leaf = layer.tree.leaf0_transform(ws.pw[h - 1]);
+    if (!leaf) {  // no other degree was needed (NNGP with P1 = c0 + c1 t): compute the leaf alone
+      const int level0 = 0;
+      layer.tree.apply_powers(v, inv, 1, &level0, qbuf, ws.pw[h - 1]);
+      leaf = layer.tree.leaf0_transform(ws.pw[h - 1]);
     }
+    qbuf[nq - 1] = const_cast<T*>(leaf);
+    block_sumsq(leaf, m, qsq + (nq - 1) * L);
   }
   if (renorm) {
-    inverse_roots(qsq, nl + nh, qn);
+    inverse_roots(qsq, nq, qn);
   } else {
-    for (int k = 0; k < (nl + nh) * L; ++k) qn[k] = mask[k % L];
+    for (int k = 0; k < nq * L; ++k) qn[k] = mask[k % L];
   }
+  if (layer.q1_leaf && !renorm)  // H D u / sqrt(m) (with renormalisation: leaf / |leaf|)
+    for (int l = 0; l < L; ++l) qn[(nq - 1) * L + l] /= std::sqrt(static_cast<T>(m));
 
   // phi = sqrt(N) P1-sketch: to the pooled sum (last layer) or compressed to z.
   if (last) {
     T qs[kMaxQ * L];
-    for (int k = 0; k < (nl + nh) * L; ++k) qs[k] = qn[k] * sn[k % L];
+    for (int k = 0; k < nq * L; ++k) qs[k] = qn[k] * sn[k % L];
     accumulate_pack(layer.p1, qbuf, sn, qs, ws.pooled.data() + (ntk ? layer.t_dim * L : 0));
   } else {
     const SignShift<T>* cm[kMaxQ];

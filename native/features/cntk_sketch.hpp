@@ -18,10 +18,14 @@
 //   NTK features  = [ mean_p t^L_p , SRHT_(f - f_t)( mean_p phi^L_p ) ],  f_t = floor(f / 2)
 //   NNGP features = SRHT_f( mean_p phi^L_p )
 //
-// Q_j is a PolySketch of degree j: one tree per layer shared by P1 and P0
-// for the degrees <= high_degree (dimension m), and a second tree at the
-// reduced dimension high_dim for the higher degrees, whose coefficients are
-// small (it sees an SRHT of u_p down to high_dim, so its leaves are cheap).
+// Q_j is a PolySketch of degree j: one tree per layer, shared by P1 and P0
+// (when the degrees are 1 and powers of two, as the default polynomials of
+// layers >= 2 are, they are the all-x nodes of that single tree). In the
+// all-x case Q_1(u) = H D u / sqrt(m), the transform of the tree's first leaf:
+// an exact isometry at no extra cost. (u itself would be exact too, but it
+// is not spread out: its large coordinates, e.g. phi's constant entry,
+// travel through the sign-and-shift patch sums, whose neighbouring taps have
+// neighbouring shifts, and their cross terms then grow; measured 40% worse.)
 // S are sign-and-shift maps (a CountSketch whose hash is a random cyclic
 // shift per block: "concatenate the q^2 neighbours scaled by 1/q and sketch
 // back to m" at O(q^2 m) per pixel, no transform). N^h is the exact diagonal
@@ -54,8 +58,21 @@
 #include <vector>
 
 #include "features/pixel_block_sketch.hpp"
+#include "sketches/poly_coeffs.hpp"
 
 namespace ntk {
+
+/// The polynomial CNTKSketch uses for k0 or k1 at layer h (1-based) and a
+/// maximum degree: layer 1 sees cosines in [-1, 1], later layers in [0, 1]
+/// (Sigma^h >= 0, so Gamma^(h+1) >= 0). 'taylor' is the folded Taylor series
+/// (poly_coeffs.hpp); 'nnls' at layer 1 is nnls_fit on [-1, 1], and at later
+/// layers a non-negative least-squares fit on [0, 1] restricted to the
+/// degrees 0, 1 and the powers of two up to `degree` (same Chebyshev points
+/// and sum(c) = 1 constraint as nnls_fit). Its maximum error is the same as
+/// the unrestricted fit's (k0 degree 8: 0.031 both; k1: 3e-4 both), and those
+/// degrees are exactly the all-x nodes of one PolySketch tree (plus u itself
+/// for degree 1), so a layer costs one tree of 2^k leaves.
+std::vector<double> cntk_sketch_polynomial(ArcCosKernel kernel, PolyApprox approx, int degree, int layer);
 
 enum class CntkFeatureKind { Ntk, Nngp };
 
@@ -72,9 +89,6 @@ struct CntkSketchConfig {
   std::vector<std::vector<double>> k1, k0;
   /// Project every per-pixel vector onto its exact norm (see above).
   bool renormalise = true;
-  /// Degrees above this are sketched at high_dim (0: sketch_dim / 4, at least 8; a power of two <= m).
-  int high_degree = 4;
-  int64_t high_dim = 0;
 };
 
 template <typename T>
@@ -112,12 +126,12 @@ class CntkSketch {
   };
   struct Layer {
     int64_t in_dim = 0;  // entries of v (C q^2 at layer 1, else m)
-    std::vector<int> deg_low, deg_high;
-    BlockPolySketch<T> tree_low, tree_high;
-    bool reduce = false;  // tree_high sees SRHT(u) of high_dim entries
-    BlockHadamard<T> reduce_hd;
-    std::vector<int32_t> reduce_rows;
-    std::vector<int64_t> qrows;  // rows of each Q (low degrees first)
+    std::vector<int> degrees;            // sketched by the tree (all used degrees but 1 when q1_leaf)
+    BlockPolySketch<T> tree;
+    bool powers = false;                 // degrees are the all-x nodes of the tree
+    std::vector<int> levels;             // their levels (powers mode)
+    bool q1_leaf = false;                // powers mode: Q_1(u) = H D u / sqrt(m) from the tree's leaf 0 (exact), the last Q
+    std::vector<int64_t> qrows;  // rows of each Q
     std::vector<int> qdeg;
     Pack p1, p0;
     BlockTensorSrht<T> tensor;  // xi (in_dim) x packed P0 -> t_dim
@@ -135,7 +149,7 @@ class CntkSketch {
   Pack make_pack(const std::vector<double>& coeffs, const Layer& layer) const;
 
   CntkSketchConfig config_;
-  int64_t m_ = 0, mh_ = 0;
+  int64_t m_ = 0;
   int offset_ = 0;                        // first tap of a patch relative to its pixel
   std::vector<int64_t> rows_, cols_;      // grid edges, h = 0..L
   std::vector<int64_t> blocks_, stride_;  // blocks per row; stored row width (layers 1..L-1)

@@ -577,6 +577,22 @@ void BlockPolySketch<T>::apply(const T* x, const T* lane_scale, int count, const
   }
 }
 
+template <typename T>
+void BlockPolySketch<T>::apply_powers(const T* x, const T* lane_scale, int count, const int* level, T* const* out,
+                                      Workspace& ws, T* sq) const {
+  std::fill(ws.ready.begin(), ws.ready.end(), 0);
+  for (int i = 0; i < count; ++i) {
+    if (level[i] < 0 || level[i] >= levels_) throw std::invalid_argument("BlockPolySketch: level out of range");
+    node_value(x, lane_scale, level[i], 0, 1 << (level[i] + 1), out[i], ws, sq ? sq + i * kLanes<T> : nullptr);
+  }
+}
+
+template <typename T>
+const T* BlockPolySketch<T>::leaf0_transform(const Workspace& ws) const {
+  const int64_t s = slot(0, 0, 0);
+  return ws.ready[s] ? ws.memo.data() + slot_offset_[s] * kLanes<T> : nullptr;
+}
+
 // ---------------------------------------------------------------- SignShift
 
 template <typename T>

@@ -184,6 +184,18 @@ class BlockPolySketch {
   /// sq (optional, count x kLanes) receives the squared norms of the outputs.
   void apply(const T* x, const T* lane_scale, int count, const int* degree, T* const* out, Workspace& ws,
              T* sq = nullptr) const;
+  /// The all-x node values (level, 0), i.e. sketches of degree 2^(level + 1)
+  /// that share their sub-trees: for k < count, out[k] (m entries) = the value
+  /// of node (level[k], 0) with x at every leaf. Each is a valid Q_(2^(level+1))
+  /// (the root is Q_leaves), at the cost of one tree for all of them.
+  void apply_powers(const T* x, const T* lane_scale, int count, const int* level, T* const* out, Workspace& ws,
+                    T* sq = nullptr) const;
+  /// H D (x * lane_scale) of leaf 0 (leaf_padded() entries), as computed by
+  /// the last apply / apply_powers that reached it (nullptr if none did):
+  /// divided by sqrt(leaf_padded()) it is an exact isometric image of x,
+  /// i.e. an error-free, spread-out "Q_1(x)" that costs nothing more.
+  const T* leaf0_transform(const Workspace& ws) const;
+  int64_t leaf_padded() const { return leaf_padded_; }
 
  private:
   int64_t slot(int level, int64_t k, int side) const { return 2 * (node_offset_[level] + k) + side; }
