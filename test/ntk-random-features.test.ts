@@ -79,7 +79,7 @@ describe('NTKRandomFeatures is an unbiased estimator', () => {
           const ex = (kernel === 'ntk' ? exact.ntk : exact.nngp).data;
           const sum = new Float64Array(n * n), sq = new Float64Array(n * n);
           for (let seed = 0; seed < SEEDS; seed++) {
-            const map = new NTKRandomFeatures({ inputDim: d, depth, features: 256, leverage, seed, dtype: 'float64' });
+            const map = new NTKRandomFeatures({ inputDim: d, depth, features: 256, leverage, normalize: false, seed, dtype: 'float64' });
             const g = gram(map.transformSync(mat(X, n, d), { kernel }).data, n, 256);
             for (let e = 0; e < n * n; e++) {
               sum[e] += g[e];
@@ -113,7 +113,7 @@ describe('NTKRandomFeatures accuracy', () => {
       const errors = [256, 1024, 4096].map((features) => {
         let sum = 0;
         for (const seed of [1, 2, 3]) {
-          const phi = new NTKRandomFeatures({ inputDim: d, depth: 2, features, seed }).transformSync(mat(X, n, d), { kernel });
+          const phi = new NTKRandomFeatures({ inputDim: d, depth: 2, features, seed, normalize: false }).transformSync(mat(X, n, d), { kernel });
           sum += relFrobenius(gram(phi.data, n, features), (kernel === 'ntk' ? exact.ntk : exact.nngp).data) / 3;
         }
         return sum;
@@ -295,7 +295,7 @@ describe('NTKRandomFeatures determinism and structure', () => {
   });
 
   it('layout: NTK output = [arc-cosine features, sketch]; NNGP columns j < m1 are the NTK ones rescaled; zero rows give zeros', () => {
-    const map = new NTKRandomFeatures({ inputDim: d, depth: 1, features: 80, dtype: 'float64', seed: 2 });
+    const map = new NTKRandomFeatures({ inputDim: d, depth: 1, features: 80, dtype: 'float64', seed: 2, normalize: false });
     expect([map.stepFeatures, map.arcCosineFeatures, map.sketchFeatures, map.finalSrht]).toEqual([30, 30, 50, false]);
     const rows = mat(Float64Array.from(X.subarray(0, 3 * d)), 3, d);
     rows.data.fill(0, 2 * d); // row 2 is zero
@@ -392,7 +392,7 @@ describe('NTKRandomFeatures save and load', () => {
     expect(() => NTKRandomFeatures.fromJSON(noSeed)).toThrow(/json.seed is missing/);
     expect(() => NTKRandomFeatures.fromJSON({ ...doc, extra: 1 })).toThrow(/json.extra is not a field/);
     // Any edited field breaks the checksum: the map would silently differ.
-    for (const edit of [{ seed: 78 }, { leverage: false }, { normalize: true }, { sketchFeatures: 21 }, { depth: 3 }, { dtype: 'float32' }]) {
+    for (const edit of [{ seed: 78 }, { leverage: false }, { normalize: false }, { sketchFeatures: 21 }, { depth: 3 }, { dtype: 'float32' }]) {
       expect(() => NTKRandomFeatures.fromJSON({ ...doc, ...edit })).toThrow(/json.checksum .* does not match.*corrupted/);
     }
     expect(() => NTKRandomFeatures.fromJSON({ ...doc, checksum: 12 })).toThrow(/json.checksum must be a string/);
