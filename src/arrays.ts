@@ -270,6 +270,30 @@ export function numberOption(name: string, value: unknown, min: number, max: num
   return value;
 }
 
+/** The memoryLimit option: a byte count, DEFAULT_MEMORY_LIMIT when undefined. */
+export function memoryLimitOption(name: string, value: unknown): number {
+  return value === undefined ? DEFAULT_MEMORY_LIMIT : numberOption(name, value, 0, Number.MAX_SAFE_INTEGER);
+}
+
+/** The seed option: a non-negative safe integer, 0 when undefined. */
+export function seedOption(name: string, value: unknown): number {
+  return value === undefined ? 0 : intOption(name, value, 0, Number.MAX_SAFE_INTEGER);
+}
+
+/** The dtype option: 'float32' or 'float64', 'float32' when undefined. */
+export function dtypeOption(name: string, value: unknown): DType {
+  const dtype = value ?? 'float32';
+  if (dtype !== 'float32' && dtype !== 'float64') {
+    throw new RangeError(`${name} must be 'float32' or 'float64', got ${describe(dtype)}`);
+  }
+  return dtype;
+}
+
+/** Bytes per element of a dtype. */
+export function elementBytes(dtype: DType): number {
+  return dtype === 'float32' ? 4 : 8;
+}
+
 /** Validates that an options argument is an object (or undefined) with only known keys. */
 export function checkOptions(name: string, options: unknown, known: readonly string[]): Record<string, unknown> {
   if (options === undefined) return {};
