@@ -235,8 +235,8 @@ CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
 }
 
 template <typename T>
-int64_t CntkSketch<T>::row_elements(int h, CntkFeatureKind kind) const {
-  return (kind == CntkFeatureKind::Ntk ? 2 : 1) * m_ * stride_[h];
+int64_t CntkSketch<T>::row_elements(int h, FeatureKernel kind) const {
+  return (kind == FeatureKernel::Ntk ? 2 : 1) * m_ * stride_[h];
 }
 
 namespace {
@@ -248,9 +248,9 @@ struct Sizes {
 }  // namespace
 
 template <typename T>
-typename CntkSketch<T>::Workspace CntkSketch<T>::make_workspace(CntkFeatureKind kind) const {
+typename CntkSketch<T>::Workspace CntkSketch<T>::make_workspace(FeatureKernel kind) const {
   constexpr int L = kLanes<T>;
-  const bool ntk = kind == CntkFeatureKind::Ntk;
+  const bool ntk = kind == FeatureKernel::Ntk;
   const int depth = config_.depth, q = config_.filter;
   const int64_t m = m_;
   Workspace ws;
@@ -288,9 +288,9 @@ typename CntkSketch<T>::Workspace CntkSketch<T>::make_workspace(CntkFeatureKind 
 }
 
 template <typename T>
-int64_t CntkSketch<T>::workspace_bytes(CntkFeatureKind kind) const {
+int64_t CntkSketch<T>::workspace_bytes(FeatureKernel kind) const {
   constexpr int L = kLanes<T>;
-  const bool ntk = kind == CntkFeatureKind::Ntk;
+  const bool ntk = kind == FeatureKernel::Ntk;
   const int depth = config_.depth, q = config_.filter;
   const int64_t m = m_;
   int64_t elements = 0, bytes = 0;
@@ -382,9 +382,9 @@ void inverse_roots(const T* sq, int count, T* out) {
 
 template <typename T>
 void CntkSketch<T>::compute_block(int h, int64_t r, int64_t c0, const T* x, T scale, Workspace& ws,
-                                  CntkFeatureKind kind) const {
+                                  FeatureKernel kind) const {
   constexpr int L = kLanes<T>;
-  const bool ntk = kind == CntkFeatureKind::Ntk;
+  const bool ntk = kind == FeatureKernel::Ntk;
   const bool last = h == config_.depth;
   const bool renorm = config_.renormalise;
   const int q = config_.filter;
@@ -623,12 +623,12 @@ void CntkSketch<T>::compute_block(int h, int64_t r, int64_t c0, const T* x, T sc
 }
 
 template <typename T>
-void CntkSketch<T>::transform_image(const T* x, T* out, Workspace& ws, CntkFeatureKind kind) const {
+void CntkSketch<T>::transform_image(const T* x, T* out, Workspace& ws, FeatureKernel kind) const {
   constexpr int L = kLanes<T>;
   const CntkSketchConfig& c = config_;
   const int64_t H = c.height, W = c.width, C = c.channels;
   const int q = c.filter, depth = c.depth;
-  const bool ntk = kind == CntkFeatureKind::Ntk;
+  const bool ntk = kind == FeatureKernel::Ntk;
   const int64_t size = C * H * W;
   double amax = 0;
   for (int64_t i = 0; i < size; ++i) amax = std::max(amax, std::fabs(static_cast<double>(x[i])));
@@ -731,7 +731,7 @@ void CntkSketch<T>::transform_image(const T* x, T* out, Workspace& ws, CntkFeatu
 }
 
 template <typename T>
-void CntkSketch<T>::transform(const T* x, int64_t n, T* out, CntkFeatureKind kind) const {
+void CntkSketch<T>::transform(const T* x, int64_t n, T* out, FeatureKernel kind) const {
   const int64_t size = config_.channels * config_.height * config_.width, f = config_.features;
   parallel_rows(
       n, [&]() { return make_workspace(kind); },
