@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import ndarray from 'ndarray';
 import { CNTKSketch, cntkKernelSync, evaluatePolynomial, setThreads } from '../src/index.js';
-import { native } from '../src/native.js';
+import { gram, relFrobenius } from './helpers/matrices.js';
 import { cntkReferenceWith } from './reference/cntk-poly-reference.js';
 import { toImageList, type CntkArch } from './reference/cntk-reference.js';
 import { rng } from './reference/dense-solve.js';
@@ -34,23 +34,6 @@ function images(n: number, C: number, H: number, W: number, seed: number): Float
     }
   }
   return X;
-}
-
-/** Phi Phi^T in float64 through BLAS. */
-function gram(phi: Float32Array | Float64Array, n: number, m: number): Float64Array {
-  const p = Float64Array.from(phi);
-  const g = new Float64Array(n * n);
-  native().gemm(false, true, n, n, m, 1, p, m, p, m, 0, g, n, false);
-  return g;
-}
-
-function relFrobenius(approx: ArrayLike<number>, exact: ArrayLike<number>): number {
-  let e = 0, t = 0;
-  for (let i = 0; i < exact.length; i++) {
-    e += (approx[i] - exact[i]) ** 2;
-    t += exact[i] ** 2;
-  }
-  return Math.sqrt(e / t);
 }
 
 const imgs = (data: Float32Array | Float64Array | number[], n: number, C: number, H: number, W: number) => ({

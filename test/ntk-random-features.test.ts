@@ -1,47 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import ndarray from 'ndarray';
 import { NTKRandomFeatures, ntkKernelSync, setThreads } from '../src/index.js';
-import { native } from '../src/native.js';
+import { gram, mat, relFrobenius } from './helpers/matrices.js';
+import { spreadRows } from './helpers/rows.js';
 import { rng } from './reference/dense-solve.js';
-
-/**
- * n rows whose cosines spread over (-1, 1) and whose norms vary (0.5..3):
- * a random direction shared with a random weight, plus isotropic noise.
- */
-function spreadRows(n: number, d: number, seed: number): Float64Array {
-  const r = rng(seed);
-  const u = Array.from({ length: d }, () => r.normal());
-  const nu = Math.sqrt(u.reduce((s, v) => s + v * v, 0));
-  const X = new Float64Array(n * d);
-  for (let i = 0; i < n; i++) {
-    const t = 2.5 * r.normal();
-    let ss = 0;
-    for (let k = 0; k < d; k++) {
-      X[i * d + k] = (t * u[k]) / nu + r.normal() / Math.sqrt(d);
-      ss += X[i * d + k] ** 2;
-    }
-    const scale = (0.5 + 2.5 * r.uniform()) / Math.sqrt(ss);
-    for (let k = 0; k < d; k++) X[i * d + k] *= scale;
-  }
-  return X;
-}
-
-/** Phi Phi^T in float64 through BLAS. */
-function gram(phi: Float32Array | Float64Array, n: number, m: number): Float64Array {
-  const p = Float64Array.from(phi);
-  const g = new Float64Array(n * n);
-  native().gemm(false, true, n, n, m, 1, p, m, p, m, 0, g, n, false);
-  return g;
-}
-
-function relFrobenius(approx: ArrayLike<number>, exact: ArrayLike<number>): number {
-  let e = 0, t = 0;
-  for (let i = 0; i < exact.length; i++) {
-    e += (approx[i] - exact[i]) ** 2;
-    t += exact[i] ** 2;
-  }
-  return Math.sqrt(e / t);
-}
+import { k1 } from './reference/ntk-reference.js';
 
 /** Standard normal CDF (Abramowitz–Stegun 7.1.26 erf, |error| < 1.5e-7). */
 function phi(x: number): number {
@@ -50,13 +13,6 @@ function phi(x: number): number {
   const erf = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-z * z);
   return x >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
 }
-
-const k1 = (c: number) => {
-  const t = Math.min(1, Math.max(-1, c));
-  return (Math.sqrt(1 - t * t) + t * (Math.PI - Math.acos(t))) / Math.PI;
-};
-
-const mat = (data: Float32Array | Float64Array, rows: number, cols: number) => ({ data, shape: [rows, cols] });
 
 afterEach(() => setThreads(0));
 
