@@ -6,7 +6,15 @@
  * literally on the full pixel-pair tensors like cntkPairReference (test use
  * only, small images).
  */
-import { gridEdges, normalisers, patchSum, type CntkArch, type ImageShape } from './cntk-reference.js';
+import {
+  gridEdges,
+  normalisers,
+  patchOffset,
+  patchSum,
+  pixelInnerProducts,
+  type CntkArch,
+  type ImageShape,
+} from './cntk-reference.js';
 
 export type Dual = (layer: number, t: number) => number;
 
@@ -20,19 +28,11 @@ export function cntkPairWith(
   k0: Dual,
   same = false,
 ): { ntk: number; nngp: number } {
-  const { channels: C, height: H, width: W } = shape;
+  const { height: H, width: W } = shape;
   const grids = gridEdges(shape, arch);
   const q = arch.filterSize;
-  const o = arch.padding === 'same' ? (q - 1) / 2 : 0;
-  const G0 = H * W;
-  const S0 = new Float64Array(G0 * G0);
-  for (let p = 0; p < G0; p++) {
-    for (let p2 = 0; p2 < G0; p2++) {
-      let s = 0;
-      for (let c = 0; c < C; c++) s += x[c * G0 + p] * z[c * G0 + p2];
-      S0[p * G0 + p2] = s;
-    }
-  }
+  const o = patchOffset(arch);
+  const S0 = pixelInnerProducts(x, z, shape);
   const Nx = normalisers(x, shape, arch);
   const Nz = normalisers(z, shape, arch);
   let gamma = patchSum(S0, H, W, grids[1][0], grids[1][1], q, o);
