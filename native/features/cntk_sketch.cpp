@@ -245,6 +245,22 @@ struct Sizes {
   int64_t in_dim = 0, in_pad = 0, packed0 = 0, qtotal = 0, t_dim = 0;
 };
 
+/// The largest per-layer sizes, which one workspace serves for every layer.
+template <typename Layer>
+Sizes max_sizes(const std::vector<Layer>& layers) {
+  Sizes s;
+  for (const Layer& layer : layers) {
+    s.in_dim = std::max(s.in_dim, layer.in_dim);
+    s.in_pad = std::max(s.in_pad, next_pow2(layer.in_dim));
+    s.packed0 = std::max(s.packed0, layer.tensor.side_b().padded());
+    int64_t qt = 0;
+    for (int64_t r : layer.qrows) qt += r;
+    s.qtotal = std::max(s.qtotal, qt);
+    s.t_dim = std::max(s.t_dim, layer.t_dim);
+  }
+  return s;
+}
+
 }  // namespace
 
 template <typename T>
@@ -258,17 +274,9 @@ typename CntkSketch<T>::Workspace CntkSketch<T>::make_workspace(FeatureKernel ki
   if (ntk)
     for (int h = 1; h <= depth; ++h) ws.xnorm.emplace_back(static_cast<size_t>(rows_[h] * cols_[h]), 0.0);
   for (int h = 1; h < depth; ++h) ws.ring.emplace_back(q * row_elements(h, kind));
-  Sizes s;
-  for (const Layer& layer : layers_) {
-    s.in_dim = std::max(s.in_dim, layer.in_dim);
-    s.in_pad = std::max(s.in_pad, next_pow2(layer.in_dim));
-    s.packed0 = std::max(s.packed0, layer.tensor.side_b().padded());
-    int64_t qt = 0;
-    for (int64_t r : layer.qrows) qt += r;
-    s.qtotal = std::max(s.qtotal, qt);
-    s.t_dim = std::max(s.t_dim, layer.t_dim);
+  const Sizes s = max_sizes(layers_);
+  for (const Layer& layer : layers_)
     ws.pw.push_back(layer.degrees.empty() ? typename BlockPolySketch<T>::Workspace{} : layer.tree.make_workspace());
-  }
   ws.v.resize(s.in_dim * L);
   ws.q.resize(std::max<int64_t>(1, s.qtotal) * L);
   ws.z.resize(m * L);
@@ -296,17 +304,9 @@ int64_t CntkSketch<T>::workspace_bytes(FeatureKernel kind) const {
   int64_t elements = 0, bytes = 0;
   for (int h = 1; h <= depth; ++h) bytes += rows_[h] * cols_[h] * 8 * (ntk ? 2 : 1);
   for (int h = 1; h < depth; ++h) elements += q * row_elements(h, kind);
-  Sizes s;
-  for (const Layer& layer : layers_) {
-    s.in_dim = std::max(s.in_dim, layer.in_dim);
-    s.in_pad = std::max(s.in_pad, next_pow2(layer.in_dim));
-    s.packed0 = std::max(s.packed0, layer.tensor.side_b().padded());
-    int64_t qt = 0;
-    for (int64_t r : layer.qrows) qt += r;
-    s.qtotal = std::max(s.qtotal, qt);
-    s.t_dim = std::max(s.t_dim, layer.t_dim);
+  const Sizes s = max_sizes(layers_);
+  for (const Layer& layer : layers_)
     if (!layer.degrees.empty()) bytes += layer.tree.workspace_bytes();
-  }
   const Layer& last = layers_.back();
   elements += (s.in_dim + std::max<int64_t>(1, s.qtotal) + m + (ntk ? last.t_dim : 0) + last.p1.dim) * L;
   if (ntk) elements += (m + s.in_pad + s.packed0 + s.t_dim) * L;
