@@ -69,14 +69,16 @@ import {
   savedOptions,
   type FeatureTransformOptions,
   type LayerPolynomials,
+  type PolynomialMapOptions,
   type PolynomialSource,
+  type PolynomialsJSON,
   type SavedFormat,
   type TransformBatch,
 } from './feature-map.js';
 import { native, type FloatArray, type NativeCntkSketchMap } from './native.js';
 import { approximationOption, type PolynomialApproximation } from './sketches.js';
 
-export interface CNTKSketchOptions {
+export interface CNTKSketchOptions extends PolynomialMapOptions {
   /** Shape of each image: [channels, height, width] (positive integers, at most 2^20 each). */
   inputShape: readonly [number, number, number];
   /** Conv layers L, 1..32; with 'valid' padding also at most (min(H, W) - 1) / (filterSize - 1). */
@@ -94,18 +96,12 @@ export interface CNTKSketchOptions {
    * at degree 16), at about 1.8x the time per image.
    */
   degree?: number;
-  /** Non-negative safe integer. Default 0. */
-  seed?: number;
   /** Dtype of the features (images are converted to it). Default 'float32'. */
   dtype?: DType;
-  /** 'nnls' (default) or 'taylor'; see arcCosinePolynomial. */
-  approximation?: PolynomialApproximation;
   /** Internal per-pixel sketch dimension m, a power of two in [16, 2^20]. Default max(16, nextPow2(features) / 4). */
   sketchDim?: number;
   /** 'cpu' or 'auto' (CNTKSketch runs on the CPU). Default 'cpu'. */
   backend?: BackendChoice;
-  /** Refuse maps or results needing more bytes than this. Default 4 GiB. */
-  memoryLimit?: number;
 }
 
 export type CNTKSketchTransformOptions = FeatureTransformOptions;
@@ -124,8 +120,7 @@ export interface CNTKSketchJSON {
   seed: number;
   dtype: DType;
   approximation: PolynomialApproximation;
-  /** Coefficients c_0..c_degree of P1^h and P0^h for h = 1..depth. */
-  polynomials: { k1: number[][]; k0: number[][] };
+  polynomials: PolynomialsJSON;
 }
 
 export const CNTK_SKETCH_FORMAT = 'ntk-sketch/cntk-sketch';
@@ -301,7 +296,7 @@ export class CNTKSketch extends FeatureMap {
    * all degrees, later layers on [0, 1] with degrees 0, 1 and the powers of
    * two (as accurate, and one PolySketch tree computes them all).
    */
-  get polynomials(): { lower: number[]; k1: number[][]; k0: number[][] } {
+  get polynomials(): PolynomialsJSON & { lower: number[] } {
     return {
       lower: Array.from({ length: this.depth }, (_, h) => layerLower(h + 1)),
       ...polynomialsToJSON({ k1: this.k1, k0: this.k0 }),

@@ -21,6 +21,20 @@ import type { PolynomialApproximation } from './sketches.js';
 
 export type FeatureKernel = 'ntk' | 'nngp';
 
+/** Options every feature map takes. */
+export interface FeatureMapOptions {
+  /** Non-negative safe integer. Default 0. */
+  seed?: number;
+  /** Refuse maps or results needing more bytes than this. Default 4 GiB. */
+  memoryLimit?: number;
+}
+
+/** Options of the maps built on polynomial approximations of k0 and k1 (NTKSketch, CNTKSketch). */
+export interface PolynomialMapOptions extends FeatureMapOptions {
+  /** 'nnls' (default) or 'taylor'; see arcCosinePolynomial. */
+  approximation?: PolynomialApproximation;
+}
+
 /** Options of transform() and transformSync(). */
 export interface FeatureTransformOptions {
   /** 'ntk' (default) or 'nngp'. */
@@ -177,7 +191,13 @@ export function computePolynomials(depth: number, source: PolynomialSource): Lay
   return { k1, k0: layers('k0') };
 }
 
-export function polynomialsToJSON(p: LayerPolynomials): { k1: number[][]; k0: number[][] } {
+/** Saved coefficients c_0..c_degree of P1^h and P0^h for h = 1..depth. */
+export interface PolynomialsJSON {
+  k1: number[][];
+  k0: number[][];
+}
+
+export function polynomialsToJSON(p: LayerPolynomials): PolynomialsJSON {
   return { k1: p.k1.map((c) => Array.from(c)), k0: p.k0.map((c) => Array.from(c)) };
 }
 

@@ -83,13 +83,14 @@ import {
   readSaved,
   rowBatch,
   savedOptions,
+  type FeatureMapOptions,
   type FeatureTransformOptions,
   type SavedFormat,
   type TransformBatch,
 } from './feature-map.js';
 import { native, type FloatArray, type NativeNtkRandomFeaturesMap } from './native.js';
 
-export interface NTKRandomFeaturesOptions {
+export interface NTKRandomFeaturesOptions extends FeatureMapOptions {
   /** Input dimension d (columns of X), 1..2^30 (the first layer holds d x (m0 + m1) weights). */
   inputDim: number;
   /** Hidden ReLU layers L, 1..32. */
@@ -114,12 +115,8 @@ export interface NTKRandomFeaturesOptions {
    * unbiased estimator of SPEC §4.2.
    */
   normalize?: boolean;
-  /** Non-negative safe integer. Default 0. */
-  seed?: number;
   /** Dtype of weights and features (inputs are converted to it). Default 'float32'. */
   dtype?: DType;
-  /** Refuse maps or results needing more bytes than this. Default 4 GiB. */
-  memoryLimit?: number;
 }
 
 export type NTKRandomFeaturesTransformOptions = FeatureTransformOptions;

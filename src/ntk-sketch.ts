@@ -65,14 +65,16 @@ import {
   savedOptions,
   type FeatureTransformOptions,
   type LayerPolynomials,
+  type PolynomialMapOptions,
   type PolynomialSource,
+  type PolynomialsJSON,
   type SavedFormat,
   type TransformBatch,
 } from './feature-map.js';
 import { native, type NativeNtkSketchMap } from './native.js';
 import { approximationOption, type PolynomialApproximation } from './sketches.js';
 
-export interface NTKSketchOptions {
+export interface NTKSketchOptions extends PolynomialMapOptions {
   /** Input dimension d (columns of X), 1..2^31-1. */
   inputDim: number;
   /** Hidden ReLU layers L, 1..32. */
@@ -81,13 +83,9 @@ export interface NTKSketchOptions {
   features: number;
   /** Degree q of the polynomial approximations of k0 and k1, 1..16. Default 4. */
   degree?: number;
-  /** Non-negative safe integer. Default 0. */
-  seed?: number;
   /** Dtype of the features (inputs are converted to it). Default 'float32':
    * sketch errors (~1e-2) dwarf float32 rounding, and it halves memory and time. */
   dtype?: DType;
-  /** 'nnls' (default) or 'taylor'; see arcCosinePolynomial. */
-  approximation?: PolynomialApproximation;
   /**
    * Internal sketch dimension m, 8..2^22: entries of the hidden-layer sketches
    * and tree nodes (the output always has `features` entries). Default: the
@@ -99,8 +97,6 @@ export interface NTKSketchOptions {
   sketchDim?: number;
   /** 'cpu' or 'auto' (NTKSketch runs on the CPU). Default 'cpu'. */
   backend?: BackendChoice;
-  /** Refuse maps or results needing more bytes than this. Default 4 GiB. */
-  memoryLimit?: number;
 }
 
 export type NTKSketchTransformOptions = FeatureTransformOptions;
@@ -117,8 +113,7 @@ export interface NTKSketchJSON {
   seed: number;
   dtype: DType;
   approximation: PolynomialApproximation;
-  /** Coefficients c_0..c_degree of P1^h and P0^h for h = 1..depth. */
-  polynomials: { k1: number[][]; k0: number[][] };
+  polynomials: PolynomialsJSON;
 }
 
 export const NTK_SKETCH_FORMAT = 'ntk-sketch/ntk-sketch';
@@ -243,7 +238,7 @@ export class NTKSketch extends FeatureMap {
    * [lower, 1] its cosines lie in, and the coefficients c_0..c_degree of
    * P1^h ~ k1 and P0^h ~ k0.
    */
-  get polynomials(): { lower: number[]; k1: number[][]; k0: number[][] } {
+  get polynomials(): PolynomialsJSON & { lower: number[] } {
     return { lower: Array.from(this.lower), ...polynomialsToJSON({ k1: this.k1, k0: this.k0 }) };
   }
 
