@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import ndarray from 'ndarray';
 import { NTKRandomFeatures, ntkKernelSync, setThreads } from '../src/index.js';
 import { gram, mat, relFrobenius } from './helpers/matrices.js';
-import { spreadRows } from './helpers/rows.js';
+import { sparseRows, spreadRows } from './helpers/rows.js';
 import { expectDocumentChecks, expectRoundTrip } from './helpers/saved-maps.js';
 import { rng } from './reference/dense-solve.js';
 import { k1 } from './reference/ntk-reference.js';
@@ -279,20 +279,7 @@ describe('NTKRandomFeatures determinism and structure', () => {
 
   it('CSR input gives the dense features (float64 to 1e-12, float32 to 1e-5), with and without a final SRHT and normalize', () => {
     const dim = 50, rows = 9;
-    const r = rng(5);
-    const dense = new Float64Array(rows * dim);
-    const indptr = [0], indices: number[] = [], data: number[] = [];
-    for (let i = 0; i < rows; i++) {
-      for (let k = 0; k < dim; k++) {
-        if (i !== 4 && r.uniform() < 0.15) {
-          dense[i * dim + k] = r.normal();
-          indices.push(k);
-          data.push(dense[i * dim + k]);
-        }
-      }
-      indptr.push(indices.length);
-    }
-    const csr = { indptr: Int32Array.from(indptr), indices: Int32Array.from(indices), data, shape: [rows, dim] };
+    const { dense, csr } = sparseRows(rows, dim, 0.15, 5);
     for (const dtype of ['float32', 'float64'] as const) {
       for (const extra of [{}, { arcCosineFeatures: 30, sketchFeatures: 40, normalize: true }]) {
         const map = new NTKRandomFeatures({ inputDim: dim, depth: 2, features: 48, seed: 2, dtype, ...extra });

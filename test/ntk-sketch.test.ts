@@ -5,7 +5,7 @@ import ndarray from 'ndarray';
 import { NTKSketch, backends, evaluatePolynomial, layerLowerBounds, ntkKernelSync, setThreads } from '../src/index.js';
 import { native } from '../src/native.js';
 import { gram, mat, relFrobenius } from './helpers/matrices.js';
-import { spreadRows } from './helpers/rows.js';
+import { sparseRows, spreadRows } from './helpers/rows.js';
 import { expectDocumentChecks, expectPolynomialChecks, expectRoundTrip } from './helpers/saved-maps.js';
 import { rng } from './reference/dense-solve.js';
 
@@ -137,24 +137,12 @@ describe('NTKSketch determinism and structure', () => {
   it('CSR input gives exactly the dense input features (identity and CountSketch first layers)', () => {
     for (const [dim, sketchDim] of [[60, 64], [500, 64]] as const) {
       const rows = 9;
-      const r = rng(dim);
-      const dense = new Float64Array(rows * dim);
-      const indptr = [0], indices: number[] = [], data: number[] = [];
-      for (let i = 0; i < rows; i++) {
-        for (let k = 0; k < dim; k++) {
-          if (i !== 4 && r.uniform() < 0.1) {
-            dense[i * dim + k] = r.normal();
-            indices.push(k);
-            data.push(dense[i * dim + k]);
-          }
-        }
-        indptr.push(indices.length);
-      }
+      const { dense, csr } = sparseRows(rows, dim, 0.1, dim);
       for (const dtype of ['float32', 'float64'] as const) {
         const map = new NTKSketch({ inputDim: dim, depth: 2, features: 48, sketchDim, seed: 2, dtype });
         for (const kernel of ['ntk', 'nngp'] as const) {
           const fromDense = map.transformSync(mat(dense, rows, dim), { kernel }).data;
-          const fromCsr = map.transformSync({ indptr: Int32Array.from(indptr), indices: Int32Array.from(indices), data, shape: [rows, dim] }, { kernel }).data;
+          const fromCsr = map.transformSync(csr, { kernel }).data;
           expect(fromCsr).toEqual(fromDense);
           expect(Array.from(fromCsr.subarray(4 * 48, 5 * 48)).every((v) => v === 0)).toBe(true); // the empty row
         }

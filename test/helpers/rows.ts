@@ -21,3 +21,24 @@ export function spreadRows(n: number, d: number, seed: number): Float64Array {
   }
   return X;
 }
+
+/**
+ * A random sparse rows x dim matrix (entries kept with probability density,
+ * N(0, 1) values; row 4 left empty), dense and as CSR { indptr, indices, data, shape }.
+ */
+export function sparseRows(rows: number, dim: number, density: number, seed: number) {
+  const r = rng(seed);
+  const dense = new Float64Array(rows * dim);
+  const indptr = [0], indices: number[] = [], data: number[] = [];
+  for (let i = 0; i < rows; i++) {
+    for (let k = 0; k < dim; k++) {
+      if (i !== 4 && r.uniform() < density) {
+        dense[i * dim + k] = r.normal();
+        indices.push(k);
+        data.push(dense[i * dim + k]);
+      }
+    }
+    indptr.push(indices.length);
+  }
+  return { dense, csr: { indptr: Int32Array.from(indptr), indices: Int32Array.from(indices), data, shape: [rows, dim] } };
+}
