@@ -39,7 +39,7 @@ export function gridEdges(shape: ImageShape, arch: CntkArch): [number, number][]
 }
 
 /** First tap of a patch relative to its output pixel. */
-export function patchOffset(arch: CntkArch): number {
+function patchOffset(arch: CntkArch): number {
   return arch.padding === 'same' ? (arch.filterSize - 1) / 2 : 0;
 }
 
@@ -131,7 +131,7 @@ export interface PairTensors {
 }
 
 /** S^0_{p,p'} = <x_p, z_p'> over the channels, (H W)^2 row-major. */
-export function pixelInnerProducts(x: ArrayLike<number>, z: ArrayLike<number>, shape: ImageShape): Float64Array {
+function pixelInnerProducts(x: ArrayLike<number>, z: ArrayLike<number>, shape: ImageShape): Float64Array {
   const { channels: C, height: H, width: W } = shape;
   const G0 = H * W;
   const S0 = new Float64Array(G0 * G0);
@@ -145,6 +145,9 @@ export function pixelInnerProducts(x: ArrayLike<number>, z: ArrayLike<number>, s
   return S0;
 }
 
+/** Dual activations of layer h = 1..L at a cosine t in [-1, 1]: k1 (Sigma) or k0 (dSigma). */
+export type Dual = (layer: number, t: number) => number;
+
 /**
  * CNTK and CNN-GP of one pair of C x H x W images, literally from SPEC §2.2.
  * `same` says that z is x itself: rho on p = p' is then exactly 1
@@ -156,6 +159,19 @@ export function cntkPairReference(
   z: ArrayLike<number>,
   shape: ImageShape,
   arch: CntkArch,
+  same = false,
+): PairTensors {
+  return cntkPairTensors(x, z, shape, arch, (_, t) => k1(t), (_, t) => k0(t), same);
+}
+
+/** The recursion of cntkPairReference with the duals of layer h given (k1, k0 of SPEC §2.2, or others). */
+export function cntkPairTensors(
+  x: ArrayLike<number>,
+  z: ArrayLike<number>,
+  shape: ImageShape,
+  arch: CntkArch,
+  k1h: Dual,
+  k0h: Dual,
   same = false,
 ): PairTensors {
   const { height: H, width: W } = shape;
@@ -180,15 +196,10 @@ export function cntkPairReference(
       for (let p2 = 0; p2 < G; p2++) {
         const nn = Nx[h - 1][p] * Nz[h - 1][p2];
         const e = p * G + p2;
-        let sig = 0;
-        let dsig = 0;
-        if (nn > 0) {
-          const rho = same && p === p2 ? 1 : gamma[e] / Math.sqrt(nn);
-          sig = Math.sqrt(nn) * k1(rho);
-          dsig = k0(rho);
-        }
-        sigma[e] = sig;
-        T[e] = xi[e] * dsig + sig;
+        if (!(nn > 0)) continue;
+        const rho = same && p === p2 ? 1 : Math.max(-1, Math.min(1, gamma[e] / Math.sqrt(nn)));
+        sigma[e] = Math.sqrt(nn) * k1h(h, rho);
+        T[e] = xi[e] * k0h(h, rho) + sigma[e];
       }
     }
     if (h < arch.depth) {
