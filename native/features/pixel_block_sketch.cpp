@@ -493,14 +493,10 @@ BlockPolySketch<T>::BlockPolySketch(int64_t in_dim, int64_t sketch_dim, int leav
   leaf_padded_ = next_pow2(in_dim);
   node_padded_ = next_pow2(m_);
   TreeLayout tree = tree_layout(leaves_, leaf_padded_, node_padded_);
+  nodes_ = tree_nodes<BlockTensorSrht<T>>(tree, leaves_, in_dim_, m_, seed, stream);
   levels_ = tree.levels;
   node_offset_ = std::move(tree.node);
   slot_offset_ = std::move(tree.slot);
-  for (int l = 0; l < levels_; ++l) {
-    const int64_t child_dim = l == 0 ? in_dim_ : m_;
-    for (int64_t k = 0; k < (leaves_ >> (l + 1)); ++k)
-      nodes_.emplace_back(child_dim, child_dim, m_, seed, sub_stream(stream, node_offset_[l] + k));
-  }
 }
 
 template <typename T>

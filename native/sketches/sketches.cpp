@@ -149,14 +149,10 @@ PolySketch<T>::PolySketch(int64_t in_dim, int64_t sketch_dim, int leaves, uint64
   leaf_padded_ = next_pow2(leaf_dim_);
   node_padded_ = next_pow2(m_);
   TreeLayout tree = tree_layout(leaves_, leaf_padded_, node_padded_);
+  nodes_ = tree_nodes<TensorSrht<T>>(tree, leaves_, leaf_dim_, m_, seed, stream);
   levels_ = tree.levels;
   node_offset_ = std::move(tree.node);
   slot_offset_ = std::move(tree.slot);
-  for (int l = 0; l < levels_; ++l) {
-    const int64_t child_dim = l == 0 ? leaf_dim_ : m_;
-    for (int64_t k = 0; k < (leaves_ >> (l + 1)); ++k)
-      nodes_.emplace_back(child_dim, child_dim, m_, seed, sub_stream(stream, node_offset_[l] + k));
-  }
 
   // A child covering only leaves >= j stands for e1 (x) ... (x) e1, itself a
   // unit vector: it is replaced by e1 of the child's dimension, which keeps

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "sketches/rng.hpp"
+
 namespace ntk {
 
 /// A tree over `leaves` = 2^levels leaves. Level l (0: the nodes whose
@@ -30,6 +32,20 @@ inline TreeLayout tree_layout(int leaves, int64_t leaf_padded, int64_t node_padd
         t.slot[s + 1] = t.slot[s] + (l == 0 ? leaf_padded : node_padded);
       }
   return t;
+}
+
+/// The nodes of a tree laid out as t, level by level, node i drawn from
+/// stream sub_stream(stream, i): the children of level-0 nodes have
+/// leaf_dim entries, the others m, and every node has m output rows.
+template <typename Node>
+std::vector<Node> tree_nodes(const TreeLayout& t, int leaves, int64_t leaf_dim, int64_t m, uint64_t seed, uint64_t stream) {
+  std::vector<Node> nodes;
+  for (int l = 0; l < t.levels; ++l) {
+    const int64_t child_dim = l == 0 ? leaf_dim : m;
+    for (int64_t k = 0; k < (leaves >> (l + 1)); ++k)
+      nodes.emplace_back(child_dim, child_dim, m, seed, sub_stream(stream, t.node[l] + k));
+  }
+  return nodes;
 }
 
 }  // namespace ntk
