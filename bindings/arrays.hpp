@@ -46,4 +46,32 @@ inline int64_t size_arg(const Napi::Value& v, const char* name) {
   return static_cast<int64_t>(d);
 }
 
+/// A CSR matrix's structure, checked so that native code reading it stays in
+/// bounds: indptr starts at 0 and does not decrease, indices lie in [0, cols).
+struct CsrStructure {
+  const int32_t* indptr;
+  const int32_t* indices;
+  int64_t nnz;
+};
+
+inline CsrStructure csr_structure(const Napi::Value& indptr_v, const Napi::Value& indices_v, int64_t rows, int64_t cols) {
+  Napi::Env env = indptr_v.Env();
+  if (!indptr_v.IsTypedArray() || indptr_v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      !indices_v.IsTypedArray() || indices_v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw Napi::TypeError::New(env, "indptr and indices must be Int32Array");
+  auto indptr = indptr_v.As<Napi::Int32Array>();
+  auto indices = indices_v.As<Napi::Int32Array>();
+  if (static_cast<int64_t>(indptr.ElementLength()) < rows + 1) throw Napi::RangeError::New(env, "indptr is too short");
+  if (indptr[0] != 0) throw Napi::RangeError::New(env, "indptr must start at 0");
+  for (int64_t i = 0; i < rows; ++i)
+    if (indptr[static_cast<size_t>(i)] > indptr[static_cast<size_t>(i + 1)])
+      throw Napi::RangeError::New(env, "indptr must be non-decreasing from 0");
+  const int64_t nnz = indptr[static_cast<size_t>(rows)];
+  if (static_cast<int64_t>(indices.ElementLength()) < nnz) throw Napi::RangeError::New(env, "indices is too short");
+  for (int64_t k = 0; k < nnz; ++k)
+    if (indices[static_cast<size_t>(k)] < 0 || indices[static_cast<size_t>(k)] >= cols)
+      throw Napi::RangeError::New(env, "indices out of range");
+  return {indptr.Data(), indices.Data(), nnz};
+}
+
 }  // namespace ntk_bindings

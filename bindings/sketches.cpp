@@ -15,6 +15,7 @@
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "common/parallel.hpp"
+#include "polynomials.hpp"
 #include "sketches/fwht.hpp"
 #include "sketches/poly_coeffs.hpp"
 #include "sketches/sketches.hpp"
@@ -22,12 +23,6 @@
 namespace ntk_bindings {
 
 namespace {
-
-Napi::Float64Array to_float64(Napi::Env env, const std::vector<double>& v) {
-  auto out = Napi::Float64Array::New(env, v.size());
-  for (size_t i = 0; i < v.size(); ++i) out[i] = v[i];
-  return out;
-}
 
 std::vector<double> float64_vector(const Napi::Value& v, const char* name) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
@@ -39,18 +34,11 @@ std::vector<double> float64_vector(const Napi::Value& v, const char* name) {
 Napi::Value ArccosPolynomial(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4) throw Napi::TypeError::New(env, "arccosPolynomial: expected 4 arguments");
-  const std::string kernel = info[0].ToString().Utf8Value();
-  const std::string approx = info[1].ToString().Utf8Value();
-  if (kernel != "k0" && kernel != "k1") throw Napi::RangeError::New(env, "kernel must be 'k0' or 'k1'");
-  if (approx != "taylor" && approx != "nnls") throw Napi::RangeError::New(env, "approximation must be 'taylor' or 'nnls'");
-  const int64_t degree = size_arg(info[2], "degree");
-  if (degree < 1 || degree > 64) throw Napi::RangeError::New(env, "degree must be in [1, 64]");
+  const PolynomialArgs p = polynomial_args(info);
+  if (p.degree < 1 || p.degree > 64) throw Napi::RangeError::New(env, "degree must be in [1, 64]");
   const double lower = info[3].As<Napi::Number>().DoubleValue();
   if (!(lower >= -1 && lower < 1)) throw Napi::RangeError::New(env, "lower must be in [-1, 1)");
-  const auto c = ntk::arccos_polynomial(kernel == "k0" ? ntk::ArcCosKernel::K0 : ntk::ArcCosKernel::K1,
-                                        approx == "taylor" ? ntk::PolyApprox::Taylor : ntk::PolyApprox::Nnls,
-                                        static_cast<int>(degree), lower);
-  return to_float64(env, c);
+  return to_float64(env, ntk::arccos_polynomial(p.kernel, p.approx, static_cast<int>(p.degree), lower));
 }
 
 Napi::Value LayerLowerBounds(const Napi::CallbackInfo& info) {
@@ -87,22 +75,10 @@ void run_primitive(const Napi::CallbackInfo& info) {
   const int32_t* indices = nullptr;
   int64_t x_len = n * in_dim;
   if (sparse) {
-    if (!info[8].IsTypedArray() || info[8].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
-        !info[9].IsTypedArray() || info[9].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-      throw Napi::TypeError::New(env, "indptr and indices must be Int32Array");
-    auto ip = info[8].As<Napi::Int32Array>();
-    auto ix = info[9].As<Napi::Int32Array>();
-    if (static_cast<int64_t>(ip.ElementLength()) < n + 1) throw Napi::RangeError::New(env, "indptr is too short");
-    for (int64_t i = 0; i < n; ++i)
-      if (ip[static_cast<size_t>(i)] < 0 || ip[static_cast<size_t>(i)] > ip[static_cast<size_t>(i + 1)])
-        throw Napi::RangeError::New(env, "indptr must be non-decreasing from 0");
-    x_len = ip[static_cast<size_t>(n)];
-    if (static_cast<int64_t>(ix.ElementLength()) < x_len) throw Napi::RangeError::New(env, "indices is too short");
-    for (int64_t k = 0; k < x_len; ++k)
-      if (ix[static_cast<size_t>(k)] < 0 || ix[static_cast<size_t>(k)] >= in_dim)
-        throw Napi::RangeError::New(env, "indices out of range");
-    indptr = ip.Data();
-    indices = ix.Data();
+    const CsrStructure csr = csr_structure(info[8], info[9], n, in_dim);
+    indptr = csr.indptr;
+    indices = csr.indices;
+    x_len = csr.nnz;
   }
   const T* x = typed_data<T>(info[6], "x", x_len);
   auto row = [&](int64_t i) {

@@ -71,16 +71,8 @@ export interface ToMatrixOptions {
   dtype?: DType;
 }
 
-/**
- * Converts `value` to a validated contiguous matrix; `name` is used in error
- * messages (e.g. 'X'). Typed-array data is used in place when it is already
- * contiguous and of the requested dtype.
- */
-export function toMatrix(name: string, value: unknown, options: ToMatrixOptions = {}): Matrix {
-  if (value === null || typeof value !== 'object') {
-    throw new TypeError(`${name} must be an ndarray or { data, shape } matrix, got ${describe(value)}`);
-  }
-  const v = value as Partial<MatrixLike>;
+/** The data (typed array or number[]) and shape (non-negative integers) of a matrix-like value. */
+function dataAndShape(name: string, v: Partial<MatrixLike>): { data: FloatArray | number[]; shape: number[] } {
   const data = v.data;
   if (
     data === undefined ||
@@ -91,10 +83,25 @@ export function toMatrix(name: string, value: unknown, options: ToMatrixOptions 
   if (!Array.isArray(v.shape) && !(v.shape && typeof v.shape === 'object' && 'length' in v.shape)) {
     throw new TypeError(`${name}.shape must be an array of dimensions, got ${describe(v.shape)}`);
   }
-  let shape = Array.from(v.shape as ArrayLike<number>);
+  const shape = Array.from(v.shape as ArrayLike<number>);
   if (!shape.every((s) => isPositiveIntegerOrZero(s))) {
     throw new RangeError(`${name}.shape must hold non-negative integers, got [${shape.join(', ')}]`);
   }
+  return { data, shape };
+}
+
+/**
+ * Converts `value` to a validated contiguous matrix; `name` is used in error
+ * messages (e.g. 'X'). Typed-array data is used in place when it is already
+ * contiguous and of the requested dtype.
+ */
+export function toMatrix(name: string, value: unknown, options: ToMatrixOptions = {}): Matrix {
+  if (value === null || typeof value !== 'object') {
+    throw new TypeError(`${name} must be an ndarray or { data, shape } matrix, got ${describe(value)}`);
+  }
+  const v = value as Partial<MatrixLike>;
+  const { data, shape: dims } = dataAndShape(name, v);
+  let shape = dims;
   let stride = v.stride ? Array.from(v.stride) : undefined;
   if (shape.length === 1 && options.allowVector) {
     shape = [shape[0], 1];
@@ -173,20 +180,7 @@ export function toImages(name: string, value: unknown, options: ToImagesOptions 
     throw new TypeError(`${name} must be an ndarray or { data, shape } of images [n, channels, height, width], got ${describe(value)}`);
   }
   const v = value as Partial<MatrixLike>;
-  const data = v.data;
-  if (
-    data === undefined ||
-    !(data instanceof Float32Array || data instanceof Float64Array || Array.isArray(data))
-  ) {
-    throw new TypeError(`${name}.data must be a Float32Array, Float64Array or number[], got ${describe(data)}`);
-  }
-  if (!Array.isArray(v.shape) && !(v.shape && typeof v.shape === 'object' && 'length' in v.shape)) {
-    throw new TypeError(`${name}.shape must be an array of dimensions, got ${describe(v.shape)}`);
-  }
-  const shape = Array.from(v.shape as ArrayLike<number>);
-  if (!shape.every((s) => isPositiveIntegerOrZero(s))) {
-    throw new RangeError(`${name}.shape must hold non-negative integers, got [${shape.join(', ')}]`);
-  }
+  const { data, shape } = dataAndShape(name, v);
   if (shape.length !== 4) {
     throw new RangeError(
       `${name} must be 4-dimensional (images x channels x height x width), got shape [${shape.join(', ')}]` +
@@ -268,6 +262,30 @@ export function numberOption(name: string, value: unknown, min: number, max: num
     throw new RangeError(`${name} must be a finite number in [${min}, ${max}], got ${value}`);
   }
   return value;
+}
+
+/** The memoryLimit option: a byte count, DEFAULT_MEMORY_LIMIT when undefined. */
+export function memoryLimitOption(name: string, value: unknown): number {
+  return value === undefined ? DEFAULT_MEMORY_LIMIT : numberOption(name, value, 0, Number.MAX_SAFE_INTEGER);
+}
+
+/** The seed option: a non-negative safe integer, 0 when undefined. */
+export function seedOption(name: string, value: unknown): number {
+  return value === undefined ? 0 : intOption(name, value, 0, Number.MAX_SAFE_INTEGER);
+}
+
+/** The dtype option: 'float32' or 'float64', 'float32' when undefined. */
+export function dtypeOption(name: string, value: unknown): DType {
+  const dtype = value ?? 'float32';
+  if (dtype !== 'float32' && dtype !== 'float64') {
+    throw new RangeError(`${name} must be 'float32' or 'float64', got ${describe(dtype)}`);
+  }
+  return dtype;
+}
+
+/** Bytes per element of a dtype. */
+export function elementBytes(dtype: DType): number {
+  return dtype === 'float32' ? 4 : 8;
 }
 
 /** Validates that an options argument is an object (or undefined) with only known keys. */

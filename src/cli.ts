@@ -347,6 +347,26 @@ interface Result {
   seconds: number;
 }
 
+/** A method's scores, with the sizes of the task and the seconds since t0. */
+function result(
+  task: Task, method: Method, depth: number | null, features: number | null, lambda: number, validationAccuracy: number,
+  pred: Int32Array, t0: number,
+): Result {
+  const n = task.ytrain.length;
+  return {
+    method,
+    depth,
+    features,
+    train: n,
+    validation: n - task.nFit,
+    test: task.ytest.length,
+    lambda,
+    validationAccuracy,
+    accuracy: accuracy(pred, task.ytest),
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
 async function exactNtk(task: Task, depth: number, progress: Progress): Promise<Result> {
   const t0 = performance.now();
   const n = task.ytrain.length, nFit = task.nFit, nVal = n - nFit, d = task.cols, k = task.classes;
@@ -389,18 +409,7 @@ async function exactNtk(task: Task, depth: number, progress: Progress): Promise<
     progress.advance((end - r) * n * (entry + 2 * k));
   }
   progress.clear();
-  return {
-    method: 'exact-ntk',
-    depth,
-    features: null,
-    train: n,
-    validation: nVal,
-    test: nTest,
-    lambda,
-    validationAccuracy,
-    accuracy: accuracy(pred, task.ytest),
-    seconds: (performance.now() - t0) / 1000,
-  };
+  return result(task, 'exact-ntk', depth, null, lambda, validationAccuracy, pred, t0);
 }
 
 /** Pixels plus a constant 1 column (intercept). */
@@ -427,18 +436,7 @@ async function linearRidge(task: Task, progress: Progress): Promise<Result> {
   const model = await new RidgeRegression({ lambda }).fit({ data: P, shape: [n, m] }, Y);
   const pred = argmaxRows(await model.predict({ data: withBias(task.Xtest, nTest, d), shape: [nTest, m] }));
   progress.clear();
-  return {
-    method: 'linear-ridge',
-    depth: null,
-    features: null,
-    train: n,
-    validation: nVal,
-    test: nTest,
-    lambda,
-    validationAccuracy: Math.max(...scores.map((s) => s.score)),
-    accuracy: accuracy(pred, task.ytest),
-    seconds: (performance.now() - t0) / 1000,
-  };
+  return result(task, 'linear-ridge', null, null, lambda, Math.max(...scores.map((s) => s.score)), pred, t0);
 }
 
 /** Rows featurised per call: bounds memory and lets the bar move. */
@@ -457,7 +455,7 @@ async function featurize(sketch: NTKSketch, X: Float64Array, n: number, d: numbe
 
 async function ntkSketchRidge(task: Task, depth: number, features: number, seed: number, progress: Progress): Promise<Result> {
   const t0 = performance.now();
-  const n = task.ytrain.length, nFit = task.nFit, nVal = n - nFit, d = task.cols, k = task.classes;
+  const n = task.ytrain.length, nFit = task.nFit, d = task.cols, k = task.classes;
   const nTest = task.ytest.length;
   const sketch = new NTKSketch({ inputDim: d, depth, features, seed });
   progress.start(`depth ${depth}: NTKSketch features (${features})`, n + nTest);
@@ -473,18 +471,7 @@ async function ntkSketchRidge(task: Task, depth: number, features: number, seed:
   model.lambda = lambda;
   const pred = argmaxRows(await model.predict({ data: PhiTest, shape: [nTest, features] }));
   progress.clear();
-  return {
-    method: 'ntk-sketch',
-    depth,
-    features,
-    train: n,
-    validation: nVal,
-    test: nTest,
-    lambda,
-    validationAccuracy: Math.max(...scores.map((s) => s.score)),
-    accuracy: accuracy(pred, task.ytest),
-    seconds: (performance.now() - t0) / 1000,
-  };
+  return result(task, 'ntk-sketch', depth, features, lambda, Math.max(...scores.map((s) => s.score)), pred, t0);
 }
 
 const COLUMNS: [string, number][] = [['method', 13], ['depth', 5], ['features', 8], ['train n', 8], ['lambda', 9], ['accuracy', 8], ['seconds', 8]];

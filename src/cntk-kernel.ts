@@ -25,13 +25,13 @@
  * onProgress.
  */
 import {
-  DEFAULT_MEMORY_LIMIT,
   allocate,
   checkMemory,
   checkOptions,
   describe,
+  elementBytes,
   intOption,
-  numberOption,
+  memoryLimitOption,
   toImages,
   toNdarray,
   type Images,
@@ -94,8 +94,7 @@ function prepare(fn: string, X: unknown, Z: unknown, options: unknown): Prepared
   if (output !== 'both' && output !== 'ntk' && output !== 'nngp') {
     throw new RangeError(`output must be 'both', 'ntk' or 'nngp', got ${describe(output)}`);
   }
-  const memoryLimit =
-    opts.memoryLimit === undefined ? DEFAULT_MEMORY_LIMIT : numberOption('memoryLimit', opts.memoryLimit, 0, Number.MAX_SAFE_INTEGER);
+  const memoryLimit = memoryLimitOption('memoryLimit', opts.memoryLimit);
   const onProgress = opts.onProgress;
   if (onProgress !== undefined && typeof onProgress !== 'function') {
     throw new TypeError(`onProgress must be a function (done, total) => void, got ${describe(onProgress)}`);
@@ -127,9 +126,8 @@ function prepare(fn: string, X: unknown, Z: unknown, options: unknown): Prepared
   const n = x.count;
   const m = z ? z.count : n;
   const outputs = output === 'both' ? 2 : 1;
-  const elementBytes = x.dtype === 'float32' ? 4 : 8;
   const bytes =
-    outputs * n * m * elementBytes + 8 * layout.prepDoubles * (n + (z ? m : 0)) + layout.threads * layout.scratchBytes;
+    outputs * n * m * elementBytes(x.dtype) + 8 * layout.prepDoubles * (n + (z ? m : 0)) + layout.threads * layout.scratchBytes;
   checkMemory(`${fn}: a ${n} x ${m} kernel of ${height} x ${width} images`, bytes, memoryLimit);
   return {
     x,

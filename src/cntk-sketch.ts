@@ -42,24 +42,43 @@
  */
 import type { NdArray } from 'ndarray';
 import {
-  DEFAULT_MEMORY_LIMIT,
   allocate,
   checkMemory,
   checkOptions,
   describe,
+  dtypeOption,
+  elementBytes,
   intOption,
+  memoryLimitOption,
   nextPow2,
-  numberOption,
+  seedOption,
   toImages,
-  toNdarray,
   type DType,
 } from './arrays.js';
 import { backends, type BackendChoice } from './backends.js';
 import type { Padding } from './cntk-kernel.js';
+import {
+  FeatureMap,
+  computePolynomials,
+  cpuBackendOption,
+  kernelOption,
+  noWork,
+  polynomialsToJSON,
+  readPolynomials,
+  readSaved,
+  savedOptions,
+  type FeatureTransformOptions,
+  type LayerPolynomials,
+  type PolynomialMapOptions,
+  type PolynomialSource,
+  type PolynomialsJSON,
+  type SavedFormat,
+  type TransformBatch,
+} from './feature-map.js';
 import { native, type FloatArray, type NativeCntkSketchMap } from './native.js';
 import { approximationOption, type PolynomialApproximation } from './sketches.js';
 
-export interface CNTKSketchOptions {
+export interface CNTKSketchOptions extends PolynomialMapOptions {
   /** Shape of each image: [channels, height, width] (positive integers, at most 2^20 each). */
   inputShape: readonly [number, number, number];
   /** Conv layers L, 1..32; with 'valid' padding also at most (min(H, W) - 1) / (filterSize - 1). */
@@ -77,24 +96,15 @@ export interface CNTKSketchOptions {
    * at degree 16), at about 1.8x the time per image.
    */
   degree?: number;
-  /** Non-negative safe integer. Default 0. */
-  seed?: number;
   /** Dtype of the features (images are converted to it). Default 'float32'. */
   dtype?: DType;
-  /** 'nnls' (default) or 'taylor'; see arcCosinePolynomial. */
-  approximation?: PolynomialApproximation;
   /** Internal per-pixel sketch dimension m, a power of two in [16, 2^20]. Default max(16, nextPow2(features) / 4). */
   sketchDim?: number;
   /** 'cpu' or 'auto' (CNTKSketch runs on the CPU). Default 'cpu'. */
   backend?: BackendChoice;
-  /** Refuse maps or results needing more bytes than this. Default 4 GiB. */
-  memoryLimit?: number;
 }
 
-export interface CNTKSketchTransformOptions {
-  /** 'ntk' (default) or 'nngp'. */
-  kernel?: 'ntk' | 'nngp';
-}
+export type CNTKSketchTransformOptions = FeatureTransformOptions;
 
 /** What toJSON() writes: parameters, seed and the polynomial coefficients. */
 export interface CNTKSketchJSON {
@@ -110,8 +120,7 @@ export interface CNTKSketchJSON {
   seed: number;
   dtype: DType;
   approximation: PolynomialApproximation;
-  /** Coefficients c_0..c_degree of P1^h and P0^h for h = 1..depth. */
-  polynomials: { k1: number[][]; k0: number[][] };
+  polynomials: PolynomialsJSON;
 }
 
 export const CNTK_SKETCH_FORMAT = 'ntk-sketch/cntk-sketch';
@@ -121,23 +130,8 @@ export const CNTK_SKETCH_MAX_DEGREE = 16;
 const MAX_FEATURES = 1 << 24;
 const MAX_SKETCH_DIM = 1 << 20;
 const MAX_EDGE = 1 << 20;
-const COEFFICIENT_TOLERANCE = 1e-9;
 
-interface Resolved {
-  channels: number;
-  height: number;
-  width: number;
-  depth: number;
-  filterSize: number;
-  padding: Padding;
-  features: number;
-  degree: number;
-  seed: number;
-  dtype: DType;
-  approximation: PolynomialApproximation;
-  sketchDim: number;
-  memoryLimit: number;
-}
+type Resolved = Required<Omit<CNTKSketchOptions, 'inputShape' | 'backend'>> & { channels: number; height: number; width: number };
 
 const OPTION_KEYS = [
   'inputShape', 'depth', 'filterSize', 'padding', 'features', 'degree', 'seed', 'dtype', 'approximation',
@@ -192,11 +186,8 @@ function resolveOptions(options: unknown, prefix: string, what: string): Resolve
   const features = intOption(name('features'), opts.features, 1, MAX_FEATURES);
   const degree =
     opts.degree === undefined ? (features >= 16384 ? 16 : 8) : intOption(name('degree'), opts.degree, 1, CNTK_SKETCH_MAX_DEGREE);
-  const seed = opts.seed === undefined ? 0 : intOption(name('seed'), opts.seed, 0, Number.MAX_SAFE_INTEGER);
-  const dtype = opts.dtype ?? 'float32';
-  if (dtype !== 'float32' && dtype !== 'float64') {
-    throw new RangeError(`${name('dtype')} must be 'float32' or 'float64', got ${describe(dtype)}`);
-  }
+  const seed = seedOption(name('seed'), opts.seed);
+  const dtype = dtypeOption(name('dtype'), opts.dtype);
   const approximation = approximationOption(name('approximation'), opts.approximation);
   let sketchDim: number;
   if (opts.sketchDim === undefined) {
@@ -205,12 +196,8 @@ function resolveOptions(options: unknown, prefix: string, what: string): Resolve
     sketchDim = intOption(name('sketchDim'), opts.sketchDim, 16, MAX_SKETCH_DIM);
     if (nextPow2(sketchDim) !== sketchDim) throw new RangeError(`${name('sketchDim')} must be a power of two, got ${sketchDim}`);
   }
-  if (opts.backend === 'cuda') throw new RangeError(`${name('backend')} 'cuda' is not available for CNTKSketch: it runs on the CPU`);
-  if (opts.backend !== undefined && opts.backend !== 'cpu' && opts.backend !== 'auto') {
-    throw new RangeError(`${name('backend')} must be 'auto', 'cpu' or 'cuda', got ${describe(opts.backend)}`);
-  }
-  const memoryLimit =
-    opts.memoryLimit === undefined ? DEFAULT_MEMORY_LIMIT : numberOption(name('memoryLimit'), opts.memoryLimit, 0, Number.MAX_SAFE_INTEGER);
+  cpuBackendOption(name('backend'), opts.backend, 'CNTKSketch');
+  const memoryLimit = memoryLimitOption(name('memoryLimit'), opts.memoryLimit);
   return {
     channels, height, width, depth, filterSize, padding, features, degree, seed, dtype, approximation, sketchDim, memoryLimit,
   };
@@ -221,9 +208,15 @@ function layerLower(h: number): number {
   return h === 1 ? -1 : 0;
 }
 
+/** The coefficients this version computes for layer h + 1. */
+function polynomialSource(r: Resolved): PolynomialSource {
+  const nat = native();
+  return (kernel, h) => nat.cntkSketchPolynomial(kernel, r.approximation, r.degree, h + 1);
+}
+
 /** Upper bound on the bytes of the map's random parameters (checked before building it). */
 function parameterBytesBound(r: Resolved): number {
-  const elem = r.dtype === 'float32' ? 4 : 8;
+  const elem = elementBytes(r.dtype);
   const m = r.sketchDim;
   const leaves = Math.max(2, nextPow2(r.degree));
   const inPad = nextPow2(Math.max(r.channels * r.filterSize * r.filterSize, m));
@@ -237,9 +230,21 @@ function parameterBytesBound(r: Resolved): number {
   return r.depth * (tree + tensor + maps) + final;
 }
 
+/** Saved options; a saved map also holds its polynomials. */
+const SAVED_OPTIONS = [
+  'inputShape', 'depth', 'filterSize', 'padding', 'degree', 'features', 'sketchDim', 'seed', 'dtype', 'approximation',
+] as const;
+
+const SAVED: SavedFormat = {
+  owner: 'CNTKSketch',
+  format: CNTK_SKETCH_FORMAT,
+  version: CNTK_SKETCH_VERSION,
+  fields: [...SAVED_OPTIONS, 'polynomials'],
+};
+
 const restoreToken = Symbol('CNTKSketch.restore');
 
-export class CNTKSketch {
+export class CNTKSketch extends FeatureMap {
   readonly inputShape: readonly [number, number, number];
   readonly depth: number;
   readonly filterSize: number;
@@ -255,7 +260,8 @@ export class CNTKSketch {
   private readonly k0: Float64Array[];
   private readonly map: NativeCntkSketchMap;
 
-  constructor(options: CNTKSketchOptions, ...restore: [typeof restoreToken, { k1: Float64Array[]; k0: Float64Array[] }] | []) {
+  constructor(options: CNTKSketchOptions, ...restore: [typeof restoreToken, LayerPolynomials] | []) {
+    super();
     const fromJson = restore.length === 2 && restore[0] === restoreToken;
     const r = resolveOptions(options, fromJson ? 'json.' : '', fromJson ? 'CNTKSketch.fromJSON' : 'CNTKSketch');
     this.inputShape = Object.freeze([r.channels, r.height, r.width] as [number, number, number]);
@@ -274,17 +280,10 @@ export class CNTKSketch {
       parameterBytesBound(r),
       r.memoryLimit,
     );
-    const nat = native();
-    if (fromJson) {
-      this.k1 = restore[1]!.k1;
-      this.k0 = restore[1]!.k0;
-    } else {
-      const poly = (kernel: 'k0' | 'k1') =>
-        Array.from({ length: r.depth }, (_, h) => nat.cntkSketchPolynomial(kernel, r.approximation, r.degree, h + 1));
-      this.k1 = poly('k1');
-      this.k0 = poly('k0');
-    }
-    this.map = new nat.CntkSketchMap(
+    const polynomials = fromJson ? restore[1]! : computePolynomials(r.depth, polynomialSource(r));
+    this.k1 = polynomials.k1;
+    this.k0 = polynomials.k0;
+    this.map = new (native().CntkSketchMap)(
       r.channels, r.height, r.width, r.depth, r.filterSize, r.padding === 'same', r.features, r.sketchDim, r.seed, r.dtype,
       this.k1, this.k0, true,
     );
@@ -297,11 +296,10 @@ export class CNTKSketch {
    * all degrees, later layers on [0, 1] with degrees 0, 1 and the powers of
    * two (as accurate, and one PolySketch tree computes them all).
    */
-  get polynomials(): { lower: number[]; k1: number[][]; k0: number[][] } {
+  get polynomials(): PolynomialsJSON & { lower: number[] } {
     return {
       lower: Array.from({ length: this.depth }, (_, h) => layerLower(h + 1)),
-      k1: this.k1.map((c) => Array.from(c)),
-      k0: this.k0.map((c) => Array.from(c)),
+      ...polynomialsToJSON({ k1: this.k1, k0: this.k0 }),
     };
   }
 
@@ -314,22 +312,20 @@ export class CNTKSketch {
     return { parameterBytes: info.parameterBytes, workspaceBytes: info.workspaceBytes.ntk };
   }
 
-  private prepare(fn: string, X: unknown, options: unknown) {
-    const opts = checkOptions(`${fn} options`, options, ['kernel']);
-    const kernel = opts.kernel ?? 'ntk';
-    if (kernel !== 'ntk' && kernel !== 'nngp') throw new RangeError(`kernel must be 'ntk' or 'nngp', got ${describe(kernel)}`);
+  protected prepare(fn: string, X: unknown, options: unknown): TransformBatch {
+    const kernel = kernelOption(fn, options);
     const [C, H, W] = this.inputShape;
     const shape = (X as { shape?: unknown } | null)?.shape;
     if (Array.isArray(shape) && shape.length === 4 && shape[0] === 0) {
       // An empty batch of the right image shape: no work, an empty result.
       if (shape[1] !== C || shape[2] !== H || shape[3] !== W) this.shapeError(shape);
-      return { data: null, count: 0, out: allocate(this.dtype, 0), kernel: kernel as 'ntk' | 'nngp' };
+      return { count: 0, out: allocate(this.dtype, 0), run: noWork };
     }
     const images = toImages('X', X, { dtype: this.dtype });
     if (images.channels !== C || images.height !== H || images.width !== W) {
       this.shapeError([images.count, images.channels, images.height, images.width]);
     }
-    const elem = this.dtype === 'float32' ? 4 : 8;
+    const elem = elementBytes(this.dtype);
     const info = this.map.info();
     const threads = Math.min(backends().cpu.threads, images.count);
     const scratch = kernel === 'ntk' ? info.workspaceBytes.ntk : info.workspaceBytes.nngp;
@@ -338,7 +334,8 @@ export class CNTKSketch {
       images.count * this.features * elem + threads * scratch,
       this.memoryLimit,
     );
-    return { data: images.data, count: images.count, out: allocate(this.dtype, images.count * this.features), kernel: kernel as 'ntk' | 'nngp' };
+    const out = allocate(this.dtype, images.count * this.features);
+    return { count: images.count, out, run: (async) => this.map.transform(images.data, images.count, out, kernel, async) };
   }
 
   private shapeError(shape: readonly unknown[]): never {
@@ -349,28 +346,14 @@ export class CNTKSketch {
     );
   }
 
-  private run(p: ReturnType<CNTKSketch['prepare']>, async: boolean): Promise<void> | undefined {
-    if (p.count === 0 || !p.data) return async ? Promise.resolve() : undefined;
-    return this.map.transform(p.data, p.count, p.out, p.kernel, async);
-  }
-
   /**
    * Features of the images of X: an ndarray or { data, shape } of shape
    * [n, channels, height, width] matching inputShape (any strides; float32,
    * float64 or number[] data). Returns an n x features ndarray of this map's
    * dtype.
    */
-  transformSync(X: unknown, options?: CNTKSketchTransformOptions): NdArray<FloatArray> {
-    const p = this.prepare('transformSync', X, options);
-    this.run(p, false);
-    return toNdarray(p.out, p.count, this.features);
-  }
-
-  /** Async form of {@link transformSync}: runs off the JavaScript thread; rejects on bad input. */
-  async transform(X: unknown, options?: CNTKSketchTransformOptions): Promise<NdArray<FloatArray>> {
-    const p = this.prepare('transform', X, options);
-    await this.run(p, true);
-    return toNdarray(p.out, p.count, this.features);
+  override transformSync(X: unknown, options?: CNTKSketchTransformOptions): NdArray<FloatArray> {
+    return super.transformSync(X, options);
   }
 
   /** A small document (parameters, seed, coefficients) that fromJSON turns back into the same map. */
@@ -388,7 +371,7 @@ export class CNTKSketch {
       seed: this.seed,
       dtype: this.dtype,
       approximation: this.approximation,
-      polynomials: { k1: this.k1.map((c) => Array.from(c)), k0: this.k0.map((c) => Array.from(c)) },
+      polynomials: polynomialsToJSON({ k1: this.k1, k0: this.k0 }),
     };
   }
 
@@ -399,88 +382,10 @@ export class CNTKSketch {
    * that are not what this version computes for those parameters (corruption).
    */
   static fromJSON(json: unknown, options: { memoryLimit?: number } = {}): CNTKSketch {
-    let doc: unknown = json;
-    if (typeof json === 'string') {
-      try {
-        doc = JSON.parse(json);
-      } catch (error) {
-        throw new TypeError(`json is not valid JSON: ${(error as Error).message}`);
-      }
-    }
-    if (doc === null || typeof doc !== 'object' || Array.isArray(doc) || (doc as { format?: unknown }).format !== CNTK_SKETCH_FORMAT) {
-      throw new TypeError(`json is not a saved CNTKSketch (format must be '${CNTK_SKETCH_FORMAT}')`);
-    }
-    const d = doc as Partial<CNTKSketchJSON>;
-    if (d.version !== CNTK_SKETCH_VERSION) {
-      throw new RangeError(
-        `json.version ${typeof d.version === 'number' ? d.version : describe(d.version)} is not supported (this library reads version ${CNTK_SKETCH_VERSION})`,
-      );
-    }
-    const fromOpts = checkOptions('fromJSON options', options, ['memoryLimit']);
-    const fields = [
-      'inputShape', 'depth', 'filterSize', 'padding', 'degree', 'features', 'sketchDim', 'seed', 'dtype', 'approximation', 'polynomials',
-    ] as const;
-    for (const key of Object.keys(d)) {
-      if (key !== 'format' && key !== 'version' && !(fields as readonly string[]).includes(key)) {
-        throw new RangeError(`json.${key} is not a field of a saved CNTKSketch`);
-      }
-    }
-    for (const key of fields) if (d[key] === undefined) throw new TypeError(`json.${key} is missing`);
-    const params: CNTKSketchOptions = {
-      inputShape: d.inputShape as [number, number, number],
-      depth: d.depth as number,
-      filterSize: d.filterSize as number,
-      padding: d.padding as Padding,
-      degree: d.degree,
-      features: d.features as number,
-      sketchDim: d.sketchDim,
-      seed: d.seed,
-      dtype: d.dtype,
-      approximation: d.approximation,
-      ...(fromOpts.memoryLimit === undefined ? {} : { memoryLimit: fromOpts.memoryLimit as number }),
-    };
+    const { doc, memoryLimit } = readSaved(json, options, SAVED);
+    const params = savedOptions(doc, SAVED_OPTIONS, memoryLimit) as unknown as CNTKSketchOptions;
     const r = resolveOptions(params, 'json.', 'CNTKSketch.fromJSON');
-    const stored = readPolynomials(d.polynomials, r);
+    const stored = readPolynomials(doc.polynomials, r, polynomialSource(r), 'CNTKSketch');
     return new CNTKSketch(params, restoreToken, stored);
   }
-}
-
-/** Validates json.polynomials against the coefficients computed for these parameters. */
-function readPolynomials(value: unknown, r: Resolved): { k1: Float64Array[]; k0: Float64Array[] } {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new TypeError(`json.polynomials must be an object { k1, k0 }, got ${describe(value)}`);
-  }
-  for (const key of Object.keys(value)) {
-    if (key !== 'k1' && key !== 'k0') throw new RangeError(`json.polynomials.${key} is not a field of a saved CNTKSketch`);
-  }
-  const nat = native();
-  const out: { k1: Float64Array[]; k0: Float64Array[] } = { k1: [], k0: [] };
-  for (const kernel of ['k1', 'k0'] as const) {
-    const layers = (value as Record<string, unknown>)[kernel];
-    const name = `json.polynomials.${kernel}`;
-    if (!Array.isArray(layers)) throw new TypeError(`${name} must be an array of coefficient arrays, got ${describe(layers)}`);
-    if (layers.length !== r.depth) throw new RangeError(`${name} must hold ${r.depth} polynomials (one per layer), got ${layers.length}`);
-    layers.forEach((coeffs: unknown, h: number) => {
-      if (!Array.isArray(coeffs)) throw new TypeError(`${name}[${h}] must be an array of numbers, got ${describe(coeffs)}`);
-      if (coeffs.length !== r.degree + 1) {
-        throw new RangeError(`${name}[${h}] must hold degree + 1 = ${r.degree + 1} coefficients, got ${coeffs.length}`);
-      }
-      const expected = nat.cntkSketchPolynomial(kernel, r.approximation, r.degree, h + 1);
-      const c = new Float64Array(coeffs.length);
-      coeffs.forEach((v: unknown, j: number) => {
-        if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-          throw new RangeError(`${name}[${h}][${j}] must be a finite number >= 0, got ${describe(v)}`);
-        }
-        if (Math.abs(v - expected[j]) > COEFFICIENT_TOLERANCE) {
-          throw new RangeError(
-            `${name}[${h}][${j}] = ${v} does not match the ${r.approximation} coefficient ${expected[j]} for these parameters: ` +
-              'the document is corrupted or was written by an incompatible version',
-          );
-        }
-        c[j] = v;
-      });
-      out[kernel].push(c);
-    });
-  }
-  return out;
 }

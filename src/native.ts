@@ -61,6 +61,10 @@ export interface NativeAddon {
     /** Diagnostics: false skips the rescaling of blocks (the plain, unbiased product sketch). Default true. */
     normalize?: boolean,
   ) => NativeNtkSketchMap;
+  NtkRandomFeaturesMap: new (
+    inputDim: number, depth: number, features: number, stepFeatures: number, arcCosineFeatures: number,
+    sketchFeatures: number, leverage: boolean, seed: number, dtype: 'float32' | 'float64', normalize: boolean,
+  ) => NativeNtkRandomFeaturesMap;
   cntkSketchPolynomial(kernel: 'k0' | 'k1', approximation: 'taylor' | 'nnls', degree: number, layer: number): Float64Array;
   CntkSketchMap: new (
     channels: number, height: number, width: number, depth: number, filterSize: number, same: boolean,
@@ -73,18 +77,36 @@ export interface NativeAddon {
   ): Promise<void> | undefined;
 }
 
-/** Native half of NTKSketch: an immutable seeded map. */
-export interface NativeNtkSketchMap {
+/** Native half of a feature map: an immutable seeded map of n inputs (rows or images) to n x features. */
+export interface NativeFeatureMap {
   transform<T extends FloatArray>(x: T, n: number, out: T, kernel: 'ntk' | 'nngp', async: boolean): Promise<void> | undefined;
+}
+
+/** A feature map of rows, which also takes CSR input. */
+export interface NativeRowFeatureMap extends NativeFeatureMap {
   transformCsr<T extends FloatArray>(
     indptr: Int32Array, indices: Int32Array, values: T, n: number, out: T, kernel: 'ntk' | 'nngp', async: boolean,
   ): Promise<void> | undefined;
+}
+
+/** Native half of NTKSketch. */
+export interface NativeNtkSketchMap extends NativeRowFeatureMap {
   info(): { parameterBytes: number; workspaceBytes: number };
 }
 
-/** Native half of CNTKSketch: an immutable seeded map. */
-export interface NativeCntkSketchMap {
-  transform<T extends FloatArray>(x: T, n: number, out: T, kernel: 'ntk' | 'nngp', async: boolean): Promise<void> | undefined;
+/** Native half of NTKRandomFeatures. */
+export interface NativeNtkRandomFeaturesMap extends NativeRowFeatureMap {
+  info(): {
+    parameterBytes: number;
+    nngpExtraBytes: number;
+    finalSrht: boolean;
+    callBytes: { ntkDense: number; ntkCsr: number; nngpDense: number; nngpCsr: number };
+  };
+  weights(layer: number): { inputDim: number; step: FloatArray; arcCosine: FloatArray; weight: Float64Array };
+}
+
+/** Native half of CNTKSketch. */
+export interface NativeCntkSketchMap extends NativeFeatureMap {
   info(): { parameterBytes: number; workspaceBytes: { ntk: number; nngp: number }; outHeight: number; outWidth: number };
 }
 

@@ -22,12 +22,12 @@
  */
 import type { NdArray } from 'ndarray';
 import {
-  DEFAULT_MEMORY_LIMIT,
   allocate,
   checkMemory,
   checkOptions,
+  elementBytes,
   intOption,
-  numberOption,
+  memoryLimitOption,
   toMatrix,
   toNdarray,
   type Matrix,
@@ -73,8 +73,7 @@ function prepare(fn: string, X: unknown, Z: unknown, options: unknown): Prepared
   if (output !== 'both' && output !== 'ntk' && output !== 'nngp') {
     throw new RangeError(`output must be 'both', 'ntk' or 'nngp', got ${String(output)}`);
   }
-  const memoryLimit =
-    opts.memoryLimit === undefined ? DEFAULT_MEMORY_LIMIT : numberOption('memoryLimit', opts.memoryLimit, 0, Number.MAX_SAFE_INTEGER);
+  const memoryLimit = memoryLimitOption('memoryLimit', opts.memoryLimit);
   const x = toMatrix('X', X);
   let z: Matrix | null = null;
   if (Z !== null && Z !== undefined) {
@@ -82,9 +81,8 @@ function prepare(fn: string, X: unknown, Z: unknown, options: unknown): Prepared
   }
   const m = z ? z.rows : x.rows;
   const outputs = output === 'both' ? 2 : 1;
-  const elementBytes = x.dtype === 'float32' ? 4 : 8;
   // Results, plus the float64 normalised copies of the inputs.
-  const bytes = outputs * x.rows * m * elementBytes + 8 * (x.rows + (z ? z.rows : 0)) * x.cols;
+  const bytes = outputs * x.rows * m * elementBytes(x.dtype) + 8 * (x.rows + (z ? z.rows : 0)) * x.cols;
   checkMemory(`${fn}: a ${x.rows} x ${m} kernel`, bytes, memoryLimit);
   const backend = resolveBackend('backend', opts.backend);
   return {

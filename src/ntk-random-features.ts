@@ -64,22 +64,33 @@
  */
 import type { NdArray } from 'ndarray';
 import {
-  DEFAULT_MEMORY_LIMIT,
   allocate,
   checkMemory,
   checkOptions,
   describe,
+  dtypeOption,
+  elementBytes,
   intOption,
-  isCsrLike,
-  numberOption,
-  toCsr,
-  toMatrix,
+  memoryLimitOption,
+  seedOption,
   toNdarray,
   type DType,
 } from './arrays.js';
-import { native, type FloatArray } from './native.js';
+import {
+  FeatureMap,
+  kernelOption,
+  readRows,
+  readSaved,
+  rowBatch,
+  savedOptions,
+  type FeatureMapOptions,
+  type FeatureTransformOptions,
+  type SavedFormat,
+  type TransformBatch,
+} from './feature-map.js';
+import { native, type FloatArray, type NativeNtkRandomFeaturesMap } from './native.js';
 
-export interface NTKRandomFeaturesOptions {
+export interface NTKRandomFeaturesOptions extends FeatureMapOptions {
   /** Input dimension d (columns of X), 1..2^30 (the first layer holds d x (m0 + m1) weights). */
   inputDim: number;
   /** Hidden ReLU layers L, 1..32. */
@@ -104,18 +115,11 @@ export interface NTKRandomFeaturesOptions {
    * unbiased estimator of SPEC §4.2.
    */
   normalize?: boolean;
-  /** Non-negative safe integer. Default 0. */
-  seed?: number;
   /** Dtype of weights and features (inputs are converted to it). Default 'float32'. */
   dtype?: DType;
-  /** Refuse maps or results needing more bytes than this. Default 4 GiB. */
-  memoryLimit?: number;
 }
 
-export interface NTKRandomFeaturesTransformOptions {
-  /** 'ntk' (default) or 'nngp'. */
-  kernel?: 'ntk' | 'nngp';
-}
+export type NTKRandomFeaturesTransformOptions = FeatureTransformOptions;
 
 /** What toJSON() writes: the options (the weights follow from the seed) and a checksum of them. */
 export interface NTKRandomFeaturesJSON {
@@ -157,42 +161,7 @@ const MAX_INPUT_DIM = 2 ** 30;
 /** Rows per GEMM block in the native core. */
 const BLOCK_ROWS = 256;
 
-type Kernel = 'ntk' | 'nngp';
-
-interface NativeRandomFeaturesMap {
-  transform<T extends FloatArray>(x: T, n: number, out: T, kernel: Kernel, async: boolean): Promise<void> | undefined;
-  transformCsr<T extends FloatArray>(
-    indptr: Int32Array, indices: Int32Array, values: T, n: number, out: T, kernel: Kernel, async: boolean,
-  ): Promise<void> | undefined;
-  info(): {
-    parameterBytes: number;
-    nngpExtraBytes: number;
-    finalSrht: boolean;
-    callBytes: { ntkDense: number; ntkCsr: number; nngpDense: number; nngpCsr: number };
-  };
-  weights(layer: number): { inputDim: number; step: FloatArray; arcCosine: FloatArray; weight: Float64Array };
-}
-
-interface RandomFeaturesAddon {
-  NtkRandomFeaturesMap: new (
-    inputDim: number, depth: number, features: number, stepFeatures: number, arcCosineFeatures: number,
-    sketchFeatures: number, leverage: boolean, seed: number, dtype: DType, normalize: boolean,
-  ) => NativeRandomFeaturesMap;
-}
-
-interface Resolved {
-  inputDim: number;
-  depth: number;
-  features: number;
-  sketchFeatures: number;
-  arcCosineFeatures: number;
-  stepFeatures: number;
-  leverage: boolean;
-  normalize: boolean;
-  seed: number;
-  dtype: DType;
-  memoryLimit: number;
-}
+type Resolved = Required<NTKRandomFeaturesOptions>;
 
 const OPTION_KEYS = [
   'inputDim', 'depth', 'features', 'sketchFeatures', 'arcCosineFeatures', 'stepFeatures', 'leverage', 'normalize', 'seed',
@@ -236,21 +205,15 @@ function resolveOptions(options: unknown, prefix: string, what: string): Resolve
   if (typeof leverage !== 'boolean') throw new TypeError(`${name('leverage')} must be a boolean, got ${describe(leverage)}`);
   const normalize = opts.normalize ?? true;
   if (typeof normalize !== 'boolean') throw new TypeError(`${name('normalize')} must be a boolean, got ${describe(normalize)}`);
-  const seed = opts.seed === undefined ? 0 : intOption(name('seed'), opts.seed, 0, Number.MAX_SAFE_INTEGER);
-  const dtype = opts.dtype ?? 'float32';
-  if (dtype !== 'float32' && dtype !== 'float64') {
-    throw new RangeError(`${name('dtype')} must be 'float32' or 'float64', got ${describe(dtype)}`);
-  }
-  const memoryLimit =
-    opts.memoryLimit === undefined
-      ? DEFAULT_MEMORY_LIMIT
-      : numberOption(name('memoryLimit'), opts.memoryLimit, 0, Number.MAX_SAFE_INTEGER);
+  const seed = seedOption(name('seed'), opts.seed);
+  const dtype = dtypeOption(name('dtype'), opts.dtype);
+  const memoryLimit = memoryLimitOption(name('memoryLimit'), opts.memoryLimit);
   return { inputDim, depth, features, sketchFeatures, arcCosineFeatures, stepFeatures, leverage, normalize, seed, dtype, memoryLimit };
 }
 
 /** Bytes of the map's parameters (checked before drawing them). */
 function parameterBytes(r: Resolved): number {
-  const elem = r.dtype === 'float32' ? 4 : 8;
+  const elem = elementBytes(r.dtype);
   const width = r.stepFeatures + r.arcCosineFeatures;
   const stride = r.arcCosineFeatures + r.sketchFeatures;
   let bytes = 0;
@@ -282,9 +245,16 @@ function checksumOf(doc: Record<(typeof SAVED_FIELDS)[number], unknown>): string
   return fnv1a(`${NTK_RANDOM_FEATURES_FORMAT}/${NTK_RANDOM_FEATURES_VERSION}:` + SAVED_FIELDS.map((k) => `${k}=${String(doc[k])}`).join(';'));
 }
 
+const SAVED: SavedFormat = {
+  owner: 'NTKRandomFeatures',
+  format: NTK_RANDOM_FEATURES_FORMAT,
+  version: NTK_RANDOM_FEATURES_VERSION,
+  fields: [...SAVED_FIELDS, 'checksum'],
+};
+
 const restoreToken = Symbol('NTKRandomFeatures.restore');
 
-export class NTKRandomFeatures {
+export class NTKRandomFeatures extends FeatureMap {
   readonly inputDim: number;
   readonly depth: number;
   readonly features: number;
@@ -299,9 +269,10 @@ export class NTKRandomFeatures {
   readonly seed: number;
   readonly dtype: DType;
   readonly memoryLimit: number;
-  private readonly map: NativeRandomFeaturesMap;
+  private readonly map: NativeNtkRandomFeaturesMap;
 
   constructor(options: NTKRandomFeaturesOptions, ...restore: [typeof restoreToken] | []) {
+    super();
     const fromJson = restore[0] === restoreToken;
     const r = resolveOptions(options, fromJson ? 'json.' : '', fromJson ? 'NTKRandomFeatures.fromJSON' : 'NTKRandomFeatures');
     this.inputDim = r.inputDim;
@@ -320,8 +291,7 @@ export class NTKRandomFeatures {
       parameterBytes(r),
       r.memoryLimit,
     );
-    const addon = native() as unknown as RandomFeaturesAddon;
-    this.map = new addon.NtkRandomFeaturesMap(
+    this.map = new (native().NtkRandomFeaturesMap)(
       r.inputDim, r.depth, r.features, r.stepFeatures, r.arcCosineFeatures, r.sketchFeatures, r.leverage, r.seed, r.dtype,
       r.normalize,
     );
@@ -349,53 +319,19 @@ export class NTKRandomFeatures {
     };
   }
 
-  private prepare(fn: string, X: unknown, options: unknown) {
-    const opts = checkOptions(`${fn} options`, options, ['kernel']);
-    const kernel = opts.kernel ?? 'ntk';
-    if (kernel !== 'ntk' && kernel !== 'nngp') throw new RangeError(`kernel must be 'ntk' or 'nngp', got ${describe(kernel)}`);
-    const colsName = 'the inputDim of this NTKRandomFeatures';
-    const sparse = isCsrLike(X);
-    const x = sparse
-      ? toCsr('X', X, { cols: this.inputDim, colsName, dtype: this.dtype, nonEmpty: false })
-      : toMatrix('X', X, { cols: this.inputDim, colsName, dtype: this.dtype, nonEmpty: false });
-    const elem = this.dtype === 'float32' ? 4 : 8;
+  protected prepare(fn: string, X: unknown, options: unknown): TransformBatch {
+    const kernel = kernelOption(fn, options);
+    const rows = readRows(X, this.inputDim, this.dtype, 'NTKRandomFeatures');
+    const n = rows.x.rows;
     const info = this.map.info();
-    const call = info.callBytes[`${kernel as Kernel}${sparse ? 'Csr' : 'Dense'}`];
+    const call = info.callBytes[`${kernel}${rows.sparse ? 'Csr' : 'Dense'}`];
     const extra = kernel === 'nngp' ? info.nngpExtraBytes : 0;
     checkMemory(
-      `${fn}: ${x.rows} x ${this.features} features (plus ${BLOCK_ROWS}-row work buffers${extra ? ' and the NNGP-only weights' : ''})`,
-      x.rows * this.features * elem + call + extra,
+      `${fn}: ${n} x ${this.features} features (plus ${BLOCK_ROWS}-row work buffers${extra ? ' and the NNGP-only weights' : ''})`,
+      n * this.features * elementBytes(this.dtype) + call + extra,
       this.memoryLimit,
     );
-    const out = allocate(this.dtype, x.rows * this.features);
-    return { x, out, kernel: kernel as Kernel, sparse };
-  }
-
-  private run(p: ReturnType<NTKRandomFeatures['prepare']>, async: boolean): Promise<void> | undefined {
-    if (p.x.rows === 0) return async ? Promise.resolve() : undefined;
-    if (p.sparse) {
-      const c = p.x as ReturnType<typeof toCsr>;
-      return this.map.transformCsr(c.indptr, c.indices, c.data, c.rows, p.out, p.kernel, async);
-    }
-    return this.map.transform(p.x.data, p.x.rows, p.out, p.kernel, async);
-  }
-
-  /**
-   * Features of the rows of X: a dense n x inputDim matrix (ndarray or
-   * { data, shape }) or a CSR matrix { indptr, indices, data, shape }.
-   * Returns an n x features ndarray of this map's dtype.
-   */
-  transformSync(X: unknown, options?: NTKRandomFeaturesTransformOptions): NdArray<FloatArray> {
-    const p = this.prepare('transformSync', X, options);
-    this.run(p, false);
-    return toNdarray(p.out, p.x.rows, this.features);
-  }
-
-  /** Async form of {@link transformSync}: runs off the JavaScript thread; rejects on bad input. */
-  async transform(X: unknown, options?: NTKRandomFeaturesTransformOptions): Promise<NdArray<FloatArray>> {
-    const p = this.prepare('transform', X, options);
-    await this.run(p, true);
-    return toNdarray(p.out, p.x.rows, this.features);
+    return rowBatch(this.map, rows, allocate(this.dtype, n * this.features), kernel);
   }
 
   /** The options (the weights follow from the seed) and their checksum. */
@@ -422,45 +358,15 @@ export class NTKRandomFeatures {
    * whose checksum does not match their fields (RangeError).
    */
   static fromJSON(json: unknown, options: { memoryLimit?: number } = {}): NTKRandomFeatures {
-    let doc: unknown = json;
-    if (typeof json === 'string') {
-      try {
-        doc = JSON.parse(json);
-      } catch (error) {
-        throw new TypeError(`json is not valid JSON: ${(error as Error).message}`);
-      }
-    }
-    if (
-      doc === null || typeof doc !== 'object' || Array.isArray(doc) ||
-      (doc as { format?: unknown }).format !== NTK_RANDOM_FEATURES_FORMAT
-    ) {
-      throw new TypeError(`json is not a saved NTKRandomFeatures (format must be '${NTK_RANDOM_FEATURES_FORMAT}')`);
-    }
-    const d = doc as Record<string, unknown>;
-    if (d.version !== NTK_RANDOM_FEATURES_VERSION) {
+    const { doc, memoryLimit } = readSaved(json, options, SAVED);
+    if (typeof doc.checksum !== 'string') throw new TypeError(`json.checksum must be a string, got ${describe(doc.checksum)}`);
+    const expected = checksumOf(doc);
+    if (doc.checksum !== expected) {
       throw new RangeError(
-        `json.version ${typeof d.version === 'number' ? d.version : describe(d.version)} is not supported (this library reads version ${NTK_RANDOM_FEATURES_VERSION})`,
+        `json.checksum ${doc.checksum} does not match the saved fields (expected ${expected}): the document is corrupted or was edited`,
       );
     }
-    const fromOpts = checkOptions('fromJSON options', options, ['memoryLimit']);
-    const known: readonly string[] = ['format', 'version', ...SAVED_FIELDS, 'checksum'];
-    for (const key of Object.keys(d)) {
-      if (!known.includes(key)) throw new RangeError(`json.${key} is not a field of a saved NTKRandomFeatures`);
-    }
-    for (const key of [...SAVED_FIELDS, 'checksum'] as const) {
-      if (d[key] === undefined) throw new TypeError(`json.${key} is missing`);
-    }
-    if (typeof d.checksum !== 'string') throw new TypeError(`json.checksum must be a string, got ${describe(d.checksum)}`);
-    const expected = checksumOf(d as Record<(typeof SAVED_FIELDS)[number], unknown>);
-    if (d.checksum !== expected) {
-      throw new RangeError(
-        `json.checksum ${d.checksum} does not match the saved fields (expected ${expected}): the document is corrupted or was edited`,
-      );
-    }
-    const params = {
-      ...Object.fromEntries(SAVED_FIELDS.map((k) => [k, d[k]])),
-      ...(fromOpts.memoryLimit === undefined ? {} : { memoryLimit: fromOpts.memoryLimit }),
-    } as unknown as NTKRandomFeaturesOptions;
+    const params = savedOptions(doc, SAVED_FIELDS, memoryLimit) as unknown as NTKRandomFeaturesOptions;
     return new NTKRandomFeatures(params, restoreToken);
   }
 }

@@ -39,27 +39,42 @@
  * 'taylor' uses the truncated series everywhere. bench/results/ntk-sketch.md
  * has measured errors and timings.
  */
-import type { NdArray } from 'ndarray';
 import {
-  DEFAULT_MEMORY_LIMIT,
   allocate,
   checkMemory,
   checkOptions,
-  describe,
+  dtypeOption,
+  elementBytes,
   intOption,
-  isCsrLike,
+  memoryLimitOption,
   nextPow2,
-  numberOption,
-  toCsr,
-  toMatrix,
-  toNdarray,
+  seedOption,
   type DType,
 } from './arrays.js';
 import { backends, type BackendChoice } from './backends.js';
-import { native, type FloatArray, type NativeNtkSketchMap } from './native.js';
+import {
+  FeatureMap,
+  computePolynomials,
+  cpuBackendOption,
+  kernelOption,
+  polynomialsToJSON,
+  readPolynomials,
+  readRows,
+  readSaved,
+  rowBatch,
+  savedOptions,
+  type FeatureTransformOptions,
+  type LayerPolynomials,
+  type PolynomialMapOptions,
+  type PolynomialSource,
+  type PolynomialsJSON,
+  type SavedFormat,
+  type TransformBatch,
+} from './feature-map.js';
+import { native, type NativeNtkSketchMap } from './native.js';
 import { approximationOption, type PolynomialApproximation } from './sketches.js';
 
-export interface NTKSketchOptions {
+export interface NTKSketchOptions extends PolynomialMapOptions {
   /** Input dimension d (columns of X), 1..2^31-1. */
   inputDim: number;
   /** Hidden ReLU layers L, 1..32. */
@@ -68,13 +83,9 @@ export interface NTKSketchOptions {
   features: number;
   /** Degree q of the polynomial approximations of k0 and k1, 1..16. Default 4. */
   degree?: number;
-  /** Non-negative safe integer. Default 0. */
-  seed?: number;
   /** Dtype of the features (inputs are converted to it). Default 'float32':
    * sketch errors (~1e-2) dwarf float32 rounding, and it halves memory and time. */
   dtype?: DType;
-  /** 'nnls' (default) or 'taylor'; see arcCosinePolynomial. */
-  approximation?: PolynomialApproximation;
   /**
    * Internal sketch dimension m, 8..2^22: entries of the hidden-layer sketches
    * and tree nodes (the output always has `features` entries). Default: the
@@ -86,14 +97,9 @@ export interface NTKSketchOptions {
   sketchDim?: number;
   /** 'cpu' or 'auto' (NTKSketch runs on the CPU). Default 'cpu'. */
   backend?: BackendChoice;
-  /** Refuse maps or results needing more bytes than this. Default 4 GiB. */
-  memoryLimit?: number;
 }
 
-export interface NTKSketchTransformOptions {
-  /** 'ntk' (default) or 'nngp'. */
-  kernel?: 'ntk' | 'nngp';
-}
+export type NTKSketchTransformOptions = FeatureTransformOptions;
 
 /** What toJSON() writes: parameters, seed and the polynomial coefficients. */
 export interface NTKSketchJSON {
@@ -107,8 +113,7 @@ export interface NTKSketchJSON {
   seed: number;
   dtype: DType;
   approximation: PolynomialApproximation;
-  /** Coefficients c_0..c_degree of P1^h and P0^h for h = 1..depth. */
-  polynomials: { k1: number[][]; k0: number[][] };
+  polynomials: PolynomialsJSON;
 }
 
 export const NTK_SKETCH_FORMAT = 'ntk-sketch/ntk-sketch';
@@ -125,25 +130,27 @@ export const NTK_SKETCH_MAX_DEGREE = 16;
 const MAX_FEATURES = 1 << 24;
 const MAX_SKETCH_DIM = 1 << 22;
 const MAX_INPUT_DIM = 2147483647;
-/** Stored coefficients must match recomputed ones this closely (they differ
- * only by libm rounding between machines). */
-const COEFFICIENT_TOLERANCE = 1e-9;
 
-interface Resolved {
-  inputDim: number;
-  depth: number;
-  features: number;
-  degree: number;
-  seed: number;
-  dtype: DType;
-  approximation: PolynomialApproximation;
-  sketchDim: number;
-  memoryLimit: number;
-}
+type Resolved = Required<Omit<NTKSketchOptions, 'backend'>>;
 
 const OPTION_KEYS = [
   'inputDim', 'depth', 'features', 'degree', 'seed', 'dtype', 'approximation', 'sketchDim', 'backend', 'memoryLimit',
 ] as const;
+
+/** Saved options; a saved map also holds its polynomials. */
+const SAVED_OPTIONS = ['inputDim', 'depth', 'degree', 'features', 'sketchDim', 'seed', 'dtype', 'approximation'] as const;
+
+const SAVED: SavedFormat = {
+  owner: 'NTKSketch',
+  format: NTK_SKETCH_FORMAT,
+  version: NTK_SKETCH_VERSION,
+  fields: [...SAVED_OPTIONS, 'polynomials'],
+  retired: {
+    1:
+      `json.version 1 is not supported: it describes the first NTKSketch construction, whose features differ from this version's for the same seed; ` +
+      `build a new map (new NTKSketch with the same options) and refit the model on its features (this library reads version ${NTK_SKETCH_VERSION})`,
+  },
+};
 
 function resolveOptions(options: unknown, prefix: string, what: string): Resolved {
   if (options === undefined) {
@@ -155,28 +162,27 @@ function resolveOptions(options: unknown, prefix: string, what: string): Resolve
   const depth = intOption(name('depth'), opts.depth, 1, NTK_SKETCH_MAX_DEPTH);
   const features = intOption(name('features'), opts.features, 1, MAX_FEATURES);
   const degree = opts.degree === undefined ? 4 : intOption(name('degree'), opts.degree, 1, NTK_SKETCH_MAX_DEGREE);
-  const seed = opts.seed === undefined ? 0 : intOption(name('seed'), opts.seed, 0, Number.MAX_SAFE_INTEGER);
-  const dtype = opts.dtype ?? 'float32';
-  if (dtype !== 'float32' && dtype !== 'float64') {
-    throw new RangeError(`${name('dtype')} must be 'float32' or 'float64', got ${describe(dtype)}`);
-  }
+  const seed = seedOption(name('seed'), opts.seed);
+  const dtype = dtypeOption(name('dtype'), opts.dtype);
   const approximation = approximationOption(name('approximation'), opts.approximation);
   const sketchDim =
     opts.sketchDim === undefined
       ? Math.min(DEFAULT_MAX_SKETCH_DIM, Math.max(16, nextPow2(features)))
       : intOption(name('sketchDim'), opts.sketchDim, 8, MAX_SKETCH_DIM);
-  if (opts.backend === 'cuda') throw new RangeError(`${name('backend')} 'cuda' is not available for NTKSketch: it runs on the CPU`);
-  if (opts.backend !== undefined && opts.backend !== 'cpu' && opts.backend !== 'auto') {
-    throw new RangeError(`${name('backend')} must be 'auto', 'cpu' or 'cuda', got ${describe(opts.backend)}`);
-  }
-  const memoryLimit =
-    opts.memoryLimit === undefined ? DEFAULT_MEMORY_LIMIT : numberOption(name('memoryLimit'), opts.memoryLimit, 0, Number.MAX_SAFE_INTEGER);
+  cpuBackendOption(name('backend'), opts.backend, 'NTKSketch');
+  const memoryLimit = memoryLimitOption(name('memoryLimit'), opts.memoryLimit);
   return { inputDim, depth, features, degree, seed, dtype, approximation, sketchDim, memoryLimit };
+}
+
+/** The coefficients this version computes: 'nnls' fits layer h on [lower[h-1], 1]. */
+function polynomialSource(r: Resolved, lower: Float64Array): PolynomialSource {
+  const nat = native();
+  return (kernel, h) => nat.arccosPolynomial(kernel, r.approximation, r.degree, Math.min(lower[h], 1 - 1e-12));
 }
 
 /** Upper bound on the bytes of the map's random parameters (checked before building it). */
 function parameterBytesBound(r: Resolved): number {
-  const elem = r.dtype === 'float32' ? 4 : 8;
+  const elem = elementBytes(r.dtype);
   const m = r.sketchDim;
   const top = r.degree + 1; // highest block degree (q1 and q0 + 1)
   const nodes = 2 * nextPow2(top); // tree nodes, generously
@@ -190,7 +196,7 @@ function parameterBytesBound(r: Resolved): number {
 
 const restoreToken = Symbol('NTKSketch.restore');
 
-export class NTKSketch {
+export class NTKSketch extends FeatureMap {
   readonly inputDim: number;
   readonly depth: number;
   readonly features: number;
@@ -205,7 +211,8 @@ export class NTKSketch {
   private readonly lower: Float64Array;
   private readonly map: NativeNtkSketchMap;
 
-  constructor(options: NTKSketchOptions, ...restore: [typeof restoreToken, { k1: Float64Array[]; k0: Float64Array[] }] | []) {
+  constructor(options: NTKSketchOptions, ...restore: [typeof restoreToken, LayerPolynomials] | []) {
+    super();
     const fromJson = restore.length === 2 && restore[0] === restoreToken;
     const r = resolveOptions(options, fromJson ? 'json.' : '', fromJson ? 'NTKSketch.fromJSON' : 'NTKSketch');
     this.inputDim = r.inputDim;
@@ -220,15 +227,9 @@ export class NTKSketch {
     checkMemory(`NTKSketch parameters (sketchDim ${r.sketchDim}, degree ${r.degree}, depth ${r.depth})`, parameterBytesBound(r), r.memoryLimit);
     const nat = native();
     this.lower = nat.layerLowerBounds(r.depth);
-    const poly = (kernel: 'k0' | 'k1') =>
-      Array.from(this.lower, (lower) => nat.arccosPolynomial(kernel, r.approximation, r.degree, Math.min(lower, 1 - 1e-12)));
-    if (fromJson) {
-      this.k1 = restore[1]!.k1;
-      this.k0 = restore[1]!.k0;
-    } else {
-      this.k1 = poly('k1');
-      this.k0 = poly('k0');
-    }
+    const polynomials = fromJson ? restore[1]! : computePolynomials(r.depth, polynomialSource(r, this.lower));
+    this.k1 = polynomials.k1;
+    this.k0 = polynomials.k0;
     this.map = new nat.NtkSketchMap(r.inputDim, r.depth, r.features, r.sketchDim, r.seed, r.dtype, this.k1, this.k0);
   }
 
@@ -237,12 +238,8 @@ export class NTKSketch {
    * [lower, 1] its cosines lie in, and the coefficients c_0..c_degree of
    * P1^h ~ k1 and P0^h ~ k0.
    */
-  get polynomials(): { lower: number[]; k1: number[][]; k0: number[][] } {
-    return {
-      lower: Array.from(this.lower),
-      k1: this.k1.map((c) => Array.from(c)),
-      k0: this.k0.map((c) => Array.from(c)),
-    };
+  get polynomials(): PolynomialsJSON & { lower: number[] } {
+    return { lower: Array.from(this.lower), ...polynomialsToJSON({ k1: this.k1, k0: this.k0 }) };
   }
 
   /** Bytes of the map's parameters, and of the scratch space each thread uses. */
@@ -250,49 +247,16 @@ export class NTKSketch {
     return this.map.info();
   }
 
-  private prepare(fn: string, X: unknown, options: unknown) {
-    const opts = checkOptions(`${fn} options`, options, ['kernel']);
-    const kernel = opts.kernel ?? 'ntk';
-    if (kernel !== 'ntk' && kernel !== 'nngp') throw new RangeError(`kernel must be 'ntk' or 'nngp', got ${describe(kernel)}`);
-    const colsName = 'the inputDim of this NTKSketch';
-    const sparse = isCsrLike(X);
-    const x = sparse
-      ? toCsr('X', X, { cols: this.inputDim, colsName, dtype: this.dtype, nonEmpty: false })
-      : toMatrix('X', X, { cols: this.inputDim, colsName, dtype: this.dtype, nonEmpty: false });
-    const elem = this.dtype === 'float32' ? 4 : 8;
+  protected prepare(fn: string, X: unknown, options: unknown): TransformBatch {
+    const kernel = kernelOption(fn, options);
+    const rows = readRows(X, this.inputDim, this.dtype, 'NTKSketch');
+    const n = rows.x.rows;
+    const elem = elementBytes(this.dtype);
     const threads = backends().cpu.threads;
     // Output, plus per-thread scratch (a dense row needs an inputDim buffer).
-    const scratch = this.map.info().workspaceBytes + (sparse ? 0 : this.inputDim * elem);
-    checkMemory(`${fn}: ${x.rows} x ${this.features} features`, x.rows * this.features * elem + threads * scratch, this.memoryLimit);
-    const out = allocate(this.dtype, x.rows * this.features);
-    return { x, out, kernel: kernel as 'ntk' | 'nngp', sparse };
-  }
-
-  private run(p: ReturnType<NTKSketch['prepare']>, async: boolean): Promise<void> | undefined {
-    if (p.x.rows === 0) return async ? Promise.resolve() : undefined;
-    if (p.sparse) {
-      const c = p.x as ReturnType<typeof toCsr>;
-      return this.map.transformCsr(c.indptr, c.indices, c.data, c.rows, p.out, p.kernel, async);
-    }
-    return this.map.transform(p.x.data, p.x.rows, p.out, p.kernel, async);
-  }
-
-  /**
-   * Features of the rows of X: a dense n x inputDim matrix (ndarray or
-   * { data, shape }) or a CSR matrix { indptr, indices, data, shape }.
-   * Returns an n x features ndarray of this map's dtype.
-   */
-  transformSync(X: unknown, options?: NTKSketchTransformOptions): NdArray<FloatArray> {
-    const p = this.prepare('transformSync', X, options);
-    this.run(p, false);
-    return toNdarray(p.out, p.x.rows, this.features);
-  }
-
-  /** Async form of {@link transformSync}: runs off the JavaScript thread; rejects on bad input. */
-  async transform(X: unknown, options?: NTKSketchTransformOptions): Promise<NdArray<FloatArray>> {
-    const p = this.prepare('transform', X, options);
-    await this.run(p, true);
-    return toNdarray(p.out, p.x.rows, this.features);
+    const scratch = this.map.info().workspaceBytes + (rows.sparse ? 0 : this.inputDim * elem);
+    checkMemory(`${fn}: ${n} x ${this.features} features`, n * this.features * elem + threads * scratch, this.memoryLimit);
+    return rowBatch(this.map, rows, allocate(this.dtype, n * this.features), kernel);
   }
 
   /** A small document (parameters, seed, coefficients) that fromJSON turns back into the same map. */
@@ -308,7 +272,7 @@ export class NTKSketch {
       seed: this.seed,
       dtype: this.dtype,
       approximation: this.approximation,
-      polynomials: { k1: this.k1.map((c) => Array.from(c)), k0: this.k0.map((c) => Array.from(c)) },
+      polynomials: polynomialsToJSON({ k1: this.k1, k0: this.k0 }),
     };
   }
 
@@ -319,86 +283,10 @@ export class NTKSketch {
    * version computes for those parameters (corruption).
    */
   static fromJSON(json: unknown, options: { memoryLimit?: number } = {}): NTKSketch {
-    let doc: unknown = json;
-    if (typeof json === 'string') {
-      try {
-        doc = JSON.parse(json);
-      } catch (error) {
-        throw new TypeError(`json is not valid JSON: ${(error as Error).message}`);
-      }
-    }
-    if (doc === null || typeof doc !== 'object' || Array.isArray(doc) || (doc as { format?: unknown }).format !== NTK_SKETCH_FORMAT) {
-      throw new TypeError(`json is not a saved NTKSketch (format must be '${NTK_SKETCH_FORMAT}')`);
-    }
-    const d = doc as Partial<NTKSketchJSON>;
-    if ((d.version as unknown) === 1) {
-      throw new RangeError(
-        `json.version 1 is not supported: it describes the first NTKSketch construction, whose features differ from this version's for the same seed; ` +
-          `build a new map (new NTKSketch with the same options) and refit the model on its features (this library reads version ${NTK_SKETCH_VERSION})`,
-      );
-    }
-    if (d.version !== NTK_SKETCH_VERSION) {
-      throw new RangeError(`json.version ${typeof d.version === 'number' ? d.version : describe(d.version)} is not supported (this library reads version ${NTK_SKETCH_VERSION})`);
-    }
-    const fromOpts = checkOptions('fromJSON options', options, ['memoryLimit']);
-    const known = ['format', 'version', 'inputDim', 'depth', 'degree', 'features', 'sketchDim', 'seed', 'dtype', 'approximation', 'polynomials'];
-    for (const key of Object.keys(d)) {
-      if (!known.includes(key)) throw new RangeError(`json.${key} is not a field of a saved NTKSketch`);
-    }
-    for (const key of ['inputDim', 'depth', 'degree', 'features', 'sketchDim', 'seed', 'dtype', 'approximation', 'polynomials'] as const) {
-      if (d[key] === undefined) throw new TypeError(`json.${key} is missing`);
-    }
-    const params: NTKSketchOptions = {
-      inputDim: d.inputDim as number,
-      depth: d.depth as number,
-      degree: d.degree,
-      features: d.features as number,
-      sketchDim: d.sketchDim,
-      seed: d.seed,
-      dtype: d.dtype,
-      approximation: d.approximation,
-      ...(fromOpts.memoryLimit === undefined ? {} : { memoryLimit: fromOpts.memoryLimit as number }),
-    };
+    const { doc, memoryLimit } = readSaved(json, options, SAVED);
+    const params = savedOptions(doc, SAVED_OPTIONS, memoryLimit) as unknown as NTKSketchOptions;
     const r = resolveOptions(params, 'json.', 'NTKSketch.fromJSON');
-    const stored = readPolynomials(d.polynomials, r);
+    const stored = readPolynomials(doc.polynomials, r, polynomialSource(r, native().layerLowerBounds(r.depth)));
     return new NTKSketch(params, restoreToken, stored);
   }
-}
-
-/** Validates json.polynomials against the coefficients computed for these parameters. */
-function readPolynomials(value: unknown, r: Resolved): { k1: Float64Array[]; k0: Float64Array[] } {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new TypeError(`json.polynomials must be an object { k1, k0 }, got ${describe(value)}`);
-  }
-  const nat = native();
-  const lower = nat.layerLowerBounds(r.depth);
-  const out: { k1: Float64Array[]; k0: Float64Array[] } = { k1: [], k0: [] };
-  for (const kernel of ['k1', 'k0'] as const) {
-    const layers = (value as Record<string, unknown>)[kernel];
-    const name = `json.polynomials.${kernel}`;
-    if (!Array.isArray(layers)) throw new TypeError(`${name} must be an array of coefficient arrays, got ${describe(layers)}`);
-    if (layers.length !== r.depth) throw new RangeError(`${name} must hold ${r.depth} polynomials (one per layer), got ${layers.length}`);
-    layers.forEach((coeffs: unknown, h: number) => {
-      if (!Array.isArray(coeffs)) throw new TypeError(`${name}[${h}] must be an array of numbers, got ${describe(coeffs)}`);
-      if (coeffs.length !== r.degree + 1) {
-        throw new RangeError(`${name}[${h}] must hold degree + 1 = ${r.degree + 1} coefficients, got ${coeffs.length}`);
-      }
-      const expected = nat.arccosPolynomial(kernel, r.approximation, r.degree, Math.min(lower[h], 1 - 1e-12));
-      const c = new Float64Array(coeffs.length);
-      coeffs.forEach((v: unknown, j: number) => {
-        if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-          throw new RangeError(`${name}[${h}][${j}] must be a finite number >= 0, got ${describe(v)}`);
-        }
-        if (Math.abs(v - expected[j]) > COEFFICIENT_TOLERANCE) {
-          throw new RangeError(
-            `${name}[${h}][${j}] = ${v} does not match the ${r.approximation} coefficient ${expected[j]} for these parameters: ` +
-              'the document is corrupted or was written by an incompatible version',
-          );
-        }
-        c[j] = v;
-      });
-      out[kernel].push(c);
-    });
-  }
-  return out;
 }

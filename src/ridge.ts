@@ -17,10 +17,10 @@
  */
 import type { NdArray } from 'ndarray';
 import {
-  DEFAULT_MEMORY_LIMIT,
   checkMemory,
   checkOptions,
   describe,
+  memoryLimitOption,
   numberOption,
   toMatrix,
   toNdarray,
@@ -79,8 +79,7 @@ abstract class RegularizedSolver {
   constructor(options: unknown, name: string) {
     const opts = checkOptions(`${name} options`, options, ['lambda', 'memoryLimit']);
     this.lambdaValue = opts.lambda === undefined ? undefined : numberOption('lambda', opts.lambda, 0, Number.MAX_VALUE);
-    this.memoryLimit =
-      opts.memoryLimit === undefined ? DEFAULT_MEMORY_LIMIT : numberOption('memoryLimit', opts.memoryLimit, 0, Number.MAX_SAFE_INTEGER);
+    this.memoryLimit = memoryLimitOption('memoryLimit', opts.memoryLimit);
   }
 
   /** The regularisation in use (undefined until set or first solved). */

@@ -28,8 +28,10 @@ import {
   checkMemory,
   checkOptions,
   describe,
+  elementBytes,
   intOption,
   isCsrLike,
+  seedOption,
   toCsr,
   toMatrix,
   toNdarray,
@@ -126,18 +128,13 @@ function input(name: string, X: unknown): Input {
   return x;
 }
 
-function seedOption(value: unknown): number {
-  if (value === undefined) return 0;
-  return intOption('seed', value, 0, Number.MAX_SAFE_INTEGER);
-}
-
 function run(
   kind: 'fwht' | 'countsketch' | 'srht' | 'tensorsrht' | 'polysketch' | 'polykernel',
   x: Input,
   width: number,
   args: { seed: number; outDim: number; degree: number; coeffs: Float64Array | null; y?: FloatArray; yCols?: number },
 ): NdArray<FloatArray> {
-  checkMemory(`${kind}: a ${x.rows} x ${width} result`, x.rows * width * (x.dtype === 'float32' ? 4 : 8), DEFAULT_MEMORY_LIMIT);
+  checkMemory(`${kind}: a ${x.rows} x ${width} result`, x.rows * width * elementBytes(x.dtype), DEFAULT_MEMORY_LIMIT);
   const out = allocate(x.dtype, x.rows * width);
   native().sketchPrimitive(
     kind, args.seed, x.cols, args.outDim, args.degree, args.coeffs, x.data, x.rows, x.indptr, x.indices,
@@ -158,7 +155,7 @@ export function countSketch(X: unknown, options: { outDim: number; seed?: number
   const opts = checkOptions('countSketch options', options, ['outDim', 'seed']);
   const outDim = intOption('outDim', opts.outDim, 1, MAX_SKETCH_DIM);
   const x = input('X', X);
-  return run('countsketch', x, outDim, { seed: seedOption(opts.seed), outDim, degree: 0, coeffs: null });
+  return run('countsketch', x, outDim, { seed: seedOption('seed', opts.seed), outDim, degree: 0, coeffs: null });
 }
 
 /** SRHT of each row of X to outDim entries. */
@@ -166,7 +163,7 @@ export function srht(X: unknown, options: { outDim: number; seed?: number }): Nd
   const opts = checkOptions('srht options', options, ['outDim', 'seed']);
   const outDim = intOption('outDim', opts.outDim, 1, MAX_SKETCH_DIM);
   const x = input('X', X);
-  return run('srht', x, outDim, { seed: seedOption(opts.seed), outDim, degree: 0, coeffs: null });
+  return run('srht', x, outDim, { seed: seedOption('seed', opts.seed), outDim, degree: 0, coeffs: null });
 }
 
 /** TensorSRHT of row i of X with row i of Y (dense), outDim entries each. */
@@ -177,7 +174,7 @@ export function tensorSrht(X: unknown, Y: unknown, options: { outDim: number; se
   const y = toMatrix('Y', Y, { dtype: x.dtype });
   if (y.rows !== x.rows) throw new RangeError(`Y must have as many rows as X (${x.rows}), got ${y.rows}`);
   if (y.cols < 1) throw new RangeError('Y must have at least one column');
-  return run('tensorsrht', x, outDim, { seed: seedOption(opts.seed), outDim, degree: 0, coeffs: null, y: y.data, yCols: y.cols });
+  return run('tensorsrht', x, outDim, { seed: seedOption('seed', opts.seed), outDim, degree: 0, coeffs: null, y: y.data, yCols: y.cols });
 }
 
 /**
@@ -190,7 +187,7 @@ export function polySketch(X: unknown, options: { degree: number; sketchDim: num
   if ((degree & (degree - 1)) !== 0) throw new RangeError(`degree must be a power of two, got ${degree}`);
   const sketchDim = intOption('sketchDim', opts.sketchDim, 1, MAX_SKETCH_DIM);
   const x = input('X', X);
-  return run('polysketch', x, degree * sketchDim, { seed: seedOption(opts.seed), outDim: sketchDim, degree, coeffs: null });
+  return run('polysketch', x, degree * sketchDim, { seed: seedOption('seed', opts.seed), outDim: sketchDim, degree, coeffs: null });
 }
 
 /**
@@ -218,5 +215,5 @@ export function polyKernelSketch(
   const x = input('X', X);
   const width = outDim > 0 ? outDim : native().polyKernelPackedDim(x.cols, sketchDim, coeffs);
   // The sketch dimension travels in the degree slot of the native call.
-  return run('polykernel', x, width, { seed: seedOption(opts.seed), outDim, degree: sketchDim, coeffs });
+  return run('polykernel', x, width, { seed: seedOption('seed', opts.seed), outDim, degree: sketchDim, coeffs });
 }

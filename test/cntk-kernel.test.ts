@@ -8,6 +8,8 @@ import { describe, it, expect } from 'vitest';
 import ndarray from 'ndarray';
 import { cntkKernel, cntkKernelSync, ntkKernelSync, setThreads } from '../src/index.js';
 import { native } from '../src/native.js';
+import { expectThrows, maxRelErr } from './helpers/assertions.js';
+import { bitsEqual, jacobiEigenvalues, relFrobenius, type Arr } from './helpers/matrices.js';
 import { gaussian } from './reference/ntk-reference.js';
 import {
   cntkPairReference,
@@ -20,8 +22,6 @@ import {
   type ImageShape,
 } from './reference/cntk-reference.js';
 
-type Arr = ArrayLike<number>;
-
 function randomImages(seed: number, n: number, shape: ImageShape, scale = 1): Float64Array {
   const rng = gaussian(seed);
   return Float64Array.from({ length: n * shape.channels * shape.height * shape.width }, () => scale * rng());
@@ -29,75 +29,6 @@ function randomImages(seed: number, n: number, shape: ImageShape, scale = 1): Fl
 
 function imgs(data: Float64Array | Float32Array | number[], n: number, shape: ImageShape) {
   return { data, shape: [n, shape.channels, shape.height, shape.width] };
-}
-
-function maxRelErr(a: Arr, b: Arr): number {
-  expect(a.length).toBe(b.length);
-  let e = 0;
-  for (let i = 0; i < a.length; i++) e = Math.max(e, Math.abs(a[i] - b[i]) / Math.abs(b[i]));
-  return e;
-}
-
-function frobenius(a: Arr): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * a[i];
-  return Math.sqrt(s);
-}
-
-function relFrobErr(a: Arr, b: Arr): number {
-  return frobenius(Float64Array.from({ length: a.length }, (_, i) => a[i] - b[i])) / frobenius(b);
-}
-
-function bitsEqual(a: Float64Array | Float32Array, b: Float64Array | Float32Array): boolean {
-  if (a.constructor !== b.constructor || a.length !== b.length) return false;
-  const ua = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  const ub = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return false;
-  return true;
-}
-
-/** Eigenvalues of a symmetric n x n matrix by cyclic Jacobi rotations. */
-function jacobiEigenvalues(input: Arr, n: number): number[] {
-  const a = Float64Array.from(input);
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p * n + q] ** 2;
-    if (off < 1e-30 * frobenius(a) ** 2) break;
-    for (let p = 0; p < n; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = a[p * n + q];
-        if (apq === 0) continue;
-        const theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const akp = a[k * n + p];
-          const akq = a[k * n + q];
-          a[k * n + p] = c * akp - s * akq;
-          a[k * n + q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = a[p * n + k];
-          const aqk = a[q * n + k];
-          a[p * n + k] = c * apk - s * aqk;
-          a[q * n + k] = s * apk + c * aqk;
-        }
-      }
-    }
-  }
-  return Array.from({ length: n }, (_, i) => a[i * n + i]).sort((x, y) => x - y);
-}
-
-function expectThrows(fn: () => unknown, cls: ErrorConstructor, re: RegExp): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught, `expected ${cls.name} matching ${re}`).toBeInstanceOf(cls);
-  expect((caught as Error).message).toMatch(re);
 }
 
 const arch = (depth: number, filterSize: number, padding: 'valid' | 'same'): CntkArch => ({ depth, filterSize, padding });
@@ -319,9 +250,9 @@ describe('the infinite-width limit of an empirical CNN NTK (SPEC §2.2 network)'
             acc[i] += e.ntk[i] / k.seeds;
             accG[i] += e.nngp[i] / k.seeds;
           }
-          meanSq += relFrobErr(e.ntk, exact.ntk.data) ** 2 / k.seeds;
+          meanSq += relFrobenius(e.ntk, exact.ntk.data) ** 2 / k.seeds;
         }
-        return { acc, ntk: relFrobErr(acc, exact.ntk.data), nngp: relFrobErr(accG, exact.nngp.data), rms: Math.sqrt(meanSq) };
+        return { acc, ntk: relFrobenius(acc, exact.ntk.data), nngp: relFrobenius(accG, exact.nngp.data), rms: Math.sqrt(meanSq) };
       }
       const wide = run(k.wide);
       const narrow = run(k.narrow);
@@ -331,7 +262,7 @@ describe('the infinite-width limit of an empirical CNN NTK (SPEC §2.2 network)'
       expect(narrow.rms / wide.rms).toBeGreaterThan(1.5);
       // The comparison can tell a wrong recursion (one layer more or less) apart.
       const wrong = cntkKernelSync(imgs(x, n, shape), null, { ...a, depth: k.depth === 1 ? 2 : 1 });
-      expect(relFrobErr(wide.acc, wrong.ntk.data)).toBeGreaterThan(3 * wide.ntk);
+      expect(relFrobenius(wide.acc, wrong.ntk.data)).toBeGreaterThan(3 * wide.ntk);
     });
   }
 });

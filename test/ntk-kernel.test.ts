@@ -9,92 +9,13 @@ import ndarray from 'ndarray';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ntkKernel, ntkKernelSync, setThreads, backends, MAX_DEPTH } from '../src/index.js';
+import { expectThrows, maxRelErr } from './helpers/assertions.js';
+import { bitsEqual, jacobiEigenvalues, mat, relFrobenius } from './helpers/matrices.js';
 import { ntkReference, empiricalNtk, gaussian, rawCosine, toRows, k0, k1 } from './reference/ntk-reference.js';
-
-type Arr = ArrayLike<number>;
 
 function randomMatrix(seed: number, n: number, d: number, scale = 1): Float64Array {
   const rng = gaussian(seed);
   return Float64Array.from({ length: n * d }, () => scale * rng());
-}
-
-function mat(data: Float64Array | Float32Array | number[], n: number, d: number) {
-  return { data, shape: [n, d] };
-}
-
-/** Largest elementwise |a - b| / |b| (b must be nonzero where compared). */
-function maxRelErr(a: Arr, b: Arr, skip?: (i: number) => boolean): number {
-  expect(a.length).toBe(b.length);
-  let e = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (skip?.(i)) continue;
-    e = Math.max(e, Math.abs(a[i] - b[i]) / Math.abs(b[i]));
-  }
-  return e;
-}
-
-function frobenius(a: Arr): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * a[i];
-  return Math.sqrt(s);
-}
-
-function relFrobErr(a: Arr, b: Arr): number {
-  const diff = Float64Array.from({ length: a.length }, (_, i) => a[i] - b[i]);
-  return frobenius(diff) / frobenius(b);
-}
-
-function bitsEqual(a: Float64Array | Float32Array, b: Float64Array | Float32Array): boolean {
-  if (a.constructor !== b.constructor || a.length !== b.length) return false;
-  const ua = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  const ub = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return false;
-  return true;
-}
-
-/** Eigenvalues of a symmetric n x n matrix by cyclic Jacobi rotations. */
-function jacobiEigenvalues(input: Arr, n: number): number[] {
-  const a = Float64Array.from(input);
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p * n + q] ** 2;
-    if (off < 1e-30 * frobenius(a) ** 2) break;
-    for (let p = 0; p < n; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = a[p * n + q];
-        if (apq === 0) continue;
-        const theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const akp = a[k * n + p];
-          const akq = a[k * n + q];
-          a[k * n + p] = c * akp - s * akq;
-          a[k * n + q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = a[p * n + k];
-          const aqk = a[q * n + k];
-          a[p * n + k] = c * apk - s * aqk;
-          a[q * n + k] = s * apk + c * aqk;
-        }
-      }
-    }
-  }
-  return Array.from({ length: n }, (_, i) => a[i * n + i]).sort((x, y) => x - y);
-}
-
-/** Asserts that fn throws an instance of cls whose message matches re. */
-function expectThrows(fn: () => unknown, cls: ErrorConstructor, re: RegExp): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught, `expected ${cls.name} matching ${re}`).toBeInstanceOf(cls);
-  expect((caught as Error).message).toMatch(re);
 }
 
 describe('the reference itself', () => {
@@ -370,7 +291,7 @@ describe('agreement with the empirical NTK of a finite-width ReLU network', () =
       }
     }
     const exact = ntkKernelSync(mat(Float64Array.from(x.flatMap((r) => Array.from(r))), n, d), null, { depth });
-    return { ntk: relFrobErr(acc, exact.ntk.data), nngp: relFrobErr(accG, exact.nngp.data) };
+    return { ntk: relFrobenius(acc, exact.ntk.data), nngp: relFrobenius(accG, exact.nngp.data) };
   }
 
   for (const depth of [1, 2]) {
@@ -385,7 +306,7 @@ describe('agreement with the empirical NTK of a finite-width ReLU network', () =
       // The test can tell a wrong depth (a wrong recursion) from the right one.
       const exactWrong = ntkReference(x, null, depth + 1);
       const emp = empiricalNtk(x, depth, 2048, 999);
-      expect(relFrobErr(emp.ntk, exactWrong.ntk)).toBeGreaterThan(3 * tol);
+      expect(relFrobenius(emp.ntk, exactWrong.ntk)).toBeGreaterThan(3 * tol);
     });
   }
 });

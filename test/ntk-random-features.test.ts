@@ -1,47 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import ndarray from 'ndarray';
 import { NTKRandomFeatures, ntkKernelSync, setThreads } from '../src/index.js';
-import { native } from '../src/native.js';
+import { gram, mat, relFrobenius } from './helpers/matrices.js';
+import { expectRowInputChecks } from './helpers/row-inputs.js';
+import { sparseRows, spreadRows } from './helpers/rows.js';
+import { expectDocumentChecks, expectRoundTrip } from './helpers/saved-maps.js';
 import { rng } from './reference/dense-solve.js';
-
-/**
- * n rows whose cosines spread over (-1, 1) and whose norms vary (0.5..3):
- * a random direction shared with a random weight, plus isotropic noise.
- */
-function spreadRows(n: number, d: number, seed: number): Float64Array {
-  const r = rng(seed);
-  const u = Array.from({ length: d }, () => r.normal());
-  const nu = Math.sqrt(u.reduce((s, v) => s + v * v, 0));
-  const X = new Float64Array(n * d);
-  for (let i = 0; i < n; i++) {
-    const t = 2.5 * r.normal();
-    let ss = 0;
-    for (let k = 0; k < d; k++) {
-      X[i * d + k] = (t * u[k]) / nu + r.normal() / Math.sqrt(d);
-      ss += X[i * d + k] ** 2;
-    }
-    const scale = (0.5 + 2.5 * r.uniform()) / Math.sqrt(ss);
-    for (let k = 0; k < d; k++) X[i * d + k] *= scale;
-  }
-  return X;
-}
-
-/** Phi Phi^T in float64 through BLAS. */
-function gram(phi: Float32Array | Float64Array, n: number, m: number): Float64Array {
-  const p = Float64Array.from(phi);
-  const g = new Float64Array(n * n);
-  native().gemm(false, true, n, n, m, 1, p, m, p, m, 0, g, n, false);
-  return g;
-}
-
-function relFrobenius(approx: ArrayLike<number>, exact: ArrayLike<number>): number {
-  let e = 0, t = 0;
-  for (let i = 0; i < exact.length; i++) {
-    e += (approx[i] - exact[i]) ** 2;
-    t += exact[i] ** 2;
-  }
-  return Math.sqrt(e / t);
-}
+import { k1 } from './reference/ntk-reference.js';
 
 /** Standard normal CDF (Abramowitz–Stegun 7.1.26 erf, |error| < 1.5e-7). */
 function phi(x: number): number {
@@ -50,13 +15,6 @@ function phi(x: number): number {
   const erf = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-z * z);
   return x >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
 }
-
-const k1 = (c: number) => {
-  const t = Math.min(1, Math.max(-1, c));
-  return (Math.sqrt(1 - t * t) + t * (Math.PI - Math.acos(t))) / Math.PI;
-};
-
-const mat = (data: Float32Array | Float64Array, rows: number, cols: number) => ({ data, shape: [rows, cols] });
 
 afterEach(() => setThreads(0));
 
@@ -322,20 +280,7 @@ describe('NTKRandomFeatures determinism and structure', () => {
 
   it('CSR input gives the dense features (float64 to 1e-12, float32 to 1e-5), with and without a final SRHT and normalize', () => {
     const dim = 50, rows = 9;
-    const r = rng(5);
-    const dense = new Float64Array(rows * dim);
-    const indptr = [0], indices: number[] = [], data: number[] = [];
-    for (let i = 0; i < rows; i++) {
-      for (let k = 0; k < dim; k++) {
-        if (i !== 4 && r.uniform() < 0.15) {
-          dense[i * dim + k] = r.normal();
-          indices.push(k);
-          data.push(dense[i * dim + k]);
-        }
-      }
-      indptr.push(indices.length);
-    }
-    const csr = { indptr: Int32Array.from(indptr), indices: Int32Array.from(indices), data, shape: [rows, dim] };
+    const { dense, csr } = sparseRows(rows, dim, 0.15, 5);
     for (const dtype of ['float32', 'float64'] as const) {
       for (const extra of [{}, { arcCosineFeatures: 30, sketchFeatures: 40, normalize: true }]) {
         const map = new NTKRandomFeatures({ inputDim: dim, depth: 2, features: 48, seed: 2, dtype, ...extra });
@@ -373,24 +318,13 @@ describe('NTKRandomFeatures save and load', () => {
   const doc = map.toJSON();
 
   it('round-trips through JSON text to a bit-identical map', () => {
-    const text = JSON.stringify(map);
-    expect(text.length).toBeLessThan(400);
-    const back = NTKRandomFeatures.fromJSON(text);
-    expect(back.toJSON()).toEqual(doc);
-    for (const kernel of ['ntk', 'nngp'] as const) {
-      expect(back.transformSync(mat(X, n, d), { kernel }).data).toEqual(map.transformSync(mat(X, n, d), { kernel }).data);
-    }
+    expectRoundTrip(map, NTKRandomFeatures.fromJSON, mat(X, n, d), 400);
   });
 
   it('refuses other formats, versions, corrupted, edited or incomplete documents', () => {
-    expect(() => NTKRandomFeatures.fromJSON({ ...doc, format: 'ntk-sketch/ntk-sketch' })).toThrow(TypeError);
-    expect(() => NTKRandomFeatures.fromJSON(null)).toThrow(/not a saved NTKRandomFeatures/);
-    expect(() => NTKRandomFeatures.fromJSON('{"format": ')).toThrow(/not valid JSON/);
+    expectDocumentChecks(NTKRandomFeatures.fromJSON, doc, 'NTKRandomFeatures', 'ntk-sketch/ntk-sketch');
     expect(() => NTKRandomFeatures.fromJSON({ ...doc, version: 2 })).toThrow(/json.version 2 is not supported/);
     expect(() => NTKRandomFeatures.fromJSON({ ...doc, version: 2 })).toThrow(RangeError);
-    const { seed: _seed, ...noSeed } = doc;
-    expect(() => NTKRandomFeatures.fromJSON(noSeed)).toThrow(/json.seed is missing/);
-    expect(() => NTKRandomFeatures.fromJSON({ ...doc, extra: 1 })).toThrow(/json.extra is not a field/);
     // Any edited field breaks the checksum: the map would silently differ.
     for (const edit of [{ seed: 78 }, { leverage: false }, { normalize: false }, { sketchFeatures: 21 }, { depth: 3 }, { dtype: 'float32' }]) {
       expect(() => NTKRandomFeatures.fromJSON({ ...doc, ...edit })).toThrow(/json.checksum .* does not match.*corrupted/);
@@ -451,21 +385,9 @@ describe('NTKRandomFeatures bad input', () => {
 
   it('validates matrices, CSR structure, transform options and weights(layer), naming the argument', async () => {
     const map = new NTKRandomFeatures(ok);
-    expect(() => map.transformSync(5)).toThrow(TypeError);
-    expect(() => map.transformSync(mat(new Float64Array(6), 2, 3))).toThrow(/X must have 4 columns \(the inputDim/);
-    expect(() => map.transformSync(mat(new Float64Array([1, NaN, 0, 0]), 1, 4))).toThrow(/X must contain only finite/);
-    expect(() => map.transformSync(X, { kernel: 'cntk' as never })).toThrow(/kernel must be 'ntk' or 'nngp'/);
-    expect(() => map.transformSync(X, { kernal: 'ntk' } as never)).toThrow(/kernal is not a known option/);
-    const csr = { indptr: [0, 2, 3], indices: [0, 3, 1], data: [1, 2, 3], shape: [2, 4] };
-    expect(map.transformSync(csr).shape).toEqual([2, 8]);
-    expect(() => map.transformSync({ ...csr, indices: [3, 0, 1] })).toThrow(/X.indices must be strictly increasing/);
-    expect(() => map.transformSync({ ...csr, indices: [0, 4, 1] })).toThrow(/X.indices\[1\] = 4 is out of range/);
-    expect(() => map.transformSync({ ...csr, indptr: [0, 3] })).toThrow(/X.indptr must have rows \+ 1 = 3 entries/);
-    expect(() => map.transformSync({ ...csr, data: [1, Infinity, 3] })).toThrow(/X.data must contain only finite/);
+    await expectRowInputChecks(map, X);
     expect(() => map.weights(1)).toThrow(/layer must be an integer in \[0, 0\]/);
     expect(() => map.weights('0' as never)).toThrow(TypeError);
-    await expect(map.transform(mat(new Float64Array(6), 2, 3))).rejects.toThrow(RangeError);
-    await expect(map.transform(X, { kernel: 'x' as never })).rejects.toThrow(/kernel/);
     // The map is untouched by failed calls.
     expect(map.transformSync(X).data).toEqual(new NTKRandomFeatures(ok).transformSync(X).data);
   });

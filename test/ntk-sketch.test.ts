@@ -4,48 +4,11 @@ import { fileURLToPath } from 'node:url';
 import ndarray from 'ndarray';
 import { NTKSketch, backends, evaluatePolynomial, layerLowerBounds, ntkKernelSync, setThreads } from '../src/index.js';
 import { native } from '../src/native.js';
+import { gram, mat, relFrobenius } from './helpers/matrices.js';
+import { expectRowInputChecks } from './helpers/row-inputs.js';
+import { sparseRows, spreadRows } from './helpers/rows.js';
+import { expectDocumentChecks, expectPolynomialChecks, expectRoundTrip } from './helpers/saved-maps.js';
 import { rng } from './reference/dense-solve.js';
-
-/**
- * n rows whose cosines spread over (-1, 1) and whose norms vary (0.5..3):
- * a random direction shared with a random weight, plus isotropic noise.
- */
-function spreadRows(n: number, d: number, seed: number): Float64Array {
-  const r = rng(seed);
-  const u = Array.from({ length: d }, () => r.normal());
-  const nu = Math.sqrt(u.reduce((s, v) => s + v * v, 0));
-  const X = new Float64Array(n * d);
-  for (let i = 0; i < n; i++) {
-    const t = 2.5 * r.normal();
-    let ss = 0;
-    for (let k = 0; k < d; k++) {
-      X[i * d + k] = (t * u[k]) / nu + r.normal() / Math.sqrt(d);
-      ss += X[i * d + k] ** 2;
-    }
-    const scale = (0.5 + 2.5 * r.uniform()) / Math.sqrt(ss);
-    for (let k = 0; k < d; k++) X[i * d + k] *= scale;
-  }
-  return X;
-}
-
-/** Phi Phi^T in float64 through BLAS. */
-function gram(phi: Float32Array | Float64Array, n: number, m: number): Float64Array {
-  const p = Float64Array.from(phi);
-  const g = new Float64Array(n * n);
-  native().gemm(false, true, n, n, m, 1, p, m, p, m, 0, g, n, false);
-  return g;
-}
-
-function relFrobenius(approx: ArrayLike<number>, exact: ArrayLike<number>): number {
-  let e = 0, t = 0;
-  for (let i = 0; i < exact.length; i++) {
-    e += (approx[i] - exact[i]) ** 2;
-    t += exact[i] ** 2;
-  }
-  return Math.sqrt(e / t);
-}
-
-const mat = (data: Float32Array | Float64Array, rows: number, cols: number) => ({ data, shape: [rows, cols] });
 
 afterEach(() => setThreads(0));
 
@@ -175,24 +138,12 @@ describe('NTKSketch determinism and structure', () => {
   it('CSR input gives exactly the dense input features (identity and CountSketch first layers)', () => {
     for (const [dim, sketchDim] of [[60, 64], [500, 64]] as const) {
       const rows = 9;
-      const r = rng(dim);
-      const dense = new Float64Array(rows * dim);
-      const indptr = [0], indices: number[] = [], data: number[] = [];
-      for (let i = 0; i < rows; i++) {
-        for (let k = 0; k < dim; k++) {
-          if (i !== 4 && r.uniform() < 0.1) {
-            dense[i * dim + k] = r.normal();
-            indices.push(k);
-            data.push(dense[i * dim + k]);
-          }
-        }
-        indptr.push(indices.length);
-      }
+      const { dense, csr } = sparseRows(rows, dim, 0.1, dim);
       for (const dtype of ['float32', 'float64'] as const) {
         const map = new NTKSketch({ inputDim: dim, depth: 2, features: 48, sketchDim, seed: 2, dtype });
         for (const kernel of ['ntk', 'nngp'] as const) {
           const fromDense = map.transformSync(mat(dense, rows, dim), { kernel }).data;
-          const fromCsr = map.transformSync({ indptr: Int32Array.from(indptr), indices: Int32Array.from(indices), data, shape: [rows, dim] }, { kernel }).data;
+          const fromCsr = map.transformSync(csr, { kernel }).data;
           expect(fromCsr).toEqual(fromDense);
           expect(Array.from(fromCsr.subarray(4 * 48, 5 * 48)).every((v) => v === 0)).toBe(true); // the empty row
         }
@@ -340,38 +291,18 @@ describe('NTKSketch save and load', () => {
   const doc = map.toJSON();
 
   it('round-trips through JSON text to a bit-identical map', () => {
-    const text = JSON.stringify(map);
-    expect(text.length).toBeLessThan(2000);
-    const back = NTKSketch.fromJSON(text);
-    expect(back.toJSON()).toEqual(doc);
-    for (const kernel of ['ntk', 'nngp'] as const) {
-      expect(back.transformSync(mat(X, n, d), { kernel }).data).toEqual(map.transformSync(mat(X, n, d), { kernel }).data);
-    }
+    expectRoundTrip(map, NTKSketch.fromJSON, mat(X, n, d), 2000);
   });
 
   it('refuses other formats, versions, corrupted or incomplete documents with clear errors', () => {
-    expect(() => NTKSketch.fromJSON({ ...doc, format: 'ntk-sketch/ridge-regression' })).toThrow(TypeError);
-    expect(() => NTKSketch.fromJSON(null)).toThrow(/not a saved NTKSketch/);
-    expect(() => NTKSketch.fromJSON('{"format": ')).toThrow(/not valid JSON/);
+    expectDocumentChecks(NTKSketch.fromJSON, doc, 'NTKSketch', 'ntk-sketch/ridge-regression');
     expect(doc.version).toBe(2);
     expect(() => NTKSketch.fromJSON({ ...doc, version: 3 })).toThrow(/json.version 3 is not supported/);
     expect(() => NTKSketch.fromJSON({ ...doc, version: 3 })).toThrow(RangeError);
     // Version 1 maps (the first construction) give other features: refused with a way out.
     expect(() => NTKSketch.fromJSON({ ...doc, version: 1 })).toThrow(/json.version 1 is not supported: .*build a new map/);
-    const { seed: _seed, ...noSeed } = doc;
-    expect(() => NTKSketch.fromJSON(noSeed)).toThrow(/json.seed is missing/);
     expect(() => NTKSketch.fromJSON({ ...doc, depth: 0 })).toThrow(/json.depth/);
-    expect(() => NTKSketch.fromJSON({ ...doc, extra: 1 })).toThrow(/json.extra/);
-    const tampered = JSON.parse(JSON.stringify(doc));
-    tampered.polynomials.k0[1][1] += 0.01;
-    expect(() => NTKSketch.fromJSON(tampered)).toThrow(/json.polynomials.k0\[1\]\[1\].*corrupted/);
-    const negative = JSON.parse(JSON.stringify(doc));
-    negative.polynomials.k1[0][0] = -1;
-    expect(() => NTKSketch.fromJSON(negative)).toThrow(/json.polynomials.k1\[0\]\[0\] must be a finite number >= 0/);
-    const short = JSON.parse(JSON.stringify(doc));
-    short.polynomials.k1.pop();
-    expect(() => NTKSketch.fromJSON(short)).toThrow(/json.polynomials.k1 must hold 2 polynomials/);
-    expect(() => NTKSketch.fromJSON({ ...doc, approximation: 'taylor' })).toThrow(/does not match the taylor coefficient/);
+    expectPolynomialChecks(NTKSketch.fromJSON, doc);
   });
 });
 
@@ -400,28 +331,7 @@ describe('NTKSketch bad input', () => {
 
   it('validates matrices, CSR structure and transform options, naming the argument', async () => {
     const map = new NTKSketch(ok);
-    expect(() => map.transformSync(5)).toThrow(TypeError);
-    expect(() => map.transformSync(mat(new Float64Array(6), 2, 3))).toThrow(/X must have 4 columns \(the inputDim/);
-    expect(() => map.transformSync(mat(new Float64Array([1, NaN, 0, 0]), 1, 4))).toThrow(/X must contain only finite/);
-    expect(() => map.transformSync(X, { kernel: 'cntk' as never })).toThrow(/kernel must be 'ntk' or 'nngp'/);
-    expect(() => map.transformSync(X, { kernal: 'ntk' } as never)).toThrow(/kernal is not a known option/);
-    const csr = { indptr: [0, 2, 3], indices: [0, 3, 1], data: [1, 2, 3], shape: [2, 4] };
-    expect(map.transformSync(csr).shape).toEqual([2, 8]);
-    expect(() => map.transformSync({ ...csr, indices: [3, 0, 1] })).toThrow(/X.indices must be strictly increasing within a row/);
-    expect(() => map.transformSync({ ...csr, indices: [0, 0, 1] })).toThrow(/no duplicates/);
-    expect(() => map.transformSync({ ...csr, indices: [0, 4, 1] })).toThrow(/X.indices\[1\] = 4 is out of range \[0, 4\)/);
-    expect(() => map.transformSync({ ...csr, indptr: [0, 3, 2] })).toThrow(/X.indptr must be non-decreasing|X.indices must have/);
-    expect(() => map.transformSync({ ...csr, indptr: [0, 2, 1, 3], shape: [3, 4] })).toThrow(/X.indptr must be non-decreasing/);
-    expect(() => map.transformSync({ ...csr, indptr: [0, 3] })).toThrow(/X.indptr must have rows \+ 1 = 3 entries/);
-    expect(() => map.transformSync({ ...csr, indptr: [1, 2, 3] })).toThrow(/X.indptr\[0\] must be 0/);
-    expect(() => map.transformSync({ ...csr, data: [1, 2] })).toThrow(/X.data must have indptr\[2\] = 3 entries/);
-    expect(() => map.transformSync({ ...csr, indices: [0, 1.5, 1] })).toThrow(/X.indices\[1\] must be an integer/);
-    expect(() => map.transformSync({ ...csr, shape: [2, 5] })).toThrow(/X must have 4 columns/);
-    expect(() => map.transformSync({ ...csr, data: 'abc' })).toThrow(TypeError);
-    expect(() => map.transformSync({ ...csr, data: [1, Infinity, 3] })).toThrow(/X.data must contain only finite/);
-    // The async form rejects instead of throwing.
-    const pending = map.transform(mat(new Float64Array(6), 2, 3));
-    await expect(pending).rejects.toThrow(RangeError);
+    await expectRowInputChecks(map, X);
     // The map is untouched by failed calls.
     expect(map.transformSync(X).data).toEqual(new NTKSketch(ok).transformSync(X).data);
   });

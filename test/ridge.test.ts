@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import ndarray from 'ndarray';
 import { KernelRidgeRegression, RidgeRegression, argmaxRows, oneHot, ntkKernelSync, setThreads } from '../src/index.js';
 import { ab, atb, denseSolve, maxAbs, maxAbsDiff, randomMatrix, rng } from './reference/dense-solve.js';
-
-const mat = (data: Float64Array | Float32Array, rows: number, cols: number) => ({ data, shape: [rows, cols] });
+import { mat } from './helpers/matrices.js';
 
 /** Dense reference: W = (Phi^T Phi + lambda I)^-1 Phi^T Y. */
 function referenceRidge(phi: Float64Array, y: Float64Array, n: number, m: number, k: number, lambda: number) {

@@ -235,8 +235,8 @@ CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
 }
 
 template <typename T>
-int64_t CntkSketch<T>::row_elements(int h, CntkFeatureKind kind) const {
-  return (kind == CntkFeatureKind::Ntk ? 2 : 1) * m_ * stride_[h];
+int64_t CntkSketch<T>::row_elements(int h, FeatureKernel kind) const {
+  return (kind == FeatureKernel::Ntk ? 2 : 1) * m_ * stride_[h];
 }
 
 namespace {
@@ -245,21 +245,11 @@ struct Sizes {
   int64_t in_dim = 0, in_pad = 0, packed0 = 0, qtotal = 0, t_dim = 0;
 };
 
-}  // namespace
-
-template <typename T>
-typename CntkSketch<T>::Workspace CntkSketch<T>::make_workspace(CntkFeatureKind kind) const {
-  constexpr int L = kLanes<T>;
-  const bool ntk = kind == CntkFeatureKind::Ntk;
-  const int depth = config_.depth, q = config_.filter;
-  const int64_t m = m_;
-  Workspace ws;
-  for (int h = 1; h <= depth; ++h) ws.norm.emplace_back(static_cast<size_t>(rows_[h] * cols_[h]), 0.0);
-  if (ntk)
-    for (int h = 1; h <= depth; ++h) ws.xnorm.emplace_back(static_cast<size_t>(rows_[h] * cols_[h]), 0.0);
-  for (int h = 1; h < depth; ++h) ws.ring.emplace_back(q * row_elements(h, kind));
+/// The largest per-layer sizes, which one workspace serves for every layer.
+template <typename Layer>
+Sizes max_sizes(const std::vector<Layer>& layers) {
   Sizes s;
-  for (const Layer& layer : layers_) {
+  for (const Layer& layer : layers) {
     s.in_dim = std::max(s.in_dim, layer.in_dim);
     s.in_pad = std::max(s.in_pad, next_pow2(layer.in_dim));
     s.packed0 = std::max(s.packed0, layer.tensor.side_b().padded());
@@ -267,8 +257,26 @@ typename CntkSketch<T>::Workspace CntkSketch<T>::make_workspace(CntkFeatureKind 
     for (int64_t r : layer.qrows) qt += r;
     s.qtotal = std::max(s.qtotal, qt);
     s.t_dim = std::max(s.t_dim, layer.t_dim);
-    ws.pw.push_back(layer.degrees.empty() ? typename BlockPolySketch<T>::Workspace{} : layer.tree.make_workspace());
   }
+  return s;
+}
+
+}  // namespace
+
+template <typename T>
+typename CntkSketch<T>::Workspace CntkSketch<T>::make_workspace(FeatureKernel kind) const {
+  constexpr int L = kLanes<T>;
+  const bool ntk = kind == FeatureKernel::Ntk;
+  const int depth = config_.depth, q = config_.filter;
+  const int64_t m = m_;
+  Workspace ws;
+  for (int h = 1; h <= depth; ++h) ws.norm.emplace_back(static_cast<size_t>(rows_[h] * cols_[h]), 0.0);
+  if (ntk)
+    for (int h = 1; h <= depth; ++h) ws.xnorm.emplace_back(static_cast<size_t>(rows_[h] * cols_[h]), 0.0);
+  for (int h = 1; h < depth; ++h) ws.ring.emplace_back(q * row_elements(h, kind));
+  const Sizes s = max_sizes(layers_);
+  for (const Layer& layer : layers_)
+    ws.pw.push_back(layer.degrees.empty() ? typename BlockPolySketch<T>::Workspace{} : layer.tree.make_workspace());
   ws.v.resize(s.in_dim * L);
   ws.q.resize(std::max<int64_t>(1, s.qtotal) * L);
   ws.z.resize(m * L);
@@ -288,25 +296,17 @@ typename CntkSketch<T>::Workspace CntkSketch<T>::make_workspace(CntkFeatureKind 
 }
 
 template <typename T>
-int64_t CntkSketch<T>::workspace_bytes(CntkFeatureKind kind) const {
+int64_t CntkSketch<T>::workspace_bytes(FeatureKernel kind) const {
   constexpr int L = kLanes<T>;
-  const bool ntk = kind == CntkFeatureKind::Ntk;
+  const bool ntk = kind == FeatureKernel::Ntk;
   const int depth = config_.depth, q = config_.filter;
   const int64_t m = m_;
   int64_t elements = 0, bytes = 0;
   for (int h = 1; h <= depth; ++h) bytes += rows_[h] * cols_[h] * 8 * (ntk ? 2 : 1);
   for (int h = 1; h < depth; ++h) elements += q * row_elements(h, kind);
-  Sizes s;
-  for (const Layer& layer : layers_) {
-    s.in_dim = std::max(s.in_dim, layer.in_dim);
-    s.in_pad = std::max(s.in_pad, next_pow2(layer.in_dim));
-    s.packed0 = std::max(s.packed0, layer.tensor.side_b().padded());
-    int64_t qt = 0;
-    for (int64_t r : layer.qrows) qt += r;
-    s.qtotal = std::max(s.qtotal, qt);
-    s.t_dim = std::max(s.t_dim, layer.t_dim);
+  const Sizes s = max_sizes(layers_);
+  for (const Layer& layer : layers_)
     if (!layer.degrees.empty()) bytes += layer.tree.workspace_bytes();
-  }
   const Layer& last = layers_.back();
   elements += (s.in_dim + std::max<int64_t>(1, s.qtotal) + m + (ntk ? last.t_dim : 0) + last.p1.dim) * L;
   if (ntk) elements += (m + s.in_pad + s.packed0 + s.t_dim) * L;
@@ -382,9 +382,9 @@ void inverse_roots(const T* sq, int count, T* out) {
 
 template <typename T>
 void CntkSketch<T>::compute_block(int h, int64_t r, int64_t c0, const T* x, T scale, Workspace& ws,
-                                  CntkFeatureKind kind) const {
+                                  FeatureKernel kind) const {
   constexpr int L = kLanes<T>;
-  const bool ntk = kind == CntkFeatureKind::Ntk;
+  const bool ntk = kind == FeatureKernel::Ntk;
   const bool last = h == config_.depth;
   const bool renorm = config_.renormalise;
   const int q = config_.filter;
@@ -623,12 +623,12 @@ void CntkSketch<T>::compute_block(int h, int64_t r, int64_t c0, const T* x, T sc
 }
 
 template <typename T>
-void CntkSketch<T>::transform_image(const T* x, T* out, Workspace& ws, CntkFeatureKind kind) const {
+void CntkSketch<T>::transform_image(const T* x, T* out, Workspace& ws, FeatureKernel kind) const {
   constexpr int L = kLanes<T>;
   const CntkSketchConfig& c = config_;
   const int64_t H = c.height, W = c.width, C = c.channels;
   const int q = c.filter, depth = c.depth;
-  const bool ntk = kind == CntkFeatureKind::Ntk;
+  const bool ntk = kind == FeatureKernel::Ntk;
   const int64_t size = C * H * W;
   double amax = 0;
   for (int64_t i = 0; i < size; ++i) amax = std::max(amax, std::fabs(static_cast<double>(x[i])));
@@ -731,7 +731,7 @@ void CntkSketch<T>::transform_image(const T* x, T* out, Workspace& ws, CntkFeatu
 }
 
 template <typename T>
-void CntkSketch<T>::transform(const T* x, int64_t n, T* out, CntkFeatureKind kind) const {
+void CntkSketch<T>::transform(const T* x, int64_t n, T* out, FeatureKernel kind) const {
   const int64_t size = config_.channels * config_.height * config_.width, f = config_.features;
   parallel_rows(
       n, [&]() { return make_workspace(kind); },

@@ -57,6 +57,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "features/feature_kernel.hpp"
 #include "features/pixel_block_sketch.hpp"
 #include "sketches/poly_coeffs.hpp"
 
@@ -73,8 +74,6 @@ namespace ntk {
 /// degrees are exactly the all-x nodes of one PolySketch tree (plus u itself
 /// for degree 1), so a layer costs one tree of 2^k leaves.
 std::vector<double> cntk_sketch_polynomial(ArcCosKernel kernel, PolyApprox approx, int degree, int layer);
-
-enum class CntkFeatureKind { Ntk, Nngp };
 
 struct CntkSketchConfig {
   int64_t channels = 0, height = 0, width = 0;
@@ -99,14 +98,14 @@ class CntkSketch {
   int64_t features() const { return config_.features; }
   int64_t parameter_bytes() const { return parameter_bytes_; }
   /// Scratch bytes each thread allocates for one kind of features.
-  int64_t workspace_bytes(CntkFeatureKind kind) const;
+  int64_t workspace_bytes(FeatureKernel kind) const;
   /// Edge of the grid after layer h (h = 0: the image).
   int64_t grid_rows(int h) const { return rows_[h]; }
   int64_t grid_cols(int h) const { return cols_[h]; }
 
   /// out (n x features, row-major) = features of the n images of x
   /// (n x C x H x W, row-major).
-  void transform(const T* x, int64_t n, T* out, CntkFeatureKind kind) const;
+  void transform(const T* x, int64_t n, T* out, FeatureKernel kind) const;
 
  private:
   /// One block of a packed polynomial sketch: Q_(qi) times factor, `rows`
@@ -142,10 +141,10 @@ class CntkSketch {
     std::vector<SignShift<T>> patch_z, patch_t;  // q^2 each: neighbour z / t -> v / xi (layers >= 2)
   };
   struct Workspace;
-  Workspace make_workspace(CntkFeatureKind kind) const;
-  void transform_image(const T* x, T* out, Workspace& ws, CntkFeatureKind kind) const;
-  void compute_block(int h, int64_t r, int64_t c0, const T* x, T scale, Workspace& ws, CntkFeatureKind kind) const;
-  int64_t row_elements(int h, CntkFeatureKind kind) const;
+  Workspace make_workspace(FeatureKernel kind) const;
+  void transform_image(const T* x, T* out, Workspace& ws, FeatureKernel kind) const;
+  void compute_block(int h, int64_t r, int64_t c0, const T* x, T scale, Workspace& ws, FeatureKernel kind) const;
+  int64_t row_elements(int h, FeatureKernel kind) const;
   Pack make_pack(const std::vector<double>& coeffs, const Layer& layer) const;
 
   CntkSketchConfig config_;

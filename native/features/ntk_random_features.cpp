@@ -100,9 +100,9 @@ int64_t NtkRandomFeatures<T>::nngp_extra_bytes() const {
 }
 
 template <typename T>
-int64_t NtkRandomFeatures<T>::call_bytes(RandomFeatureKernel kernel, bool dense, int threads) const {
+int64_t NtkRandomFeatures<T>::call_bytes(FeatureKernel kernel, bool dense, int threads) const {
   const NtkRandomFeaturesConfig& c = config_;
-  const bool ntk = kernel == RandomFeatureKernel::Ntk;
+  const bool ntk = kernel == FeatureKernel::Ntk;
   const int64_t m0 = c.step_features, m1 = c.arccos_features, ms = c.sketch_features;
   const int64_t cwidth = ntk ? m0 + m1 : std::max(m1, c.features);
   const int64_t stride = ntk ? m1 + ms : m1;
@@ -254,9 +254,9 @@ void for_rows(int64_t rows, Make make, Fn fn) {
 
 template <typename T>
 template <typename Input>
-void NtkRandomFeatures<T>::run(Input& input, int64_t n, T* out, RandomFeatureKernel kernel) const {
+void NtkRandomFeatures<T>::run(Input& input, int64_t n, T* out, FeatureKernel kernel) const {
   const NtkRandomFeaturesConfig& c = config_;
-  const bool ntk = kernel == RandomFeatureKernel::Ntk;
+  const bool ntk = kernel == FeatureKernel::Ntk;
   const int64_t B = kBlockRows, m0 = c.step_features, m1 = c.arccos_features, ms = c.sketch_features;
   const int64_t f = c.features, width = m0 + m1;
   const int depth = c.depth;
@@ -391,7 +391,7 @@ void NtkRandomFeatures<T>::run(Input& input, int64_t n, T* out, RandomFeatureKer
 }
 
 template <typename T>
-void NtkRandomFeatures<T>::transform(const T* x, int64_t n, T* out, RandomFeatureKernel kernel) const {
+void NtkRandomFeatures<T>::transform(const T* x, int64_t n, T* out, FeatureKernel kernel) const {
   if (n <= 0) return;
   DenseInput<T> input{x, config_.input_dim, {}, nullptr};
   run(input, n, out, kernel);
@@ -399,7 +399,7 @@ void NtkRandomFeatures<T>::transform(const T* x, int64_t n, T* out, RandomFeatur
 
 template <typename T>
 void NtkRandomFeatures<T>::transform_csr(const int32_t* indptr, const int32_t* indices, const T* values, int64_t n,
-                                         T* out, RandomFeatureKernel kernel) const {
+                                         T* out, FeatureKernel kernel) const {
   if (n <= 0) return;
   CsrInput<T> input{indptr, indices, values, config_.input_dim, 0};
   run(input, n, out, kernel);

@@ -36,11 +36,10 @@
 #include <mutex>
 #include <vector>
 
+#include "features/feature_kernel.hpp"
 #include "sketches/sketches.hpp"
 
 namespace ntk {
-
-enum class RandomFeatureKernel { Ntk, Nngp };
 
 struct NtkRandomFeaturesConfig {
   int64_t input_dim = 0;
@@ -98,13 +97,13 @@ class NtkRandomFeatures {
   int64_t nngp_extra_bytes() const;
   /// Bytes one transform call allocates besides its output: row-block
   /// buffers, plus the per-thread scratch times `threads`.
-  int64_t call_bytes(RandomFeatureKernel kernel, bool dense, int threads) const;
+  int64_t call_bytes(FeatureKernel kernel, bool dense, int threads) const;
 
   /// out (n x features, row-major) = features of the rows of x (n x input_dim).
-  void transform(const T* x, int64_t n, T* out, RandomFeatureKernel kernel) const;
+  void transform(const T* x, int64_t n, T* out, FeatureKernel kernel) const;
   /// Same for a CSR matrix (indices sorted within rows and in range).
   void transform_csr(const int32_t* indptr, const int32_t* indices, const T* values, int64_t n, T* out,
-                     RandomFeatureKernel kernel) const;
+                     FeatureKernel kernel) const;
 
   /// Input dimension K_h of layer h (0-based).
   int64_t layer_input_dim(int h) const { return layers_[static_cast<size_t>(h)].in_dim; }
@@ -126,7 +125,7 @@ class NtkRandomFeatures {
   };
   const NngpExtra& nngp_extra() const;
   template <typename Input>
-  void run(Input& input, int64_t n, T* out, RandomFeatureKernel kernel) const;
+  void run(Input& input, int64_t n, T* out, FeatureKernel kernel) const;
 
   NtkRandomFeaturesConfig config_;
   std::vector<Layer> layers_;

@@ -71,11 +71,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "features/feature_kernel.hpp"
 #include "sketches/sketches.hpp"
 
 namespace ntk {
-
-enum class FeatureKernel { Ntk, Nngp };
 
 struct NtkSketchConfig {
   int64_t input_dim = 0;

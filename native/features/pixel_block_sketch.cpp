@@ -9,6 +9,7 @@
 
 #include "sketches/fwht.hpp"
 #include "sketches/sketches.hpp"
+#include "sketches/tree_layout.hpp"
 
 // The hot loops are compiled for several x86-64 levels and the best one for
 // the CPU is chosen once at load time (GCC function multi-versioning), as in
@@ -489,23 +490,13 @@ BlockPolySketch<T>::BlockPolySketch(int64_t in_dim, int64_t sketch_dim, int leav
   if (in_dim < 1 || sketch_dim < 1) throw std::invalid_argument("BlockPolySketch: dimensions must be >= 1");
   if (leaves < 2 || leaves > 1024 || (leaves & (leaves - 1)) != 0)
     throw std::invalid_argument("BlockPolySketch: leaves must be a power of two in [2, 1024]");
-  while ((1 << levels_) < leaves_) ++levels_;
   leaf_padded_ = next_pow2(in_dim);
   node_padded_ = next_pow2(m_);
-  node_offset_.assign(static_cast<size_t>(levels_) + 1, 0);
-  for (int l = 0; l < levels_; ++l) node_offset_[l + 1] = node_offset_[l] + (leaves_ >> (l + 1));
-  for (int l = 0; l < levels_; ++l) {
-    const int64_t child_dim = l == 0 ? in_dim_ : m_;
-    for (int64_t k = 0; k < (leaves_ >> (l + 1)); ++k)
-      nodes_.emplace_back(child_dim, child_dim, m_, seed, sub_stream(stream, node_offset_[l] + k));
-  }
-  slot_offset_.assign(2 * nodes_.size() + 1, 0);
-  for (int l = 0; l < levels_; ++l)
-    for (int64_t k = 0; k < (leaves_ >> (l + 1)); ++k)
-      for (int side = 0; side < 2; ++side) {
-        const int64_t s = slot(l, k, side);
-        slot_offset_[s + 1] = slot_offset_[s] + (l == 0 ? leaf_padded_ : node_padded_);
-      }
+  TreeLayout tree = tree_layout(leaves_, leaf_padded_, node_padded_);
+  nodes_ = tree_nodes<BlockTensorSrht<T>>(tree, leaves_, in_dim_, m_, seed, stream);
+  levels_ = tree.levels;
+  node_offset_ = std::move(tree.node);
+  slot_offset_ = std::move(tree.slot);
 }
 
 template <typename T>

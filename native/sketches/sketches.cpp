@@ -5,8 +5,10 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "sketches/fwht.hpp"
+#include "sketches/tree_layout.hpp"
 
 namespace ntk {
 
@@ -138,7 +140,6 @@ PolySketch<T>::PolySketch(int64_t in_dim, int64_t sketch_dim, int leaves, uint64
   require(in_dim >= 1 && sketch_dim >= 1, "PolySketch: dimensions must be >= 1");
   require(leaves >= 2 && leaves <= 1024 && (leaves & (leaves - 1)) == 0,
           "PolySketch: leaves must be a power of two in [2, 1024]");
-  while ((1 << levels_) < leaves_) ++levels_;
   if (in_dim > sketch_dim) {
     for (int i = 0; i < leaves; ++i) cs_.emplace_back(in_dim, sketch_dim, seed, sub_stream(stream, 100000 + i));
     leaf_dim_ = sketch_dim;
@@ -147,20 +148,11 @@ PolySketch<T>::PolySketch(int64_t in_dim, int64_t sketch_dim, int leaves, uint64
   }
   leaf_padded_ = next_pow2(leaf_dim_);
   node_padded_ = next_pow2(m_);
-  node_offset_.assign(static_cast<size_t>(levels_) + 1, 0);
-  for (int l = 0; l < levels_; ++l) node_offset_[l + 1] = node_offset_[l] + (leaves_ >> (l + 1));
-  for (int l = 0; l < levels_; ++l) {
-    const int64_t child_dim = l == 0 ? leaf_dim_ : m_;
-    for (int64_t k = 0; k < (leaves_ >> (l + 1)); ++k)
-      nodes_.emplace_back(child_dim, child_dim, m_, seed, sub_stream(stream, node_offset_[l] + k));
-  }
-  slot_offset_.assign(2 * nodes_.size() + 1, 0);
-  for (int l = 0; l < levels_; ++l)
-    for (int64_t k = 0; k < (leaves_ >> (l + 1)); ++k)
-      for (int side = 0; side < 2; ++side) {
-        const int64_t s = slot(l, k, side);
-        slot_offset_[s + 1] = slot_offset_[s] + (l == 0 ? leaf_padded_ : node_padded_);
-      }
+  TreeLayout tree = tree_layout(leaves_, leaf_padded_, node_padded_);
+  nodes_ = tree_nodes<TensorSrht<T>>(tree, leaves_, leaf_dim_, m_, seed, stream);
+  levels_ = tree.levels;
+  node_offset_ = std::move(tree.node);
+  slot_offset_ = std::move(tree.slot);
 
   // A child covering only leaves >= j stands for e1 (x) ... (x) e1, itself a
   // unit vector: it is replaced by e1 of the child's dimension, which keeps

@@ -12,7 +12,7 @@
  *   out = v . mean_p g_L, all weights N(0, 1), by explicit forward and
  *   backward passes.
  */
-import { k0, k1, mulberry32 } from './ntk-reference.js';
+import { gaussianArray, k0, k1, mulberry32 } from './ntk-reference.js';
 
 export type Padding = 'valid' | 'same';
 
@@ -130,6 +130,24 @@ export interface PairTensors {
   nngp: number;
 }
 
+/** S^0_{p,p'} = <x_p, z_p'> over the channels, (H W)^2 row-major. */
+function pixelInnerProducts(x: ArrayLike<number>, z: ArrayLike<number>, shape: ImageShape): Float64Array {
+  const { channels: C, height: H, width: W } = shape;
+  const G0 = H * W;
+  const S0 = new Float64Array(G0 * G0);
+  for (let p = 0; p < G0; p++) {
+    for (let p2 = 0; p2 < G0; p2++) {
+      let s = 0;
+      for (let c = 0; c < C; c++) s += x[c * G0 + p] * z[c * G0 + p2];
+      S0[p * G0 + p2] = s;
+    }
+  }
+  return S0;
+}
+
+/** Dual activations of layer h = 1..L at a cosine t in [-1, 1]: k1 (Sigma) or k0 (dSigma). */
+export type Dual = (layer: number, t: number) => number;
+
 /**
  * CNTK and CNN-GP of one pair of C x H x W images, literally from SPEC §2.2.
  * `same` says that z is x itself: rho on p = p' is then exactly 1
@@ -143,20 +161,24 @@ export function cntkPairReference(
   arch: CntkArch,
   same = false,
 ): PairTensors {
-  const { channels: C, height: H, width: W } = shape;
+  return cntkPairTensors(x, z, shape, arch, (_, t) => k1(t), (_, t) => k0(t), same);
+}
+
+/** The recursion of cntkPairReference with the duals of layer h given (k1, k0 of SPEC §2.2, or others). */
+export function cntkPairTensors(
+  x: ArrayLike<number>,
+  z: ArrayLike<number>,
+  shape: ImageShape,
+  arch: CntkArch,
+  k1h: Dual,
+  k0h: Dual,
+  same = false,
+): PairTensors {
+  const { height: H, width: W } = shape;
   const grids = gridEdges(shape, arch);
   const q = arch.filterSize;
   const o = patchOffset(arch);
-  const G0 = H * W;
-  // S^0_{p,p'} = <x_p, z_p'>.
-  const S0 = new Float64Array(G0 * G0);
-  for (let p = 0; p < G0; p++) {
-    for (let p2 = 0; p2 < G0; p2++) {
-      let s = 0;
-      for (let c = 0; c < C; c++) s += x[c * G0 + p] * z[c * G0 + p2];
-      S0[p * G0 + p2] = s;
-    }
-  }
+  const S0 = pixelInnerProducts(x, z, shape);
   const Nx = normalisers(x, shape, arch);
   const Nz = normalisers(z, shape, arch);
   const gammas: Float64Array[] = [];
@@ -174,15 +196,10 @@ export function cntkPairReference(
       for (let p2 = 0; p2 < G; p2++) {
         const nn = Nx[h - 1][p] * Nz[h - 1][p2];
         const e = p * G + p2;
-        let sig = 0;
-        let dsig = 0;
-        if (nn > 0) {
-          const rho = same && p === p2 ? 1 : gamma[e] / Math.sqrt(nn);
-          sig = Math.sqrt(nn) * k1(rho);
-          dsig = k0(rho);
-        }
-        sigma[e] = sig;
-        T[e] = xi[e] * dsig + sig;
+        if (!(nn > 0)) continue;
+        const rho = same && p === p2 ? 1 : Math.max(-1, Math.min(1, gamma[e] / Math.sqrt(nn)));
+        sigma[e] = Math.sqrt(nn) * k1h(h, rho);
+        T[e] = xi[e] * k0h(h, rho) + sigma[e];
       }
     }
     if (h < arch.depth) {
@@ -257,12 +274,6 @@ export function fastGaussian(seed: number): () => number {
   };
 }
 
-function normals(rng: () => number, length: number): Float64Array {
-  const out = new Float64Array(length);
-  for (let i = 0; i < length; i++) out[i] = rng();
-  return out;
-}
-
 function dot(a: Float64Array, ao: number, b: Float64Array, bo: number, len: number): number {
   // Four partial sums: shorter dependency chains, several times faster in V8.
   let s0 = 0;
@@ -314,8 +325,8 @@ export function empiricalCntk(
   const chans = (h: number) => (h === 0 ? C : width);
   // Weights W_h[d][cout][cin], d = d1 q + d2.
   const Ws: Float64Array[] = [];
-  for (let h = 1; h <= L; h++) Ws.push(normals(rng, q * q * width * chans(h - 1)));
-  const v = normals(rng, width);
+  for (let h = 1; h <= L; h++) Ws.push(gaussianArray(rng, q * q * width * chans(h - 1)));
+  const v = gaussianArray(rng, width);
   const act = Math.sqrt(2 / width);
   const sOf = (h: number) => (h === 1 ? 1 : 1 / q);
 
