@@ -1,6 +1,6 @@
 /**
  * CNTK regression on Fashion-MNIST (28 x 28 x 1), depth 3, filter 3, 'same'
- * (the configuration of the Gram error targets; BENCH_FILTER / BENCH_PADDING
+ * (the configuration of the Gram error targets; BENCH_DEPTH, BENCH_FILTER and BENCH_PADDING
  * change it), in two parts that each write a JSON record; the report
  * (bench/results/cntk-fashion-mnist.md and -accuracy.svg) is rebuilt from
  * whichever records exist.
@@ -48,7 +48,7 @@ import { machineDescription } from './lib/machine.ts';
 const args = process.argv.slice(2);
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const ARCH = {
-  depth: 3,
+  depth: env('BENCH_DEPTH', 3),
   filterSize: env('BENCH_FILTER', 3),
   padding: (process.env.BENCH_PADDING ?? 'same') as 'valid' | 'same',
 };
@@ -198,7 +198,7 @@ async function fullPart(): Promise<void> {
   const started = performance.now();
   const { train, test } = loadFashionMnist({ train: nAll, test: nTest });
   const map = new CNTKSketch({ inputShape: SHAPE, ...ARCH, features, sketchDim, degree, seed });
-  log(`== CNTKSketch ${features} features (sketchDim ${map.sketchDim}, degree ${map.degree}), ${archLabel}: 60,000 / 10,000 ==`);
+  log(`== CNTKSketch ${features} features (sketchDim ${map.sketchDim}, degree ${map.degree}), ${archLabel}: ${nAll} / ${nTest} ==`);
   let featurizeSeconds = 0, solveSeconds = 0;
   const featurize = async (d: Dataset, from: number, to: number) => {
     const t0 = performance.now();
@@ -250,7 +250,7 @@ async function fullPart(): Promise<void> {
   log(`  all ${nAll}: test ${(100 * acc).toFixed(2)} %; total ${record.totalSeconds.toFixed(0)} s ` +
     `(featurising ${featurizeSeconds.toFixed(0)} s = ${record.msPerImage.toFixed(1)} ms/image, solving ${solveSeconds.toFixed(0)} s), ` +
     `peak RSS ${record.peakRssMiB.toFixed(0)} MiB`);
-  writeFileSync(`${outBase}-full-${features}-${map.sketchDim}-${map.degree}.json`, JSON.stringify(record, null, 1) + '\n');
+  writeFileSync(`${outBase}-full-${features}-${map.sketchDim}-${map.degree}${ARCH.depth === 3 && ARCH.filterSize === 3 && ARCH.padding === 'same' ? '' : `-d${ARCH.depth}q${ARCH.filterSize}${ARCH.padding}`}.json`, JSON.stringify(record, null, 1) + '\n');
 }
 
 // ---------------------------------------------------------------- report
@@ -316,9 +316,9 @@ function report(): void {
   if (fulls.length > 0) {
     md.push(
       '## All training images: summary', '',
-      '| features | sketchDim | degree | test accuracy | total minutes | ms / image |',
-      '| --- | --- | --- | --- | --- | --- |',
-      ...fulls.map((f) => `| ${f.features} | ${f.sketchDim} | ${f.degree} | ${pct(f.final.testAccuracy)} | ${(f.totalSeconds / 60).toFixed(1)} | ${f.msPerImage.toFixed(1)} |`),
+      '| architecture | features | sketchDim | degree | test accuracy | total minutes | ms / image |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+      ...fulls.map((f) => `| ${f.arch} | ${f.features} | ${f.sketchDim} | ${f.degree} | ${pct(f.final.testAccuracy)} | ${(f.totalSeconds / 60).toFixed(1)} | ${f.msPerImage.toFixed(1)} |`),
       '',
     );
   }
@@ -327,10 +327,11 @@ function report(): void {
       `## CNTKSketch, ${full.features} features (sketchDim ${full.sketchDim}, degree ${full.degree}), on all ${full.final.n} training images (streaming ridge)`, '',
       `${full.arch}, ${full.features} features (sketchDim ${full.sketchDim}, degree ${full.degree}), float32 features, seed ${full.seed}; ` +
         `run ${full.generated} on ${full.machine}; load average ${full.loadBefore} before, ${full.loadAfter} after. ` +
-        'RidgeRegression.partialFit in batches of 1,000 images (float64 normal equations); lambda chosen on training images 55,000..59,999 ' +
+        'RidgeRegression.partialFit in batches of 1,000 images (float64 normal equations); lambda chosen on training images ' +
+        `${full.checkpoints.at(-1)!.n}..${full.final.n - 1} ` +
         'at each checkpoint, which are then added for the final model.',
       '',
-      '| training images | lambda | validation accuracy | test accuracy (10,000) | elapsed s |',
+      '| training images | lambda | validation accuracy | test accuracy | elapsed s |',
       '| --- | --- | --- | --- | --- |',
       ...full.checkpoints.map((c) => `| ${c.n} | ${c.lambda.toExponential(2)} | ${pct(c.valAccuracy)} | ${pct(c.testAccuracy)} | ${c.elapsedSeconds.toFixed(0)} |`),
       `| ${full.final.n} | ${full.final.lambda.toExponential(2)} | | **${pct(full.final.testAccuracy)}** | ${full.totalSeconds.toFixed(0)} |`,
