@@ -20,7 +20,8 @@
  *   training images, streamed into RidgeRegression.partialFit in batches of
  *   1,000 (memory: the f x f normal equations, one batch of features, and the
  *   validation and test features). Training images 55,000..59,999 choose
- *   lambda at checkpoints n = 5k, 10k, 20k, 40k, 55k (test accuracy at each);
+ *   lambda at checkpoints n = 5k, 10k, 20k, 40k (BENCH_FULL_CHECKPOINTS) and 55k
+ *   (test accuracy at each);
  *   they are then added and the final model is evaluated on the 10,000 test
  *   images. Total wall time, including loading, featurising and solving.
  *
@@ -193,7 +194,8 @@ async function fullPart(): Promise<void> {
   const degree = process.env.BENCH_FULL_DEGREE ? env('BENCH_FULL_DEGREE', 0) : undefined;
   const nAll = env('BENCH_FULL_TRAIN', 60000), nTest = env('BENCH_FULL_TEST', 10000);
   const batch = 1000, valStart = nAll - env('BENCH_FULL_VAL', 5000);
-  const checkpoints = [...[5000, 10000, 20000, 40000].filter((c) => c < valStart), valStart];
+  const early = process.env.BENCH_FULL_CHECKPOINTS ? process.env.BENCH_FULL_CHECKPOINTS.split(',').map(Number) : [5000, 10000, 20000, 40000];
+  const checkpoints = [...early.filter((c) => c < valStart), valStart];
   const loadBefore = loadavg();
   const started = performance.now();
   const { train, test } = loadFashionMnist({ train: nAll, test: nTest });
