@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { NTKSketch } from '../src/index.js';
 import { machineDescription } from './lib/machine.ts';
+import { rng } from '../test/reference/dense-solve.ts';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const ROWS = env('BENCH_ROWS', 10000);
@@ -28,27 +29,15 @@ const here = dirname(fileURLToPath(import.meta.url));
 const outBase = process.env.BENCH_OUT ?? resolve(here, 'results', 'ntk-sketch-sparse');
 const loadBefore = os.loadavg().map((v) => v.toFixed(1)).join(', ');
 
-/** Deterministic Gaussian stream (xorshift + Box-Muller): the data only has to be reproducible. */
-function gaussians(seed: number): { next: () => number; uniform: () => number } {
-  let s = BigInt(seed) | 1n;
-  const uniform = () => {
-    s ^= (s << 13n) & 0xffffffffffffffffn;
-    s ^= s >> 7n;
-    s ^= (s << 17n) & 0xffffffffffffffffn;
-    return Number(s >> 11n) / 2 ** 53;
-  };
-  return { uniform, next: () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform()) };
-}
-
-const g = gaussians(7);
+const g = rng(7);
 const dense = new Float32Array(ROWS * DENSE_DIM);
-for (let i = 0; i < dense.length; i++) dense[i] = g.next();
+for (let i = 0; i < dense.length; i++) dense[i] = g.normal();
 const indptr = new Int32Array(ROWS + 1), indices = new Int32Array(ROWS * NNZ), values = new Float32Array(ROWS * NNZ);
 for (let i = 0; i < ROWS; i++) {
   const cols = new Set<number>();
   while (cols.size < NNZ) cols.add(Math.floor(g.uniform() * SPARSE_DIM));
   indices.set([...cols].sort((a, b) => a - b), i * NNZ);
-  for (let k = 0; k < NNZ; k++) values[i * NNZ + k] = g.next();
+  for (let k = 0; k < NNZ; k++) values[i * NNZ + k] = g.normal();
   indptr[i + 1] = (i + 1) * NNZ;
 }
 const denseMap = new NTKSketch({ inputDim: DENSE_DIM, depth: DEPTH, features: FEATURES, seed: 1 });
