@@ -65,7 +65,7 @@ NtkRandomFeatures<T>::NtkRandomFeatures(const NtkRandomFeaturesConfig& config) :
     require(k * width <= kMaxElements, "weight matrix too large");
     Layer layer;
     layer.in_dim = k;
-    layer.w.allocate(static_cast<size_t>(k * width));
+    layer.w.allocate(k * width);
     gaussian_columns(k, 0, m0, c.seed, stream_of(kStepW, h), layer.w.data(), width);
     layer.weight.resize(static_cast<size_t>(m1));
     draw_arccos(k, 0, m1, c.seed, h, c.leverage, layer.w.data() + m0, width, layer.weight.data());
@@ -124,7 +124,7 @@ const typename NtkRandomFeatures<T>::NngpExtra& NtkRandomFeatures<T>::nngp_extra
     NngpExtra e;
     std::vector<double> weight(last.weight.begin(), last.weight.begin() + std::min(m1, f));
     if (f > m1) {
-      e.w.allocate(static_cast<size_t>(last.in_dim * (f - m1)));
+      e.w.allocate(last.in_dim * (f - m1));
       weight.resize(static_cast<size_t>(f));
       draw_arccos(last.in_dim, m1, f, c.seed, c.depth - 1, c.leverage, e.w.data(), f - m1, weight.data() + m1);
     }
@@ -142,8 +142,8 @@ void NtkRandomFeatures<T>::copy_weights(int h, T* step, T* arccos, double* weigh
   const Layer& l = layers_.at(static_cast<size_t>(h));
   const int64_t m0 = config_.step_features, m1 = config_.arccos_features, width = m0 + m1;
   for (int64_t k = 0; k < l.in_dim; ++k) {
-    std::copy(l.w.begin() + k * width, l.w.begin() + k * width + m0, step + k * m0);
-    std::copy(l.w.begin() + k * width + m0, l.w.begin() + (k + 1) * width, arccos + k * m1);
+    std::copy(l.w.data() + k * width, l.w.data() + k * width + m0, step + k * m0);
+    std::copy(l.w.data() + k * width + m0, l.w.data() + (k + 1) * width, arccos + k * m1);
   }
   std::copy(l.weight.begin(), l.weight.end(), weight);
 }

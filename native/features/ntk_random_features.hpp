@@ -32,9 +32,10 @@
 
 #include <atomic>
 #include <cstdint>
-#include <memory>
 #include <mutex>
 #include <vector>
+
+#include "common/aligned_buffer.hpp"
 
 #include "features/feature_kernel.hpp"
 #include "sketches/sketches.hpp"
@@ -57,25 +58,6 @@ struct NtkRandomFeaturesConfig {
   /// = h|x|^2, Theta^L(x,x) = (L+1)|x|^2).
   bool normalize = false;
   uint64_t seed = 0;
-};
-
-/// A heap array left uninitialised (the weight draw writes every entry:
-/// zero-filling hundreds of megabytes first would cost a tenth of the draw).
-template <typename T>
-class WeightBuffer {
- public:
-  void allocate(size_t n) {
-    data_.reset(new T[n]);
-    size_ = n;
-  }
-  T* data() { return data_.get(); }
-  const T* data() const { return data_.get(); }
-  const T* begin() const { return data_.get(); }
-  size_t size() const { return size_; }
-
- private:
-  std::unique_ptr<T[]> data_;
-  size_t size_ = 0;
 };
 
 template <typename T>
@@ -114,13 +96,13 @@ class NtkRandomFeatures {
  private:
   struct Layer {
     int64_t in_dim = 0;
-    WeightBuffer<T> w;           // in_dim x (m0 + m1): [W0 | W1]
+    AlignedBuffer<T> w;          // in_dim x (m0 + m1): [W0 | W1]
     std::vector<double> weight;  // m1: sqrt(in_dim) / |w_j| (leverage) or 1
     std::vector<T> bscale;       // m1: sqrt(2/m1) weight_j
     TensorSrht<T> tensor;        // z_ntk^(h-1) x a -> ms
   };
   struct NngpExtra {
-    WeightBuffer<T> w;     // K_L x (features - m1), columns m1.. of W1_L
+    AlignedBuffer<T> w;    // K_L x (features - m1), columns m1.. of W1_L
     std::vector<T> scale;  // features: sqrt(2/features) weight_j
   };
   const NngpExtra& nngp_extra() const;

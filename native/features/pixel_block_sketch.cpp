@@ -39,23 +39,6 @@ namespace ntk {
 
 // ------------------------------------------------------------ AlignedBuffer
 
-template <typename T>
-void AlignedBuffer<T>::resize(int64_t n) {
-  release();
-  size_ = 0;
-  if (n <= 0) return;
-  // Round up to whole cache lines so vector loops may run to the line end.
-  const int64_t bytes = (n * static_cast<int64_t>(sizeof(T)) + 63) / 64 * 64;
-  data_ = static_cast<T*>(::operator new(static_cast<size_t>(bytes), std::align_val_t(64)));
-  size_ = n;
-  std::memset(data_, 0, static_cast<size_t>(bytes));
-}
-
-template <typename T>
-void AlignedBuffer<T>::zero() {
-  if (data_) std::memset(data_, 0, static_cast<size_t>(size_ * sizeof(T)));
-}
-
 // ---------------------------------------------------------------- kernels
 //
 // One entry of a block is one 64-byte vector (GCC vector extensions): every
@@ -617,8 +600,6 @@ void BalancedSrht<T>::apply(const T* x, T* out, T* work, T factor) const {
   for (int64_t r = 0; r < f; ++r) out[r] = scale * work[rows_[r]];
 }
 
-template class AlignedBuffer<float>;
-template class AlignedBuffer<double>;
 template class BlockHadamard<float>;
 template class BlockHadamard<double>;
 template class BlockTensorSrht<float>;

@@ -16,6 +16,8 @@
 
 #include <cstddef>
 #include <cstdint>
+
+#include "common/aligned_buffer.hpp"
 #include <new>
 #include <vector>
 
@@ -26,45 +28,6 @@ namespace ntk {
 /// Vectors per block: one 64-byte line per entry.
 template <typename T>
 constexpr int kLanes = static_cast<int>(64 / sizeof(T));
-
-/// A 64-byte aligned, zero-initialised buffer (no copies: move only).
-template <typename T>
-class AlignedBuffer {
- public:
-  AlignedBuffer() = default;
-  explicit AlignedBuffer(int64_t n) { resize(n); }
-  ~AlignedBuffer() { release(); }
-  AlignedBuffer(const AlignedBuffer&) = delete;
-  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
-  AlignedBuffer(AlignedBuffer&& o) noexcept : data_(o.data_), size_(o.size_) {
-    o.data_ = nullptr;
-    o.size_ = 0;
-  }
-  AlignedBuffer& operator=(AlignedBuffer&& o) noexcept {
-    if (this != &o) {
-      release();
-      data_ = o.data_;
-      size_ = o.size_;
-      o.data_ = nullptr;
-      o.size_ = 0;
-    }
-    return *this;
-  }
-  /// Reallocates to n zeroed entries.
-  void resize(int64_t n);
-  void zero();
-  T* data() { return data_; }
-  const T* data() const { return data_; }
-  int64_t size() const { return size_; }
-
- private:
-  void release() {
-    if (data_) ::operator delete(data_, std::align_val_t(64));
-    data_ = nullptr;
-  }
-  T* data_ = nullptr;
-  int64_t size_ = 0;
-};
 
 /// In-place unnormalised Walsh–Hadamard transform of every vector of a block:
 /// x holds n entries (n a power of two) of kLanes<T> lanes.
