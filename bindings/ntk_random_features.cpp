@@ -1,6 +1,6 @@
 // NtkRandomFeaturesMap: the native half of the NTKRandomFeatures class.
 //   new NtkRandomFeaturesMap(inputDim, depth, features, stepFeatures, arcCosineFeatures,
-//                            sketchFeatures, leverage, seed, dtype, normalize)
+//                            sketchFeatures, leverage, seed, dtype, normalize, orthogonal)
 //   .transform(x, n, out, kernel, async)
 //   .transformCsr(indptr, indices, values, n, out, kernel, async)
 //   .info() -> { parameterBytes, nngpExtraBytes, finalSrht, callBytes: { ntkDense, ntkCsr, nngpDense, nngpCsr } }
@@ -32,7 +32,7 @@ class NtkRandomFeaturesMap : public Napi::ObjectWrap<NtkRandomFeaturesMap> {
 
   explicit NtkRandomFeaturesMap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NtkRandomFeaturesMap>(info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 10) throw Napi::TypeError::New(env, "NtkRandomFeaturesMap: expected 10 arguments");
+    if (info.Length() < 11) throw Napi::TypeError::New(env, "NtkRandomFeaturesMap: expected 11 arguments");
     ntk::NtkRandomFeaturesConfig c;
     c.input_dim = size_arg(info[0], "inputDim");
     const int64_t depth = size_arg(info[1], "depth");
@@ -46,6 +46,7 @@ class NtkRandomFeaturesMap : public Napi::ObjectWrap<NtkRandomFeaturesMap> {
     c.seed = static_cast<uint64_t>(size_arg(info[7], "seed"));
     const DType dtype = dtype_name_arg(info[8]);
     c.normalize = info[9].ToBoolean();
+    c.orthogonal = info[10].ToBoolean();
     map_.build(env, dtype, c, "NTKRandomFeatures: out of memory while drawing the weights");
   }
 

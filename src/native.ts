@@ -64,6 +64,7 @@ export interface NativeAddon {
   NtkRandomFeaturesMap: new (
     inputDim: number, depth: number, features: number, stepFeatures: number, arcCosineFeatures: number,
     sketchFeatures: number, leverage: boolean, seed: number, dtype: 'float32' | 'float64', normalize: boolean,
+    orthogonal: boolean,
   ) => NativeNtkRandomFeaturesMap;
   cntkSketchPolynomial(kernel: 'k0' | 'k1', approximation: 'taylor' | 'nnls', degree: number, layer: number): Float64Array;
   CntkSketchMap: new (

@@ -115,6 +115,14 @@ export interface NTKRandomFeaturesOptions extends FeatureMapOptions {
    * unbiased estimator of SPEC §4.2.
    */
   normalize?: boolean;
+  /**
+   * Draw the weight columns jointly (see the class notes): antithetic pairs
+   * (w, -w) in W0 and W1 and orthogonal blocks of directions in W1. Each
+   * column keeps its distribution, so the features stay unbiased; their
+   * errors become negatively correlated. Default true; false draws every
+   * column independently (the plain estimator of SPEC §4.2).
+   */
+  orthogonal?: boolean;
   /** Dtype of weights and features (inputs are converted to it). Default 'float32'. */
   dtype?: DType;
 }
@@ -124,7 +132,7 @@ export type NTKRandomFeaturesTransformOptions = FeatureTransformOptions;
 /** What toJSON() writes: the options (the weights follow from the seed) and a checksum of them. */
 export interface NTKRandomFeaturesJSON {
   format: 'ntk-sketch/ntk-random-features';
-  version: 1;
+  version: 2;
   inputDim: number;
   depth: number;
   features: number;
@@ -133,6 +141,7 @@ export interface NTKRandomFeaturesJSON {
   stepFeatures: number;
   leverage: boolean;
   normalize: boolean;
+  orthogonal: boolean;
   seed: number;
   dtype: DType;
   /** FNV-1a (32-bit, hex) of the fields above: detects corrupted documents. */
@@ -152,7 +161,7 @@ export interface NTKRandomFeaturesLayerWeights {
 }
 
 export const NTK_RANDOM_FEATURES_FORMAT = 'ntk-sketch/ntk-random-features';
-export const NTK_RANDOM_FEATURES_VERSION = 1;
+export const NTK_RANDOM_FEATURES_VERSION = 2;
 export const NTK_RANDOM_FEATURES_MAX_DEPTH = 32;
 /** Default share of the output given to the TensorSRHT features. */
 export const DEFAULT_SKETCH_SHARE = 5 / 8;
@@ -164,8 +173,8 @@ const BLOCK_ROWS = 256;
 type Resolved = Required<NTKRandomFeaturesOptions>;
 
 const OPTION_KEYS = [
-  'inputDim', 'depth', 'features', 'sketchFeatures', 'arcCosineFeatures', 'stepFeatures', 'leverage', 'normalize', 'seed',
-  'dtype', 'memoryLimit',
+  'inputDim', 'depth', 'features', 'sketchFeatures', 'arcCosineFeatures', 'stepFeatures', 'leverage', 'normalize',
+  'orthogonal', 'seed', 'dtype', 'memoryLimit',
 ] as const;
 
 function resolveOptions(options: unknown, prefix: string, what: string): Resolved {
@@ -205,10 +214,15 @@ function resolveOptions(options: unknown, prefix: string, what: string): Resolve
   if (typeof leverage !== 'boolean') throw new TypeError(`${name('leverage')} must be a boolean, got ${describe(leverage)}`);
   const normalize = opts.normalize ?? true;
   if (typeof normalize !== 'boolean') throw new TypeError(`${name('normalize')} must be a boolean, got ${describe(normalize)}`);
+  const orthogonal = opts.orthogonal ?? true;
+  if (typeof orthogonal !== 'boolean') throw new TypeError(`${name('orthogonal')} must be a boolean, got ${describe(orthogonal)}`);
   const seed = seedOption(name('seed'), opts.seed);
   const dtype = dtypeOption(name('dtype'), opts.dtype);
   const memoryLimit = memoryLimitOption(name('memoryLimit'), opts.memoryLimit);
-  return { inputDim, depth, features, sketchFeatures, arcCosineFeatures, stepFeatures, leverage, normalize, seed, dtype, memoryLimit };
+  return {
+    inputDim, depth, features, sketchFeatures, arcCosineFeatures, stepFeatures, leverage, normalize, orthogonal, seed, dtype,
+    memoryLimit,
+  };
 }
 
 /** Bytes of the map's parameters (checked before drawing them). */
@@ -237,12 +251,14 @@ function fnv1a(text: string): string {
 }
 
 const SAVED_FIELDS = [
-  'inputDim', 'depth', 'features', 'sketchFeatures', 'arcCosineFeatures', 'stepFeatures', 'leverage', 'normalize', 'seed',
-  'dtype',
+  'inputDim', 'depth', 'features', 'sketchFeatures', 'arcCosineFeatures', 'stepFeatures', 'leverage', 'normalize',
+  'orthogonal', 'seed', 'dtype',
 ] as const;
+/** Version 1 documents predate `orthogonal`: their maps drew independent columns. */
+const SAVED_FIELDS_V1 = SAVED_FIELDS.filter((k) => k !== 'orthogonal');
 
-function checksumOf(doc: Record<(typeof SAVED_FIELDS)[number], unknown>): string {
-  return fnv1a(`${NTK_RANDOM_FEATURES_FORMAT}/${NTK_RANDOM_FEATURES_VERSION}:` + SAVED_FIELDS.map((k) => `${k}=${String(doc[k])}`).join(';'));
+function checksumOf(doc: Record<string, unknown>, version: number, fields: readonly string[]): string {
+  return fnv1a(`${NTK_RANDOM_FEATURES_FORMAT}/${version}:` + fields.map((k) => `${k}=${String(doc[k])}`).join(';'));
 }
 
 const SAVED: SavedFormat = {
@@ -251,6 +267,7 @@ const SAVED: SavedFormat = {
   version: NTK_RANDOM_FEATURES_VERSION,
   fields: [...SAVED_FIELDS, 'checksum'],
 };
+const SAVED_V1: SavedFormat = { ...SAVED, version: 1, fields: [...SAVED_FIELDS_V1, 'checksum'] };
 
 const restoreToken = Symbol('NTKRandomFeatures.restore');
 
@@ -266,6 +283,7 @@ export class NTKRandomFeatures extends FeatureMap {
   readonly stepFeatures: number;
   readonly leverage: boolean;
   readonly normalize: boolean;
+  readonly orthogonal: boolean;
   readonly seed: number;
   readonly dtype: DType;
   readonly memoryLimit: number;
@@ -283,6 +301,7 @@ export class NTKRandomFeatures extends FeatureMap {
     this.stepFeatures = r.stepFeatures;
     this.leverage = r.leverage;
     this.normalize = r.normalize;
+    this.orthogonal = r.orthogonal;
     this.seed = r.seed;
     this.dtype = r.dtype;
     this.memoryLimit = r.memoryLimit;
@@ -293,7 +312,7 @@ export class NTKRandomFeatures extends FeatureMap {
     );
     this.map = new (native().NtkRandomFeaturesMap)(
       r.inputDim, r.depth, r.features, r.stepFeatures, r.arcCosineFeatures, r.sketchFeatures, r.leverage, r.seed, r.dtype,
-      r.normalize,
+      r.normalize, r.orthogonal,
     );
   }
 
@@ -345,30 +364,52 @@ export class NTKRandomFeatures extends FeatureMap {
       stepFeatures: this.stepFeatures,
       leverage: this.leverage,
       normalize: this.normalize,
+      orthogonal: this.orthogonal,
       seed: this.seed,
       dtype: this.dtype,
     };
-    return { format: NTK_RANDOM_FEATURES_FORMAT, version: NTK_RANDOM_FEATURES_VERSION, ...fields, checksum: checksumOf(fields) };
+    return { format: NTK_RANDOM_FEATURES_FORMAT, version: NTK_RANDOM_FEATURES_VERSION, ...fields, checksum: checksumOf(fields, NTK_RANDOM_FEATURES_VERSION, SAVED_FIELDS) };
   }
 
   /**
    * Restores a map saved by toJSON (object or JSON string): the same options
    * and seed, hence bit-identical features. Refuses documents of another
    * format (TypeError) or version, with unknown, missing or invalid fields, or
-   * whose checksum does not match their fields (RangeError).
+   * whose checksum does not match their fields (RangeError). Version 1
+   * documents (before `orthogonal`) restore maps with `orthogonal: false`,
+   * which is what they drew.
    */
   static fromJSON(json: unknown, options: { memoryLimit?: number } = {}): NTKRandomFeatures {
-    const { doc, memoryLimit } = readSaved(json, options, SAVED);
+    const v1 = savedVersion(json) === 1;
+    const fields = v1 ? SAVED_FIELDS_V1 : SAVED_FIELDS;
+    const { doc, memoryLimit } = readSaved(json, options, v1 ? SAVED_V1 : SAVED);
     if (typeof doc.checksum !== 'string') throw new TypeError(`json.checksum must be a string, got ${describe(doc.checksum)}`);
-    const expected = checksumOf(doc);
+    const expected = checksumOf(doc, v1 ? 1 : NTK_RANDOM_FEATURES_VERSION, fields);
     if (doc.checksum !== expected) {
       throw new RangeError(
         `json.checksum ${doc.checksum} does not match the saved fields (expected ${expected}): the document is corrupted or was edited`,
       );
     }
-    const params = savedOptions(doc, SAVED_FIELDS, memoryLimit) as unknown as NTKRandomFeaturesOptions;
+    const params = {
+      ...savedOptions(doc, fields, memoryLimit),
+      ...(v1 ? { orthogonal: false } : {}),
+    } as unknown as NTKRandomFeaturesOptions;
     return new NTKRandomFeatures(params, restoreToken);
   }
+}
+
+/** The `version` of a saved document (object or JSON string), if it has a numeric one. */
+function savedVersion(json: unknown): number | undefined {
+  let doc = json;
+  if (typeof json === 'string') {
+    try {
+      doc = JSON.parse(json);
+    } catch {
+      return undefined; // readSaved reports it
+    }
+  }
+  const v = doc !== null && typeof doc === 'object' ? (doc as { version?: unknown }).version : undefined;
+  return typeof v === 'number' ? v : undefined;
 }
 
 /** Bytes a NTKRandomFeatures map with these options holds (for planning). */

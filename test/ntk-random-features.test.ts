@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import ndarray from 'ndarray';
-import { NTKRandomFeatures, ntkKernelSync, setThreads } from '../src/index.js';
+import { NTKRandomFeatures, loadDigits, ntkKernelSync, setThreads } from '../src/index.js';
 import { gram, mat, relFrobenius } from './helpers/matrices.js';
 import { expectRowInputChecks } from './helpers/row-inputs.js';
 import { sparseRows, spreadRows } from './helpers/rows.js';
@@ -29,15 +29,26 @@ describe('NTKRandomFeatures is an unbiased estimator', () => {
   // bias O(1/m1) (m1 = 96 here), too small to see with 400 seeds: measured
   // max |z| 2.0-2.2 at depth 1 and 1.8-2.7 at depth 2 (plain and leverage,
   // NTK and NNGP); allowed 4.5 standard errors, plus 1 % of the entry at depth 2.
-  for (const depth of [1, 2]) {
-    for (const leverage of [false, true]) {
-      it(`depth ${depth}${leverage ? ', leverage sampling' : ''}: mean Gram over ${SEEDS} seeds -> ntkKernelSync (NTK and NNGP)`, () => {
+  // Default maps draw their columns jointly (orthogonal: antithetic pairs and
+  // orthogonal blocks; every column keeps its law); the last case checks the
+  // independent columns of SPEC §4.2.
+  const cases = [
+    { depth: 1, leverage: false, orthogonal: true },
+    { depth: 1, leverage: true, orthogonal: true },
+    { depth: 2, leverage: false, orthogonal: true },
+    { depth: 2, leverage: true, orthogonal: true },
+    { depth: 2, leverage: false, orthogonal: false },
+  ];
+  for (const { depth, leverage, orthogonal } of cases) {
+    {
+      const label = `${leverage ? ', leverage sampling' : ''}${orthogonal ? '' : ', independent columns'}`;
+      it(`depth ${depth}${label}: mean Gram over ${SEEDS} seeds -> ntkKernelSync (NTK and NNGP)`, () => {
         const exact = ntkKernelSync(mat(X, n, d), null, { depth });
         for (const kernel of ['ntk', 'nngp'] as const) {
           const ex = (kernel === 'ntk' ? exact.ntk : exact.nngp).data;
           const sum = new Float64Array(n * n), sq = new Float64Array(n * n);
           for (let seed = 0; seed < SEEDS; seed++) {
-            const map = new NTKRandomFeatures({ inputDim: d, depth, features: 256, leverage, normalize: false, seed, dtype: 'float64' });
+            const map = new NTKRandomFeatures({ inputDim: d, depth, features: 256, leverage, orthogonal, normalize: false, seed, dtype: 'float64' });
             const g = gram(map.transformSync(mat(X, n, d), { kernel }).data, n, 256);
             for (let e = 0; e < n * n; e++) {
               sum[e] += g[e];
@@ -252,8 +263,8 @@ describe('NTKRandomFeatures determinism and structure', () => {
     expect(make(42, true).transformSync(mat(X.subarray(0, 20 * d), 20, d)).data).not.toEqual(a);
   });
 
-  it('layout: NTK output = [arc-cosine features, sketch]; NNGP columns j < m1 are the NTK ones rescaled; zero rows give zeros', () => {
-    const map = new NTKRandomFeatures({ inputDim: d, depth: 1, features: 80, dtype: 'float64', seed: 2, normalize: false });
+  it('layout: NTK output = [arc-cosine features, sketch]; NNGP columns j < m1 are the NTK ones rescaled (independent columns); zero rows give zeros', () => {
+    const map = new NTKRandomFeatures({ inputDim: d, depth: 1, features: 80, dtype: 'float64', seed: 2, normalize: false, orthogonal: false });
     expect([map.stepFeatures, map.arcCosineFeatures, map.sketchFeatures, map.finalSrht]).toEqual([30, 30, 50, false]);
     const rows = mat(Float64Array.from(X.subarray(0, 3 * d)), 3, d);
     rows.data.fill(0, 2 * d); // row 2 is zero
@@ -269,13 +280,68 @@ describe('NTKRandomFeatures determinism and structure', () => {
   });
 
   it('the NNGP-only last-layer columns are drawn on the first NNGP call and counted in memory', () => {
-    const map = new NTKRandomFeatures({ inputDim: d, depth: 2, features: 200, dtype: 'float64' });
-    const before = map.memory.parameterBytes;
-    map.transformSync(mat(X.subarray(0, 5 * d), 5, d));
-    expect(map.memory.parameterBytes).toBe(before);
-    map.transformSync(mat(X.subarray(0, 5 * d), 5, d), { kernel: 'nngp' });
-    // 125 extra columns of the 75-input last layer, plus their scales.
-    expect(map.memory.parameterBytes - before).toBe(8 * (75 * 125 + 200));
+    for (const orthogonal of [false, true]) {
+      const map = new NTKRandomFeatures({ inputDim: d, depth: 2, features: 200, dtype: 'float64', orthogonal });
+      const before = map.memory.parameterBytes;
+      map.transformSync(mat(X.subarray(0, 5 * d), 5, d));
+      expect(map.memory.parameterBytes).toBe(before);
+      map.transformSync(mat(X.subarray(0, 5 * d), 5, d), { kernel: 'nngp' });
+      // Independent columns: the 125 columns beyond W1_L's 75 (75 inputs), plus
+      // the 200 scales. Orthogonal maps draw their columns jointly, so the NNGP
+      // output has a 75 x 200 matrix of its own.
+      expect(map.memory.parameterBytes - before).toBe(8 * (75 * (orthogonal ? 200 : 125) + 200));
+    }
+  });
+
+  it('orthogonal weights: antithetic pairs, orthogonal directions in blocks of the layer input, Gaussian lengths', () => {
+    const map = new NTKRandomFeatures({ inputDim: 10, depth: 2, features: 64, sketchFeatures: 39, dtype: 'float64', seed: 5 });
+    expect([map.orthogonal, map.arcCosineFeatures, map.stepFeatures]).toEqual([true, 25, 25]);
+    for (const layer of [0, 1]) {
+      const w = map.weights(layer);
+      const K = w.inputDim, m = 25, P = 13; // 13 directions, columns 13..24 = -(columns 0..11)
+      const col = (a: typeof w.arcCosine, j: number) => Array.from({ length: K }, (_, k) => a.get(k, j));
+      for (const a of [w.arcCosine, w.step]) {
+        for (let i = 0; i < m - P; i++) expect(col(a, P + i)).toEqual(col(a, i).map((v) => -v));
+      }
+      // W1: directions j, l in the same block of K are orthogonal (to rounding).
+      let worst = 0, lengths = 0;
+      for (let j = 0; j < P; j++) {
+        const u = col(w.arcCosine, j);
+        const nu = Math.hypot(...u);
+        lengths += nu * nu;
+        for (let l = j + 1; l < P; l++) {
+          if (Math.floor(j / K) !== Math.floor(l / K)) continue;
+          const v = col(w.arcCosine, l);
+          worst = Math.max(worst, Math.abs(u.reduce((t, x, k) => t + x * v[k], 0)) / (nu * Math.hypot(...v)));
+        }
+        expect(w.weight[j]).toBe(1);
+      }
+      expect(worst).toBeLessThan(1e-12);
+      // Lengths are chi_K, not normalised: their squares average K (loose: 13 draws).
+      expect(lengths / P / K).toBeGreaterThan(0.5);
+      expect(lengths / P / K).toBeLessThan(1.6);
+      // Step directions are antithetic but not orthogonalised.
+      const s0 = col(w.step, 0), s1 = col(w.step, 1);
+      expect(Math.abs(s0.reduce((t, x, k) => t + x * s1[k], 0))).toBeGreaterThan(1e-6);
+    }
+  });
+
+  it('orthogonal weights lower the Gram error of NNGP and NTK features (depth 2, digits rows, mean over 3 seeds)', () => {
+    const n = 150, dim = 64;
+    const Xd = loadDigits().X.subarray(0, n * dim);
+    const exact = ntkKernelSync(mat(Xd, n, dim), null, { depth: 2 });
+    const err = (orthogonal: boolean, kernel: 'ntk' | 'nngp') => {
+      let total = 0;
+      for (const seed of [1, 2, 3]) {
+        const map = new NTKRandomFeatures({ inputDim: dim, depth: 2, features: 1024, orthogonal, seed, dtype: 'float64' });
+        total += relFrobenius(gram(map.transformSync(mat(Xd, n, dim), { kernel }).data, n, 1024), (kernel === 'ntk' ? exact.ntk : exact.nngp).data);
+      }
+      return total / 3;
+    };
+    const nngp = [err(false, 'nngp'), err(true, 'nngp')], ntk = [err(false, 'ntk'), err(true, 'ntk')];
+    // Measured: NNGP 0.0286 -> 0.0119, NTK 0.0594 -> 0.0549 (1,024 features on 150 rows).
+    expect(nngp[1]).toBeLessThan(0.5 * nngp[0]);
+    expect(ntk[1]).toBeLessThan(ntk[0]);
   });
 
   it('CSR input gives the dense features (float64 to 1e-12, float32 to 1e-5), with and without a final SRHT and normalize', () => {
@@ -311,6 +377,16 @@ describe('NTKRandomFeatures determinism and structure', () => {
   });
 });
 
+/** The checksum toJSON writes: FNV-1a of 'format/version:' and the fields. */
+function sign(doc: Record<string, unknown>, version: number, fields: string[]): string {
+  let h = 0x811c9dc5;
+  const text = `ntk-sketch/ntk-random-features/${version}:` + fields.map((k) => `${k}=${String(doc[k])}`).join(';');
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+const V1_FIELDS = ['inputDim', 'depth', 'features', 'sketchFeatures', 'arcCosineFeatures', 'stepFeatures', 'leverage', 'normalize', 'seed', 'dtype'];
+const V2_FIELDS = [...V1_FIELDS.slice(0, 8), 'orthogonal', 'seed', 'dtype'];
+
 describe('NTKRandomFeatures save and load', () => {
   const d = 16, n = 5;
   const X = spreadRows(n, d, 3);
@@ -323,24 +399,26 @@ describe('NTKRandomFeatures save and load', () => {
 
   it('refuses other formats, versions, corrupted, edited or incomplete documents', () => {
     expectDocumentChecks(NTKRandomFeatures.fromJSON, doc, 'NTKRandomFeatures', 'ntk-sketch/ntk-sketch');
-    expect(() => NTKRandomFeatures.fromJSON({ ...doc, version: 2 })).toThrow(/json.version 2 is not supported/);
-    expect(() => NTKRandomFeatures.fromJSON({ ...doc, version: 2 })).toThrow(RangeError);
+    expect(() => NTKRandomFeatures.fromJSON({ ...doc, version: 3 })).toThrow(/json.version 3 is not supported/);
+    expect(() => NTKRandomFeatures.fromJSON({ ...doc, version: 3 })).toThrow(RangeError);
     // Any edited field breaks the checksum: the map would silently differ.
-    for (const edit of [{ seed: 78 }, { leverage: false }, { normalize: false }, { sketchFeatures: 21 }, { depth: 3 }, { dtype: 'float32' }]) {
+    for (const edit of [{ seed: 78 }, { leverage: false }, { normalize: false }, { orthogonal: false }, { sketchFeatures: 21 }, { depth: 3 }, { dtype: 'float32' }]) {
       expect(() => NTKRandomFeatures.fromJSON({ ...doc, ...edit })).toThrow(/json.checksum .* does not match.*corrupted/);
     }
     expect(() => NTKRandomFeatures.fromJSON({ ...doc, checksum: 12 })).toThrow(/json.checksum must be a string/);
     // A consistent checksum over invalid fields is still validated field by field.
     const bad = { ...doc, depth: 0 };
-    const resigned = { ...bad, checksum: (() => {
-      let h = 0x811c9dc5;
-      const text = 'ntk-sketch/ntk-random-features/1:' +
-        ['inputDim', 'depth', 'features', 'sketchFeatures', 'arcCosineFeatures', 'stepFeatures', 'leverage', 'normalize', 'seed', 'dtype']
-          .map((k) => `${k}=${String((bad as Record<string, unknown>)[k])}`).join(';');
-      for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-      return (h >>> 0).toString(16).padStart(8, '0');
-    })() };
+    const resigned = { ...bad, checksum: sign(bad, 2, V2_FIELDS) };
     expect(() => NTKRandomFeatures.fromJSON(resigned)).toThrow(/json.depth must be an integer in \[1, 32\]/);
+    // Version 1 documents (before the orthogonal option) restore maps with independent columns.
+    const { orthogonal: _, ...v1body } = { ...doc, version: 1 };
+    const v1 = { ...v1body, checksum: sign(v1body, 1, V1_FIELDS) };
+    const restored = NTKRandomFeatures.fromJSON(JSON.stringify(v1));
+    expect(restored.orthogonal).toBe(false);
+    const plain = new NTKRandomFeatures({ inputDim: d, depth: 2, features: 50, leverage: true, seed: 77, dtype: 'float64', orthogonal: false });
+    expect(restored.transformSync(mat(X, n, d)).data).toEqual(plain.transformSync(mat(X, n, d)).data);
+    expect(() => NTKRandomFeatures.fromJSON({ ...v1, orthogonal: true })).toThrow(/json.orthogonal is not a field/);
+    expect(() => NTKRandomFeatures.fromJSON({ ...v1, seed: 78 })).toThrow(/json.checksum .* does not match/);
     expect(() => NTKRandomFeatures.fromJSON(doc, { memoryLimit: 100 })).toThrow(/memoryLimit/);
   });
 });
@@ -372,6 +450,8 @@ describe('NTKRandomFeatures bad input', () => {
     expect(() => new NTKRandomFeatures({ ...ok, leverage: 1 as never })).toThrow(/leverage must be a boolean/);
     expect(() => new NTKRandomFeatures({ ...ok, leverage: 1 as never })).toThrow(TypeError);
     expect(() => new NTKRandomFeatures({ ...ok, normalize: 'yes' as never })).toThrow(/normalize must be a boolean/);
+    expect(() => new NTKRandomFeatures({ ...ok, orthogonal: 0 as never })).toThrow(/orthogonal must be a boolean/);
+    expect(() => new NTKRandomFeatures({ ...ok, orthogonal: 0 as never })).toThrow(TypeError);
     expect(() => new NTKRandomFeatures({ ...ok, seed: -1 })).toThrow(/seed/);
     expect(() => new NTKRandomFeatures({ ...ok, seed: 2 ** 60 })).toThrow(/seed/);
     expect(() => new NTKRandomFeatures({ ...ok, dtype: 'int8' as never })).toThrow(/dtype must be 'float32' or 'float64'/);

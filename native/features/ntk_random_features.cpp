@@ -18,7 +18,7 @@ namespace ntk {
 namespace {
 
 // Each component draws from its own stream, named by (role, layer).
-enum Role : uint64_t { kStepW = 1, kArcW, kTensor, kFinal };
+enum Role : uint64_t { kStepW = 1, kArcW, kTensor, kFinal, kNngpW };
 
 uint64_t stream_of(Role role, int layer) {
   return sub_stream(sub_stream(0x4e544b5266656174ULL, role), static_cast<uint64_t>(layer));
@@ -31,6 +31,8 @@ void require(bool ok, const std::string& what) {
   if (!ok) throw std::invalid_argument("NTKRandomFeatures: " + what);
 }
 
+// Columns [col_begin, col_end) of W1 (independent columns), and the
+// relative feature weights sqrt(K)/|w_j| (leverage) or 1.
 template <typename T>
 void draw_arccos(int64_t rows, int64_t col_begin, int64_t col_end, uint64_t seed, int layer, bool leverage, T* out,
                  int64_t ldo, double* weight) {
@@ -44,6 +46,15 @@ void draw_arccos(int64_t rows, int64_t col_begin, int64_t col_end, uint64_t seed
     gaussian_columns(rows, col_begin, col_end, seed, stream, out, ldo);
     std::fill(weight, weight + count, 1.0);
   }
+}
+
+// All `count` columns of W1 drawn jointly (orthogonal maps).
+template <typename T>
+void draw_arccos_structured(int64_t rows, int64_t count, uint64_t seed, uint64_t stream, bool leverage, T* out,
+                            int64_t ldo, double* weight) {
+  structured_columns(rows, count, seed, stream, true, leverage, out, ldo, weight);
+  const double root = std::sqrt(static_cast<double>(rows));
+  for (int64_t j = 0; j < count; ++j) weight[j] = leverage ? root / weight[j] : 1.0;
 }
 
 }  // namespace
@@ -66,9 +77,16 @@ NtkRandomFeatures<T>::NtkRandomFeatures(const NtkRandomFeaturesConfig& config) :
     Layer layer;
     layer.in_dim = k;
     layer.w.allocate(k * width);
-    gaussian_columns(k, 0, m0, c.seed, stream_of(kStepW, h), layer.w.data(), width);
     layer.weight.resize(static_cast<size_t>(m1));
-    draw_arccos(k, 0, m1, c.seed, h, c.leverage, layer.w.data() + m0, width, layer.weight.data());
+    if (c.orthogonal) {
+      // Step features gain from the antithetic pairs (their constant part
+      // becomes exact) but hardly from orthogonality (they have no linear part).
+      structured_columns(k, m0, c.seed, stream_of(kStepW, h), false, false, layer.w.data(), width, nullptr);
+      draw_arccos_structured(k, m1, c.seed, stream_of(kArcW, h), c.leverage, layer.w.data() + m0, width, layer.weight.data());
+    } else {
+      gaussian_columns(k, 0, m0, c.seed, stream_of(kStepW, h), layer.w.data(), width);
+      draw_arccos(k, 0, m1, c.seed, h, c.leverage, layer.w.data() + m0, width, layer.weight.data());
+    }
     layer.bscale.resize(static_cast<size_t>(m1));
     const double base = std::sqrt(2.0 / static_cast<double>(m1));
     for (int64_t j = 0; j < m1; ++j) layer.bscale[j] = static_cast<T>(base * layer.weight[j]);
@@ -94,7 +112,8 @@ int64_t NtkRandomFeatures<T>::parameter_bytes() const {
 template <typename T>
 int64_t NtkRandomFeatures<T>::nngp_extra_bytes() const {
   if (extra_ready_.load()) return 0;
-  const int64_t extra_cols = std::max<int64_t>(0, config_.features - config_.arccos_features);
+  const int64_t f = config_.features, m1 = config_.arccos_features;
+  const int64_t extra_cols = config_.orthogonal && f != m1 ? f : std::max<int64_t>(0, f - m1);
   return static_cast<int64_t>(sizeof(T)) * (layers_.back().in_dim * extra_cols + config_.features) +
          static_cast<int64_t>(sizeof(double)) * extra_cols;
 }
@@ -123,7 +142,13 @@ const typename NtkRandomFeatures<T>::NngpExtra& NtkRandomFeatures<T>::nngp_extra
     const Layer& last = layers_.back();
     NngpExtra e;
     std::vector<double> weight(last.weight.begin(), last.weight.begin() + std::min(m1, f));
-    if (f > m1) {
+    if (c.orthogonal && f != m1) {
+      e.full = true;
+      e.w.allocate(last.in_dim * f);
+      weight.resize(static_cast<size_t>(f));
+      draw_arccos_structured(last.in_dim, f, c.seed, stream_of(kNngpW, c.depth - 1), c.leverage, e.w.data(), f,
+                             weight.data());
+    } else if (f > m1) {
       e.w.allocate(last.in_dim * (f - m1));
       weight.resize(static_cast<size_t>(f));
       draw_arccos(last.in_dim, m1, f, c.seed, c.depth - 1, c.leverage, e.w.data(), f - m1, weight.data() + m1);
@@ -308,8 +333,12 @@ void NtkRandomFeatures<T>::run(Input& input, int64_t n, T* out, FeatureKernel ke
       if (ntk) {
         segments.push_back({0, width, layer.w.data(), width});
       } else {
-        segments.push_back({0, last ? std::min(m1, f) : m1, layer.w.data() + m0, width});
-        if (last && f > m1) segments.push_back({m1, f, extra->w.data(), f - m1});
+        if (last && extra->full) {
+          segments.push_back({0, f, extra->w.data(), f});
+        } else {
+          segments.push_back({0, last ? std::min(m1, f) : m1, layer.w.data() + m0, width});
+          if (last && f > m1) segments.push_back({m1, f, extra->w.data(), f - m1});
+        }
       }
       const T* bscale = ntk || !last ? layer.bscale.data() : extra->scale.data();
       // Nonlinearity and scaling of the GEMM output C[i0:i1, j0:j1], real rows

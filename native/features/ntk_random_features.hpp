@@ -57,6 +57,9 @@ struct NtkRandomFeaturesConfig {
   /// kernels they estimate (Sigma^h(x,x) = |x|^2, Theta^(h-1)(x,x) dSigma^h(x,x)
   /// = h|x|^2, Theta^L(x,x) = (L+1)|x|^2).
   bool normalize = false;
+  /// Antithetic pairs of weight columns (w, -w) in W0 and W1, and orthogonal
+  /// blocks of directions in W1 (random_weights.hpp, structured_columns).
+  bool orthogonal = false;
   uint64_t seed = 0;
 };
 
@@ -102,7 +105,11 @@ class NtkRandomFeatures {
     TensorSrht<T> tensor;        // z_ntk^(h-1) x a -> ms
   };
   struct NngpExtra {
-    AlignedBuffer<T> w;    // K_L x (features - m1), columns m1.. of W1_L
+    // K_L x (features - m1): columns m1.. of W1_L, or, for orthogonal maps
+    // (whose columns are drawn jointly) with features != m1, all `features`
+    // columns of a last-layer matrix of their own (full = true).
+    AlignedBuffer<T> w;
+    bool full = false;
     std::vector<T> scale;  // features: sqrt(2/features) weight_j
   };
   const NngpExtra& nngp_extra() const;

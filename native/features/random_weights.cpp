@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/parallel.hpp"
+#include "linalg/blas.hpp"
 
 namespace ntk {
 
@@ -105,6 +106,54 @@ double ziggurat_normal(const CounterRng& main, const CounterRng& aux, uint64_t q
   return slow_normal(aux, q, b);
 }
 
+namespace {
+
+// |h| for column j of the leverage sampler, h ~ N(0, I_(rows+2)) from the
+// streams (h_main, h_aux): chi with rows + 2 degrees of freedom.
+double leverage_length(const CounterRng& h_main, const CounterRng& h_aux, int64_t rows, int64_t j) {
+  const uint64_t nh = static_cast<uint64_t>(rows) + 2, base = static_cast<uint64_t>(j) * nh;
+  double hh = 0;
+  for (uint64_t k = 0; k < nh; ++k) {
+    const double z = ziggurat_normal(h_main, h_aux, base + k);
+    hh += z * z;
+  }
+  return std::sqrt(hh);
+}
+
+uint64_t leverage_stream(uint64_t stream) { return sub_stream(stream, 0x6c6576); }  // "lev"
+
+// Orthonormalises the k columns of g (rows x k, row-major, ld k) in place:
+// g <- g R^-1 with R the Cholesky factor of g^T g (Cholesky QR; R has a
+// positive diagonal, so this is the Q of the unique such QR). Each pass
+// leaves an orthogonality error of about eps cond(g)^2; a second pass on the
+// (then nearly orthonormal) result brings it to eps. Falls back to modified
+// Gram-Schmidt if the Gram matrix is numerically singular.
+void orthonormalise_columns(int64_t rows, int64_t k, double* g, int passes) {
+  std::vector<double> gram(static_cast<size_t>(k * k));
+  for (int p = 0; p < passes; ++p) {
+    syrk_upper_at_a(k, rows, 1.0, g, k, 0.0, gram.data(), k);
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = 0; j < i; ++j) gram[i * k + j] = gram[j * k + i];
+    if (cholesky(k, gram.data()) != 0) {
+      for (int64_t j = 0; j < k; ++j) {
+        for (int64_t i = 0; i < j; ++i) {
+          double dot = 0;
+          for (int64_t r = 0; r < rows; ++r) dot += g[r * k + i] * g[r * k + j];
+          for (int64_t r = 0; r < rows; ++r) g[r * k + j] -= dot * g[r * k + i];
+        }
+        double nn = 0;
+        for (int64_t r = 0; r < rows; ++r) nn += g[r * k + j] * g[r * k + j];
+        const double inv = nn > 0 ? 1 / std::sqrt(nn) : 0;
+        for (int64_t r = 0; r < rows; ++r) g[r * k + j] *= inv;
+      }
+      return;
+    }
+    triangular_solve_rows(rows, k, gram.data(), g, k);
+  }
+}
+
+}  // namespace
+
 template <typename T>
 void gaussian_columns(int64_t rows, int64_t col_begin, int64_t col_end, uint64_t seed, uint64_t stream, T* out,
                       int64_t ldo) {
@@ -132,9 +181,9 @@ void leverage_columns(int64_t rows, int64_t col_begin, int64_t col_end, uint64_t
   if (rows <= 0 || col_end <= col_begin) return;
   tables();
   const CounterRng main(seed, stream), aux(seed, sub_stream(stream, 0x617578));
-  const uint64_t h_stream = sub_stream(stream, 0x6c6576);  // "lev"
+  const uint64_t h_stream = leverage_stream(stream);
   const CounterRng h_main(seed, h_stream), h_aux(seed, sub_stream(h_stream, 0x617578));
-  const uint64_t n = static_cast<uint64_t>(rows), nh = n + 2;
+  const uint64_t n = static_cast<uint64_t>(rows);
   std::vector<double> shape(static_cast<size_t>(rows * kColumnBlock));
   for_column_blocks(rows, col_begin, col_end, &shape, [&](int64_t j0, int64_t j1, std::vector<double>& g) {
     // g in float64 (column c at g[c * rows]), so that float32 maps round
@@ -154,13 +203,7 @@ void leverage_columns(int64_t rows, int64_t col_begin, int64_t col_end, uint64_t
         col[0] = 1;
         gg = 1;
       }
-      const uint64_t hbase = static_cast<uint64_t>(j0 + c) * nh;
-      double hh = 0;
-      for (uint64_t k = 0; k < nh; ++k) {
-        const double z = ziggurat_normal(h_main, h_aux, hbase + k);
-        hh += z * z;
-      }
-      const double h = std::sqrt(hh);
+      const double h = leverage_length(h_main, h_aux, rows, j0 + c);
       scale[c] = h / std::sqrt(gg);
       norms[j0 + c - col_begin] = h;
     }
@@ -170,9 +213,54 @@ void leverage_columns(int64_t rows, int64_t col_begin, int64_t col_end, uint64_t
   });
 }
 
+template <typename T>
+void structured_columns(int64_t rows, int64_t count, uint64_t seed, uint64_t stream, bool orthogonal, bool leverage,
+                        T* out, int64_t ldo, double* norms) {
+  if (rows <= 0 || count <= 0) return;
+  const int64_t directions = (count + 1) / 2;
+  const int64_t block = orthogonal ? rows : directions;
+  const uint64_t h_stream = leverage_stream(stream);
+  const CounterRng h_main(seed, h_stream), h_aux(seed, sub_stream(h_stream, 0x617578));
+  std::vector<double> g, length;
+  for (int64_t j0 = 0; j0 < directions; j0 += block) {
+    const int64_t k = std::min(block, directions - j0);
+    g.resize(static_cast<size_t>(rows * k));
+    length.resize(static_cast<size_t>(k));
+    gaussian_columns(rows, j0, j0 + k, seed, stream, g.data(), k);
+    // Column lengths, accumulated row by row (contiguous reads).
+    std::fill(length.begin(), length.end(), 0.0);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < k; ++j) length[j] += g[r * k + j] * g[r * k + j];
+    for (double& l : length) l = std::sqrt(l);
+    if (leverage || orthogonal) {
+      if (orthogonal) orthonormalise_columns(rows, k, g.data(), 2 * k <= rows ? 1 : 2);
+      // Now column j of g has length 1 (orthogonal) or length[j]: rescale it
+      // to its own Gaussian length (plain) or to the leverage length.
+      for (int64_t j = 0; j < k; ++j) {
+        const double target = leverage ? leverage_length(h_main, h_aux, rows, j0 + j) : length[j];
+        const double have = orthogonal ? 1.0 : length[j];
+        length[j] = have > 0 ? target / have : 0;
+        if (norms) norms[j0 + j] = target;
+      }
+    } else {
+      if (norms) std::copy(length.begin(), length.end(), norms + j0);
+      std::fill(length.begin(), length.end(), 1.0);
+    }
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < k; ++j) out[r * ldo + j0 + j] = static_cast<T>(length[j] * g[r * k + j]);
+  }
+  // Antithetic partners: column directions + i = -column i.
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < count - directions; ++i) out[r * ldo + directions + i] = -out[r * ldo + i];
+  if (norms)
+    for (int64_t i = 0; i < count - directions; ++i) norms[directions + i] = norms[i];
+}
+
 template void gaussian_columns<float>(int64_t, int64_t, int64_t, uint64_t, uint64_t, float*, int64_t);
 template void gaussian_columns<double>(int64_t, int64_t, int64_t, uint64_t, uint64_t, double*, int64_t);
 template void leverage_columns<float>(int64_t, int64_t, int64_t, uint64_t, uint64_t, float*, int64_t, double*);
 template void leverage_columns<double>(int64_t, int64_t, int64_t, uint64_t, uint64_t, double*, int64_t, double*);
+template void structured_columns<float>(int64_t, int64_t, uint64_t, uint64_t, bool, bool, float*, int64_t, double*);
+template void structured_columns<double>(int64_t, int64_t, uint64_t, uint64_t, bool, bool, double*, int64_t, double*);
 
 }  // namespace ntk

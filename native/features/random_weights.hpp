@@ -40,4 +40,27 @@ template <typename T>
 void leverage_columns(int64_t rows, int64_t col_begin, int64_t col_end, uint64_t seed, uint64_t stream, T* out,
                       int64_t ldo, double* norms);
 
+/// Columns [0, count) of a row-major rows x count matrix (ld ldo), each
+/// distributed as its plain or leverage counterpart above, but drawn jointly
+/// to lower the variance of random features built on them:
+///   - antithetic pairs: with P = ceil(count / 2) directions, column P + i is
+///     minus column i (i < count - P). For a relu feature this makes the odd
+///     part of relu(z) = z/2 + |z|/2 cancel between the two columns; for a step
+///     feature the constant part of step(z) = 1/2 + sign(z)/2 becomes exact.
+///   - orthogonal blocks (orthogonal = true): directions come in consecutive
+///     blocks of `rows`, and within a block they are the Q factor (positive
+///     diagonal R, hence Haar distributed) of the block's Gaussian columns
+///     (gaussian_columns with `stream`), each scaled by the length of its own
+///     Gaussian column (chi_rows, independent of Q), or by the leverage length
+///     |h| of leverage_columns. A full block then sums the linear part
+///     z/2 exactly: sum_j (w_j . x)(w_j . y) is proportional to <x, y>.
+/// Every column is marginally N(0, I) (or the leverage density), so features
+/// stay unbiased; only their errors become negatively correlated.
+/// norms (count entries, may be null) receives |w_j|.
+/// Cost: the draw, plus O(rows k^2) per block of k directions (Cholesky QR in
+/// float64: one pass when 2k <= rows, two otherwise).
+template <typename T>
+void structured_columns(int64_t rows, int64_t count, uint64_t seed, uint64_t stream, bool orthogonal, bool leverage,
+                        T* out, int64_t ldo, double* norms);
+
 }  // namespace ntk

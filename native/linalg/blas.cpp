@@ -155,6 +155,18 @@ int cholesky(int64_t n, double* a) {
   return 0;
 }
 
+void triangular_solve_rows(int64_t rows, int64_t n, const double* factor, double* b, int64_t ldb) {
+  if (rows <= 0 || n <= 0) return;
+  const int nn = checked_int(n, "n"), ld = checked_int(ldb, "ldb");
+  const int64_t blocks = (rows + kGemmTile - 1) / kGemmTile;
+#pragma omp parallel for schedule(dynamic) num_threads(thread_count()) if (blocks > 1)
+  for (int64_t t = 0; t < blocks; ++t) {
+    const int64_t r0 = t * kGemmTile, rn = std::min(kGemmTile, rows - r0);
+    cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, static_cast<int>(rn), nn, 1.0,
+                factor, nn, b + r0 * ldb, ld);
+  }
+}
+
 double cholesky_rcond(int64_t n, const double* factor, double anorm) {
   const int nn = checked_int(n, "n");
   std::vector<double> work(3 * static_cast<size_t>(std::max(nn, 1)));

@@ -48,6 +48,12 @@ void syrk_upper_at_a(int64_t n, int64_t k, double alpha, const double* a, int64_
 /// leading minor of that order is not positive definite).
 int cholesky(int64_t n, double* a);
 
+/// B <- B L^-T for a row-major lower-triangular n x n factor L (as cholesky()
+/// leaves it) and a row-major rows x n matrix B (ld ldb): each row b of B
+/// becomes the solution q of L q^T = b^T. Rows are independent, so the work is
+/// split into fixed kGemmTile-row blocks, one single-threaded call each.
+void triangular_solve_rows(int64_t rows, int64_t n, const double* factor, double* b, int64_t ldb);
+
 /// Reciprocal condition number (1-norm) of an SPD matrix from its Cholesky
 /// factor and the 1-norm of the original matrix.
 double cholesky_rcond(int64_t n, const double* factor, double anorm);
