@@ -291,6 +291,7 @@ void NtkRandomFeatures<T>::run(Input& input, int64_t n, T* out, FeatureKernel ke
   const int64_t stride = ntk ? m1 + ms : m1;
   const T step_value = static_cast<T>(std::sqrt(2.0 / static_cast<double>(m0)));
   const bool normalize = c.normalize;
+  const bool pairs = c.orthogonal;  // antithetic weight columns (structured_columns)
   std::vector<double> xnorm(normalize ? static_cast<size_t>(B) : 0);
 
   std::vector<T> cbuf(static_cast<size_t>(B * cwidth));
@@ -329,29 +330,45 @@ void NtkRandomFeatures<T>::run(Input& input, int64_t n, T* out, FeatureKernel ke
         znext = zbuf[h % 2].data();
         ldnext = stride;
       }
+      // Column groups of C: step features [0, m0) (NTK only), then the
+      // arc-cosine features [off, off + marc). With antithetic pairs only the
+      // first `directions` columns of a group are computed: the GEMM of column
+      // P + i would give exactly minus that of column i.
+      const int64_t off = ntk ? m0 : 0;  // first arc-cosine column of C
+      const int64_t marc = !ntk && last ? f : m1;
+      const int64_t dir0 = pairs ? (m0 + 1) / 2 : m0, dir1 = pairs ? (marc + 1) / 2 : marc;
       segments.clear();
       if (ntk) {
-        segments.push_back({0, width, layer.w.data(), width});
+        segments.push_back({0, dir0, layer.w.data(), width});
+        segments.push_back({m0, m0 + dir1, layer.w.data() + m0, width});
+      } else if (last && extra->full) {
+        segments.push_back({0, dir1, extra->w.data(), f});
       } else {
-        if (last && extra->full) {
-          segments.push_back({0, f, extra->w.data(), f});
-        } else {
-          segments.push_back({0, last ? std::min(m1, f) : m1, layer.w.data() + m0, width});
-          if (last && f > m1) segments.push_back({m1, f, extra->w.data(), f - m1});
-        }
+        segments.push_back({0, std::min(m1, dir1), layer.w.data() + m0, width});
+        if (last && dir1 > m1) segments.push_back({m1, dir1, extra->w.data(), f - m1});
       }
       const T* bscale = ntk || !last ? layer.bscale.data() : extra->scale.data();
-      // Nonlinearity and scaling of the GEMM output C[i0:i1, j0:j1], real rows
-      // only: step features stay in C (the TensorSRHT reads them), arc-cosine
-      // features go to their place in z_ntk / z_nngp (or the output).
+      // Nonlinearity and scaling of the computed GEMM output C[i0:i1, j0:j1],
+      // real rows only, and of the antithetic partners: step features stay in
+      // C (the TensorSRHT reads them), arc-cosine features go to their place
+      // in z_ntk / z_nngp (or the output).
       auto epilogue = [&](int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
         i1 = std::min(i1, rows);
-        const int64_t off = ntk ? m0 : 0;  // first arc-cosine column of C
+        const int64_t s1 = std::min(j1, off), a0 = std::max(j0, off);
         for (int64_t i = i0; i < i1; ++i) {
           T* ci = C + i * cwidth;
-          for (int64_t j = j0; j < std::min(j1, off); ++j) ci[j] = ci[j] > T(0) ? step_value : T(0);
+          for (int64_t j = j0; j < s1; ++j) {
+            const T v = ci[j];
+            ci[j] = v > T(0) ? step_value : T(0);
+            if (pairs && j + dir0 < m0) ci[j + dir0] = v < T(0) ? step_value : T(0);
+          }
           T* zi = znext + i * ldnext - off;
-          for (int64_t j = std::max(j0, off); j < j1; ++j) zi[j] = std::max(ci[j], T(0)) * bscale[j - off];
+          for (int64_t j = a0; j < j1; ++j) {
+            const T v = ci[j];
+            zi[j] = std::max(v, T(0)) * bscale[j - off];
+            const int64_t p = j + dir1;
+            if (pairs && p < off + marc) zi[p] = std::max(-v, T(0)) * bscale[p - off];
+          }
         }
       };
       bool epilogue_done = true;
@@ -393,7 +410,8 @@ void NtkRandomFeatures<T>::run(Input& input, int64_t n, T* out, FeatureKernel ke
       // previous z_ntk with a, then the final SRHT at the last layer.
       if (ntk || !epilogue_done || normalize) {
         for_rows(rows, make_scratch, [&](int64_t i, RowScratch<T>& s) {
-          if (!epilogue_done) epilogue(i, i + 1, 0, ntk ? width : (last ? f : m1));
+          if (!epilogue_done)
+            for (const Segment<T>& sg : segments) epilogue(i, i + 1, sg.begin, sg.end);
           if (normalize && h == 0) xnorm[static_cast<size_t>(i)] = row_norm(input.row(i));
           const double nx = normalize ? xnorm[static_cast<size_t>(i)] : 0;
           T* zi = znext + i * ldnext;
