@@ -200,10 +200,18 @@ if (haveFashion) {
 
 // ---------------------------------------------------------------- 1 + 2: Gram error and spectral quality
 
-/** The estimator variants compared: SPEC §4.2 as is, with leverage-score sampling, with normalize. */
-type Variant = 'plain' | 'leverage' | 'normalize';
-const VARIANTS: Variant[] = ['plain', 'leverage', 'normalize'];
-const variantOptions = (v: Variant) => ({ leverage: v === 'leverage', normalize: v === 'normalize' }); // normalize is the map's default
+/**
+ * The estimator variants compared: SPEC §4.2 as is (independent columns), with
+ * leverage-score sampling, with normalize, and the map's default (normalize
+ * with orthogonal weights).
+ */
+type Variant = 'plain' | 'leverage' | 'normalize' | 'orthogonal';
+const VARIANTS: Variant[] = ['plain', 'leverage', 'normalize', 'orthogonal'];
+const variantOptions = (v: Variant) => ({
+  leverage: v === 'leverage',
+  normalize: v === 'normalize' || v === 'orthogonal',
+  orthogonal: v === 'orthogonal',
+});
 
 interface GramRow {
   dataset: string;
@@ -211,27 +219,31 @@ interface GramRow {
   variant: Variant;
   error: number; // mean over seeds
   errorSd: number;
+  nngpError: number; // NNGP features against Sigma^L, mean over seeds
   eps: number[]; // per lambda (seed 1)
 }
 const gramRows: GramRow[] = [];
 for (const sp of splits) {
   const n = sp.gramRows;
-  const exact = ntkKernelSync(mat(sp.gram, n, sp.d), null, { depth: DEPTH, output: 'ntk' }).ntk.data as Float64Array;
+  const both = ntkKernelSync(mat(sp.gram, n, sp.d), null, { depth: DEPTH, output: 'both' });
+  const exact = both.ntk.data as Float64Array, exactNngp = both.nngp.data as Float64Array;
   const spectral = new SpectralReference(n, exact, LAMBDAS);
   for (const features of GRAM_FEATURES) {
     for (const variant of VARIANTS) {
-      const errors: number[] = [];
+      const errors: number[] = [], nngpErrors: number[] = [];
       let eps: number[] = [];
       for (const seed of SEEDS) {
         const map = new NTKRandomFeatures({ inputDim: sp.d, depth: DEPTH, features, seed, ...variantOptions(variant) });
         const Kf = gram64(map.transformSync(mat(sp.gram, n, sp.d)).data, n, features);
         errors.push(relFrobenius(Kf, exact));
+        nngpErrors.push(relFrobenius(gram64(map.transformSync(mat(sp.gram, n, sp.d), { kernel: 'nngp' }).data, n, features), exactNngp));
         if (seed === SEEDS[0]) eps = spectral.eps(Kf);
       }
       const mean = errors.reduce((s, v) => s + v, 0) / errors.length;
       const sd = errors.length > 1 ? Math.sqrt(errors.reduce((s, v) => s + (v - mean) ** 2, 0) / (errors.length - 1)) : 0;
-      gramRows.push({ dataset: sp.name, features, variant, error: mean, errorSd: sd, eps });
-      log(`${sp.name} ${features} features ${variant}: Gram error ${fmt(mean)} ± ${fmt(sd)}, eps ${eps.map((e) => fmt(e, 3)).join(' / ')}`);
+      const nngpError = nngpErrors.reduce((s, v) => s + v, 0) / nngpErrors.length;
+      gramRows.push({ dataset: sp.name, features, variant, error: mean, errorSd: sd, nngpError, eps });
+      log(`${sp.name} ${features} features ${variant}: Gram error ${fmt(mean)} ± ${fmt(sd)} (NNGP ${fmt(nngpError)}), eps ${eps.map((e) => fmt(e, 3)).join(' / ')}`);
     }
   }
 }
@@ -319,9 +331,9 @@ for (const sp of splits) {
     }
   }
   if (!quick && sp === splits[0]) {
-    const row = dualRidge(sp, DUAL_FEATURES, 'plain');
+    const row = dualRidge(sp, DUAL_FEATURES, 'orthogonal');
     ridgeRows.push(row);
-    log(`${sp.name} ${DUAL_FEATURES} features plain (dual): ridge accuracy ${pct(row.accuracy)}`);
+    log(`${sp.name} ${DUAL_FEATURES} features orthogonal (dual): ridge accuracy ${pct(row.accuracy)}`);
   }
 }
 
@@ -338,13 +350,19 @@ if (haveFashion) {
   timingSource = `synthetic rows (${TIMING_ROWS} x 784)`;
 }
 const timingMap = new NTKRandomFeatures({ inputDim: D, depth: DEPTH, features: TIMING_FEATURES, seed: 1 });
+const independentMap = new NTKRandomFeatures({ inputDim: D, depth: DEPTH, features: TIMING_FEATURES, seed: 1, orthogonal: false });
 const m0 = timingMap.stepFeatures, m1 = timingMap.arcCosineFeatures, width = m0 + m1;
+// The default (orthogonal) map multiplies only the ceil(m/2) directions of
+// each antithetic group; independent columns need the full width.
+const half = Math.ceil(m0 / 2) + Math.ceil(m1 / 2);
 const blockRows = Math.ceil(TIMING_ROWS / 256) * 256; // the map zero-pads the last 256-row block
-const gemmShapes = [
-  { M: TIMING_ROWS, N: width, K: D },
-  { M: TIMING_ROWS, N: width, K: m1 },
+const shapesOf = (N: number) => [
+  { M: TIMING_ROWS, N, K: D },
+  { M: TIMING_ROWS, N, K: m1 },
 ];
-const gemmFlops = gemmShapes.reduce((s, g) => s + 2 * g.M * g.N * g.K, 0);
+const gemmShapes = shapesOf(half), fullShapes = shapesOf(width);
+const flopsOf = (shapes: { M: number; N: number; K: number }[]) => shapes.reduce((s, g) => s + 2 * g.M * g.N * g.K, 0);
+const gemmFlops = flopsOf(gemmShapes), fullFlops = flopsOf(fullShapes);
 const randomF32 = (len: number, seed: number) => {
   const a = new Float32Array(len);
   let s = seed >>> 0;
@@ -369,6 +387,13 @@ const TASKS: [string, () => Promise<void> | void][] = [
     await timingMap.transform(Xtiming);
   }],
   ['bare GEMMs of the map (native().gemm, same shapes)', async () => {
+    await addon.gemm(false, false, TIMING_ROWS, half, D, 1, X32, D, W1, half, 0, C1, half, true);
+    await addon.gemm(false, false, TIMING_ROWS, half, m1, 1, A2, m1, W2, half, 0, C2, half, true);
+  }],
+  [`transform, orthogonal: false (independent columns)`, async () => {
+    await independentMap.transform(Xtiming);
+  }],
+  ['bare GEMMs of the orthogonal: false map (full width)', async () => {
     await addon.gemm(false, false, TIMING_ROWS, width, D, 1, X32, D, W1, width, 0, C1, width, true);
     await addon.gemm(false, false, TIMING_ROWS, width, m1, 1, A2, m1, W2, width, 0, C2, width, true);
   }],
@@ -380,6 +405,9 @@ const TASKS: [string, () => Promise<void> | void][] = [
   }],
   ['draw weights, plain (784 -> 8192, depth 2)', () => {
     new NTKRandomFeatures({ inputDim: D, depth: DEPTH, features: TIMING_FEATURES, seed: 2 });
+  }],
+  ['draw weights, orthogonal: false (784 -> 8192, depth 2)', () => {
+    new NTKRandomFeatures({ inputDim: D, depth: DEPTH, features: TIMING_FEATURES, seed: 2, orthogonal: false });
   }],
 ];
 const samples: number[][] = TASKS.map(() => []);
@@ -396,9 +424,12 @@ const median = (v: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : 0.5 * (s[s.length / 2 - 1] + s[s.length / 2]);
 };
 const ms = (i: number) => median(samples[i]);
-const transformMs = ms(0), gemmMs = ms(1), peakMs = ms(2), levMs = ms(3), plainMs = ms(4);
+const transformMs = ms(0), gemmMs = ms(1), indepMs = ms(2), fullGemmMs = ms(3), peakMs = ms(4), levMs = ms(5), plainMs = ms(6), indepDrawMs = ms(7);
 const ratio = median(samples[0].map((t, r) => t / samples[1][r]));
-const gemmShare = median(samples[1].map((g, r) => (gemmFlops / g) / ((2 * PEAK ** 3) / samples[2][r])));
+const indepRatio = median(samples[2].map((t, r) => t / samples[3][r]));
+const speedup = median(samples[2].map((t, r) => t / samples[0][r]));
+const gemmShare = median(samples[1].map((g, r) => (gemmFlops / g) / ((2 * PEAK ** 3) / samples[4][r])));
+const fullShare = median(samples[3].map((g, r) => (fullFlops / g) / ((2 * PEAK ** 3) / samples[4][r])));
 console.log(`per-round ms: ${TASKS.map(([name], i) => `${name}: ${samples[i].map((v) => v.toFixed(0)).join(', ')}`).join('; ')}`);
 const gemmGflops = gemmFlops / (gemmMs * 1e6);
 const peakGflops = (2 * PEAK ** 3) / (peakMs * 1e6);
@@ -442,9 +473,10 @@ md.push(
 );
 md.push(
   `Depth ${DEPTH}, float32 maps, default feature split: features = m1 + ms with ms = round(5/8 features) TensorSRHT features, ` +
-    'm1 arc-cosine features and m0 = m1 step features (8,192 = 3,072 + 5,120). Variants: **plain** (SPEC §4.2 as is, `normalize: false`), ' +
-    '**leverage** (leverage-score sampling of the arc-cosine weights), **normalize** (the default: plain, with every row\'s arc-cosine and sketch parts ' +
-    'rescaled to the exact diagonal of the kernels they estimate, the default `normalize: true`).',
+    'm1 arc-cosine features and m0 = m1 step features (8,192 = 3,072 + 5,120). Variants: **plain** (SPEC §4.2 as is: independent Gaussian ' +
+    'columns, `normalize: false, orthogonal: false`), **leverage** (plain with leverage-score sampling of the arc-cosine weights), ' +
+    '**normalize** (plain, with every row\'s arc-cosine and sketch parts rescaled to the exact diagonal of the kernels they estimate), ' +
+    '**orthogonal** (the map\'s default: normalize, with the weight columns drawn jointly, antithetic pairs and orthogonal blocks of directions).',
   '',
 );
 md.push('## Targets (issue)', '');
@@ -453,9 +485,10 @@ for (const v of VARIANTS) {
   const g = get(primary, fTarget, v);
   md.push(`| Gram error <= 0.04 (depth 2, ${fTarget} features, ${primary}, ${GRAM_ROWS} rows), ${v} | ${fmt(g.error)} ± ${fmt(g.errorSd)} (mean ± sd over seeds ${SEEDS.join(', ')}) | ${target(g.error <= 0.04)} |`);
 }
-md.push(`| featurisation <= 2x the bare GEMM time | ${transformMs.toFixed(0)} ms vs ${gemmMs.toFixed(0)} ms (medians); median per-round ratio ${ratio.toFixed(2)}x | ${target(ratio <= 2)} |`);
-md.push(`| GEMMs at >= 70 % of BLAS peak | ${gemmGflops.toFixed(0)} vs ${peakGflops.toFixed(0)} GFLOP/s (medians); median per-round ratio ${pct(gemmShare)} | ${target(gemmShare >= 0.7)} |`);
-md.push(`| leverage weights drawn well under a second (taken as < 0.5 s) | ${levMs.toFixed(0)} ms for the whole map, 784 -> 8,192 features, depth 2 (plain: ${plainMs.toFixed(0)} ms) | ${target(levMs < 500)} |`);
+md.push(`| featurisation <= 2x the bare GEMM time (default map) | ${transformMs.toFixed(0)} ms vs ${gemmMs.toFixed(0)} ms (medians); median per-round ratio ${ratio.toFixed(2)}x | ${target(ratio <= 2)} |`);
+md.push(`| same, \`orthogonal: false\` (twice the GEMM flops) | ${indepMs.toFixed(0)} ms vs ${fullGemmMs.toFixed(0)} ms; ratio ${indepRatio.toFixed(2)}x; the default map is ${speedup.toFixed(2)}x faster | ${target(indepRatio <= 2)} |`);
+md.push(`| GEMMs at >= 70 % of BLAS peak | ${gemmGflops.toFixed(0)} vs ${peakGflops.toFixed(0)} GFLOP/s (medians); median per-round ratio ${pct(gemmShare)} (full width: ${pct(fullShare)}) | ${target(gemmShare >= 0.7)} |`);
+md.push(`| leverage weights drawn well under a second (taken as < 0.5 s) | ${levMs.toFixed(0)} ms for the whole map, 784 -> 8,192 features, depth 2 (plain: ${plainMs.toFixed(0)} ms; \`orthogonal: false\`: ${indepDrawMs.toFixed(0)} ms) | ${target(levMs < 500)} |`);
 for (const v of VARIANTS) {
   const r = ridgeGet(primary, rTarget, v);
   md.push(
@@ -464,7 +497,7 @@ for (const v of VARIANTS) {
 }
 if (dual) {
   md.push(
-    `| (for reference) ridge accuracy at ${DUAL_FEATURES} features, plain | ${pct(dual.accuracy)}: ${((exactAcc - dual.accuracy) * 100).toFixed(2)} points below | ${target(exactAcc - dual.accuracy <= 0.015)} |`,
+    `| (for reference) ridge accuracy at ${DUAL_FEATURES} features, orthogonal (default) | ${pct(dual.accuracy)}: ${((exactAcc - dual.accuracy) * 100).toFixed(2)} points below | ${target(exactAcc - dual.accuracy <= 0.015)} |`,
   );
 }
 md.push('');
@@ -477,6 +510,12 @@ for (const sp of splits) {
   }
 }
 md.push('', '![Gram error](ntk-random-features-gram.svg)', '');
+md.push('NNGP features (`kernel: \'nngp\'`) against Sigma^L on the same rows, mean over the same seeds:', '');
+md.push(`| dataset | features | ${VARIANTS.join(' | ')} |`, `| --- | --- | ${VARIANTS.map(() => '---').join(' | ')} |`);
+for (const sp of splits) {
+  for (const f of GRAM_FEATURES) md.push(`| ${sp.name} | ${f} | ${VARIANTS.map((v) => fmt(get(sp.name, f, v).nngpError)).join(' | ')} |`);
+}
+md.push('');
 md.push('## Spectral quality and leverage scores', '');
 md.push(
   `Smallest eps with (1-eps)(K + lambda I) <= K_f + lambda I <= (1+eps)(K + lambda I) on the same ${GRAM_ROWS} rows (seed ${SEEDS[0]}), ` +
@@ -504,14 +543,14 @@ md.push(
 md.push(`| dataset | features | ${VARIANTS.join(' | ')} |`, `| --- | --- | ${VARIANTS.map(() => '---').join(' | ')} |`);
 for (const sp of splits) {
   const ex = ridgeGet(sp.name, 'exact', 'plain');
-  md.push(`| ${sp.name} | exact NTK kernel ridge | ${pct(ex.accuracy)} (lambda ${ex.lambda.toExponential(1)}, ${ex.seconds.toFixed(0)} s) | | |`);
+  md.push(`| ${sp.name} | exact NTK kernel ridge | ${pct(ex.accuracy)} (lambda ${ex.lambda.toExponential(1)}, ${ex.seconds.toFixed(0)} s) | | | |`);
   for (const f of RIDGE_FEATURES) {
     const cell = (r: RidgeRow) => `${pct(r.accuracy)} (${r.seconds.toFixed(0)} s${r.dual ? ', dual' : ''})`;
     md.push(`| ${sp.name} | ${f} | ${VARIANTS.map((v) => cell(ridgeGet(sp.name, f, v))).join(' | ')} |`);
   }
 }
 if (dual) {
-  md.push(`| ${primary} | ${DUAL_FEATURES} (plain; solved in the dual, n x n) | ${pct(dual.accuracy)} (${dual.seconds.toFixed(0)} s) | | |`);
+  md.push(`| ${primary} | ${DUAL_FEATURES} (default map; solved in the dual, n x n) | | | | ${pct(dual.accuracy)} (${dual.seconds.toFixed(0)} s) |`);
 }
 md.push('', '![Ridge accuracy](ntk-random-features-accuracy.svg)', '');
 md.push('## Speed', '');
@@ -522,9 +561,14 @@ md.push(`| NTKRandomFeatures.transform -> ${TIMING_FEATURES} features (m0 = m1 =
 md.push(
   `| bare GEMMs: ${gemmShapes.map((g) => `${g.M} x ${g.K} by ${g.K} x ${g.N}`).join(' + ')} | ${gemmMs.toFixed(0)} ms | ${rounds(1)} | ${(gemmFlops / 1e9).toFixed(1)} GFLOP, ${gemmGflops.toFixed(0)} GFLOP/s |`,
 );
-md.push(`| sgemm ${PEAK} x ${PEAK} x ${PEAK} (peak) | ${peakMs.toFixed(0)} ms | ${rounds(2)} | ${peakGflops.toFixed(0)} GFLOP/s |`);
-md.push(`| draw weights with leverage sampling | ${levMs.toFixed(0)} ms | ${rounds(3)} | |`);
-md.push(`| draw weights, plain Gaussian | ${plainMs.toFixed(0)} ms | ${rounds(4)} | |`);
+md.push(`| sgemm ${PEAK} x ${PEAK} x ${PEAK} (peak) | ${peakMs.toFixed(0)} ms | ${rounds(4)} | ${peakGflops.toFixed(0)} GFLOP/s |`);
+md.push(`| NTKRandomFeatures.transform, \`orthogonal: false\` | ${indepMs.toFixed(0)} ms | ${rounds(2)} | ${((indepMs / TIMING_ROWS) * 1000).toFixed(1)} us/row |`);
+md.push(
+  `| bare GEMMs at full width: ${fullShapes.map((g) => `${g.M} x ${g.K} by ${g.K} x ${g.N}`).join(' + ')} | ${fullGemmMs.toFixed(0)} ms | ${rounds(3)} | ${(fullFlops / 1e9).toFixed(1)} GFLOP, ${(fullFlops / (fullGemmMs * 1e6)).toFixed(0)} GFLOP/s |`,
+);
+md.push(`| draw weights with leverage sampling | ${levMs.toFixed(0)} ms | ${rounds(5)} | |`);
+md.push(`| draw weights, plain Gaussian | ${plainMs.toFixed(0)} ms | ${rounds(6)} | |`);
+md.push(`| draw weights, \`orthogonal: false\` | ${indepDrawMs.toFixed(0)} ms | ${rounds(7)} | |`);
 md.push('');
 md.push(
   `The map computes its GEMMs on 256-row blocks (${blockRows} rows, ${(mapFlops / 1e9).toFixed(1)} GFLOP with the zero-padded last block) ` +
@@ -573,6 +617,19 @@ md.push(
       `${fmt(g.error)} -> ${fmt(get(primary, fTarget, 'normalize').error)} at ${fTarget} features. It does not change eps, which ` +
       'is set by the noise in the small eigen-directions.',
   );
+  {
+    const o = get(primary, fTarget, 'orthogonal'), nz = get(primary, fTarget, 'normalize');
+    const ro = ridgeGet(primary, rTarget, 'orthogonal'), rn = ridgeGet(primary, rTarget, 'normalize');
+    md.push(
+      '- **Orthogonal weights (the default).** Antithetic pairs (w, -w) make the odd part of relu (z/2 of relu(z) = z/2 + |z|/2) and the ' +
+        'constant part of step cancel or become exact, and a full orthogonal block of directions sums the linear part exactly. Every column ' +
+        `keeps its law, so the estimator stays unbiased (tested over 400 seeds). At ${fTarget} features on ${primary}: NNGP Gram error ` +
+        `${fmt(nz.nngpError)} -> ${fmt(o.nngpError)}, NTK ${fmt(nz.error)} -> ${fmt(o.error)} (the TensorSRHT part, which this does not touch, ` +
+        `dominates the NTK error), eps ${nz.eps.map((e) => fmt(e, 2)).join(' / ')} -> ${o.eps.map((e) => fmt(e, 2)).join(' / ')}, ridge accuracy ` +
+        `${pct(rn.accuracy)} -> ${pct(ro.accuracy)} (one seed; the test-set standard error is ~0.35 points). The pairs halve the GEMMs: ` +
+        `featurising is ${speedup.toFixed(2)}x faster than with independent columns.`,
+    );
+  }
   md.push(
     `- **Ridge gap.** Exact kernel ridge picks lambda = ${lamRel.toExponential(1)} x the mean diagonal of K; at lambda = ` +
       `${LAMBDAS[near]} x the mean diagonal eps is ${fmt(g.eps[near], 2)} at ${fTarget} features: the features are far from a spectral approximation at the regularisation the ` +
@@ -600,7 +657,7 @@ const accSeries: Series[] = [];
 for (const sp of splits) {
   for (const v of VARIANTS) {
     const points = RIDGE_FEATURES.map((f) => [f, 100 * ridgeGet(sp.name, f, v).accuracy] as [number, number]);
-    if (v === 'plain' && sp.name === primary && dual) points.push([DUAL_FEATURES, 100 * dual.accuracy]);
+    if (v === 'orthogonal' && sp.name === primary && dual) points.push([DUAL_FEATURES, 100 * dual.accuracy]);
     accSeries.push({ name: `${sp.name}, ${v}`, points, dashed: v !== 'plain' });
   }
   const ex = ridgeGet(sp.name, 'exact', 'plain').accuracy * 100;

@@ -19,6 +19,16 @@
 // sqrt(2 K / m1) / |w_j| instead of sqrt(2/m1); W0 is unchanged (the step
 // function is scale-free).
 //
+// Orthogonal weights (orthogonal = true): the columns of W0 and W1 come in
+// antithetic pairs (w, -w), and W1's directions in orthogonal blocks of K_h
+// (random_weights.hpp, structured_columns). Every column keeps its law, so
+// the estimator stays unbiased; the pairs cancel the odd part of relu
+// (relu(z) = z/2 + |z|/2) and the constant part of step, and a full orthogonal
+// block sums the linear part exactly. Only the first ceil(m/2) columns of
+// each group go through the GEMM: the partner of column j is -(column j),
+// whose product is exactly minus column j's, so the epilogue writes
+// relu(-z) and step(-z) from the same value (half the GEMM flops).
+//
 // Normalisation (normalize = true): every row's b, TensorSRHT part and final
 // output are rescaled to the exact norms of the kernels they estimate (known
 // in closed form on the diagonal). This removes the per-row scale error that
