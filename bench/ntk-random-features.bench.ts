@@ -238,6 +238,7 @@ for (const sp of splits) {
         errors.push(relFrobenius(Kf, exact));
         nngpErrors.push(relFrobenius(gram64(map.transformSync(mat(sp.gram, n, sp.d), { kernel: 'nngp' }).data, n, features), exactNngp));
         if (seed === SEEDS[0]) eps = spectral.eps(Kf);
+        map.dispose(); // native weights are otherwise freed only when the event loop turns
       }
       const mean = errors.reduce((s, v) => s + v, 0) / errors.length;
       const sd = errors.length > 1 ? Math.sqrt(errors.reduce((s, v) => s + (v - mean) ** 2, 0) / (errors.length - 1)) : 0;
@@ -281,15 +282,17 @@ function dualRidge(sp: Split, features: number, variant: Variant): RidgeRow {
     return Float64Array.from(c);
   };
   const K = cross(sp.train.X as Float64Array, n);
+  const KVal = cross(sp.val.X as Float64Array, sp.val.rows), KTest = cross(sp.test.X as Float64Array, sp.test.rows);
+  map.dispose();
   let trace = 0;
   for (let i = 0; i < n; i++) trace += K[i * n + i];
   const lambdas = Array.from({ length: 9 }, (_, e) => (trace / features) * 10 ** (e - 7));
   const krr = new KernelRidgeRegression();
-  krr.selectLambdaSync(mat(K, n, n), oneHot(sp.train.labels, 10), mat(cross(sp.val.X as Float64Array, sp.val.rows), sp.val.rows, n), oneHot(sp.val.labels, 10), {
+  krr.selectLambdaSync(mat(K, n, n), oneHot(sp.train.labels, 10), mat(KVal, sp.val.rows, n), oneHot(sp.val.labels, 10), {
     metric: 'accuracy',
     lambdas,
   });
-  const acc = accuracy(krr.predictSync(mat(cross(sp.test.X as Float64Array, sp.test.rows), sp.test.rows, n)) as never, sp.test.labels);
+  const acc = accuracy(krr.predictSync(mat(KTest, sp.test.rows, n)) as never, sp.test.labels);
   return { dataset: sp.name, features, variant, accuracy: acc, lambda: krr.lambda as number, seconds: (performance.now() - t0) / 1000, dual: true };
 }
 for (const sp of splits) {
@@ -325,6 +328,7 @@ for (const sp of splits) {
       ridge.partialFitSync(phi, Y);
       ridge.selectLambdaSync(phiVal, YVal, { metric: 'accuracy' });
       const phiTest = map.transformSync(mat(sp.test.X, sp.test.rows, sp.d));
+      map.dispose();
       const acc = accuracy(ridge.predictSync(phiTest) as never, sp.test.labels);
       ridgeRows.push({ dataset: sp.name, features, variant, accuracy: acc, lambda: ridge.lambda as number, seconds: (performance.now() - t0) / 1000 });
       log(`${sp.name} ${features} features ${variant}: ridge accuracy ${pct(acc)}`);

@@ -2,6 +2,7 @@
 //   new CntkSketchMap(channels, height, width, depth, filterSize, same, features, sketchDim, seed, dtype,
 //                     k1[], k0[], renormalise)
 //   .transform(x, n, out, kernel, async)
+//   .dispose(): drops the parameters (running jobs keep theirs)
 //   .info() -> { parameterBytes, workspaceBytes: { ntk, nngp }, outHeight, outWidth }
 // cntkSketchPolynomial(kernel, approximation, degree, layer) -> Float64Array
 #include <napi.h>
@@ -24,7 +25,8 @@ class CntkSketchMap : public Napi::ObjectWrap<CntkSketchMap> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "CntkSketchMap",
                        {InstanceMethod("transform", &CntkSketchMap::Transform),
-                        InstanceMethod("info", &CntkSketchMap::Info)});
+                        InstanceMethod("info", &CntkSketchMap::Info),
+                        InstanceMethod("dispose", &CntkSketchMap::Dispose)});
   }
 
   explicit CntkSketchMap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CntkSketchMap>(info) {
@@ -55,6 +57,11 @@ class CntkSketchMap : public Napi::ObjectWrap<CntkSketchMap> {
   }
 
  private:
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    map_.dispose(info.Env());
+    return info.Env().Undefined();
+  }
+
   Napi::Value Transform(const Napi::CallbackInfo& info) {
     return map_.visit([&](auto map) {
       const ntk::CntkSketchConfig& c = map->config();

@@ -52,9 +52,31 @@ inline std::vector<std::vector<double>> coefficient_list(const Napi::Value& v, c
 /// An immutable native map Map<float> or Map<double>, shared with running
 /// jobs (shared_ptr) so that an async job keeps it alive even if the
 /// JavaScript object is collected meanwhile.
+///
+/// The map's parameter bytes are reported to V8 as external memory: a small
+/// JavaScript object holding hundreds of MiB of weights must count as such,
+/// or a loop that builds and drops maps grows the process until the
+/// collector happens to run for other reasons.
 template <template <typename> class Map>
 class TypedMap {
  public:
+  TypedMap() = default;
+  TypedMap(const TypedMap&) = delete;
+  TypedMap& operator=(const TypedMap&) = delete;
+  ~TypedMap() {
+    int64_t ignored = 0;
+    if (env_ && reported_ != 0) napi_adjust_external_memory(env_, -reported_, &ignored);
+  }
+
+  /// Reports `bytes` (the map's current total) to V8, adjusting by the
+  /// change since the last report.
+  void track(Napi::Env env, int64_t bytes) {
+    if (bytes == reported_) return;
+    Napi::MemoryManagement::AdjustExternalMemory(env, bytes - reported_);
+    env_ = env;
+    reported_ = bytes;
+  }
+
   /// Builds the map; its errors become RangeErrors (out of memory: `out_of_memory` when given).
   template <typename Config>
   void build(Napi::Env env, DType dtype, const Config& config, const char* out_of_memory = nullptr) {
@@ -68,17 +90,31 @@ class TypedMap {
     } catch (const std::exception& e) {
       throw Napi::RangeError::New(env, e.what());
     }
+    env_ = env;
+    visit([&](const auto& map) { track(env, map->parameter_bytes()); });
   }
 
-  /// f(map) with the shared_ptr of the form that was built.
+  /// f(map) with the shared_ptr of the form that was built; throws once
+  /// disposed (the TypeScript layer refuses such calls first).
   template <typename F>
   decltype(auto) visit(F&& f) const {
+    if (!f32_ && !f64_) throw Napi::Error::New(Napi::Env(env_), "the map has been disposed");
     return f32_ ? f(f32_) : f(f64_);
+  }
+
+  /// Drops this object's reference to the map (jobs still running hold
+  /// their own) and reports the memory as released.
+  void dispose(Napi::Env env) {
+    f32_.reset();
+    f64_.reset();
+    track(env, 0);
   }
 
  private:
   std::shared_ptr<const Map<float>> f32_;
   std::shared_ptr<const Map<double>> f64_;
+  napi_env env_ = nullptr;
+  int64_t reported_ = 0;
 };
 
 /// transform(x, n, out, kernel, async): features of n dense inputs of `input_dim` values each.

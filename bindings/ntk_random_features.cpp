@@ -3,6 +3,7 @@
 //                            sketchFeatures, leverage, seed, dtype, normalize, orthogonal)
 //   .transform(x, n, out, kernel, async)
 //   .transformCsr(indptr, indices, values, n, out, kernel, async)
+//   .dispose(): drops the parameters (running jobs keep theirs)
 //   .info() -> { parameterBytes, nngpExtraBytes, finalSrht, callBytes: { ntkDense, ntkCsr, nngpDense, nngpCsr } }
 //               (callBytes: per call, block buffers plus per-thread scratch for the current thread count)
 //   .weights(layer) -> { inputDim, step, arcCosine, weight }
@@ -27,6 +28,7 @@ class NtkRandomFeaturesMap : public Napi::ObjectWrap<NtkRandomFeaturesMap> {
                        {InstanceMethod("transform", &NtkRandomFeaturesMap::Transform),
                         InstanceMethod("transformCsr", &NtkRandomFeaturesMap::TransformCsr),
                         InstanceMethod("info", &NtkRandomFeaturesMap::Info),
+                        InstanceMethod("dispose", &NtkRandomFeaturesMap::Dispose),
                         InstanceMethod("weights", &NtkRandomFeaturesMap::Weights)});
   }
 
@@ -51,12 +53,27 @@ class NtkRandomFeaturesMap : public Napi::ObjectWrap<NtkRandomFeaturesMap> {
   }
 
  private:
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    map_.dispose(info.Env());
+    return info.Env().Undefined();
+  }
+
   Napi::Value Transform(const Napi::CallbackInfo& info) {
+    track_nngp(info, 3);
     return map_.visit([&](auto map) { return transform_dense(info, map, map->config().input_dim); });
   }
 
   Napi::Value TransformCsr(const Napi::CallbackInfo& info) {
+    track_nngp(info, 5);
     return map_.visit([&](auto map) { return transform_csr(info, map, map->config().input_dim); });
+  }
+
+  // The first NNGP call draws the NNGP-only weights: report them up front.
+  void track_nngp(const Napi::CallbackInfo& info, size_t kernel_arg_index) {
+    if (info.Length() <= kernel_arg_index || !info[kernel_arg_index].IsString() ||
+        info[kernel_arg_index].As<Napi::String>().Utf8Value() != "nngp")
+      return;
+    map_.visit([&](const auto& map) { map_.track(info.Env(), map->parameter_bytes() + map->nngp_extra_bytes()); });
   }
 
   Napi::Value Info(const Napi::CallbackInfo& info) {

@@ -2,6 +2,7 @@
 //   new NtkSketchMap(inputDim, depth, features, sketchDim, seed, dtype, k1[], k0[], normalize = true)
 //   .transform(x, n, out, kernel, async)
 //   .transformCsr(indptr, indices, values, n, out, kernel, async)
+//   .dispose(): drops the parameters (running jobs keep theirs)
 //   .info() -> { parameterBytes, workspaceBytes }
 #include <napi.h>
 
@@ -20,7 +21,8 @@ class NtkSketchMap : public Napi::ObjectWrap<NtkSketchMap> {
     return DefineClass(env, "NtkSketchMap",
                        {InstanceMethod("transform", &NtkSketchMap::Transform),
                         InstanceMethod("transformCsr", &NtkSketchMap::TransformCsr),
-                        InstanceMethod("info", &NtkSketchMap::Info)});
+                        InstanceMethod("info", &NtkSketchMap::Info),
+                        InstanceMethod("dispose", &NtkSketchMap::Dispose)});
   }
 
   explicit NtkSketchMap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NtkSketchMap>(info) {
@@ -41,6 +43,11 @@ class NtkSketchMap : public Napi::ObjectWrap<NtkSketchMap> {
   }
 
  private:
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    map_.dispose(info.Env());
+    return info.Env().Undefined();
+  }
+
   Napi::Value Transform(const Napi::CallbackInfo& info) {
     return map_.visit([&](auto map) { return transform_dense(info, map, map->config().input_dim); });
   }

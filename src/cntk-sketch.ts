@@ -75,7 +75,7 @@ import {
   type SavedFormat,
   type TransformBatch,
 } from './feature-map.js';
-import { native, type FloatArray, type NativeCntkSketchMap } from './native.js';
+import { native, type FloatArray, type NativeCntkSketchMap, type NativeFeatureMap } from './native.js';
 import { approximationOption, type PolynomialApproximation } from './sketches.js';
 
 export interface CNTKSketchOptions extends PolynomialMapOptions {
@@ -308,8 +308,13 @@ export class CNTKSketch extends FeatureMap {
    * while transforming (NTK features; NNGP features need less).
    */
   get memory(): { parameterBytes: number; workspaceBytes: number } {
+    this.requireLive('memory');
     const info = this.map.info();
     return { parameterBytes: info.parameterBytes, workspaceBytes: info.workspaceBytes.ntk };
+  }
+
+  protected get nativeMap(): NativeFeatureMap {
+    return this.map;
   }
 
   protected prepare(fn: string, X: unknown, options: unknown): TransformBatch {

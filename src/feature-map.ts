@@ -16,7 +16,7 @@ import {
   type DType,
   type Matrix,
 } from './arrays.js';
-import type { FloatArray, NativeRowFeatureMap } from './native.js';
+import type { FloatArray, NativeFeatureMap, NativeRowFeatureMap } from './native.js';
 import type { PolynomialApproximation } from './sketches.js';
 
 export type FeatureKernel = 'ntk' | 'nngp';
@@ -49,12 +49,47 @@ export interface TransformBatch {
   run(async: boolean): Promise<void> | undefined;
 }
 
-/** Base of the feature maps: transform and transformSync over the batch `prepare` checks. */
+/**
+ * Base of the feature maps: transform and transformSync over the batch
+ * `prepare` checks, and dispose().
+ */
 export abstract class FeatureMap {
   abstract readonly features: number;
+  private released = false;
 
   /** Checks X and the options and allocates the output; throws before any work. */
   protected abstract prepare(fn: 'transform' | 'transformSync', X: unknown, options: unknown): TransformBatch;
+
+  /** The native half, which holds the parameters. */
+  protected abstract get nativeMap(): NativeFeatureMap;
+
+  /** Whether {@link dispose} was called. */
+  get disposed(): boolean {
+    return this.released;
+  }
+
+  /**
+   * Releases the map's parameters (weights, hashes, signs: up to hundreds of
+   * MiB) now instead of when the garbage collector finalises the map, which
+   * Node defers until the event loop turns (a synchronous loop that builds
+   * maps would otherwise hold them all). Transforms still running keep what
+   * they need. Afterwards transform calls and `memory` throw; toJSON still
+   * works. Calling it again does nothing. Also `using map = new ...`.
+   */
+  dispose(): void {
+    if (this.released) return;
+    this.released = true;
+    this.nativeMap.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** Throws when the map has been disposed; `what` names the call. */
+  protected requireLive(what: string): void {
+    if (this.released) throw new Error(`${this.constructor.name}.${what}: the map has been disposed`);
+  }
 
   /**
    * Features of the rows of X: a dense n x inputDim matrix (ndarray or
@@ -62,6 +97,7 @@ export abstract class FeatureMap {
    * Returns an n x features ndarray of this map's dtype.
    */
   transformSync(X: unknown, options?: FeatureTransformOptions): NdArray<FloatArray> {
+    this.requireLive('transformSync');
     const batch = this.prepare('transformSync', X, options);
     batch.run(false);
     return toNdarray(batch.out, batch.count, this.features);
@@ -69,6 +105,7 @@ export abstract class FeatureMap {
 
   /** Async form of {@link transformSync}: runs off the JavaScript thread; rejects on bad input. */
   async transform(X: unknown, options?: FeatureTransformOptions): Promise<NdArray<FloatArray>> {
+    this.requireLive('transform');
     const batch = this.prepare('transform', X, options);
     await batch.run(true);
     return toNdarray(batch.out, batch.count, this.features);

@@ -81,6 +81,8 @@ export interface NativeAddon {
 /** Native half of a feature map: an immutable seeded map of n inputs (rows or images) to n x features. */
 export interface NativeFeatureMap {
   transform<T extends FloatArray>(x: T, n: number, out: T, kernel: 'ntk' | 'nngp', async: boolean): Promise<void> | undefined;
+  /** Releases the parameters now (running async jobs keep their own reference); later calls throw. */
+  dispose(): void;
 }
 
 /** A feature map of rows, which also takes CSR input. */

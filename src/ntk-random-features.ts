@@ -109,7 +109,7 @@ import {
   type SavedFormat,
   type TransformBatch,
 } from './feature-map.js';
-import { native, type FloatArray, type NativeNtkRandomFeaturesMap } from './native.js';
+import { native, type FloatArray, type NativeFeatureMap, type NativeNtkRandomFeaturesMap } from './native.js';
 
 export interface NTKRandomFeaturesOptions extends FeatureMapOptions {
   /** Input dimension d (columns of X), 1..2^30 (the first layer holds d x (m0 + m1) weights). */
@@ -261,6 +261,22 @@ function parameterBytes(r: Resolved): number {
   return bytes;
 }
 
+/**
+ * Transient float64 scratch of drawing orthogonal weights: the largest block
+ * of k directions in K_h dimensions that is orthogonalised (k >= K_h / 8),
+ * 8 (K_h k + k^2) bytes (native random_weights, structured_columns).
+ */
+function drawScratchBytes(r: Resolved): number {
+  if (!r.orthogonal) return 0;
+  let bytes = 0;
+  for (let h = 0; h < r.depth; h++) {
+    const K = h === 0 ? r.inputDim : r.arcCosineFeatures;
+    const k = Math.min(K, Math.ceil(r.arcCosineFeatures / 2));
+    if (8 * k >= K) bytes = Math.max(bytes, 8 * (K * k + k * k));
+  }
+  return bytes;
+}
+
 /** FNV-1a, 32 bits, as 8 hex digits. */
 function fnv1a(text: string): string {
   let h = 0x811c9dc5;
@@ -327,8 +343,9 @@ export class NTKRandomFeatures extends FeatureMap {
     this.dtype = r.dtype;
     this.memoryLimit = r.memoryLimit;
     checkMemory(
-      `NTKRandomFeatures weights (inputDim ${r.inputDim}, depth ${r.depth}, ${r.stepFeatures} + ${r.arcCosineFeatures} columns per layer)`,
-      parameterBytes(r),
+      `NTKRandomFeatures weights (inputDim ${r.inputDim}, depth ${r.depth}, ${r.stepFeatures} + ${r.arcCosineFeatures} columns per layer` +
+        `${r.orthogonal ? ', plus the scratch of orthogonalising them' : ''})`,
+      parameterBytes(r) + drawScratchBytes(r),
       r.memoryLimit,
     );
     this.map = new (native().NtkRandomFeaturesMap)(
@@ -344,11 +361,13 @@ export class NTKRandomFeatures extends FeatureMap {
 
   /** Bytes of the weights held now (the NNGP-only columns count once drawn). */
   get memory(): { parameterBytes: number } {
+    this.requireLive('memory');
     return { parameterBytes: this.map.info().parameterBytes };
   }
 
   /** Copies of layer `layer`'s (0-based) random weights. */
   weights(layer: number): NTKRandomFeaturesLayerWeights {
+    this.requireLive('weights');
     intOption('layer', layer, 0, this.depth - 1);
     const w = this.map.weights(layer);
     return {
@@ -357,6 +376,10 @@ export class NTKRandomFeatures extends FeatureMap {
       arcCosine: toNdarray(w.arcCosine, w.inputDim, this.arcCosineFeatures),
       weight: w.weight,
     };
+  }
+
+  protected get nativeMap(): NativeFeatureMap {
+    return this.map;
   }
 
   protected prepare(fn: string, X: unknown, options: unknown): TransformBatch {

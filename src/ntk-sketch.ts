@@ -71,7 +71,7 @@ import {
   type SavedFormat,
   type TransformBatch,
 } from './feature-map.js';
-import { native, type NativeNtkSketchMap } from './native.js';
+import { native, type NativeFeatureMap, type NativeNtkSketchMap } from './native.js';
 import { approximationOption, type PolynomialApproximation } from './sketches.js';
 
 export interface NTKSketchOptions extends PolynomialMapOptions {
@@ -244,7 +244,12 @@ export class NTKSketch extends FeatureMap {
 
   /** Bytes of the map's parameters, and of the scratch space each thread uses. */
   get memory(): { parameterBytes: number; workspaceBytes: number } {
+    this.requireLive('memory');
     return this.map.info();
+  }
+
+  protected get nativeMap(): NativeFeatureMap {
+    return this.map;
   }
 
   protected prepare(fn: string, X: unknown, options: unknown): TransformBatch {

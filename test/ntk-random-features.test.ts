@@ -326,6 +326,25 @@ describe('NTKRandomFeatures determinism and structure', () => {
     }
   });
 
+  it('orthogonal weights: a block of fewer than K/8 directions keeps independent columns (high-dimensional input)', () => {
+    const map = new NTKRandomFeatures({ inputDim: 100, depth: 2, features: 16, sketchFeatures: 10, dtype: 'float64', seed: 3 });
+    const cosines = (layer: number) => {
+      const w = map.weights(layer), K = w.inputDim;
+      const col = (j: number) => Array.from({ length: K }, (_, k) => w.arcCosine.get(k, j));
+      const out: number[] = [];
+      for (let j = 0; j < 3; j++)
+        for (let l = j + 1; l < 3; l++) {
+          const u = col(j), v = col(l);
+          out.push(Math.abs(u.reduce((t, x, k) => t + x * v[k], 0)) / (Math.hypot(...u) * Math.hypot(...v)));
+        }
+      return out;
+    };
+    // Layer 0: 3 directions in 100 dimensions (3 * 8 < 100): independent, cosines ~ 1/sqrt(100).
+    expect(Math.max(...cosines(0))).toBeGreaterThan(1e-3);
+    // Layer 1: 3 directions in 6 dimensions: orthogonalised.
+    expect(Math.max(...cosines(1))).toBeLessThan(1e-12);
+  });
+
   it('orthogonal weights lower the Gram error of NNGP and NTK features (depth 2, digits rows, mean over 3 seeds)', () => {
     const n = 150, dim = 64;
     const Xd = loadDigits().X.subarray(0, n * dim);

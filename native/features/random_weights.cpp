@@ -218,33 +218,40 @@ void structured_columns(int64_t rows, int64_t count, uint64_t seed, uint64_t str
                         T* out, int64_t ldo, double* norms) {
   if (rows <= 0 || count <= 0) return;
   const int64_t directions = (count + 1) / 2;
-  const int64_t block = orthogonal ? rows : directions;
   const uint64_t h_stream = leverage_stream(stream);
   const CounterRng h_main(seed, h_stream), h_aux(seed, sub_stream(h_stream, 0x617578));
   std::vector<double> g, length;
-  for (int64_t j0 = 0; j0 < directions; j0 += block) {
-    const int64_t k = std::min(block, directions - j0);
+  for (int64_t j0 = 0; j0 < directions; j0 += rows) {
+    const int64_t k = std::min(rows, directions - j0);
+    if (!orthogonal || k * kMinOrthogonalShare < rows) {
+      // Independent columns, drawn straight into place.
+      if (leverage) {
+        std::vector<double> h(static_cast<size_t>(k));
+        leverage_columns(rows, j0, j0 + k, seed, stream, out + j0, ldo, h.data());
+        if (norms) std::copy(h.begin(), h.end(), norms + j0);
+      } else {
+        gaussian_columns(rows, j0, j0 + k, seed, stream, out + j0, ldo);
+        if (norms) {
+          std::fill(norms + j0, norms + j0 + k, 0.0);
+          for (int64_t r = 0; r < rows; ++r)
+            for (int64_t j = 0; j < k; ++j) norms[j0 + j] += static_cast<double>(out[r * ldo + j0 + j]) * out[r * ldo + j0 + j];
+          for (int64_t j = 0; j < k; ++j) norms[j0 + j] = std::sqrt(norms[j0 + j]);
+        }
+      }
+      continue;
+    }
     g.resize(static_cast<size_t>(rows * k));
-    length.resize(static_cast<size_t>(k));
+    length.assign(static_cast<size_t>(k), 0.0);
     gaussian_columns(rows, j0, j0 + k, seed, stream, g.data(), k);
-    // Column lengths, accumulated row by row (contiguous reads).
-    std::fill(length.begin(), length.end(), 0.0);
+    // The Gaussian lengths (accumulated row by row: contiguous reads), then
+    // the directions, then each direction scaled to its length (or to the
+    // leverage length).
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t j = 0; j < k; ++j) length[j] += g[r * k + j] * g[r * k + j];
-    for (double& l : length) l = std::sqrt(l);
-    if (leverage || orthogonal) {
-      if (orthogonal) orthonormalise_columns(rows, k, g.data(), 2 * k <= rows ? 1 : 2);
-      // Now column j of g has length 1 (orthogonal) or length[j]: rescale it
-      // to its own Gaussian length (plain) or to the leverage length.
-      for (int64_t j = 0; j < k; ++j) {
-        const double target = leverage ? leverage_length(h_main, h_aux, rows, j0 + j) : length[j];
-        const double have = orthogonal ? 1.0 : length[j];
-        length[j] = have > 0 ? target / have : 0;
-        if (norms) norms[j0 + j] = target;
-      }
-    } else {
-      if (norms) std::copy(length.begin(), length.end(), norms + j0);
-      std::fill(length.begin(), length.end(), 1.0);
+    orthonormalise_columns(rows, k, g.data(), 2 * k <= rows ? 1 : 2);
+    for (int64_t j = 0; j < k; ++j) {
+      length[j] = leverage ? leverage_length(h_main, h_aux, rows, j0 + j) : std::sqrt(length[j]);
+      if (norms) norms[j0 + j] = length[j];
     }
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t j = 0; j < k; ++j) out[r * ldo + j0 + j] = static_cast<T>(length[j] * g[r * k + j]);

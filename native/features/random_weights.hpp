@@ -54,11 +54,20 @@ void leverage_columns(int64_t rows, int64_t col_begin, int64_t col_end, uint64_t
 ///     Gaussian column (chi_rows, independent of Q), or by the leverage length
 ///     |h| of leverage_columns. A full block then sums the linear part
 ///     z/2 exactly: sum_j (w_j . x)(w_j . y) is proportional to <x, y>.
+///     A block of fewer than rows / kMinOrthogonalShare directions keeps its
+///     independent columns: k random directions in `rows` dimensions are
+///     nearly orthogonal already (the variance saved is ~k / rows), and the
+///     O(rows k^2) orthogonalisation and its rows x k float64 scratch would
+///     not pay (high-dimensional inputs).
 /// Every column is marginally N(0, I) (or the leverage density), so features
 /// stay unbiased; only their errors become negatively correlated.
 /// norms (count entries, may be null) receives |w_j|.
-/// Cost: the draw, plus O(rows k^2) per block of k directions (Cholesky QR in
-/// float64: one pass when 2k <= rows, two otherwise).
+/// Cost: the draw, plus O(rows k^2) per orthogonalised block of k directions
+/// (Cholesky QR in float64: one pass when 2k <= rows, two otherwise), with
+/// 8 (rows k + k^2) bytes of scratch.
+/// See structured_columns.
+constexpr int64_t kMinOrthogonalShare = 8;
+
 template <typename T>
 void structured_columns(int64_t rows, int64_t count, uint64_t seed, uint64_t stream, bool orthogonal, bool leverage,
                         T* out, int64_t ldo, double* norms);
