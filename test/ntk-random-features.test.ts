@@ -29,19 +29,20 @@ describe('NTKRandomFeatures is an unbiased estimator', () => {
   // bias O(1/m1) (m1 = 96 here), too small to see with 400 seeds: measured
   // max |z| 2.0-2.2 at depth 1 and 1.8-2.7 at depth 2 (plain and leverage,
   // NTK and NNGP); allowed 4.5 standard errors, plus 1 % of the entry at depth 2.
-  // Default maps draw their columns jointly (orthogonal: antithetic pairs and
-  // orthogonal blocks; every column keeps its law); the last case checks the
-  // independent columns of SPEC §4.2.
+  // Independent columns (SPEC §4.2, the default) and columns drawn jointly
+  // (orthogonal: antithetic pairs and orthogonal blocks; every column keeps
+  // its law).
   const cases = [
-    { depth: 1, leverage: false, orthogonal: true },
-    { depth: 1, leverage: true, orthogonal: true },
-    { depth: 2, leverage: false, orthogonal: true },
-    { depth: 2, leverage: true, orthogonal: true },
+    { depth: 1, leverage: false, orthogonal: false },
+    { depth: 1, leverage: true, orthogonal: false },
     { depth: 2, leverage: false, orthogonal: false },
+    { depth: 2, leverage: true, orthogonal: false },
+    { depth: 1, leverage: false, orthogonal: true },
+    { depth: 2, leverage: true, orthogonal: true },
   ];
   for (const { depth, leverage, orthogonal } of cases) {
     {
-      const label = `${leverage ? ', leverage sampling' : ''}${orthogonal ? '' : ', independent columns'}`;
+      const label = `${leverage ? ', leverage sampling' : ''}${orthogonal ? ', orthogonal weights' : ''}`;
       it(`depth ${depth}${label}: mean Gram over ${SEEDS} seeds -> ntkKernelSync (NTK and NNGP)`, () => {
         const exact = ntkKernelSync(mat(X, n, d), null, { depth });
         for (const kernel of ['ntk', 'nngp'] as const) {
@@ -286,15 +287,15 @@ describe('NTKRandomFeatures determinism and structure', () => {
       map.transformSync(mat(X.subarray(0, 5 * d), 5, d));
       expect(map.memory.parameterBytes).toBe(before);
       map.transformSync(mat(X.subarray(0, 5 * d), 5, d), { kernel: 'nngp' });
-      // Independent columns: the 125 columns beyond W1_L's 75 (75 inputs), plus
-      // the 200 scales. Orthogonal maps draw their columns jointly, so the NNGP
-      // output has a 75 x 200 matrix of its own.
+      // Independent columns (the default): the 125 columns beyond W1_L's 75
+      // (75 inputs), plus the 200 scales. Orthogonal maps draw their columns
+      // jointly, so the NNGP output has a 75 x 200 matrix of its own.
       expect(map.memory.parameterBytes - before).toBe(8 * (75 * (orthogonal ? 200 : 125) + 200));
     }
   });
 
   it('orthogonal weights: antithetic pairs, orthogonal directions in blocks of the layer input, Gaussian lengths', () => {
-    const map = new NTKRandomFeatures({ inputDim: 10, depth: 2, features: 64, sketchFeatures: 39, dtype: 'float64', seed: 5 });
+    const map = new NTKRandomFeatures({ inputDim: 10, depth: 2, features: 64, sketchFeatures: 39, dtype: 'float64', seed: 5, orthogonal: true });
     expect([map.orthogonal, map.arcCosineFeatures, map.stepFeatures]).toEqual([true, 25, 25]);
     for (const layer of [0, 1]) {
       const w = map.weights(layer);
@@ -327,7 +328,7 @@ describe('NTKRandomFeatures determinism and structure', () => {
   });
 
   it('orthogonal weights: a block of fewer than K/8 directions keeps independent columns (high-dimensional input)', () => {
-    const map = new NTKRandomFeatures({ inputDim: 100, depth: 2, features: 16, sketchFeatures: 10, dtype: 'float64', seed: 3 });
+    const map = new NTKRandomFeatures({ inputDim: 100, depth: 2, features: 16, sketchFeatures: 10, dtype: 'float64', seed: 3, orthogonal: true });
     const cosines = (layer: number) => {
       const w = map.weights(layer), K = w.inputDim;
       const col = (j: number) => Array.from({ length: K }, (_, k) => w.arcCosine.get(k, j));
@@ -421,7 +422,7 @@ describe('NTKRandomFeatures save and load', () => {
     expect(() => NTKRandomFeatures.fromJSON({ ...doc, version: 3 })).toThrow(/json.version 3 is not supported/);
     expect(() => NTKRandomFeatures.fromJSON({ ...doc, version: 3 })).toThrow(RangeError);
     // Any edited field breaks the checksum: the map would silently differ.
-    for (const edit of [{ seed: 78 }, { leverage: false }, { normalize: false }, { orthogonal: false }, { sketchFeatures: 21 }, { depth: 3 }, { dtype: 'float32' }]) {
+    for (const edit of [{ seed: 78 }, { leverage: false }, { normalize: false }, { orthogonal: true }, { sketchFeatures: 21 }, { depth: 3 }, { dtype: 'float32' }]) {
       expect(() => NTKRandomFeatures.fromJSON({ ...doc, ...edit })).toThrow(/json.checksum .* does not match.*corrupted/);
     }
     expect(() => NTKRandomFeatures.fromJSON({ ...doc, checksum: 12 })).toThrow(/json.checksum must be a string/);
