@@ -171,12 +171,15 @@ export interface SavedFormat {
  * A document written by toJSON (object or JSON string), checked for format
  * (TypeError), version, unknown fields (RangeError) and missing fields
  * (TypeError), and the memoryLimit option of fromJSON (not yet validated).
+ * `older` lists earlier versions still read, with their own fields; `format`
+ * is the one the document matched.
  */
 export function readSaved(
   json: unknown,
   options: unknown,
-  saved: SavedFormat,
-): { doc: Record<string, unknown>; memoryLimit: unknown } {
+  current: SavedFormat,
+  older: readonly SavedFormat[] = [],
+): { doc: Record<string, unknown>; memoryLimit: unknown; format: SavedFormat } {
   let doc: unknown = json;
   if (typeof json === 'string') {
     try {
@@ -185,15 +188,16 @@ export function readSaved(
       throw new TypeError(`json is not valid JSON: ${(error as Error).message}`);
     }
   }
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc) || (doc as { format?: unknown }).format !== saved.format) {
-    throw new TypeError(`json is not a saved ${saved.owner} (format must be '${saved.format}')`);
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc) || (doc as { format?: unknown }).format !== current.format) {
+    throw new TypeError(`json is not a saved ${current.owner} (format must be '${current.format}')`);
   }
   const d = doc as Record<string, unknown>;
-  const retired = typeof d.version === 'number' ? saved.retired?.[d.version] : undefined;
+  const saved = older.find((f) => f.version === d.version) ?? current;
+  const retired = typeof d.version === 'number' ? current.retired?.[d.version] : undefined;
   if (retired !== undefined) throw new RangeError(retired);
   if (d.version !== saved.version) {
     throw new RangeError(
-      `json.version ${typeof d.version === 'number' ? d.version : describe(d.version)} is not supported (this library reads version ${saved.version})`,
+      `json.version ${typeof d.version === 'number' ? d.version : describe(d.version)} is not supported (this library reads version ${current.version})`,
     );
   }
   const fromOpts = checkOptions('fromJSON options', options, ['memoryLimit']);
@@ -203,7 +207,7 @@ export function readSaved(
     }
   }
   for (const key of saved.fields) if (d[key] === undefined) throw new TypeError(`json.${key} is missing`);
-  return { doc: d, memoryLimit: fromOpts.memoryLimit };
+  return { doc: d, memoryLimit: fromOpts.memoryLimit, format: saved };
 }
 
 /** Constructor options from the saved fields `keys`, with fromJSON's memoryLimit when given. */

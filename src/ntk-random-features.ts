@@ -427,11 +427,11 @@ export class NTKRandomFeatures extends FeatureMap {
    * which is what they drew.
    */
   static fromJSON(json: unknown, options: { memoryLimit?: number } = {}): NTKRandomFeatures {
-    const v1 = savedVersion(json) === 1;
+    const { doc, memoryLimit, format } = readSaved(json, options, SAVED, [SAVED_V1]);
+    const v1 = format === SAVED_V1;
     const fields = v1 ? SAVED_FIELDS_V1 : SAVED_FIELDS;
-    const { doc, memoryLimit } = readSaved(json, options, v1 ? SAVED_V1 : SAVED);
     if (typeof doc.checksum !== 'string') throw new TypeError(`json.checksum must be a string, got ${describe(doc.checksum)}`);
-    const expected = checksumOf(doc, v1 ? 1 : NTK_RANDOM_FEATURES_VERSION, fields);
+    const expected = checksumOf(doc, format.version, fields);
     if (doc.checksum !== expected) {
       throw new RangeError(
         `json.checksum ${doc.checksum} does not match the saved fields (expected ${expected}): the document is corrupted or was edited`,
@@ -443,20 +443,6 @@ export class NTKRandomFeatures extends FeatureMap {
     } as unknown as NTKRandomFeaturesOptions;
     return new NTKRandomFeatures(params, restoreToken);
   }
-}
-
-/** The `version` of a saved document (object or JSON string), if it has a numeric one. */
-function savedVersion(json: unknown): number | undefined {
-  let doc = json;
-  if (typeof json === 'string') {
-    try {
-      doc = JSON.parse(json);
-    } catch {
-      return undefined; // readSaved reports it
-    }
-  }
-  const v = doc !== null && typeof doc === 'object' ? (doc as { version?: unknown }).version : undefined;
-  return typeof v === 'number' ? v : undefined;
 }
 
 /** Bytes a NTKRandomFeatures map with these options holds (for planning). */

@@ -31,28 +31,19 @@ void require(bool ok, const std::string& what) {
   if (!ok) throw std::invalid_argument("NTKRandomFeatures: " + what);
 }
 
-// Columns [col_begin, col_end) of W1 (independent columns), and the
-// relative feature weights sqrt(K)/|w_j| (leverage) or 1.
+// Columns [col_begin, col_end) of W1 from `stream`, and the relative
+// feature weights sqrt(K)/|w_j| (leverage) or 1. Orthogonal maps draw all
+// their columns jointly (col_begin = 0; random_weights.hpp, structured_columns).
 template <typename T>
-void draw_arccos(int64_t rows, int64_t col_begin, int64_t col_end, uint64_t seed, int layer, bool leverage, T* out,
-                 int64_t ldo, double* weight) {
-  const uint64_t stream = stream_of(kArcW, layer);
+void draw_arccos(int64_t rows, int64_t col_begin, int64_t col_end, uint64_t seed, uint64_t stream, bool leverage,
+                 bool orthogonal, T* out, int64_t ldo, double* weight) {
   const int64_t count = col_end - col_begin;
-  if (leverage) {
+  if (orthogonal)
+    structured_columns(rows, col_end, seed, stream, true, leverage, out, ldo, weight);
+  else if (leverage)
     leverage_columns(rows, col_begin, col_end, seed, stream, out, ldo, weight);
-    const double root = std::sqrt(static_cast<double>(rows));
-    for (int64_t j = 0; j < count; ++j) weight[j] = root / weight[j];
-  } else {
+  else
     gaussian_columns(rows, col_begin, col_end, seed, stream, out, ldo);
-    std::fill(weight, weight + count, 1.0);
-  }
-}
-
-// All `count` columns of W1 drawn jointly (orthogonal maps).
-template <typename T>
-void draw_arccos_structured(int64_t rows, int64_t count, uint64_t seed, uint64_t stream, bool leverage, T* out,
-                            int64_t ldo, double* weight) {
-  structured_columns(rows, count, seed, stream, true, leverage, out, ldo, weight);
   const double root = std::sqrt(static_cast<double>(rows));
   for (int64_t j = 0; j < count; ++j) weight[j] = leverage ? root / weight[j] : 1.0;
 }
@@ -78,15 +69,15 @@ NtkRandomFeatures<T>::NtkRandomFeatures(const NtkRandomFeaturesConfig& config) :
     layer.in_dim = k;
     layer.w.allocate(k * width);
     layer.weight.resize(static_cast<size_t>(m1));
-    if (c.orthogonal) {
-      // Step features gain from the antithetic pairs (their constant part
-      // becomes exact) but hardly from orthogonality (they have no linear part).
+    // Orthogonal maps: step features gain from the antithetic pairs (their
+    // constant part becomes exact) but hardly from orthogonality (they have
+    // no linear part).
+    if (c.orthogonal)
       structured_columns(k, m0, c.seed, stream_of(kStepW, h), false, false, layer.w.data(), width, nullptr);
-      draw_arccos_structured(k, m1, c.seed, stream_of(kArcW, h), c.leverage, layer.w.data() + m0, width, layer.weight.data());
-    } else {
+    else
       gaussian_columns(k, 0, m0, c.seed, stream_of(kStepW, h), layer.w.data(), width);
-      draw_arccos(k, 0, m1, c.seed, h, c.leverage, layer.w.data() + m0, width, layer.weight.data());
-    }
+    draw_arccos(k, 0, m1, c.seed, stream_of(kArcW, h), c.leverage, c.orthogonal, layer.w.data() + m0, width,
+                layer.weight.data());
     layer.bscale.resize(static_cast<size_t>(m1));
     const double base = std::sqrt(2.0 / static_cast<double>(m1));
     for (int64_t j = 0; j < m1; ++j) layer.bscale[j] = static_cast<T>(base * layer.weight[j]);
@@ -146,12 +137,13 @@ const typename NtkRandomFeatures<T>::NngpExtra& NtkRandomFeatures<T>::nngp_extra
       e.full = true;
       e.w.allocate(last.in_dim * f);
       weight.resize(static_cast<size_t>(f));
-      draw_arccos_structured(last.in_dim, f, c.seed, stream_of(kNngpW, c.depth - 1), c.leverage, e.w.data(), f,
-                             weight.data());
+      draw_arccos(last.in_dim, 0, f, c.seed, stream_of(kNngpW, c.depth - 1), c.leverage, true, e.w.data(), f,
+                  weight.data());
     } else if (f > m1) {
       e.w.allocate(last.in_dim * (f - m1));
       weight.resize(static_cast<size_t>(f));
-      draw_arccos(last.in_dim, m1, f, c.seed, c.depth - 1, c.leverage, e.w.data(), f - m1, weight.data() + m1);
+      draw_arccos(last.in_dim, m1, f, c.seed, stream_of(kArcW, c.depth - 1), c.leverage, false, e.w.data(), f - m1,
+                  weight.data() + m1);
     }
     e.scale.resize(static_cast<size_t>(f));
     const double base = std::sqrt(2.0 / static_cast<double>(f));

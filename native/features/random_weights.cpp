@@ -226,9 +226,8 @@ void structured_columns(int64_t rows, int64_t count, uint64_t seed, uint64_t str
     if (!orthogonal || k * kMinOrthogonalShare < rows) {
       // Independent columns, drawn straight into place.
       if (leverage) {
-        std::vector<double> h(static_cast<size_t>(k));
-        leverage_columns(rows, j0, j0 + k, seed, stream, out + j0, ldo, h.data());
-        if (norms) std::copy(h.begin(), h.end(), norms + j0);
+        length.resize(static_cast<size_t>(k));
+        leverage_columns(rows, j0, j0 + k, seed, stream, out + j0, ldo, norms ? norms + j0 : length.data());
       } else {
         gaussian_columns(rows, j0, j0 + k, seed, stream, out + j0, ldo);
         if (norms) {
@@ -246,8 +245,9 @@ void structured_columns(int64_t rows, int64_t count, uint64_t seed, uint64_t str
     // The Gaussian lengths (accumulated row by row: contiguous reads), then
     // the directions, then each direction scaled to its length (or to the
     // leverage length).
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t j = 0; j < k; ++j) length[j] += g[r * k + j] * g[r * k + j];
+    if (!leverage)
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t j = 0; j < k; ++j) length[j] += g[r * k + j] * g[r * k + j];
     orthonormalise_columns(rows, k, g.data(), 2 * k <= rows ? 1 : 2);
     for (int64_t j = 0; j < k; ++j) {
       length[j] = leverage ? leverage_length(h_main, h_aux, rows, j0 + j) : std::sqrt(length[j]);

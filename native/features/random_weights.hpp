@@ -40,6 +40,10 @@ template <typename T>
 void leverage_columns(int64_t rows, int64_t col_begin, int64_t col_end, uint64_t seed, uint64_t stream, T* out,
                       int64_t ldo, double* norms);
 
+/// structured_columns orthogonalises a block of k directions in `rows`
+/// dimensions only when k * kMinOrthogonalShare >= rows (see there).
+constexpr int64_t kMinOrthogonalShare = 8;
+
 /// Columns [0, count) of a row-major rows x count matrix (ld ldo), each
 /// distributed as its plain or leverage counterpart above, but drawn jointly
 /// to lower the variance of random features built on them:
@@ -65,9 +69,6 @@ void leverage_columns(int64_t rows, int64_t col_begin, int64_t col_end, uint64_t
 /// Cost: the draw, plus O(rows k^2) per orthogonalised block of k directions
 /// (Cholesky QR in float64: one pass when 2k <= rows, two otherwise), with
 /// 8 (rows k + k^2) bytes of scratch.
-/// See structured_columns.
-constexpr int64_t kMinOrthogonalShare = 8;
-
 template <typename T>
 void structured_columns(int64_t rows, int64_t count, uint64_t seed, uint64_t stream, bool orthogonal, bool leverage,
                         T* out, int64_t ldo, double* norms);
