@@ -94,6 +94,62 @@ describe('CUDA backend', () => {
   );
 
   it.skipIf(!cudaAvailable)(
+    `backend 'cuda': a symmetric Gram is exactly symmetric, tiles and k steps cut anywhere, zero and extreme rows (skipped when no CUDA device)`,
+    () => {
+      // n and d not multiples of the 64-row tiles or the 16-wide k steps.
+      for (const [n, d] of [[1, 3], [65, 17], [200, 129]] as const) {
+        const rows = data(4 + n, n, d);
+        if (n > 7) {
+          // A zero row, and rows whose squares would overflow / underflow.
+          for (let k = 0; k < d; k++) {
+            rows[3 * d + k] = 0;
+            rows[5 * d + k] *= 1e200;
+            rows[7 * d + k] *= 1e-200;
+          }
+        }
+        const x = { data: rows, shape: [n, d] };
+        const cpu = ntkKernelSync(x, null, { depth: 2, backend: 'cpu' });
+        const gpu = ntkKernelSync(x, null, { depth: 2, backend: 'cuda' });
+        const a = gpu.ntk.data;
+        const b = cpu.ntk.data;
+        let asym = 0;
+        let err = 0;
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < n; j++) {
+            if (a[i * n + j] !== a[j * n + i]) asym++;
+            const ref = b[i * n + j];
+            // Equal covers the zero row and entries of two huge rows (Infinity on both).
+            err = Math.max(err, a[i * n + j] === ref ? 0 : Math.abs(a[i * n + j] - ref) / Math.abs(ref));
+          }
+        }
+        expect(asym).toBe(0);
+        expect(err).toBeLessThan(1e-10);
+      }
+    },
+  );
+
+  it.skipIf(!cudaAvailable)(
+    `backend 'cuda' in several row chunks, one output only, float32 (skipped when no CUDA device)`,
+    () => {
+      // 1,500 x 30,000 = 45M entries: more than one device chunk (2^25 entries).
+      const n = 1500;
+      const m = 30000;
+      const d = 6;
+      const x = { data: Float32Array.from(data(7, n, d)), shape: [n, d] };
+      const z = { data: Float32Array.from(data(8, m, d)), shape: [m, d] };
+      const cpu = ntkKernelSync(x, z, { depth: 3, output: 'nngp', backend: 'cpu' });
+      const gpu = ntkKernelSync(x, z, { depth: 3, output: 'nngp', backend: 'cuda' });
+      expect(gpu.ntk).toBeUndefined();
+      const a = gpu.nngp.data;
+      const b = cpu.nngp.data;
+      let err = 0;
+      for (let i = 0; i < a.length; i++) err = Math.max(err, Math.abs(a[i] - b[i]) / Math.abs(b[i]));
+      // Both round the same float64 value to float32: at most one float32 ulp apart.
+      expect(err).toBeLessThanOrEqual(2 ** -23);
+    },
+  );
+
+  it.skipIf(!cudaAvailable)(
     `backend 'auto' uses CUDA and 'cuda' works with float32 (skipped when no CUDA device)`,
     () => {
       const x = { data: Float32Array.from(data(3, 50, 8)), shape: [50, 8] };

@@ -1,6 +1,9 @@
 #include "common/threads.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <cstdint>
+#include <cstring>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -41,6 +44,18 @@ bool have_openmp() {
 #else
   return false;
 #endif
+}
+
+void parallel_copy(void* dst, const void* src, size_t bytes) {
+  constexpr int64_t kPiece = int64_t{1} << 20;
+  const int64_t pieces = (static_cast<int64_t>(bytes) + kPiece - 1) / kPiece;
+  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(thread_count(), pieces)));
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t p = 0; p < pieces; ++p) {
+    const int64_t begin = p * kPiece;
+    const int64_t len = std::min<int64_t>(kPiece, static_cast<int64_t>(bytes) - begin);
+    std::memcpy(static_cast<char*>(dst) + begin, static_cast<const char*>(src) + begin, static_cast<size_t>(len));
+  }
 }
 
 }  // namespace ntk

@@ -5,6 +5,8 @@
 // and passes it explicitly to each parallel region.
 #pragma once
 
+#include <cstddef>
+
 namespace ntk {
 
 /// Threads used by parallel regions (>= 1). Defaults to the OpenMP maximum.
@@ -19,5 +21,10 @@ void init_threads();
 
 /// Whether the core was compiled with OpenMP.
 bool have_openmp();
+
+/// memcpy split over the core's threads in 1 MiB pieces: one thread cannot
+/// saturate memory bandwidth, and page faults of a freshly allocated
+/// destination (a new JavaScript array) are served in parallel.
+void parallel_copy(void* dst, const void* src, size_t bytes);
 
 }  // namespace ntk
