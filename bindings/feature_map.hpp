@@ -117,21 +117,37 @@ class TypedMap {
   int64_t reported_ = 0;
 };
 
-/// transform(x, n, out, kernel, async): features of n dense inputs of `input_dim` values each.
-template <typename T, template <typename> class Map>
-Napi::Value transform_dense(const Napi::CallbackInfo& info, std::shared_ptr<const Map<T>> map, int64_t input_dim) {
+/// Runs a map's own CPU transforms (the default of the calls below).
+struct CpuTransform {
+  template <typename M, typename T>
+  void dense(const M& map, const T* x, int64_t n, T* out, ntk::FeatureKernel kernel) const {
+    map.transform(x, n, out, kernel);
+  }
+  template <typename M, typename T>
+  void csr(const M& map, const int32_t* indptr, const int32_t* indices, const T* values, int64_t n, T* out,
+           ntk::FeatureKernel kernel) const {
+    map.transform_csr(indptr, indices, values, n, out, kernel);
+  }
+};
+
+/// transform(x, n, out, kernel, async): features of n dense inputs of `input_dim` values each,
+/// computed by run.dense(map, ...).
+template <typename T, template <typename> class Map, typename Run = CpuTransform>
+Napi::Value transform_dense(const Napi::CallbackInfo& info, std::shared_ptr<const Map<T>> map, int64_t input_dim,
+                            Run run = Run()) {
   if (info.Length() < 5) throw Napi::TypeError::New(info.Env(), "transform: expected 5 arguments");
   const int64_t n = size_arg(info[1], "n");
   const T* x = typed_data<T>(info[0], "X", n * input_dim);
   T* out = typed_data<T>(info[2], "out", n * map->features());
   const ntk::FeatureKernel kernel = kernel_arg(info[3]);
-  auto job = [=]() { map->transform(x, n, out, kernel); };
+  auto job = [=]() { run.dense(*map, x, n, out, kernel); };
   return run_job(info.Env(), info[4].ToBoolean(), job, {info[0], info[2]});
 }
 
 /// transformCsr(indptr, indices, values, n, out, kernel, async): features of n CSR rows of `input_dim` columns.
-template <typename T, template <typename> class Map>
-Napi::Value transform_csr(const Napi::CallbackInfo& info, std::shared_ptr<const Map<T>> map, int64_t input_dim) {
+template <typename T, template <typename> class Map, typename Run = CpuTransform>
+Napi::Value transform_csr(const Napi::CallbackInfo& info, std::shared_ptr<const Map<T>> map, int64_t input_dim,
+                          Run run = Run()) {
   if (info.Length() < 7) throw Napi::TypeError::New(info.Env(), "transformCsr: expected 7 arguments");
   const int64_t n = size_arg(info[3], "n");
   // The TypeScript layer has validated the structure; recheck what guards
@@ -140,8 +156,13 @@ Napi::Value transform_csr(const Napi::CallbackInfo& info, std::shared_ptr<const 
   const T* values = typed_data<T>(info[2], "values", csr.nnz);
   T* out = typed_data<T>(info[4], "out", n * map->features());
   const ntk::FeatureKernel kernel = kernel_arg(info[5]);
-  auto job = [=]() { map->transform_csr(csr.indptr, csr.indices, values, n, out, kernel); };
+  auto job = [=]() { run.csr(*map, csr.indptr, csr.indices, values, n, out, kernel); };
   return run_job(info.Env(), info[6].ToBoolean(), job, {info[0], info[1], info[2], info[4]});
+}
+
+/// Whether an optional backend argument names 'cuda' (else 'cpu').
+inline bool cuda_backend_arg(const Napi::CallbackInfo& info, size_t i) {
+  return info.Length() > i && info[i].IsString() && info[i].ToString().Utf8Value() == "cuda";
 }
 
 }  // namespace ntk_bindings

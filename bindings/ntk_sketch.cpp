@@ -1,12 +1,13 @@
 // NtkSketchMap: the native half of the NTKSketch class.
 //   new NtkSketchMap(inputDim, depth, features, sketchDim, seed, dtype, k1[], k0[], normalize = true)
-//   .transform(x, n, out, kernel, async)
-//   .transformCsr(indptr, indices, values, n, out, kernel, async)
+//   .transform(x, n, out, kernel, async, backend = 'cpu')
+//   .transformCsr(indptr, indices, values, n, out, kernel, async, backend = 'cpu')
 //   .dispose(): drops the parameters (running jobs keep theirs)
 //   .info() -> { parameterBytes, workspaceBytes }
 #include <napi.h>
 
 #include "arrays.hpp"
+#include "cuda/cuda_backend.hpp"
 #include "bindings.hpp"
 #include "feature_map.hpp"
 #include "features/ntk_sketch.hpp"
@@ -48,12 +49,33 @@ class NtkSketchMap : public Napi::ObjectWrap<NtkSketchMap> {
     return info.Env().Undefined();
   }
 
+  // The GPU versions of the transforms (cuda/cuda_backend.hpp).
+  struct CudaTransform {
+    template <typename T>
+    void dense(const ntk::NtkSketch<T>& map, const T* x, int64_t n, T* out, ntk::FeatureKernel kernel) const {
+      ntk::ntk_sketch_transform_cuda(map, x, n, out, kernel);
+    }
+    template <typename T>
+    void csr(const ntk::NtkSketch<T>& map, const int32_t* indptr, const int32_t* indices, const T* values, int64_t n,
+             T* out, ntk::FeatureKernel kernel) const {
+      ntk::ntk_sketch_transform_csr_cuda(map, indptr, indices, values, n, out, kernel);
+    }
+  };
+
   Napi::Value Transform(const Napi::CallbackInfo& info) {
-    return map_.visit([&](auto map) { return transform_dense(info, map, map->config().input_dim); });
+    const bool cuda = cuda_backend_arg(info, 5);
+    return map_.visit([&](auto map) {
+      return cuda ? transform_dense(info, map, map->config().input_dim, CudaTransform())
+                  : transform_dense(info, map, map->config().input_dim);
+    });
   }
 
   Napi::Value TransformCsr(const Napi::CallbackInfo& info) {
-    return map_.visit([&](auto map) { return transform_csr(info, map, map->config().input_dim); });
+    const bool cuda = cuda_backend_arg(info, 7);
+    return map_.visit([&](auto map) {
+      return cuda ? transform_csr(info, map, map->config().input_dim, CudaTransform())
+                  : transform_csr(info, map, map->config().input_dim);
+    });
   }
 
   Napi::Value Info(const Napi::CallbackInfo& info) {

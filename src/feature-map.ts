@@ -134,13 +134,15 @@ export function noWork(async: boolean): Promise<void> | undefined {
   return async ? Promise.resolve() : undefined;
 }
 
-/** The batch that runs a native row map over `rows` into `out`. */
-export function rowBatch(map: NativeRowFeatureMap, rows: Rows, out: FloatArray, kernel: FeatureKernel): TransformBatch {
+/** The batch that runs a native row map over `rows` into `out` (on the GPU: NTKSketch only). */
+export function rowBatch(
+  map: NativeRowFeatureMap, rows: Rows, out: FloatArray, kernel: FeatureKernel, backend: 'cpu' | 'cuda' = 'cpu',
+): TransformBatch {
   const n = rows.x.rows;
   const run = (async: boolean) => {
     if (n === 0) return noWork(async);
-    if (rows.sparse) return map.transformCsr(rows.x.indptr, rows.x.indices, rows.x.data, n, out, kernel, async);
-    return map.transform(rows.x.data, n, out, kernel, async);
+    if (rows.sparse) return map.transformCsr(rows.x.indptr, rows.x.indices, rows.x.data, n, out, kernel, async, backend);
+    return map.transform(rows.x.data, n, out, kernel, async, backend);
   };
   return { count: n, out, run };
 }
@@ -170,16 +172,17 @@ export interface SavedFormat {
 /**
  * A document written by toJSON (object or JSON string), checked for format
  * (TypeError), version, unknown fields (RangeError) and missing fields
- * (TypeError), and the memoryLimit option of fromJSON (not yet validated).
- * `older` lists earlier versions still read, with their own fields; `format`
- * is the one the document matched.
+ * (TypeError), and the options of fromJSON (`optionKeys`; their values are
+ * not yet validated). `older` lists earlier versions still read, with their
+ * own fields; `format` is the one the document matched.
  */
 export function readSaved(
   json: unknown,
   options: unknown,
   current: SavedFormat,
   older: readonly SavedFormat[] = [],
-): { doc: Record<string, unknown>; memoryLimit: unknown; format: SavedFormat } {
+  optionKeys: readonly string[] = ['memoryLimit'],
+): { doc: Record<string, unknown>; memoryLimit: unknown; options: Record<string, unknown>; format: SavedFormat } {
   let doc: unknown = json;
   if (typeof json === 'string') {
     try {
@@ -200,14 +203,14 @@ export function readSaved(
       `json.version ${typeof d.version === 'number' ? d.version : describe(d.version)} is not supported (this library reads version ${current.version})`,
     );
   }
-  const fromOpts = checkOptions('fromJSON options', options, ['memoryLimit']);
+  const fromOpts = checkOptions('fromJSON options', options, optionKeys);
   for (const key of Object.keys(d)) {
     if (key !== 'format' && key !== 'version' && !saved.fields.includes(key)) {
       throw new RangeError(`json.${key} is not a field of a saved ${saved.owner}`);
     }
   }
   for (const key of saved.fields) if (d[key] === undefined) throw new TypeError(`json.${key} is missing`);
-  return { doc: d, memoryLimit: fromOpts.memoryLimit, format: saved };
+  return { doc: d, memoryLimit: fromOpts.memoryLimit, options: fromOpts, format: saved };
 }
 
 /** Constructor options from the saved fields `keys`, with fromJSON's memoryLimit when given. */

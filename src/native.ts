@@ -80,7 +80,10 @@ export interface NativeAddon {
 
 /** Native half of a feature map: an immutable seeded map of n inputs (rows or images) to n x features. */
 export interface NativeFeatureMap {
-  transform<T extends FloatArray>(x: T, n: number, out: T, kernel: 'ntk' | 'nngp', async: boolean): Promise<void> | undefined;
+  /** backend: NTKSketch only ('cpu' when absent). */
+  transform<T extends FloatArray>(
+    x: T, n: number, out: T, kernel: 'ntk' | 'nngp', async: boolean, backend?: NativeBackendName,
+  ): Promise<void> | undefined;
   /** Releases the parameters now (running async jobs keep their own reference); later calls throw. */
   dispose(): void;
 }
@@ -89,6 +92,7 @@ export interface NativeFeatureMap {
 export interface NativeRowFeatureMap extends NativeFeatureMap {
   transformCsr<T extends FloatArray>(
     indptr: Int32Array, indices: Int32Array, values: T, n: number, out: T, kernel: 'ntk' | 'nngp', async: boolean,
+    backend?: NativeBackendName,
   ): Promise<void> | undefined;
 }
 

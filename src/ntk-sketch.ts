@@ -51,11 +51,10 @@ import {
   seedOption,
   type DType,
 } from './arrays.js';
-import { backends, type BackendChoice } from './backends.js';
+import { backends, resolveBackend, type BackendChoice } from './backends.js';
 import {
   FeatureMap,
   computePolynomials,
-  cpuBackendOption,
   kernelOption,
   polynomialsToJSON,
   readPolynomials,
@@ -95,7 +94,12 @@ export interface NTKSketchOptions extends PolynomialMapOptions {
    * grows like m log m: beyond 4096 the transforms also leave the L1 cache.
    */
   sketchDim?: number;
-  /** 'cpu' or 'auto' (NTKSketch runs on the CPU). Default 'cpu'. */
+  /**
+   * Where transforms run: 'cpu', 'cuda' (a RangeError giving the reason
+   * when no CUDA device is usable) or 'auto' (CUDA when a device is usable).
+   * Both compute the same operations in the same order: the features are
+   * bit-identical. Default 'cpu'.
+   */
   backend?: BackendChoice;
 }
 
@@ -131,7 +135,7 @@ const MAX_FEATURES = 1 << 24;
 const MAX_SKETCH_DIM = 1 << 22;
 const MAX_INPUT_DIM = 2147483647;
 
-type Resolved = Required<Omit<NTKSketchOptions, 'backend'>>;
+type Resolved = Required<Omit<NTKSketchOptions, 'backend'>> & { backend: 'cpu' | 'cuda' };
 
 const OPTION_KEYS = [
   'inputDim', 'depth', 'features', 'degree', 'seed', 'dtype', 'approximation', 'sketchDim', 'backend', 'memoryLimit',
@@ -169,9 +173,9 @@ function resolveOptions(options: unknown, prefix: string, what: string): Resolve
     opts.sketchDim === undefined
       ? Math.min(DEFAULT_MAX_SKETCH_DIM, Math.max(16, nextPow2(features)))
       : intOption(name('sketchDim'), opts.sketchDim, 8, MAX_SKETCH_DIM);
-  cpuBackendOption(name('backend'), opts.backend, 'NTKSketch');
+  const backend = resolveBackend(name('backend'), opts.backend);
   const memoryLimit = memoryLimitOption(name('memoryLimit'), opts.memoryLimit);
-  return { inputDim, depth, features, degree, seed, dtype, approximation, sketchDim, memoryLimit };
+  return { inputDim, depth, features, degree, seed, dtype, approximation, sketchDim, backend, memoryLimit };
 }
 
 /** The coefficients this version computes: 'nnls' fits layer h on [lower[h-1], 1]. */
@@ -205,6 +209,8 @@ export class NTKSketch extends FeatureMap {
   readonly dtype: DType;
   readonly approximation: PolynomialApproximation;
   readonly sketchDim: number;
+  /** The backend transforms run on ('auto' resolved when the map was built). */
+  readonly backend: 'cpu' | 'cuda';
   readonly memoryLimit: number;
   private readonly k1: Float64Array[];
   private readonly k0: Float64Array[];
@@ -223,6 +229,7 @@ export class NTKSketch extends FeatureMap {
     this.dtype = r.dtype;
     this.approximation = r.approximation;
     this.sketchDim = r.sketchDim;
+    this.backend = r.backend;
     this.memoryLimit = r.memoryLimit;
     checkMemory(`NTKSketch parameters (sketchDim ${r.sketchDim}, degree ${r.degree}, depth ${r.depth})`, parameterBytesBound(r), r.memoryLimit);
     const nat = native();
@@ -257,11 +264,12 @@ export class NTKSketch extends FeatureMap {
     const rows = readRows(X, this.inputDim, this.dtype, 'NTKSketch');
     const n = rows.x.rows;
     const elem = elementBytes(this.dtype);
-    const threads = backends().cpu.threads;
-    // Output, plus per-thread scratch (a dense row needs an inputDim buffer).
+    // Output, plus per-thread scratch (a dense row needs an inputDim buffer);
+    // the GPU's workspace is on the device, at most 1 GiB per batch of rows.
+    const threads = this.backend === 'cpu' ? backends().cpu.threads : 0;
     const scratch = this.map.info().workspaceBytes + (rows.sparse ? 0 : this.inputDim * elem);
     checkMemory(`${fn}: ${n} x ${this.features} features`, n * this.features * elem + threads * scratch, this.memoryLimit);
-    return rowBatch(this.map, rows, allocate(this.dtype, n * this.features), kernel);
+    return rowBatch(this.map, rows, allocate(this.dtype, n * this.features), kernel, this.backend);
   }
 
   /** A small document (parameters, seed, coefficients) that fromJSON turns back into the same map. */
@@ -287,9 +295,12 @@ export class NTKSketch extends FeatureMap {
    * another format or version, and coefficients that are not what this
    * version computes for those parameters (corruption).
    */
-  static fromJSON(json: unknown, options: { memoryLimit?: number } = {}): NTKSketch {
-    const { doc, memoryLimit } = readSaved(json, options, SAVED);
-    const params = savedOptions(doc, SAVED_OPTIONS, memoryLimit) as unknown as NTKSketchOptions;
+  static fromJSON(json: unknown, options: { memoryLimit?: number; backend?: BackendChoice } = {}): NTKSketch {
+    const { doc, memoryLimit, options: opts } = readSaved(json, options, SAVED, [], ['memoryLimit', 'backend']);
+    const params = {
+      ...savedOptions(doc, SAVED_OPTIONS, memoryLimit),
+      ...(opts.backend === undefined ? {} : { backend: opts.backend }),
+    } as unknown as NTKSketchOptions;
     const r = resolveOptions(params, 'json.', 'NTKSketch.fromJSON');
     const stored = readPolynomials(doc.polynomials, r, polynomialSource(r, native().layerLowerBounds(r.depth)));
     return new NTKSketch(params, restoreToken, stored);

@@ -7,7 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "features/feature_kernel.hpp"
+
 namespace ntk {
+
+template <typename T>
+class NtkSketch;
 
 struct CudaDevice {
   int index;
@@ -33,5 +38,14 @@ CudaInfo cuda_info();
 template <typename T>
 void ntk_exact_cuda(const T* x, int64_t n, const T* z, int64_t m, int64_t d, bool symmetric,
                     int depth, T* ntk, T* nngp);
+
+/// GPU versions of NtkSketch::transform and transform_csr (same contract,
+/// bit-identical features); throw std::runtime_error when no device is
+/// available or a CUDA call fails.
+template <typename T>
+void ntk_sketch_transform_cuda(const NtkSketch<T>& map, const T* x, int64_t n, T* out, FeatureKernel kernel);
+template <typename T>
+void ntk_sketch_transform_csr_cuda(const NtkSketch<T>& map, const int32_t* indptr, const int32_t* indices,
+                                   const T* values, int64_t n, T* out, FeatureKernel kernel);
 
 }  // namespace ntk

@@ -2,6 +2,7 @@
 #include <stdexcept>
 
 #include "cuda/cuda_backend.hpp"
+#include "features/ntk_sketch.hpp"
 
 namespace ntk {
 
@@ -19,5 +20,23 @@ template void ntk_exact_cuda<float>(const float*, int64_t, const float*, int64_t
                                     int, float*, float*);
 template void ntk_exact_cuda<double>(const double*, int64_t, const double*, int64_t, int64_t,
                                      bool, int, double*, double*);
+
+template <typename T>
+void ntk_sketch_transform_cuda(const NtkSketch<T>&, const T*, int64_t, T*, FeatureKernel) {
+  throw std::runtime_error(cuda_info().reason);
+}
+
+template <typename T>
+void ntk_sketch_transform_csr_cuda(const NtkSketch<T>&, const int32_t*, const int32_t*, const T*, int64_t, T*,
+                                   FeatureKernel) {
+  throw std::runtime_error(cuda_info().reason);
+}
+
+template void ntk_sketch_transform_cuda<float>(const NtkSketch<float>&, const float*, int64_t, float*, FeatureKernel);
+template void ntk_sketch_transform_cuda<double>(const NtkSketch<double>&, const double*, int64_t, double*, FeatureKernel);
+template void ntk_sketch_transform_csr_cuda<float>(const NtkSketch<float>&, const int32_t*, const int32_t*, const float*,
+                                                   int64_t, float*, FeatureKernel);
+template void ntk_sketch_transform_csr_cuda<double>(const NtkSketch<double>&, const int32_t*, const int32_t*,
+                                                    const double*, int64_t, double*, FeatureKernel);
 
 }  // namespace ntk

@@ -162,6 +162,15 @@ class NtkSketch {
     Output psi;      // NTK output, features rows (h = depth)
   };
   const std::vector<Layer>& layers() const { return layers_; }
+  /// phi^0 is the unit input itself (input_dim <= 2 sketch_dim), else its CountSketch.
+  bool identity_input() const { return identity0_; }
+  /// Entries of phi^0; the CountSketch that makes it when not identity_input().
+  int64_t input_sketch_dim() const { return dim0_; }
+  const CountSketch<T>& input_sketch() const { return cs0_; }
+  /// Padded length of a tree node; most nodes in a layer; longest leaf transform.
+  int64_t node_padded() const { return node_padded_; }
+  int64_t max_nodes() const { return max_nodes_; }
+  int64_t max_leaf() const { return max_leaf_; }
 
  private:
   struct Workspace {

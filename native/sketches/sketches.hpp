@@ -45,6 +45,14 @@ struct RowView {
 /// CountSketch R^d -> R^m: CS(x)_j = sum_{h(i) = j} s(i) x_i. The hash and sign
 /// of coordinate i are computed from the counter RNG on the fly, so the sketch
 /// needs no O(d) tables and costs O(nnz(x)).
+/// CountSketch hash of coordinate i into m buckets: bucket, and whether its
+/// sign is -1. Shared by the CPU sketch and the CUDA kernels.
+NTK_HD void count_sketch_hash(const CounterRng& rng, int64_t m, int64_t i, int64_t* bucket, bool* negative) {
+  const uint64_t b = rng.bits(static_cast<uint64_t>(i));
+  *bucket = static_cast<int64_t>(CounterRng::mulhi(b, static_cast<uint64_t>(m)));
+  *negative = (b & 1) != 0;
+}
+
 template <typename T>
 class CountSketch {
  public:
@@ -54,10 +62,12 @@ class CountSketch {
   int64_t out_dim() const { return out_dim_; }
   /// Bucket in [0, m) and sign (+-1) of input coordinate i.
   void hash(int64_t i, int64_t* bucket, T* sign) const {
-    const uint64_t b = rng_.bits(static_cast<uint64_t>(i));
-    *bucket = static_cast<int64_t>(CounterRng::mulhi(b, static_cast<uint64_t>(out_dim_)));
-    *sign = (b & 1) ? T(-1) : T(1);
+    bool negative;
+    count_sketch_hash(rng_, out_dim_, i, bucket, &negative);
+    *sign = negative ? T(-1) : T(1);
   }
+  /// The generator behind hash() (the CUDA path hashes on the device).
+  const CounterRng& rng() const { return rng_; }
   /// out (out_dim entries) = CS(x); out is overwritten.
   void apply(const RowView<T>& x, T* out) const;
 
