@@ -17,6 +17,18 @@ inline void cuda_check(cudaError_t err, const char* what) {
   }
 }
 
+/// Throws the reason when no CUDA device is usable. Cheap (a device count),
+/// unlike cuda_info(), which reads every device's properties.
+inline void require_device() {
+  int count = 0;
+  const cudaError_t err = cudaGetDeviceCount(&count);
+  if (err != cudaSuccess) {
+    cudaGetLastError();
+    throw std::runtime_error(std::string("no usable CUDA device: ") + cudaGetErrorString(err));
+  }
+  if (count == 0) throw std::runtime_error("no CUDA device found");
+}
+
 /// cudaMalloc'd array of `count` V, freed on scope exit (also on exceptions).
 template <typename V>
 struct DeviceBuffer {

@@ -153,8 +153,7 @@ ntk_tile_kernel(const double* __restrict__ u, const double* __restrict__ v, cons
 template <typename T>
 void ntk_exact_cuda(const T* x, int64_t n, const T* z, int64_t m, int64_t d, bool symmetric,
                     int depth, T* ntk, T* nngp) {
-  const CudaInfo info = cuda_info();
-  if (!info.available) throw std::runtime_error(info.reason);
+  require_device();
   if (symmetric) m = n;
   if (n == 0 || m == 0 || (!ntk && !nngp)) return;
   DeviceBuffer<double> du(static_cast<size_t>(n * d)), dnu(static_cast<size_t>(n));

@@ -110,17 +110,16 @@ __global__ void unit_rows_kernel(const T* __restrict__ dense, const int64_t* __r
   if (lane == 0) norms[row] = static_cast<T>(__dmul_rn(amax, scaled));
 }
 
-// phi^0 of each row from its unit values: the row itself scattered into
-// place (identity, CSR input) or its CountSketch, one thread per row so the
-// buckets add in the CPU's order.
+// phi^0 of each row (zeroed before) from its unit values: the row itself
+// scattered into place (identity, CSR input) or its CountSketch, one thread
+// per row so the buckets add in the CPU's order.
 template <typename T>
 __global__ void input_sketch_kernel(const T* __restrict__ unit, const int64_t* __restrict__ indptr,
                                     const int32_t* __restrict__ indices, int64_t n, int64_t d, bool identity,
                                     CounterRng rng, int64_t dim0, T* __restrict__ phi0) {
   const int64_t row = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (row >= n) return;
-  T* out = phi0 + row * dim0;
-  for (int64_t j = 0; j < dim0; ++j) out[j] = 0;
+  T* out = phi0 + row * dim0;  // zeroed by the caller
   const bool dense = indptr == nullptr;
   const int64_t count = dense ? d : indptr[row + 1] - indptr[row];
   const T* u = unit + (dense ? row * d : indptr[row]);
@@ -417,6 +416,7 @@ class GpuSketch {
         phi_pitch = dim0;
       }
       if (own_phi0) {
+        cuda_check(cudaMemsetAsync(w_phi0.ptr, 0, static_cast<size_t>(b * dim0) * sizeof(T)), "cudaMemset");
         input_sketch_kernel<T><<<static_cast<unsigned>((b + 127) / 128), 128>>>(
             dense ? w_unit.ptr : d_unit_sparse->ptr, dense ? nullptr : d_ptr->ptr, dense ? nullptr : d_idx->ptr, b, d,
             map_.identity_input(), map_.input_sketch().rng(), dim0, w_phi0.ptr);
@@ -589,8 +589,7 @@ class GpuSketch {
 
 template <typename T>
 void ntk_sketch_transform_cuda(const NtkSketch<T>& map, const T* x, int64_t n, T* out, FeatureKernel kernel) {
-  const CudaInfo info = cuda_info();
-  if (!info.available) throw std::runtime_error(info.reason);
+  require_device();
   if (n == 0) return;
   GpuSketch<T>(map).run(x, nullptr, nullptr, nullptr, n, out, kernel);
 }
@@ -598,8 +597,7 @@ void ntk_sketch_transform_cuda(const NtkSketch<T>& map, const T* x, int64_t n, T
 template <typename T>
 void ntk_sketch_transform_csr_cuda(const NtkSketch<T>& map, const int32_t* indptr, const int32_t* indices,
                                    const T* values, int64_t n, T* out, FeatureKernel kernel) {
-  const CudaInfo info = cuda_info();
-  if (!info.available) throw std::runtime_error(info.reason);
+  require_device();
   if (n == 0) return;
   GpuSketch<T>(map).run(nullptr, indptr, indices, values, n, out, kernel);
 }
