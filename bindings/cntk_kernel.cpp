@@ -3,7 +3,7 @@
 //     -> { prepDoubles, scratchBytes (per thread), threads, outHeight, outWidth }
 //   cntkPrepare(x, n, C, H, W, depth, filter, same, prep, async)
 //   cntkPairs(prepX, n, prepZ | null, m, C, H, W, depth, filter, same,
-//             rowBegin, rowEnd, ntkOut | null, nngpOut | null, async)
+//             rowBegin, rowEnd, ntkOut | null, nngpOut | null, async, backend = 'cpu')
 // cntkPairs computes the rows [rowBegin, rowEnd) of the n x m result, so the
 // TypeScript layer can report progress between row blocks.
 #include <napi.h>
@@ -16,6 +16,7 @@
 #include "bindings.hpp"
 #include "job.hpp"
 #include "common/threads.hpp"
+#include "cuda/cuda_backend.hpp"
 #include "kernels/cntk_exact.hpp"
 
 namespace ntk_bindings {
@@ -98,8 +99,12 @@ Napi::Value pairs_typed(const Napi::CallbackInfo& info) {
   T* ntk_out = info[12].IsNull() ? nullptr : typed_data<T>(info[12], "ntkOut", n * m);
   T* nngp_out = info[13].IsNull() ? nullptr : typed_data<T>(info[13], "nngpOut", n * m);
   const bool async = info[14].ToBoolean();
+  const bool cuda = info.Length() > 15 && info[15].IsString() && info[15].ToString().Utf8Value() == "cuda";
   auto job = [=]() {
-    ntk::cntk_exact_rows<T>(px, n, pz, m, symmetric, s, row_begin, row_end, ntk_out, nngp_out);
+    if (cuda)
+      ntk::cntk_exact_rows_cuda<T>(px, n, pz, m, symmetric, s, row_begin, row_end, ntk_out, nngp_out);
+    else
+      ntk::cntk_exact_rows<T>(px, n, pz, m, symmetric, s, row_begin, row_end, ntk_out, nngp_out);
   };
   return run_job(env, async, job, {info[0], info[2], info[12], info[13]});
 }

@@ -37,6 +37,7 @@ import {
   type Images,
 } from './arrays.js';
 import { native, type FloatArray } from './native.js';
+import { resolveBackend, type BackendChoice } from './backends.js';
 import { MAX_DEPTH, type KernelResult } from './ntk-kernel.js';
 
 export type Padding = 'valid' | 'same';
@@ -52,6 +53,13 @@ export interface CntkKernelOptions {
   output?: 'both' | 'ntk' | 'nngp';
   /** Refuse work needing more bytes than this (results, per-image data, per-thread scratch). Default 4 GiB. */
   memoryLimit?: number;
+  /**
+   * 'cpu', 'cuda' (a RangeError giving the reason when no CUDA device is
+   * usable) or 'auto' (CUDA when usable). The GPU computes in float64 too and
+   * agrees with the CPU to rounding (a few sums run in another order).
+   * Default 'cpu'.
+   */
+  backend?: BackendChoice;
   /**
    * Called with (pairs done, pairs in total) after each block of rows; when
    * given, the work is split into up to 100 row blocks. Results do not depend
@@ -71,9 +79,10 @@ interface Prepared {
   ntk: FloatArray | null;
   nngp: FloatArray | null;
   onProgress: ((done: number, total: number) => void) | undefined;
+  backend: 'cpu' | 'cuda';
 }
 
-const KNOWN = ['depth', 'filterSize', 'padding', 'output', 'memoryLimit', 'onProgress'] as const;
+const KNOWN = ['depth', 'filterSize', 'padding', 'output', 'memoryLimit', 'onProgress', 'backend'] as const;
 
 function prepare(fn: string, X: unknown, Z: unknown, options: unknown): Prepared {
   if (options === undefined) {
@@ -95,6 +104,7 @@ function prepare(fn: string, X: unknown, Z: unknown, options: unknown): Prepared
     throw new RangeError(`output must be 'both', 'ntk' or 'nngp', got ${describe(output)}`);
   }
   const memoryLimit = memoryLimitOption('memoryLimit', opts.memoryLimit);
+  const backend = resolveBackend('backend', opts.backend);
   const onProgress = opts.onProgress;
   if (onProgress !== undefined && typeof onProgress !== 'function') {
     throw new TypeError(`onProgress must be a function (done, total) => void, got ${describe(onProgress)}`);
@@ -140,6 +150,7 @@ function prepare(fn: string, X: unknown, Z: unknown, options: unknown): Prepared
     ntk: output === 'nngp' ? null : allocate(x.dtype, n * m),
     nngp: output === 'ntk' ? null : allocate(x.dtype, n * m),
     onProgress: onProgress as Prepared['onProgress'],
+    backend,
   };
 }
 
@@ -180,7 +191,9 @@ function prepareImages(p: Prepared, images: Images, out: Float64Array, async: bo
 
 function pairs(p: Prepared, px: Float64Array, pz: Float64Array | null, r0: number, r1: number, async: boolean) {
   const { x } = p;
-  return native().cntkPairs(px, x.count, pz, p.m, x.channels, x.height, x.width, p.depth, p.filterSize, p.same, r0, r1, p.ntk, p.nngp, async);
+  return native().cntkPairs(
+    px, x.count, pz, p.m, x.channels, x.height, x.width, p.depth, p.filterSize, p.same, r0, r1, p.ntk, p.nngp, async, p.backend,
+  );
 }
 
 function result(p: Prepared): KernelResult {

@@ -34,6 +34,7 @@ export interface NativeAddon {
     prepX: Float64Array, n: number, prepZ: Float64Array | null, m: number,
     channels: number, height: number, width: number, depth: number, filterSize: number, same: boolean,
     rowBegin: number, rowEnd: number, ntkOut: T | null, nngpOut: T | null, async: boolean,
+    backend?: NativeBackendName,
   ): Promise<void> | undefined;
   gramAccumulate<T extends FloatArray>(
     phi: T, n: number, m: number, y: T | null, k: number,

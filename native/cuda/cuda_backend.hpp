@@ -13,6 +13,7 @@ namespace ntk {
 
 template <typename T>
 class NtkSketch;
+struct CntkShape;
 
 struct CudaDevice {
   int index;
@@ -38,6 +39,14 @@ CudaInfo cuda_info();
 template <typename T>
 void ntk_exact_cuda(const T* x, int64_t n, const T* z, int64_t m, int64_t d, bool symmetric,
                     int depth, T* ntk, T* nngp);
+
+/// GPU version of cntk_exact_rows (same contract; float64 throughout,
+/// equal to the CPU's results to rounding); throws std::runtime_error when
+/// no device is available, the images need more shared memory per block
+/// than the device has, or a CUDA call fails.
+template <typename T>
+void cntk_exact_rows_cuda(const double* prep_x, int64_t n, const double* prep_z, int64_t m, bool symmetric,
+                          const CntkShape& shape, int64_t row_begin, int64_t row_end, T* ntk, T* nngp);
 
 /// GPU versions of NtkSketch::transform and transform_csr (same contract,
 /// bit-identical features); throw std::runtime_error when no device is

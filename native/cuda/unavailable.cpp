@@ -39,4 +39,15 @@ template void ntk_sketch_transform_csr_cuda<float>(const NtkSketch<float>&, cons
 template void ntk_sketch_transform_csr_cuda<double>(const NtkSketch<double>&, const int32_t*, const int32_t*,
                                                     const double*, int64_t, double*, FeatureKernel);
 
+template <typename T>
+void cntk_exact_rows_cuda(const double*, int64_t, const double*, int64_t, bool, const CntkShape&, int64_t, int64_t, T*,
+                          T*) {
+  throw std::runtime_error(cuda_info().reason);
+}
+
+template void cntk_exact_rows_cuda<float>(const double*, int64_t, const double*, int64_t, bool, const CntkShape&,
+                                          int64_t, int64_t, float*, float*);
+template void cntk_exact_rows_cuda<double>(const double*, int64_t, const double*, int64_t, bool, const CntkShape&,
+                                           int64_t, int64_t, double*, double*);
+
 }  // namespace ntk

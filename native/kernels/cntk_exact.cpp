@@ -29,41 +29,7 @@ int thread_index() {
 #endif
 }
 
-/// Derived sizes and the offsets of the per-image data.
-struct Layout {
-  int64_t channels, height, width, pixels;
-  int depth, filter, offset;
-  bool same;
-  double inv_q2;
-  std::vector<int64_t> gh, gw;      ///< grid edges per layer, h = 0..L
-  std::vector<int64_t> norm_off;    ///< offset of sqrt N^h (h = 1..L); reciprocals follow
-  int64_t per_image;
-
-  explicit Layout(const CntkShape& s)
-      : channels((cntk_check_shape(s), s.channels)),
-        height(s.height),
-        width(s.width),
-        pixels(s.height * s.width),
-        depth(s.depth),
-        filter(s.filter),
-        offset(cntk_patch_offset(s.filter, s.same)),
-        same(s.same),
-        inv_q2(1.0 / (static_cast<double>(s.filter) * s.filter)),
-        gh(s.depth + 1),
-        gw(s.depth + 1),
-        norm_off(s.depth + 1, 0) {
-    for (int h = 0; h <= depth; ++h) {
-      gh[h] = cntk_grid_edge(height, h, filter, same);
-      gw[h] = cntk_grid_edge(width, h, filter, same);
-    }
-    int64_t off = 1 + pixels * channels;  // [0]: exponent; then the pixels
-    for (int h = 1; h <= depth; ++h) {
-      norm_off[h] = off;
-      off += 2 * gh[h] * gw[h];
-    }
-    per_image = off;
-  }
-};
+using Layout = CntkLayout;
 
 /// out[c] = sum_{d < Taps} base[d * stride + c] for c < n, summed in a
 /// register in increasing d (Taps fixed at compile time: the tap loop
@@ -299,21 +265,6 @@ void displacement_row(const Layout& lay, const double* px, const double* pz, boo
   *sum_s = acc_s;
 }
 
-/// Pair (i, j) of the k-th pair counted from row_begin.
-void pair_index(bool symmetric, int64_t m, int64_t row_begin, int64_t k, int64_t* i, int64_t* j) {
-  if (!symmetric) {
-    *i = row_begin + k / m;
-    *j = k % m;
-    return;
-  }
-  const int64_t g = row_begin * (row_begin + 1) / 2 + k;
-  int64_t r = static_cast<int64_t>((std::sqrt(8.0 * static_cast<double>(g) + 1.0) - 1.0) / 2.0);
-  while (r > 0 && r * (r + 1) / 2 > g) --r;
-  while ((r + 1) * (r + 2) / 2 <= g) ++r;
-  *i = r;
-  *j = g - r * (r + 1) / 2;
-}
-
 }  // namespace
 
 void cntk_check_shape(const CntkShape& s) {
@@ -403,34 +354,13 @@ void cntk_exact_rows(const double* prep_x, int64_t n, const double* prep_z, int6
   if (n < 0 || m < 0 || row_begin < 0 || row_end < row_begin || row_end > n)
     throw std::invalid_argument("cntk: bad row range");
   if (row_end == row_begin || m == 0) return;
-  const int64_t npairs = symmetric ? row_end * (row_end + 1) / 2 - row_begin * (row_begin + 1) / 2
-                                   : (row_end - row_begin) * m;
-  const int L = lay.depth;
-  const int64_t hl = lay.gh[L];
+  const int64_t npairs = cntk_pair_count(symmetric, m, row_begin, row_end);
+  const int64_t hl = lay.gh[lay.depth];
   const int64_t ndy = 2 * hl - 1;
-  const double count = static_cast<double>(lay.gh[L] * lay.gw[L]) * static_cast<double>(lay.gh[L] * lay.gw[L]);
   const int threads = thread_count();
 
-  // Sums the displacement rows in order (the same whoever computed them) and
-  // writes the pair's means, scaled back by the images' powers of two.
   auto finish = [&](int64_t i, int64_t j, const double* part_t, const double* part_s) {
-    double st = 0, ss = 0;
-    for (int64_t k = 0; k < ndy; ++k) {
-      st += part_t[k];
-      ss += part_s[k];
-    }
-    const double* px = prep_x + i * lay.per_image;
-    const double* pz = prep_z + j * lay.per_image;
-    const int e = static_cast<int>(px[0]) + static_cast<int>(pz[0]);
-    const double vt = std::ldexp(st / count, e), vs = std::ldexp(ss / count, e);
-    if (ntk) {
-      ntk[i * m + j] = static_cast<T>(vt);
-      if (symmetric && i != j) ntk[j * m + i] = static_cast<T>(vt);
-    }
-    if (nngp) {
-      nngp[i * m + j] = static_cast<T>(vs);
-      if (symmetric && i != j) nngp[j * m + i] = static_cast<T>(vs);
-    }
+    cntk_finish_pair(lay, prep_x, prep_z, m, symmetric, i, j, part_t, part_s, ntk, nngp);
   };
 
   std::vector<Workspace> spaces;
@@ -443,7 +373,7 @@ void cntk_exact_rows(const double* prep_x, int64_t n, const double* prep_z, int6
     for (int64_t k = 0; k < npairs; ++k) {
       Workspace& ws = spaces[thread_index()];
       int64_t i, j;
-      pair_index(symmetric, m, row_begin, k, &i, &j);
+      cntk_pair_index(symmetric, m, row_begin, k, &i, &j);
       const double* px = prep_x + i * lay.per_image;
       const double* pz = prep_z + j * lay.per_image;
       const bool self = symmetric && i == j;
@@ -456,7 +386,7 @@ void cntk_exact_rows(const double* prep_x, int64_t n, const double* prep_z, int6
     std::vector<double> part_t(ndy), part_s(ndy);
     for (int64_t k = 0; k < npairs; ++k) {
       int64_t i, j;
-      pair_index(symmetric, m, row_begin, k, &i, &j);
+      cntk_pair_index(symmetric, m, row_begin, k, &i, &j);
       const double* px = prep_x + i * lay.per_image;
       const double* pz = prep_z + j * lay.per_image;
       const bool self = symmetric && i == j;

@@ -17,6 +17,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "common/host_device.hpp"
 #include "kernels/arccos.hpp"
@@ -87,6 +88,90 @@ NTK_HD double cntk_box_entry(const double* in, int64_t rows, int64_t cols, int64
 /// sizes, even filter with 'same', filter larger than the image, or a 'valid'
 /// grid that shrinks to nothing).
 void cntk_check_shape(const CntkShape& shape);
+
+/// Derived sizes and the offsets of the per-image data made by cntk_prepare.
+struct CntkLayout {
+  int64_t channels, height, width, pixels;
+  int depth, filter, offset;
+  bool same;
+  double inv_q2;
+  std::vector<int64_t> gh, gw;      ///< grid edges per layer, h = 0..L
+  std::vector<int64_t> norm_off;    ///< offset of sqrt N^h (h = 1..L); reciprocals follow
+  int64_t per_image;
+
+  explicit CntkLayout(const CntkShape& s)
+      : channels((cntk_check_shape(s), s.channels)),
+        height(s.height),
+        width(s.width),
+        pixels(s.height * s.width),
+        depth(s.depth),
+        filter(s.filter),
+        offset(cntk_patch_offset(s.filter, s.same)),
+        same(s.same),
+        inv_q2(1.0 / (static_cast<double>(s.filter) * s.filter)),
+        gh(s.depth + 1),
+        gw(s.depth + 1),
+        norm_off(s.depth + 1, 0) {
+    for (int h = 0; h <= depth; ++h) {
+      gh[h] = cntk_grid_edge(height, h, filter, same);
+      gw[h] = cntk_grid_edge(width, h, filter, same);
+    }
+    int64_t off = 1 + pixels * channels;  // [0]: exponent; then the pixels
+    for (int h = 1; h <= depth; ++h) {
+      norm_off[h] = off;
+      off += 2 * gh[h] * gw[h];
+    }
+    per_image = off;
+  }
+};
+
+/// Pair (i, j) of the k-th pair counted from row_begin: row-major over the
+/// n x m result, or over the lower triangle j <= i when symmetric.
+NTK_HD void cntk_pair_index(bool symmetric, int64_t m, int64_t row_begin, int64_t k, int64_t* i, int64_t* j) {
+  if (!symmetric) {
+    *i = row_begin + k / m;
+    *j = k % m;
+    return;
+  }
+  const int64_t g = row_begin * (row_begin + 1) / 2 + k;
+  int64_t r = static_cast<int64_t>((sqrt(8.0 * static_cast<double>(g) + 1.0) - 1.0) / 2.0);
+  while (r > 0 && r * (r + 1) / 2 > g) --r;
+  while ((r + 1) * (r + 2) / 2 <= g) ++r;
+  *i = r;
+  *j = g - r * (r + 1) / 2;
+}
+
+/// Pairs in the rows [row_begin, row_end) of an n x m result (lower triangle when symmetric).
+inline int64_t cntk_pair_count(bool symmetric, int64_t m, int64_t row_begin, int64_t row_end) {
+  return symmetric ? row_end * (row_end + 1) / 2 - row_begin * (row_begin + 1) / 2 : (row_end - row_begin) * m;
+}
+
+/// Finishes pair (i, j) from its per-displacement-row sums (2 gh[L] - 1 of
+/// each): sums them in order, takes the means over pixel pairs, scales back
+/// by the images' powers of two and writes (i, j) (and (j, i) when
+/// symmetric) of the outputs that are not nullptr.
+template <typename T>
+void cntk_finish_pair(const CntkLayout& lay, const double* prep_x, const double* prep_z, int64_t m, bool symmetric,
+                      int64_t i, int64_t j, const double* part_t, const double* part_s, T* ntk, T* nngp) {
+  const int64_t side = lay.gh[lay.depth] * lay.gw[lay.depth];
+  const int64_t ndy = 2 * lay.gh[lay.depth] - 1;
+  const double count = static_cast<double>(side) * static_cast<double>(side);
+  double st = 0, ss = 0;
+  for (int64_t k = 0; k < ndy; ++k) {
+    st += part_t[k];
+    ss += part_s[k];
+  }
+  const int e = static_cast<int>(prep_x[i * lay.per_image]) + static_cast<int>(prep_z[j * lay.per_image]);
+  const double vt = std::ldexp(st / count, e), vs = std::ldexp(ss / count, e);
+  if (ntk) {
+    ntk[i * m + j] = static_cast<T>(vt);
+    if (symmetric && i != j) ntk[j * m + i] = static_cast<T>(vt);
+  }
+  if (nngp) {
+    nngp[i * m + j] = static_cast<T>(vs);
+    if (symmetric && i != j) nngp[j * m + i] = static_cast<T>(vs);
+  }
+}
 
 /// Doubles of per-image data made by cntk_prepare: the power-of-two exponent
 /// the image was scaled by, its scaled pixels (pixel-major: H W x C), and for
