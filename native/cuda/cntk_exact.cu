@@ -36,23 +36,24 @@ struct DeviceLayout {
 
 // out (rows_out x cols_out) = q x q patch sums of in (rows_in x cols_in),
 // separable through tmp (rows_out x cols_in), taps in increasing order as on
-// the CPU; taps outside `in` are zero. Ends with a barrier.
-__device__ void box_filter(const double* in, int64_t rows_in, int64_t cols_in, int64_t rows_out, int64_t cols_out,
-                           int q, int offset, double* tmp, double* out) {
-  for (int64_t e = threadIdx.x; e < rows_out * cols_in; e += blockDim.x) {
-    const int64_t r = e / cols_in, c = e % cols_in;
-    const int64_t d_lo = max(int64_t{0}, offset - r), d_hi = min(int64_t{q}, rows_in + offset - r);
+// the CPU; taps outside `in` are zero. Ends with a barrier. Slab indices are
+// 32-bit (a slab fits in shared memory): 64-bit division is emulated on GPUs.
+__device__ void box_filter(const double* in, int rows_in, int cols_in, int rows_out, int cols_out, int q, int offset,
+                           double* tmp, double* out) {
+  for (int e = threadIdx.x; e < rows_out * cols_in; e += blockDim.x) {
+    const int r = e / cols_in, c = e % cols_in;
+    const int d_lo = max(0, offset - r), d_hi = min(q, rows_in + offset - r);
     double s = 0;
-    for (int64_t d = d_lo; d < d_hi; ++d) s += in[(r + d - offset) * cols_in + c];
+    for (int d = d_lo; d < d_hi; ++d) s += in[(r + d - offset) * cols_in + c];
     tmp[e] = s;
   }
   __syncthreads();
-  for (int64_t e = threadIdx.x; e < rows_out * cols_out; e += blockDim.x) {
-    const int64_t r = e / cols_out, c = e % cols_out;
-    const int64_t d_lo = max(int64_t{0}, offset - c), d_hi = min(int64_t{q}, cols_in + offset - c);
+  for (int e = threadIdx.x; e < rows_out * cols_out; e += blockDim.x) {
+    const int r = e / cols_out, c = e % cols_out;
+    const int d_lo = max(0, offset - c), d_hi = min(q, cols_in + offset - c);
     const double* t = tmp + r * cols_in;
     double s = 0;
-    for (int64_t d = d_lo; d < d_hi; ++d) s += t[c + d - offset];
+    for (int d = d_lo; d < d_hi; ++d) s += t[c + d - offset];
     out[e] = s;
   }
   __syncthreads();
@@ -95,22 +96,23 @@ cntk_rows_kernel(DeviceLayout lay, const double* __restrict__ prep_x, const doub
 
   double* slab[6];
   for (int s = 0; s < 6; ++s) slab[s] = smem + s * lay.pixels;
-  const int64_t ady = dy < 0 ? -dy : dy;
-  const int64_t ai = dy < 0 ? -dy : 0, bi = dy > 0 ? dy : 0;
+  const int ady = static_cast<int>(dy < 0 ? -dy : dy);
+  const int ai = dy < 0 ? ady : 0, bi = dy > 0 ? ady : 0;
+  const int width = static_cast<int>(lay.width), channels = static_cast<int>(lay.channels);
   double acc_t = 0, acc_s = 0;
-  for (int64_t dx = -(wl - 1); dx <= wl - 1; ++dx) {
-    const int64_t adx = dx < 0 ? -dx : dx;
-    const int64_t aj = dx < 0 ? -dx : 0, bj = dx > 0 ? dx : 0;
+  for (int dx = -static_cast<int>(wl - 1); dx <= static_cast<int>(wl - 1); ++dx) {
+    const int adx = dx < 0 ? -dx : dx;
+    const int aj = dx < 0 ? adx : 0, bj = dx > 0 ? adx : 0;
     const bool self = self_pair && dx == 0 && dy == 0;
-    int64_t rows = lay.height - ady, cols = lay.width - adx;
+    int rows = static_cast<int>(lay.height) - ady, cols = width - adx;
     // S^0_D(p) = <x_p, z_(p+D)> over the channels.
     double* s0 = slab[0];
-    for (int64_t e = threadIdx.x; e < rows * cols; e += blockDim.x) {
-      const int64_t r = e / cols, c = e % cols;
-      const double* a = px + 1 + ((ai + r) * lay.width + aj + c) * lay.channels;
-      const double* b = pz + 1 + ((bi + r) * lay.width + bj + c) * lay.channels;
+    for (int e = threadIdx.x; e < rows * cols; e += blockDim.x) {
+      const int r = e / cols, c = e % cols;
+      const double* a = px + 1 + static_cast<int64_t>((ai + r) * width + aj + c) * channels;
+      const double* b = pz + 1 + static_cast<int64_t>((bi + r) * width + bj + c) * channels;
       double s = 0;
-      for (int64_t ch = 0; ch < lay.channels; ++ch) s += a[ch] * b[ch];
+      for (int ch = 0; ch < channels; ++ch) s += a[ch] * b[ch];
       s0[e] = s;
     }
     __syncthreads();
@@ -118,21 +120,22 @@ cntk_rows_kernel(DeviceLayout lay, const double* __restrict__ prep_x, const doub
     const double* xin = nullptr;
     double *g = slab[1], *x = slab[2], *g_next = slab[3], *x_next = slab[4], *tmp = slab[5];
     for (int h = 1; h <= L; ++h) {
-      const int64_t rout = gh[h] - ady, cout = gw[h] - adx;
+      const int ghh = static_cast<int>(gh[h]), gwh = static_cast<int>(gw[h]);
+      const int rout = ghh - ady, cout = gwh - adx;
       box_filter(gin, rows, cols, rout, cout, lay.filter, lay.offset, tmp, g);
       const double* xi = g;  // Xi^1 = Gamma^1
       if (h > 1) {
         box_filter(xin, rows, cols, rout, cout, lay.filter, lay.offset, tmp, x);
         xi = x;
       }
-      const int64_t grid = gh[h] * gw[h];
-      const double* sx = px + norm_off[h] + ai * gw[h] + aj;
-      const double* sz = pz + norm_off[h] + bi * gw[h] + bj;
+      const int grid = ghh * gwh;
+      const double* sx = px + norm_off[h] + ai * gwh + aj;
+      const double* sz = pz + norm_off[h] + bi * gwh + bj;
       const double post = h < L ? lay.inv_q2 : 1.0;
       double part_x = 0, part_g = 0;
-      for (int64_t e = threadIdx.x; e < rout * cout; e += blockDim.x) {
-        const int64_t r = e / cout, c = e % cout;
-        const int64_t o = r * gw[h] + c;
+      for (int e = threadIdx.x; e < rout * cout; e += blockDim.x) {
+        const int r = e / cout, c = e % cout;
+        const int o = r * gwh + c;
         double sigma, t;
         if (self)
           cntk_dual_step_self(xi[e], sx[o] * sz[o], &sigma, &t);
