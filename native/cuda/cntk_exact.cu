@@ -21,7 +21,7 @@ namespace ntk {
 
 namespace {
 
-constexpr int kThreads = 256;
+constexpr int kThreads = 128;
 // Pairs per launch (the y dimension of the grid).
 constexpr int64_t kPairsPerLaunch = 65535;
 
