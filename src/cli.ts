@@ -35,10 +35,12 @@ import {
   NTKSketch,
   RidgeRegression,
   argmaxRows,
+  backends,
   ntkKernel,
   oneHot,
   setThreads,
 } from './index.js';
+import { resolveBackend } from './backends.js';
 import { loadDigits, loadFashionMnist, permutation, type Dataset } from './datasets.js';
 
 /** A bad command line or an unavailable dataset: exit code 2. */
@@ -69,6 +71,9 @@ Options:
                   fashion-mnist)
   --seed S        seed of the split (default 0)
   --threads T     threads for the native core (default: all cores)
+  --backend B     cpu, cuda or auto for the exact NTK and NTKSketch (default
+                  auto: CUDA when a device is usable; NTKSketch features are
+                  the same bits on either)
   --json          print one JSON object per result line, nothing else
   -h, --help      show this help
 
@@ -87,6 +92,7 @@ interface Config {
   depths: number[];
   seed: number;
   threads: number | undefined;
+  backend: 'cpu' | 'cuda';
   dataDir: string | undefined;
   json: boolean;
 }
@@ -100,6 +106,14 @@ function parseInteger(flag: string, value: string | undefined, min: number, max:
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be an integer in [${min}, ${max}], got ${value}`);
   return n;
+}
+
+function parseBackend(value: string): 'cpu' | 'cuda' {
+  try {
+    return resolveBackend('--backend', value);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 }
 
 function parseConfig(argv: string[]): Config | 'help' {
@@ -118,6 +132,7 @@ function parseConfig(argv: string[]): Config | 'help' {
         features: { type: 'string' },
         seed: { type: 'string' },
         threads: { type: 'string' },
+        backend: { type: 'string' },
         'data-dir': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -159,6 +174,7 @@ function parseConfig(argv: string[]): Config | 'help' {
     depths,
     seed: parseInteger('--seed', values.seed, 0, 2 ** 32 - 1) ?? 0,
     threads: parseInteger('--threads', values.threads, 0, 4096),
+    backend: parseBackend(values.backend ?? 'auto'),
     dataDir: values['data-dir'],
     json: values.json ?? false,
   };
@@ -305,13 +321,14 @@ function blockRows(cols: number): number {
  */
 async function kernelBlocks(
   A: Float64Array, a: number, B: Float64Array, b: number, d: number, depth: number, progress: Progress, unit: number,
+  backend: 'cpu' | 'cuda',
 ): Promise<Float64Array> {
   const out = new Float64Array(a * b);
   const step = blockRows(b);
   const bMat = { data: B, shape: [b, d] };
   for (let r = 0; r < a; r += step) {
     const end = Math.min(a, r + step);
-    const { ntk } = await ntkKernel({ data: A.subarray(r * d, end * d), shape: [end - r, d] }, bMat, { depth, output: 'ntk', memoryLimit: totalmem() });
+    const { ntk } = await ntkKernel({ data: A.subarray(r * d, end * d), shape: [end - r, d] }, bMat, { depth, output: 'ntk', memoryLimit: totalmem(), backend });
     out.set(ntk.data, r * b);
     progress.advance((end - r) * b * unit);
   }
@@ -367,7 +384,7 @@ function result(
   };
 }
 
-async function exactNtk(task: Task, depth: number, progress: Progress): Promise<Result> {
+async function exactNtk(task: Task, depth: number, progress: Progress, backend: 'cpu' | 'cuda'): Promise<Result> {
   const t0 = performance.now();
   const n = task.ytrain.length, nFit = task.nFit, nVal = n - nFit, d = task.cols, k = task.classes;
   const nTest = task.ytest.length;
@@ -377,7 +394,7 @@ async function exactNtk(task: Task, depth: number, progress: Progress): Promise<
   const entry = 2 * d + 10 * depth;
   const eighCost = 9 * nFit ** 3, cholCost = n ** 3 / 3;
   progress.start(`depth ${depth}: train x train kernel`, entry * (n * n + nTest * n) + eighCost + cholCost + 2 * k * nTest * n);
-  const K = await kernelBlocks(task.Xtrain, n, task.Xtrain, n, d, depth, progress, entry);
+  const K = await kernelBlocks(task.Xtrain, n, task.Xtrain, n, d, depth, progress, entry, backend);
   symmetrize(K, n);
   // Fit block (top left) and validation-vs-fit block (bottom left).
   const Kfit = new Float64Array(nFit * nFit);
@@ -404,7 +421,7 @@ async function exactNtk(task: Task, depth: number, progress: Progress): Promise<
   const train = { data: task.Xtrain, shape: [n, d] };
   for (let r = 0; r < nTest; r += step) {
     const end = Math.min(nTest, r + step);
-    const { ntk } = await ntkKernel({ data: task.Xtest.subarray(r * d, end * d), shape: [end - r, d] }, train, { depth, output: 'ntk', memoryLimit });
+    const { ntk } = await ntkKernel({ data: task.Xtest.subarray(r * d, end * d), shape: [end - r, d] }, train, { depth, output: 'ntk', memoryLimit, backend });
     pred.set(argmaxRows(await model.predict(ntk)), r);
     progress.advance((end - r) * n * (entry + 2 * k));
   }
@@ -453,11 +470,13 @@ async function featurize(sketch: NTKSketch, X: Float64Array, n: number, d: numbe
   return out;
 }
 
-async function ntkSketchRidge(task: Task, depth: number, features: number, seed: number, progress: Progress): Promise<Result> {
+async function ntkSketchRidge(
+  task: Task, depth: number, features: number, seed: number, progress: Progress, backend: 'cpu' | 'cuda',
+): Promise<Result> {
   const t0 = performance.now();
   const n = task.ytrain.length, nFit = task.nFit, d = task.cols, k = task.classes;
   const nTest = task.ytest.length;
-  const sketch = new NTKSketch({ inputDim: d, depth, features, seed });
+  const sketch = new NTKSketch({ inputDim: d, depth, features, seed, backend });
   progress.start(`depth ${depth}: NTKSketch features (${features})`, n + nTest);
   const Phi = await featurize(sketch, task.Xtrain, n, d, progress);
   const PhiTest = await featurize(sketch, task.Xtest, nTest, d, progress);
@@ -511,14 +530,17 @@ async function main(argv: string[]): Promise<void> {
     const n = task.ytrain.length;
     process.stdout.write(
       `${task.name}: ${n} training rows (lambda chosen on ${n - task.nFit} of them, then refitted on all), ` +
-        `${task.ytest.length} test rows, seed ${cfg.seed}\n\n`,
+        `${task.ytest.length} test rows, seed ${cfg.seed}` +
+        `${cfg.backend === 'cuda' ? `, on CUDA (${backends().cuda.devices[0]?.name ?? 'device'})` : ''}\n\n`,
     );
     process.stdout.write(`${tableLine(COLUMNS.map(([name]) => name))}\n`);
   }
   if (cfg.methods.includes('linear-ridge')) printResult(await linearRidge(task, progress), cfg.json);
   for (const depth of cfg.depths) {
-    if (cfg.methods.includes('exact-ntk')) printResult(await exactNtk(task, depth, progress), cfg.json);
-    if (cfg.methods.includes('ntk-sketch')) printResult(await ntkSketchRidge(task, depth, cfg.features, cfg.seed, progress), cfg.json);
+    if (cfg.methods.includes('exact-ntk')) printResult(await exactNtk(task, depth, progress, cfg.backend), cfg.json);
+    if (cfg.methods.includes('ntk-sketch')) {
+      printResult(await ntkSketchRidge(task, depth, cfg.features, cfg.seed, progress, cfg.backend), cfg.json);
+    }
   }
 }
 

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { backends } from '../src/index.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -64,6 +65,21 @@ describe('ntk-sketch command line', () => {
     expect(strip(a.stdout)).toEqual(strip(b.stdout));
   });
 
+  it('--backend cuda: exit 2 with the reason without a device, else the same results as --backend cpu', () => {
+    if (!backends().cuda.available) {
+      const r = cli('--backend', 'cuda');
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/--backend 'cuda' is not available: ./);
+      return;
+    }
+    const strip = (s: string) => s.trim().split('\n').map((l) => { const o = JSON.parse(l); delete o.seconds; return o; });
+    const args = ['--json', '--depth', '2', '--train', '400', '--test', '200', '--method', 'exact-ntk,ntk-sketch'];
+    const gpu = cli(...args, '--backend', 'cuda');
+    const cpu = cli(...args, '--backend', 'cpu');
+    expect(gpu.code).toBe(0);
+    expect(strip(gpu.stdout)).toEqual(strip(cpu.stdout));
+  });
+
   it('prints help and exits 0', () => {
     const r = cli('--help');
     expect(r.code).toBe(0);
@@ -82,6 +98,7 @@ describe('ntk-sketch command line', () => {
     [['--method', 'exact-ntk,svm'], /--method must list/],
     [['--features', '0'], /--features must be an integer/],
     [['--json=yes'], /--json/],
+    [['--backend', 'gpu'], /--backend must be 'auto', 'cpu' or 'cuda'/],
     [['extra'], /extra/],
     [['--data', 'fashion-mnist', '--train', '30000'], /--train 30000 is too large/],
   ])('rejects %j with exit code 2 and a one-line message', (args, pattern) => {
