@@ -347,13 +347,7 @@ void cntk_exact_rows(const double* prep_x, int64_t n, const double* prep_z, int6
                      bool symmetric, const CntkShape& shape, int64_t row_begin, int64_t row_end,
                      T* ntk, T* nngp) {
   const Layout lay(shape);
-  if (symmetric) {
-    m = n;
-    prep_z = prep_x;
-  }
-  if (n < 0 || m < 0 || row_begin < 0 || row_end < row_begin || row_end > n)
-    throw std::invalid_argument("cntk: bad row range");
-  if (row_end == row_begin || m == 0) return;
+  if (!cntk_resolve_rows(prep_x, n, &prep_z, &m, symmetric, row_begin, row_end)) return;
   const int64_t npairs = cntk_pair_count(symmetric, m, row_begin, row_end);
   const int64_t hl = lay.gh[lay.depth];
   const int64_t ndy = 2 * hl - 1;

@@ -17,6 +17,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
 #include "common/host_device.hpp"
@@ -139,6 +140,19 @@ NTK_HD void cntk_pair_index(bool symmetric, int64_t m, int64_t row_begin, int64_
   while ((r + 1) * (r + 2) / 2 <= g) ++r;
   *i = r;
   *j = g - r * (r + 1) / 2;
+}
+
+/// Checks the row range of a cntk_exact_rows call and resolves Z = X when
+/// symmetric (m = n, prep_z = prep_x); false when there is nothing to compute.
+inline bool cntk_resolve_rows(const double* prep_x, int64_t n, const double** prep_z, int64_t* m, bool symmetric,
+                              int64_t row_begin, int64_t row_end) {
+  if (symmetric) {
+    *m = n;
+    *prep_z = prep_x;
+  }
+  if (n < 0 || *m < 0 || row_begin < 0 || row_end < row_begin || row_end > n)
+    throw std::invalid_argument("cntk: bad row range");
+  return row_end > row_begin && *m > 0;
 }
 
 /// Pairs in the rows [row_begin, row_end) of an n x m result (lower triangle when symmetric).
