@@ -57,6 +57,18 @@ describe(`NTKSketch backend 'cuda' (${why})`, () => {
     }
   });
 
+  it.skipIf(skip)('transforms longer than a shared-memory piece (4,096 entries): sketchDim 8192, inputs of 6,000', () => {
+    for (const [d, sketchDim, features] of [[40, 8192, 256], [6000, 4096, 512]] as const) {
+      const n = 5;
+      const X = mat(spreadRows(n, d, 3), n, d);
+      for (const dtype of ['float32', 'float64'] as const) {
+        const options = { inputDim: d, depth: 2, features, sketchDim, seed: 8, dtype };
+        const gpu = new NTKSketch({ ...options, backend: 'cuda' }).transformSync(X).data;
+        expectSame(gpu, new NTKSketch(options).transformSync(X).data);
+      }
+    }
+  });
+
   it.skipIf(skip)('without the rescaling (plain product sketch) too', () => {
     const n = 20, d = 24, features = 96, depth = 2;
     const X = Float64Array.from(spreadRows(n, d, 5));
