@@ -154,7 +154,7 @@ __global__ void signed_pad_kernel(const T* __restrict__ in, int64_t in_pitch, co
 
 // Stages of stride 1 .. piece/2 on each piece of `piece` entries, in shared memory.
 template <typename T>
-__global__ void fwht_piece_kernel(T* __restrict__ data, int64_t len, int64_t pitch, int64_t piece) {
+__global__ void fwht_piece_kernel(T* __restrict__ data, int64_t pitch, int64_t piece) {
   extern __shared__ unsigned char smem_raw[];
   T* s = reinterpret_cast<T*>(smem_raw);
   T* x = data + static_cast<int64_t>(blockIdx.y) * pitch + static_cast<int64_t>(blockIdx.x) * piece;
@@ -170,7 +170,6 @@ __global__ void fwht_piece_kernel(T* __restrict__ data, int64_t len, int64_t pit
     __syncthreads();
   }
   for (int64_t i = threadIdx.x; i < piece; i += blockDim.x) x[i] = s[i];
-  (void)len;
 }
 
 // One stage of stride h over whole rows (strides beyond a shared piece).
@@ -190,7 +189,7 @@ template <typename T>
 void fwht_rows(T* data, int64_t rows, int64_t len, int64_t pitch) {
   const int64_t piece = std::min<int64_t>(len, kFwhtShared);
   const dim3 grid(static_cast<unsigned>(len / piece), static_cast<unsigned>(rows));
-  fwht_piece_kernel<T><<<grid, 256, static_cast<size_t>(piece) * sizeof(T)>>>(data, len, pitch, piece);
+  fwht_piece_kernel<T><<<grid, 256, static_cast<size_t>(piece) * sizeof(T)>>>(data, pitch, piece);
   for (int64_t h = piece; h < len; h *= 2) {
     const dim3 g(static_cast<unsigned>(std::min<int64_t>((len / 2 + 255) / 256, 1024)), static_cast<unsigned>(rows));
     fwht_stage_kernel<T><<<g, 256>>>(data, len, pitch, h);
@@ -462,9 +461,9 @@ class GpuSketch {
       const bool last = h + 1 == all.size();
       const bool need_t = ntk && layer.t_dim > 0;
       const int64_t leaf_pitch = layer.phi_padded, tsrc_pitch = layer.t_padded;  // packed rows
-      signed_transform(phi, phi_pitch, params_.at<T>(lo.phi_signs), layer.phi_dim, layer.phi_padded, leaf, leaf_pitch, b);
+      signed_transform(phi, phi_pitch, params_.at<T>(lo.phi_signs), layer.phi_dim, layer.phi_padded, leaf, b);
       if (need_t)
-        signed_transform(tprev, t_pitch, params_.at<T>(lo.t_signs), layer.t_dim, layer.t_padded, tsrc, tsrc_pitch, b);
+        signed_transform(tprev, t_pitch, params_.at<T>(lo.t_signs), layer.t_dim, layer.t_padded, tsrc, b);
       struct Source {
         const T* ptr;
         int64_t pitch, len;
@@ -571,9 +570,8 @@ class GpuSketch {
     }
   }
 
-  void signed_transform(const T* in, int64_t in_pitch, const T* signs, int64_t dim, int64_t padded, T* out,
-                        int64_t out_pitch, int64_t b) {
-    (void)out_pitch;  // == padded: rows of a transform are packed
+  // out (b rows of `padded`, packed) = H D in for each row.
+  void signed_transform(const T* in, int64_t in_pitch, const T* signs, int64_t dim, int64_t padded, T* out, int64_t b) {
     const dim3 g(static_cast<unsigned>(std::min<int64_t>((padded + 255) / 256, 64)), static_cast<unsigned>(b));
     signed_pad_kernel<T><<<g, 256>>>(in, in_pitch, signs, dim, padded, out, b);
     cuda_check(cudaGetLastError(), "kernel launch");
