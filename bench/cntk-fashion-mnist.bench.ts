@@ -26,6 +26,9 @@
  *   images. Total wall time, including loading, featurising and solving.
  *
  *   npx tsx bench/cntk-fashion-mnist.bench.ts --exact | --full | --report
+ *
+ * BENCH_BACKEND (cpu, cuda or auto; default cpu) is the backend of the exact
+ * kernel, named in the record.
  */
 import os from 'node:os';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -37,6 +40,7 @@ import {
   KernelRidgeRegression,
   RidgeRegression,
   argmaxRows,
+  backends,
   cntkKernel,
   loadFashionMnist,
   oneHot,
@@ -56,6 +60,7 @@ const ARCH = {
 const SHAPE: [number, number, number] = [1, 28, 28];
 const PIXELS = 784;
 const archLabel = `depth ${ARCH.depth}, filter ${ARCH.filterSize}, '${ARCH.padding}'`;
+const BACKEND = (process.env.BENCH_BACKEND ?? 'cpu') as 'cpu' | 'cuda' | 'auto';
 const here = dirname(fileURLToPath(import.meta.url));
 const outBase = process.env.BENCH_OUT ?? resolve(here, 'results', 'cntk-fashion-mnist');
 const log = (s: string) => console.log(s);
@@ -131,6 +136,12 @@ interface FullRecord {
   featurizeSeconds: number; solveSeconds: number; totalSeconds: number; msPerImage: number; peakRssMiB: number;
 }
 
+/** Where the exact kernel ran, when not on the CPU. */
+function exactOn(): string {
+  const cuda = backends().cuda;
+  return BACKEND !== 'cpu' && cuda.available ? `; exact kernel on ${cuda.devices[0]?.name ?? 'a CUDA device'}` : '';
+}
+
 // ---------------------------------------------------------------- exact CNTK vs sketch
 async function exactPart(): Promise<void> {
   const nTrain = env('BENCH_EXACT_TRAIN', 600), nTest = env('BENCH_EXACT_TEST', 200);
@@ -147,7 +158,7 @@ async function exactPart(): Promise<void> {
   let t0 = performance.now();
   let lastLog = 0;
   const K = (await cntkKernel(images(all, total), null, {
-    ...ARCH, output: 'ntk',
+    ...ARCH, output: 'ntk', backend: BACKEND,
     onProgress: (done, all) => {
       if (performance.now() - lastLog > 60000) {
         lastLog = performance.now();
@@ -163,7 +174,7 @@ async function exactPart(): Promise<void> {
     log(`  exact KRR n = ${n}: ${(100 * exact.at(-1)!.accuracy).toFixed(2)} % (lambda ${exact.at(-1)!.lambda.toExponential(2)})`);
   }
   const record: ExactRecord = {
-    generated: new Date().toISOString(), machine: machineDescription(), arch: archLabel, loadBefore, loadAfter: '',
+    generated: new Date().toISOString(), machine: machineDescription() + exactOn(), arch: archLabel, loadBefore, loadAfter: '',
     train: nTrain, test: nTest, gramImages, kernelSeconds, pairs, exact, sketch: [],
   };
   const all32 = Float32Array.from(all);
@@ -313,7 +324,7 @@ function report(): void {
       { title: `Fashion-MNIST test accuracy, CNTK ${ex.arch}`, xLabel: 'training images', yLabel: 'test accuracy (%)', logX: true },
     );
     writeFileSync(`${outBase}-accuracy.svg`, svg);
-    md.push(`![accuracy vs training images](cntk-fashion-mnist-accuracy.svg)`, '');
+    md.push(`![accuracy vs training images](${basename(outBase)}-accuracy.svg)`, '');
   }
   if (fulls.length > 0) {
     md.push(
