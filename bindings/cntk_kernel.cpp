@@ -99,7 +99,7 @@ Napi::Value pairs_typed(const Napi::CallbackInfo& info) {
   T* ntk_out = info[12].IsNull() ? nullptr : typed_data<T>(info[12], "ntkOut", n * m);
   T* nngp_out = info[13].IsNull() ? nullptr : typed_data<T>(info[13], "nngpOut", n * m);
   const bool async = info[14].ToBoolean();
-  const bool cuda = info.Length() > 15 && info[15].IsString() && info[15].ToString().Utf8Value() == "cuda";
+  const bool cuda = cuda_backend_arg(info, 15);
   auto job = [=]() {
     if (cuda)
       ntk::cntk_exact_rows_cuda<T>(px, n, pz, m, symmetric, s, row_begin, row_end, ntk_out, nngp_out);

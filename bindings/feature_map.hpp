@@ -160,9 +160,4 @@ Napi::Value transform_csr(const Napi::CallbackInfo& info, std::shared_ptr<const 
   return run_job(info.Env(), info[6].ToBoolean(), job, {info[0], info[1], info[2], info[4]});
 }
 
-/// Whether an optional backend argument names 'cuda' (else 'cpu').
-inline bool cuda_backend_arg(const Napi::CallbackInfo& info, size_t i) {
-  return info.Length() > i && info[i].IsString() && info[i].ToString().Utf8Value() == "cuda";
-}
-
 }  // namespace ntk_bindings

@@ -23,7 +23,7 @@ Napi::Value ntk_kernel_typed(const Napi::CallbackInfo& info) {
   const T* z = symmetric ? nullptr : typed_data<T>(info[3], "Z", m * d);
   T* ntk_out = info[6].IsNull() ? nullptr : typed_data<T>(info[6], "ntkOut", n * m);
   T* nngp_out = info[7].IsNull() ? nullptr : typed_data<T>(info[7], "nngpOut", n * m);
-  const bool use_cuda = info[8].ToString().Utf8Value() == "cuda";
+  const bool use_cuda = cuda_backend_arg(info, 8);
   const bool async = info[9].ToBoolean();
   const int dep = static_cast<int>(depth);
   auto job = [=]() {

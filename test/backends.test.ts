@@ -5,6 +5,7 @@
 import { describe, it, expect } from 'vitest';
 import { backends, setThreads, ntkKernelSync } from '../src/index.js';
 import { explainLoadError, addonCandidates } from '../src/native.js';
+import { maxRelErr } from './helpers/assertions.js';
 import { gaussian } from './reference/ntk-reference.js';
 
 const info = backends();
@@ -113,17 +114,10 @@ describe('CUDA backend', () => {
         const a = gpu.ntk.data;
         const b = cpu.ntk.data;
         let asym = 0;
-        let err = 0;
-        for (let i = 0; i < n; i++) {
-          for (let j = 0; j < n; j++) {
-            if (a[i * n + j] !== a[j * n + i]) asym++;
-            const ref = b[i * n + j];
-            // Equal covers the zero row and entries of two huge rows (Infinity on both).
-            err = Math.max(err, a[i * n + j] === ref ? 0 : Math.abs(a[i * n + j] - ref) / Math.abs(ref));
-          }
-        }
+        for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (a[i * n + j] !== a[j * n + i]) asym++;
         expect(asym).toBe(0);
-        expect(err).toBeLessThan(1e-10);
+        // Equal entries are skipped: the zero row, and two huge rows (Infinity on both).
+        expect(maxRelErr(a, b, (i) => a[i] === b[i])).toBeLessThan(1e-10);
       }
     },
   );
@@ -140,12 +134,8 @@ describe('CUDA backend', () => {
       const cpu = ntkKernelSync(x, z, { depth: 3, output: 'nngp', backend: 'cpu' });
       const gpu = ntkKernelSync(x, z, { depth: 3, output: 'nngp', backend: 'cuda' });
       expect(gpu.ntk).toBeUndefined();
-      const a = gpu.nngp.data;
-      const b = cpu.nngp.data;
-      let err = 0;
-      for (let i = 0; i < a.length; i++) err = Math.max(err, Math.abs(a[i] - b[i]) / Math.abs(b[i]));
       // Both round the same float64 value to float32: at most one float32 ulp apart.
-      expect(err).toBeLessThanOrEqual(2 ** -23);
+      expect(maxRelErr(gpu.nngp.data, cpu.nngp.data)).toBeLessThanOrEqual(2 ** -23);
     },
   );
 

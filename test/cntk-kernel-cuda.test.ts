@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { backends, cntkKernel, cntkKernelSync } from '../src/index.js';
+import { maxRelErr } from './helpers/assertions.js';
 import { bitsEqual } from './helpers/matrices.js';
 import { gaussian } from './reference/ntk-reference.js';
 
@@ -19,12 +20,8 @@ function images(seed: number, n: number, s: Shape): Float64Array {
 }
 const imgs = (data: Float64Array | Float32Array, n: number, s: Shape) => ({ data, shape: [n, s.channels, s.height, s.width] });
 
-/** Largest relative difference; entries that are equal (zeros included) count 0. */
-function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let err = 0;
-  for (let i = 0; i < a.length; i++) err = Math.max(err, a[i] === b[i] ? 0 : Math.abs(a[i] - b[i]) / Math.abs(b[i]));
-  return err;
-}
+/** Largest relative difference; equal entries (zeros included) are skipped. */
+const maxRel = (a: ArrayLike<number>, b: ArrayLike<number>) => maxRelErr(a, b, (i) => a[i] === b[i]);
 
 describe(`cntkKernel backend 'cuda' (${why})`, () => {
   it.skipIf(skip)('matches the CPU to 1e-12 for valid / same, filters 1-4, depth 1-3, 1 and 3 channels, X vs Z and X vs X', () => {

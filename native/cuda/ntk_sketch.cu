@@ -22,7 +22,6 @@
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_util.cuh"
 #include "features/ntk_sketch.hpp"
-#include "sketches/fwht.hpp"
 
 namespace ntk {
 
@@ -270,9 +269,9 @@ __global__ void product_kernel(ProductArgs<T> a, int64_t n) {
       scale = static_cast<T>(__dmul_rn(sqrt(a.plain), factor));
     else
       scale = ss > 0 ? static_cast<T>(1.0 / sqrt(ss)) : T(1);
-    for (int64_t k = lane; k < a.rows; k += kLanes) out[k] = mul(out[k], scale);
-    if (a.norms && a.norms[row] == T(0))
-      for (int64_t k = lane; k < a.rows; k += kLanes) out[k] = T(0);
+    // A zero input row gives +0 everywhere, as on the CPU (v * 0 would keep signs).
+    const bool zero_row = a.norms && a.norms[row] == T(0);
+    for (int64_t k = lane; k < a.rows; k += kLanes) out[k] = zero_row ? T(0) : mul(out[k], scale);
   }
   for (int64_t k = a.rows + lane; k < a.pad_to; k += kLanes) out[k] = T(0);
 }
@@ -464,6 +463,8 @@ class GpuSketch {
       signed_transform(phi, phi_pitch, params_.at<T>(lo.phi_signs), layer.phi_dim, layer.phi_padded, leaf, b);
       if (need_t)
         signed_transform(tprev, t_pitch, params_.at<T>(lo.t_signs), layer.t_dim, layer.t_padded, tsrc, b);
+      // A row's tree nodes lie side by side.
+      const int64_t node_pitch = map_.max_nodes() * node_padded;
       struct Source {
         const T* ptr;
         int64_t pitch, len;
@@ -471,10 +472,8 @@ class GpuSketch {
       auto source = [&](int s) -> Source {
         if (s == Map::kLeaf) return {leaf, leaf_pitch, layer.phi_padded};
         if (s == Map::kTpart) return {tsrc, tsrc_pitch, layer.t_padded};
-        return {nodes + static_cast<int64_t>(s - Map::kFirstNode) * node_padded, map_.max_nodes() * node_padded,
-                node_padded};
+        return {nodes + static_cast<int64_t>(s - Map::kFirstNode) * node_padded, node_pitch, node_padded};
       };
-      const int64_t node_pitch = map_.max_nodes() * node_padded;
       for (size_t i = 0; i < layer.nodes.size(); ++i) {
         const auto& nd = layer.nodes[i];
         if (!ntk && !nd.nngp) continue;
@@ -482,7 +481,7 @@ class GpuSketch {
         const Source s0 = source(nd.child[0]), s1 = source(nd.child[1]);
         a.first = s0.ptr;
         a.first_pitch = s0.pitch;
-        a.first_len = nd.child[0] == Map::kLeaf ? layer.phi_padded : node_padded;
+        a.first_len = s0.len;
         a.start = nd.start;
         a.parts = 1;
         a.src[0] = s1.ptr;

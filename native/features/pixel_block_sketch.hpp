@@ -16,11 +16,10 @@
 
 #include <cstddef>
 #include <cstdint>
-
-#include "common/aligned_buffer.hpp"
 #include <new>
 #include <vector>
 
+#include "common/aligned_buffer.hpp"
 #include "sketches/rng.hpp"
 
 namespace ntk {

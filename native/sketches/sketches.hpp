@@ -42,9 +42,6 @@ struct RowView {
   }
 };
 
-/// CountSketch R^d -> R^m: CS(x)_j = sum_{h(i) = j} s(i) x_i. The hash and sign
-/// of coordinate i are computed from the counter RNG on the fly, so the sketch
-/// needs no O(d) tables and costs O(nnz(x)).
 /// CountSketch hash of coordinate i into m buckets: bucket, and whether its
 /// sign is -1. Shared by the CPU sketch and the CUDA kernels.
 NTK_HD void count_sketch_hash(const CounterRng& rng, int64_t m, int64_t i, int64_t* bucket, bool* negative) {
@@ -53,6 +50,9 @@ NTK_HD void count_sketch_hash(const CounterRng& rng, int64_t m, int64_t i, int64
   *negative = (b & 1) != 0;
 }
 
+/// CountSketch R^d -> R^m: CS(x)_j = sum_{h(i) = j} s(i) x_i. The hash and sign
+/// of coordinate i are computed from the counter RNG on the fly, so the sketch
+/// needs no O(d) tables and costs O(nnz(x)).
 template <typename T>
 class CountSketch {
  public:
