@@ -463,8 +463,8 @@ async function featurize(sketch: NTKSketch, X: Float64Array, n: number, d: numbe
   const out = new Float32Array(n * sketch.features);
   for (let r = 0; r < n; r += FEATURE_BLOCK) {
     const end = Math.min(n, r + FEATURE_BLOCK);
-    const phi = await sketch.transform({ data: X.subarray(r * d, end * d), shape: [end - r, d] }, { kernel: 'ntk' });
-    out.set(phi.data as Float32Array, r * sketch.features);
+    const rows = { data: X.subarray(r * d, end * d), shape: [end - r, d] };
+    await sketch.transform(rows, { kernel: 'ntk', out: out.subarray(r * sketch.features, end * sketch.features) });
     progress.advance(end - r);
   }
   return out;

@@ -61,7 +61,8 @@ import {
   FeatureMap,
   computePolynomials,
   cpuBackendOption,
-  kernelOption,
+  outputBuffer,
+  transformOptions,
   noWork,
   polynomialsToJSON,
   readPolynomials,
@@ -318,28 +319,29 @@ export class CNTKSketch extends FeatureMap {
   }
 
   protected prepare(fn: string, X: unknown, options: unknown): TransformBatch {
-    const kernel = kernelOption(fn, options);
+    const { kernel, out: given } = transformOptions(fn, options);
     const [C, H, W] = this.inputShape;
     const shape = (X as { shape?: unknown } | null)?.shape;
     if (Array.isArray(shape) && shape.length === 4 && shape[0] === 0) {
       // An empty batch of the right image shape: no work, an empty result.
       if (shape[1] !== C || shape[2] !== H || shape[3] !== W) this.shapeError(shape);
-      return { count: 0, out: allocate(this.dtype, 0), run: noWork };
+      return { count: 0, out: outputBuffer(given, this.dtype, 0, this.features, []) ?? allocate(this.dtype, 0), run: noWork };
     }
     const images = toImages('X', X, { dtype: this.dtype });
     if (images.channels !== C || images.height !== H || images.width !== W) {
       this.shapeError([images.count, images.channels, images.height, images.width]);
     }
+    const target = outputBuffer(given, this.dtype, images.count, this.features, [images.data]);
     const elem = elementBytes(this.dtype);
     const info = this.map.info();
     const threads = Math.min(backends().cpu.threads, images.count);
     const scratch = kernel === 'ntk' ? info.workspaceBytes.ntk : info.workspaceBytes.nngp;
     checkMemory(
       `${fn}: ${images.count} images x ${this.features} features`,
-      images.count * this.features * elem + threads * scratch,
+      (target ? 0 : images.count * this.features * elem) + threads * scratch,
       this.memoryLimit,
     );
-    const out = allocate(this.dtype, images.count * this.features);
+    const out = target ?? allocate(this.dtype, images.count * this.features);
     return { count: images.count, out, run: (async) => this.map.transform(images.data, images.count, out, kernel, async) };
   }
 

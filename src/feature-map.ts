@@ -8,6 +8,7 @@ import type { NdArray } from 'ndarray';
 import {
   checkOptions,
   describe,
+  dtypeOf,
   isCsrLike,
   toCsr,
   toMatrix,
@@ -15,6 +16,7 @@ import {
   type CsrMatrix,
   type DType,
   type Matrix,
+  type MatrixLike,
 } from './arrays.js';
 import type { FloatArray, NativeFeatureMap, NativeRowFeatureMap } from './native.js';
 import type { PolynomialApproximation } from './sketches.js';
@@ -39,6 +41,18 @@ export interface PolynomialMapOptions extends FeatureMapOptions {
 export interface FeatureTransformOptions {
   /** 'ntk' (default) or 'nngp'. */
   kernel?: FeatureKernel;
+  /**
+   * Where to write the features instead of a new array: a Float32Array or
+   * Float64Array of the map's dtype with exactly n x features elements, or a
+   * contiguous row-major n x features ndarray / { data, shape } of one (a
+   * view with an offset, such as a block of rows of a larger matrix, is
+   * fine). The result is an ndarray over that memory. Reusing one buffer
+   * across calls saves allocating and first touching n x features new
+   * entries, which costs about a third of a float32 NTKSketch transform.
+   * It must not share memory with X; until an async transform settles its
+   * entries are being written.
+   */
+  out?: FloatArray | MatrixLike;
 }
 
 /** A checked transform call: its output buffer and how to fill it. */
@@ -112,16 +126,75 @@ export abstract class FeatureMap {
   }
 }
 
-/** The kernel of a transform call's options. */
-export function kernelOption(fn: string, options: unknown): FeatureKernel {
-  const opts = checkOptions(`${fn} options`, options, ['kernel']);
+/** A transform call's options: the kernel, and `out` as given (checked by {@link outputBuffer} once n is known). */
+export function transformOptions(fn: string, options: unknown): { kernel: FeatureKernel; out: unknown } {
+  const opts = checkOptions(`${fn} options`, options, ['kernel', 'out']);
   const kernel = opts.kernel ?? 'ntk';
   if (kernel !== 'ntk' && kernel !== 'nngp') throw new RangeError(`kernel must be 'ntk' or 'nngp', got ${describe(kernel)}`);
-  return kernel;
+  return { kernel, out: opts.out };
+}
+
+/** The elements [from, to) of the buffer underlying a typed array, in bytes. */
+function byteRange(a: ArrayBufferView): [number, number] {
+  return [a.byteOffset, a.byteOffset + a.byteLength];
+}
+
+/**
+ * The transform option `out` checked for a result of `rows` x `features` in
+ * `dtype`: the contiguous view to write, or undefined when none was given
+ * (the caller allocates). `inputs` are the arrays the native map reads; `out`
+ * must not overlap them, or rows would be overwritten while still being read.
+ */
+export function outputBuffer(
+  out: unknown, dtype: DType, rows: number, features: number, inputs: readonly ArrayBufferView[],
+): FloatArray | undefined {
+  if (out === undefined) return undefined;
+  const expected = dtype === 'float32' ? 'Float32Array' : 'Float64Array';
+  const length = rows * features;
+  let view: FloatArray;
+  if (out instanceof Float32Array || out instanceof Float64Array) {
+    if (dtypeOf(out) !== dtype) throw new TypeError(`options.out must be a ${expected} (this map's dtype is ${dtype}), got ${describe(out)}`);
+    if (out.length !== length) {
+      throw new RangeError(`options.out must have ${rows} x ${features} = ${length} elements, got ${out.length}`);
+    }
+    view = out;
+  } else {
+    if (out === null || typeof out !== 'object' || Array.isArray(out) || ArrayBuffer.isView(out)) {
+      throw new TypeError(`options.out must be a ${expected} or an ndarray / { data, shape } of one, got ${describe(out)}`);
+    }
+    const o = out as Partial<MatrixLike>;
+    if (!(o.data instanceof Float32Array || o.data instanceof Float64Array) || dtypeOf(o.data) !== dtype) {
+      throw new TypeError(`options.out.data must be a ${expected} (this map's dtype is ${dtype}), got ${describe(o.data)}`);
+    }
+    const shape = Array.isArray(o.shape) || ArrayBuffer.isView(o.shape) ? Array.from(o.shape as ArrayLike<number>) : undefined;
+    if (!shape || shape.length !== 2 || shape[0] !== rows || shape[1] !== features) {
+      throw new RangeError(`options.out must have shape [${rows}, ${features}], got ${shape ? `[${shape.join(', ')}]` : describe(o.shape)}`);
+    }
+    const stride = o.stride === undefined ? [features, 1] : Array.from(o.stride);
+    if (length > 0 && !(stride[1] === 1 && (stride[0] === features || rows === 1))) {
+      throw new RangeError(`options.out must be contiguous and row-major (stride [${features}, 1]), got stride [${stride.join(', ')}]`);
+    }
+    const offset = o.offset ?? 0;
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > o.data.length) {
+      throw new RangeError(`options.out: ${rows} x ${features} elements from offset ${describe(offset)} do not fit in data of length ${o.data.length}`);
+    }
+    view = o.data.subarray(offset, offset + length);
+  }
+  const [from, to] = byteRange(view);
+  for (const input of inputs) {
+    const [a, b] = byteRange(input);
+    if (input.buffer === view.buffer && a < to && from < b) throw new RangeError('options.out must not share memory with X');
+  }
+  return view;
 }
 
 /** Input rows of a map: dense or CSR, possibly none. */
 export type Rows = { sparse: false; x: Matrix } | { sparse: true; x: CsrMatrix };
+
+/** The arrays the native map reads for `rows`. */
+export function rowArrays(rows: Rows): ArrayBufferView[] {
+  return rows.sparse ? [rows.x.indptr, rows.x.indices, rows.x.data] : [rows.x.data];
+}
 
 /** X as rows of `inputDim` columns converted to `dtype`, for the map named `owner`. */
 export function readRows(X: unknown, inputDim: number, dtype: DType, owner: string): Rows {

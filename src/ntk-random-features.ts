@@ -102,7 +102,9 @@ import {
 } from './arrays.js';
 import {
   FeatureMap,
-  kernelOption,
+  outputBuffer,
+  rowArrays,
+  transformOptions,
   readRows,
   readSaved,
   rowBatch,
@@ -386,18 +388,19 @@ export class NTKRandomFeatures extends FeatureMap {
   }
 
   protected prepare(fn: string, X: unknown, options: unknown): TransformBatch {
-    const kernel = kernelOption(fn, options);
+    const { kernel, out } = transformOptions(fn, options);
     const rows = readRows(X, this.inputDim, this.dtype, 'NTKRandomFeatures');
     const n = rows.x.rows;
+    const target = outputBuffer(out, this.dtype, n, this.features, rowArrays(rows));
     const info = this.map.info();
     const call = info.callBytes[`${kernel}${rows.sparse ? 'Csr' : 'Dense'}`];
     const extra = kernel === 'nngp' ? info.nngpExtraBytes : 0;
     checkMemory(
       `${fn}: ${n} x ${this.features} features (plus ${BLOCK_ROWS}-row work buffers${extra ? ' and the NNGP-only weights' : ''})`,
-      n * this.features * elementBytes(this.dtype) + call + extra,
+      (target ? 0 : n * this.features * elementBytes(this.dtype)) + call + extra,
       this.memoryLimit,
     );
-    return rowBatch(this.map, rows, allocate(this.dtype, n * this.features), kernel);
+    return rowBatch(this.map, rows, target ?? allocate(this.dtype, n * this.features), kernel);
   }
 
   /** The options (the weights follow from the seed) and their checksum. */

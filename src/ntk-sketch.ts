@@ -55,7 +55,9 @@ import { backends, resolveBackend, type BackendChoice } from './backends.js';
 import {
   FeatureMap,
   computePolynomials,
-  kernelOption,
+  outputBuffer,
+  rowArrays,
+  transformOptions,
   polynomialsToJSON,
   readPolynomials,
   readRows,
@@ -260,16 +262,18 @@ export class NTKSketch extends FeatureMap {
   }
 
   protected prepare(fn: string, X: unknown, options: unknown): TransformBatch {
-    const kernel = kernelOption(fn, options);
+    const { kernel, out } = transformOptions(fn, options);
     const rows = readRows(X, this.inputDim, this.dtype, 'NTKSketch');
     const n = rows.x.rows;
+    const target = outputBuffer(out, this.dtype, n, this.features, rowArrays(rows));
     const elem = elementBytes(this.dtype);
     // Output, plus per-thread scratch (a dense row needs an inputDim buffer);
     // the GPU's workspace is on the device, at most 1 GiB per batch of rows.
     const threads = this.backend === 'cpu' ? backends().cpu.threads : 0;
     const scratch = this.map.info().workspaceBytes + (rows.sparse ? 0 : this.inputDim * elem);
-    checkMemory(`${fn}: ${n} x ${this.features} features`, n * this.features * elem + threads * scratch, this.memoryLimit);
-    return rowBatch(this.map, rows, allocate(this.dtype, n * this.features), kernel, this.backend);
+    const outBytes = target ? 0 : n * this.features * elem;
+    checkMemory(`${fn}: ${n} x ${this.features} features`, outBytes + threads * scratch, this.memoryLimit);
+    return rowBatch(this.map, rows, target ?? allocate(this.dtype, n * this.features), kernel, this.backend);
   }
 
   /** A small document (parameters, seed, coefficients) that fromJSON turns back into the same map. */
