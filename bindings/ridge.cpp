@@ -3,12 +3,14 @@
 //   ridgeSolve(A, m, B, k, lambda, W, status, async)   status = [info, rcond]
 //   symmetricEigh(A, m, evals, vt, status, async)      status = [info]
 //   gemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, async)
+//   ridgeLeverage(Phi, n, m, lambdaRel, scores, status, async)   status = [info, lambda]
 #include <napi.h>
 
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "job.hpp"
 #include "linalg/blas.hpp"
+#include "linalg/leverage.hpp"
 #include "linalg/ridge.hpp"
 
 namespace ntk_bindings {
@@ -84,6 +86,28 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   return dtype_of(info[6], "A") == DType::Float32 ? gemm_typed<float>(info) : gemm_typed<double>(info);
 }
 
+template <typename T>
+Napi::Value ridge_leverage_typed(const Napi::CallbackInfo& info) {
+  const int64_t n = size_arg(info[1], "n");
+  const int64_t m = size_arg(info[2], "m");
+  const T* phi = typed_data<T>(info[0], "Phi", n * m);
+  const double lambda_rel = info[3].As<Napi::Number>().DoubleValue();
+  double* scores = typed_data<double>(info[4], "scores", m);
+  double* status = typed_data<double>(info[5], "status", 2);
+  auto job = [=]() {
+    const ntk::LeverageResult r = ntk::ridge_leverage_scores<T>(phi, n, m, lambda_rel, scores);
+    status[0] = r.info;
+    status[1] = r.lambda;
+  };
+  return run_job(info.Env(), info[6].ToBoolean(), job, {info[0], info[4], info[5]});
+}
+
+Napi::Value RidgeLeverage(const Napi::CallbackInfo& info) {
+  if (info.Length() < 7) throw Napi::TypeError::New(info.Env(), "ridgeLeverage: expected 7 arguments");
+  return dtype_of(info[0], "Phi") == DType::Float32 ? ridge_leverage_typed<float>(info)
+                                                    : ridge_leverage_typed<double>(info);
+}
+
 }  // namespace
 
 void register_ridge(Napi::Env env, Napi::Object exports) {
@@ -91,6 +115,7 @@ void register_ridge(Napi::Env env, Napi::Object exports) {
   exports.Set("ridgeSolve", Napi::Function::New(env, RidgeSolve, "ridgeSolve"));
   exports.Set("symmetricEigh", Napi::Function::New(env, SymmetricEigh, "symmetricEigh"));
   exports.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
+  exports.Set("ridgeLeverage", Napi::Function::New(env, RidgeLeverage, "ridgeLeverage"));
 }
 
 }  // namespace ntk_bindings

@@ -20,6 +20,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { describe } from './arrays.js';
+import { permutation } from './random.js';
+
+export { permutation };
 
 /** A labelled image dataset, images flattened to rows. */
 export interface Dataset {
@@ -265,37 +268,6 @@ export function splitIndices(n: number, fractions: readonly number[], seed = 0):
   return parts;
 }
 
-/** Deterministic permutation of 0..n-1 (Fisher–Yates with a seeded 32-bit PRNG). */
-export function permutation(n: number, seed: number): Int32Array {
-  const rand = mulberry32(seedHash(seed));
-  const perm = new Int32Array(n);
-  for (let i = 0; i < n; i++) perm[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    const t = perm[i];
-    perm[i] = perm[j];
-    perm[j] = t;
-  }
-  return perm;
-}
-
-function seedHash(seed: number): number {
-  // Mix both 32-bit halves of a safe integer seed (splitmix32 finaliser).
-  let h = (seed >>> 0) ^ Math.imul(Math.floor(seed / 2 ** 32) >>> 0, 0x9e3779b9);
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
-function mulberry32(a: number): () => number {
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Copies the given rows of an n x cols matrix into a new matrix. */
 export function takeRows(X: Float64Array, cols: number, rows: ArrayLike<number>): Float64Array {

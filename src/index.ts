@@ -48,4 +48,6 @@ export type {
   NTKRandomFeaturesLayerWeights,
 } from './ntk-random-features.js';
 export { CNTKSketch, CNTK_SKETCH_MAX_DEPTH, CNTK_SKETCH_MAX_DEGREE } from './cntk-sketch.js';
+export { LeverageSelection, LEVERAGE_SELECTION_FORMAT, LEVERAGE_SELECTION_VERSION } from './leverage-selection.js';
+export type { LeverageSelectionOptions, LeverageSelectionJSON, PoolMap } from './leverage-selection.js';
 export type { CNTKSketchOptions, CNTKSketchTransformOptions, CNTKSketchJSON } from './cntk-sketch.js';

@@ -44,6 +44,10 @@ export interface NativeAddon {
     a: Float64Array, m: number, b: Float64Array, k: number, lambda: number,
     w: Float64Array, status: Float64Array, async: boolean,
   ): Promise<void> | undefined;
+  /** status = [info, lambda]: scores[j] = phi_j^T (Phi Phi^T + lambda I)^-1 phi_j, lambda = lambdaRel x mean diagonal. */
+  ridgeLeverage<T extends FloatArray>(
+    phi: T, n: number, m: number, lambdaRel: number, scores: Float64Array, status: Float64Array, async: boolean,
+  ): Promise<void> | undefined;
   symmetricEigh(
     a: Float64Array, m: number, evals: Float64Array, vt: Float64Array, status: Float64Array,
     async: boolean,
