@@ -39,10 +39,11 @@ import vm from 'node:vm';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
-import { NTKSketch, RidgeRegression, argmaxRows, backends, ntkKernelSync, oneHot } from '../src/index.js';
-import { FASHION_MNIST_DIR, loadDigits, loadFashionMnist, permutation } from '../src/datasets.js';
+import { NTKSketch, backends, ntkKernelSync } from '../src/index.js';
+import { FASHION_MNIST_DIR, loadDigits, loadFashionMnist } from '../src/datasets.js';
 import { native } from '../src/native.js';
 import { machineDescription } from './lib/machine.js';
+import { cliSplit, ridgeTestAccuracy } from './lib/ridge-protocol.js';
 import { lineChart, type Series } from './lib/svg-plot.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -264,31 +265,15 @@ const ridgeFile = join(process.env.BENCH_OUT_DIR ? resolve(process.env.BENCH_OUT
 let ridgeDate = new Date().toISOString();
 if (withRidge) {
   console.log(`\n== Ridge on ${FEATURES} NTK features vs exact-NTK kernel ridge (CLI protocol, 10,000 / 10,000, seed 0) ==`);
-  const n = 10000, nTest = 10000, k = 10;
-  const data = loadFashionMnist({ train: n, test: nTest });
-  // The CLI's fit/validation order: permutation(n, seed + 1), each part sorted.
-  const order = permutation(n, 1);
-  const nVal = Math.round(0.25 * n), nFit = n - nVal;
-  const idx = [...order.slice(0, nFit).sort(), ...order.slice(nFit).sort()];
-  const Xtr = new Float32Array(n * D), ytr = new Int32Array(n);
-  idx.forEach((r, i) => {
-    Xtr.set(data.train.X.subarray(r * D, (r + 1) * D), i * D);
-    ytr[i] = data.train.labels[r];
-  });
+  const n = 10000, nTest = 10000;
+  const split = cliSplit(n, nTest);
   for (const degree of [DEGREE, 8]) {
     const t0 = performance.now();
     const map = new NTKSketch({ inputDim: D, depth: DEPTH, degree, features: FEATURES, seed: 1 });
-    const P = map.transformSync({ data: Xtr, shape: [n, D] }).data;
-    const Pt = map.transformSync({ data: Float32Array.from(data.test.X), shape: [nTest, D] }).data;
-    const Y = oneHot(ytr, k);
-    const search = await new RidgeRegression().fit({ data: P.subarray(0, nFit * FEATURES), shape: [nFit, FEATURES] }, { data: Y.data.subarray(0, nFit * k), shape: [nFit, k] });
-    await search.selectLambda({ data: P.subarray(nFit * FEATURES), shape: [nVal, FEATURES] }, { data: Y.data.subarray(nFit * k), shape: [nVal, k] }, { metric: 'accuracy' });
-    const lambda = ((search.lambda as number) * n) / nFit;
-    const model = await new RidgeRegression({ lambda }).fit({ data: P, shape: [n, FEATURES] }, Y);
-    const pred = argmaxRows(await model.predict({ data: Pt, shape: [nTest, FEATURES] }));
-    let correct = 0;
-    for (let i = 0; i < nTest; i++) if (pred[i] === data.test.labels[i]) correct++;
-    const r = { method: `NTKSketch ridge (degree ${degree}, ${FEATURES} features)`, accuracy: correct / nTest, lambda, seconds: (performance.now() - t0) / 1000 };
+    const P = map.transformSync({ data: split.Xtrain, shape: [n, D] }).data;
+    const Pt = map.transformSync({ data: split.Xtest, shape: [nTest, D] }).data;
+    const { accuracy, lambda } = await ridgeTestAccuracy(split, P, Pt, FEATURES);
+    const r = { method: `NTKSketch ridge (degree ${degree}, ${FEATURES} features)`, accuracy, lambda, seconds: (performance.now() - t0) / 1000 };
     ridge.push(r);
     console.log(`${r.method.padEnd(44)} accuracy ${r.accuracy.toFixed(4)}  lambda ${lambda.toExponential(2)}  ${r.seconds.toFixed(0)} s`);
   }

@@ -24,13 +24,16 @@
  * `ntk-sketch` is ridge regression on NTKSketch features (float32, seeded by
  * --seed) with the same protocol, streamed: the normal equations of the fit
  * rows are accumulated, lambda chosen on the validation rows, the validation
- * rows added, and the model solved once more with the rescaled lambda.
+ * rows added, and the model solved once more with the rescaled lambda. With
+ * --pool, the features are those a LeverageSelection keeps of a larger
+ * NTKSketch, scored on fit rows only (no labels).
  */
 import { parseArgs } from 'node:util';
 import { totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import {
   KernelRidgeRegression,
+  LeverageSelection,
   MAX_DEPTH,
   NTKSketch,
   RidgeRegression,
@@ -69,6 +72,9 @@ Options:
                   (default: all three)
   --features N    NTKSketch features (default 1024 for digits, 4096 for
                   fashion-mnist)
+  --pool N        keep the --features columns of an N-feature NTKSketch
+                  chosen by ridge leverage scores on up to 4,000 fit rows
+                  (LeverageSelection; N > --features; default: no selection)
   --seed S        seed of the split (default 0)
   --threads T     threads for the native core (default: all cores)
   --backend B     cpu, cuda or auto for the exact NTK and NTKSketch (default
@@ -87,6 +93,7 @@ interface Config {
   data: 'digits' | 'fashion-mnist';
   methods: Method[];
   features: number;
+  pool: number | undefined;
   train: number | undefined;
   test: number | undefined;
   depths: number[];
@@ -130,6 +137,7 @@ function parseConfig(argv: string[]): Config | 'help' {
         depth: { type: 'string' },
         method: { type: 'string' },
         features: { type: 'string' },
+        pool: { type: 'string' },
         seed: { type: 'string' },
         threads: { type: 'string' },
         backend: { type: 'string' },
@@ -165,10 +173,14 @@ function parseConfig(argv: string[]): Config | 'help' {
       if (!methods.includes(name)) methods.push(name);
     }
   }
+  const features = parseInteger('--features', values.features, 1, 1 << 20) ?? (data === 'digits' ? 1024 : 4096);
+  const pool = parseInteger('--pool', values.pool, 2, 1 << 22);
+  if (pool !== undefined && pool <= features) throw new UsageError(`--pool must exceed --features (${features}), got ${pool}`);
   return {
     data,
     methods,
-    features: parseInteger('--features', values.features, 1, 1 << 20) ?? (data === 'digits' ? 1024 : 4096),
+    features,
+    pool,
     train: parseInteger('--train', values.train, 1, Number.MAX_SAFE_INTEGER),
     test: parseInteger('--test', values.test, 1, Number.MAX_SAFE_INTEGER),
     depths,
@@ -355,6 +367,8 @@ interface Result {
   method: Method;
   depth: number | null;
   features: number | null;
+  /** ntk-sketch with --pool: the NTKSketch features the kept ones were chosen from. */
+  pool?: number;
   train: number;
   validation: number;
   test: number;
@@ -459,24 +473,39 @@ async function linearRidge(task: Task, progress: Progress): Promise<Result> {
 /** Rows featurised per call: bounds memory and lets the bar move. */
 const FEATURE_BLOCK = 1024;
 
-async function featurize(sketch: NTKSketch, X: Float64Array, n: number, d: number, progress: Progress): Promise<Float32Array> {
+/** NTK features of float32 rows: an NTKSketch, or the columns a LeverageSelection keeps of one. */
+interface Featurizer {
+  readonly features: number;
+  transform(X: unknown, options: { out: Float32Array }): Promise<unknown>;
+}
+
+async function featurize(sketch: Featurizer, X: Float64Array, n: number, d: number, progress: Progress): Promise<Float32Array> {
   const out = new Float32Array(n * sketch.features);
   for (let r = 0; r < n; r += FEATURE_BLOCK) {
     const end = Math.min(n, r + FEATURE_BLOCK);
     const rows = { data: X.subarray(r * d, end * d), shape: [end - r, d] };
-    await sketch.transform(rows, { kernel: 'ntk', out: out.subarray(r * sketch.features, end * sketch.features) });
+    await sketch.transform(rows, { out: out.subarray(r * sketch.features, end * sketch.features) });
     progress.advance(end - r);
   }
   return out;
 }
 
+/** Rows of the fit part that LeverageSelection scores the pool's columns on. */
+const SELECTION_ROWS = 4000;
+
 async function ntkSketchRidge(
-  task: Task, depth: number, features: number, seed: number, progress: Progress, backend: 'cpu' | 'cuda',
+  task: Task, depth: number, features: number, pool: number | undefined, seed: number, progress: Progress, backend: 'cpu' | 'cuda',
 ): Promise<Result> {
   const t0 = performance.now();
   const n = task.ytrain.length, nFit = task.nFit, d = task.cols, k = task.classes;
   const nTest = task.ytest.length;
-  const sketch = new NTKSketch({ inputDim: d, depth, features, seed, backend });
+  let sketch: Featurizer = new NTKSketch({ inputDim: d, depth, features, seed, backend });
+  if (pool !== undefined) {
+    const rows = Math.min(nFit, SELECTION_ROWS);
+    progress.note(`depth ${depth}: scoring the ${pool} pool features on ${rows} fit rows`);
+    const map = new NTKSketch({ inputDim: d, depth, features: pool, seed, backend });
+    sketch = await new LeverageSelection({ map, features, seed }).fit({ data: task.Xtrain.subarray(0, rows * d), shape: [rows, d] });
+  }
   progress.start(`depth ${depth}: NTKSketch features (${features})`, n + nTest);
   const Phi = await featurize(sketch, task.Xtrain, n, d, progress);
   const PhiTest = await featurize(sketch, task.Xtest, nTest, d, progress);
@@ -490,7 +519,8 @@ async function ntkSketchRidge(
   model.lambda = lambda;
   const pred = argmaxRows(await model.predict({ data: PhiTest, shape: [nTest, features] }));
   progress.clear();
-  return result(task, 'ntk-sketch', depth, features, lambda, Math.max(...scores.map((s) => s.score)), pred, t0);
+  const r = result(task, 'ntk-sketch', depth, features, lambda, Math.max(...scores.map((s) => s.score)), pred, t0);
+  return pool === undefined ? r : { ...r, pool };
 }
 
 const COLUMNS: [string, number][] = [['method', 13], ['depth', 5], ['features', 8], ['train n', 8], ['lambda', 9], ['accuracy', 8], ['seconds', 8]];
@@ -531,7 +561,8 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(
       `${task.name}: ${n} training rows (lambda chosen on ${n - task.nFit} of them, then refitted on all), ` +
         `${task.ytest.length} test rows, seed ${cfg.seed}` +
-        `${cfg.backend === 'cuda' ? `, on CUDA (${backends().cuda.devices[0]?.name ?? 'device'})` : ''}\n\n`,
+        `${cfg.backend === 'cuda' ? `, on CUDA (${backends().cuda.devices[0]?.name ?? 'device'})` : ''}` +
+        `${cfg.pool !== undefined && cfg.methods.includes('ntk-sketch') ? `; ntk-sketch keeps ${cfg.features} of ${cfg.pool} NTKSketch features by leverage scores` : ''}\n\n`,
     );
     process.stdout.write(`${tableLine(COLUMNS.map(([name]) => name))}\n`);
   }
@@ -539,7 +570,7 @@ async function main(argv: string[]): Promise<void> {
   for (const depth of cfg.depths) {
     if (cfg.methods.includes('exact-ntk')) printResult(await exactNtk(task, depth, progress, cfg.backend), cfg.json);
     if (cfg.methods.includes('ntk-sketch')) {
-      printResult(await ntkSketchRidge(task, depth, cfg.features, cfg.seed, progress, cfg.backend), cfg.json);
+      printResult(await ntkSketchRidge(task, depth, cfg.features, cfg.pool, cfg.seed, progress, cfg.backend), cfg.json);
     }
   }
 }

@@ -46,6 +46,17 @@ describe('ntk-sketch command line', () => {
     expect(results).toHaveLength(3);
   });
 
+  it('--pool: ntk-sketch keeps --features columns of a larger NTKSketch by leverage scores', () => {
+    const r = cli('--method', 'ntk-sketch', '--depth', '1', '--features', '256', '--pool', '2048', '--json');
+    expect(r.code).toBe(0);
+    const [res] = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(res).toMatchObject({ method: 'ntk-sketch', depth: 1, features: 256, pool: 2048 });
+    expect(res.accuracy).toBeGreaterThan(0.95);
+    const table = cli('--method', 'ntk-sketch', '--depth', '1', '--features', '256', '--pool', '2048');
+    expect(table.stdout).toMatch(/ntk-sketch keeps 256 of 2048 NTKSketch features by leverage scores/);
+    expect(table.stdout).toMatch(new RegExp(`^ntk-sketch\\s+1\\s+256\\s+1438\\s+\\S+\\s+${res.accuracy.toFixed(4)}\\s`, 'm'));
+  });
+
   it('prints an aligned table without --json', () => {
     const r = cli('--depth', '1', '--train', '600', '--test', '300', '--seed', '3');
     expect(r.code).toBe(0);
@@ -101,6 +112,8 @@ describe('ntk-sketch command line', () => {
     [['--seed', '1.5'], /--seed must be an integer/],
     [['--method', 'exact-ntk,svm'], /--method must list/],
     [['--features', '0'], /--features must be an integer/],
+    [['--features', '64', '--pool', '64'], /--pool must exceed --features \(64\), got 64/],
+    [['--pool', 'many'], /--pool must be an integer/],
     [['--json=yes'], /--json/],
     [['--backend', 'gpu'], /--backend must be 'auto', 'cpu' or 'cuda'/],
     [['extra'], /extra/],

@@ -244,7 +244,7 @@ describe('LeverageSelection', () => {
       sel.transformSync(Xnew, { out });
       expect(bitsEqual(out, expected)).toBe(true);
       // CSR rows: the pool's CSR features (a sparse product, not bitwise the dense GEMM's), gathered.
-      const dense = Xnew.data.subarray(0, 3 * d);
+      const dense = ds.X.subarray(n * d, (n + 3) * d);
       const indptr = [0], indices: number[] = [], data: number[] = [];
       for (let i = 0; i < 3; i++) {
         for (let j = 0; j < d; j++) if (dense[i * d + j] !== 0) indices.push(j), data.push(dense[i * d + j]);

@@ -1,0 +1,60 @@
+/**
+ * The ridge protocol of the `ntk-sketch` CLI on Fashion-MNIST, shared by the
+ * benches that report test accuracy: the first n training images in the
+ * CLI's seeded 75/25 fit/validation order (permutation(n, 1), each part
+ * sorted), lambda chosen on the validation rows by accuracy, refitted on all
+ * n rows with lambda scaled by n / nFit, evaluated once on the test images.
+ */
+import { RidgeRegression, argmaxRows, loadFashionMnist, oneHot } from '../../src/index.js';
+import { permutation } from '../../src/datasets.js';
+import type { FloatArray } from '../../src/native.js';
+
+const D = 784, CLASSES = 10;
+
+export interface CliSplit {
+  n: number;
+  nFit: number;
+  nVal: number;
+  nTest: number;
+  /** n x 784 training rows in fit-then-validation order, float32. */
+  Xtrain: Float32Array;
+  ytrain: Int32Array;
+  Xtest: Float32Array;
+  ytest: Int32Array;
+}
+
+export function cliSplit(n: number, nTest: number): CliSplit {
+  const data = loadFashionMnist({ train: n, test: nTest });
+  const order = permutation(n, 1);
+  const nVal = Math.round(0.25 * n), nFit = n - nVal;
+  const idx = [...order.slice(0, nFit).sort(), ...order.slice(nFit).sort()];
+  const Xtrain = new Float32Array(n * D), ytrain = new Int32Array(n);
+  idx.forEach((r, i) => {
+    Xtrain.set(data.train.X.subarray(r * D, (r + 1) * D), i * D);
+    ytrain[i] = data.train.labels[r];
+  });
+  return { n, nFit, nVal, nTest, Xtrain, ytrain, Xtest: Float32Array.from(data.test.X), ytest: data.test.labels };
+}
+
+/**
+ * Ridge on training features P (n x m) with the CLI's lambda choice; test
+ * accuracy on Pt, the lambda used, and that lambda relative to the mean
+ * diagonal of P P^T.
+ */
+export async function ridgeTestAccuracy(
+  s: CliSplit, P: FloatArray, Pt: FloatArray, m: number,
+): Promise<{ accuracy: number; lambda: number; lambdaRel: number }> {
+  const { n, nFit, nVal, nTest } = s;
+  const Y = oneHot(s.ytrain, CLASSES);
+  const k = CLASSES;
+  const search = await new RidgeRegression().fit({ data: P.subarray(0, nFit * m), shape: [nFit, m] }, { data: Y.data.subarray(0, nFit * k), shape: [nFit, k] });
+  await search.selectLambda({ data: P.subarray(nFit * m), shape: [nVal, m] }, { data: Y.data.subarray(nFit * k), shape: [nVal, k] }, { metric: 'accuracy' });
+  const lambda = ((search.lambda as number) * n) / nFit;
+  const model = await new RidgeRegression({ lambda }).fit({ data: P, shape: [n, m] }, Y);
+  const pred = argmaxRows(await model.predict({ data: Pt, shape: [nTest, m] }));
+  let correct = 0;
+  for (let i = 0; i < nTest; i++) if (pred[i] === s.ytest[i]) correct++;
+  let diag = 0;
+  for (let i = 0; i < n * m; i++) diag += P[i] * P[i];
+  return { accuracy: correct / nTest, lambda, lambdaRel: lambda / (diag / n) };
+}
