@@ -24,6 +24,7 @@ export function setThreads(threads: number): void {
 /** Resolves a backend option to the backend that will run the job. */
 export function resolveBackend(name: string, value: unknown): 'cpu' | 'cuda' {
   if (value === undefined || value === 'cpu') return 'cpu';
+  if (typeof value !== 'string') throw new TypeError(`${name} must be 'auto', 'cpu' or 'cuda', got ${describe(value)}`);
   if (value !== 'auto' && value !== 'cuda') {
     throw new RangeError(`${name} must be 'auto', 'cpu' or 'cuda', got ${describe(value)}`);
   }

@@ -222,6 +222,7 @@ export function rowBatch(
 
 /** The backend option of a map that runs on the CPU only. */
 export function cpuBackendOption(name: string, value: unknown, owner: string): void {
+  if (value !== undefined && typeof value !== 'string') throw new TypeError(`${name} must be 'auto', 'cpu' or 'cuda', got ${describe(value)}`);
   if (value === 'cuda') throw new RangeError(`${name} 'cuda' is not available for ${owner}: it runs on the CPU`);
   if (value !== undefined && value !== 'cpu' && value !== 'auto') {
     throw new RangeError(`${name} must be 'auto', 'cpu' or 'cuda', got ${describe(value)}`);

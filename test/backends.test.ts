@@ -3,7 +3,7 @@
  * present) and the load-error explanations of src/native.ts.
  */
 import { describe, it, expect } from 'vitest';
-import { backends, setThreads, ntkKernelSync } from '../src/index.js';
+import { CNTKSketch, NTKSketch, backends, cntkKernelSync, setThreads, ntkKernelSync } from '../src/index.js';
 import { explainLoadError, addonCandidates } from '../src/native.js';
 import { maxRelErr } from './helpers/assertions.js';
 import { gaussian } from './reference/ntk-reference.js';
@@ -60,6 +60,26 @@ describe('setThreads()', () => {
     expect(() => setThreads(-1)).toThrow(RangeError);
     expect(() => setThreads(1.5)).toThrow(/threads/);
     expect(() => setThreads('2' as never)).toThrow(TypeError);
+  });
+});
+
+describe('the backend option', () => {
+  it('is a string: anything else is a TypeError naming it; an unknown name a RangeError', () => {
+    const x = { data: new Float64Array(8).fill(0.5), shape: [2, 4] };
+    const images = { data: new Float64Array(25).fill(0.5), shape: [1, 1, 5, 5] };
+    const calls: [string, (backend: unknown) => unknown][] = [
+      ['backend', (backend) => ntkKernelSync(x, null, { depth: 1, backend } as never)],
+      ['backend', (backend) => cntkKernelSync(images, null, { depth: 1, filterSize: 3, padding: 'same', backend } as never)],
+      ['backend', (backend) => new NTKSketch({ inputDim: 4, depth: 1, features: 8, backend } as never)],
+      ['backend', (backend) => new CNTKSketch({ inputShape: [1, 5, 5], depth: 1, filterSize: 3, padding: 'same', features: 8, backend } as never)],
+    ];
+    for (const [name, call] of calls) {
+      for (const bad of [5, true, null, { kind: 'cuda' }]) {
+        expect(() => call(bad)).toThrow(TypeError);
+        expect(() => call(bad)).toThrow(new RegExp(`${name} must be 'auto', 'cpu' or 'cuda'`));
+      }
+      expect(() => call('gpu')).toThrow(RangeError);
+    }
   });
 });
 
