@@ -10,7 +10,8 @@
  * fit/validation order, lambda chosen on the validation rows (accuracy),
  * refitted on all 10,000 and evaluated once on the 10,000 test images.
  * Depth 2; float32 features. The selection is fitted on the first 4,000 fit
- * rows (no labels), lambda 1e-3 x the mean diagonal. The exact-NTK figure is
+ * rows (no labels), lambda 1e-3 x the mean diagonal, rows normalised. Also
+ * the Gram error against the exact NTK on 1,000 test images. The exact-NTK figure is
  * read from bench/results/ntk-sketch-ridge.json (same split). Also times the
  * fit and the transform of the 10,000 training rows, against the plain map's
  * transform, in the same run.
@@ -21,7 +22,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LeverageSelection, NTKRandomFeatures, NTKSketch } from '../src/index.js';
+import { LeverageSelection, NTKRandomFeatures, NTKSketch, ntkKernelSync } from '../src/index.js';
+import { native } from '../src/native.js';
 import { FASHION_MNIST_DIR } from '../src/datasets.js';
 import type { FloatArray } from '../src/native.js';
 import { machineDescription } from './lib/machine.js';
@@ -46,12 +48,28 @@ const test = { data: split.Xtest, shape: [nTest, D] };
 const sample = { data: split.Xtrain.subarray(0, SAMPLE * D), shape: [SAMPLE, D] };
 const ridgeAccuracy = (P: FloatArray, Pt: FloatArray, m: number) => ridgeTestAccuracy(split, P, Pt, m);
 
-interface Row { map: string; method: string; seed: number; accuracy: number; lambdaRel: number; fitS: number; transformS: number; dEff: number | null }
+// Gram error against the exact NTK on the first GRAM_ROWS test images (new rows for a selection).
+const GRAM_ROWS = quick ? 300 : 1000;
+const gramRows = { data: split.Xtest.subarray(0, GRAM_ROWS * D), shape: [GRAM_ROWS, D] };
+const exactGram = ntkKernelSync(gramRows, null, { depth: DEPTH, output: 'ntk' }).ntk.data as Float64Array;
+function gramError(phi: FloatArray, m: number): number {
+  const p = Float64Array.from(phi);
+  const g = new Float64Array(GRAM_ROWS * GRAM_ROWS);
+  native().gemm(false, true, GRAM_ROWS, GRAM_ROWS, m, 1, p, m, p, m, 0, g, GRAM_ROWS, false);
+  let e = 0, t = 0;
+  for (let i = 0; i < g.length; i++) {
+    e += (g[i] - exactGram[i]) ** 2;
+    t += exactGram[i] ** 2;
+  }
+  return Math.sqrt(e / t);
+}
+
+interface Row { map: string; method: string; seed: number; accuracy: number; lambdaRel: number; fitS: number; transformS: number; dEff: number | null; gram: number }
 const rows: Row[] = [];
 const log = (r: Row) =>
   console.log(
     `${r.map.padEnd(18)} ${r.method.padEnd(34)} seed ${r.seed}  accuracy ${(100 * r.accuracy).toFixed(2)} %  lambda ${r.lambdaRel.toExponential(2)} x diag` +
-      `  fit ${r.fitS.toFixed(1)} s  transform ${r.transformS.toFixed(1)} s${r.dEff === null ? '' : `  d_eff ${r.dEff.toFixed(0)}`}`,
+      `  fit ${r.fitS.toFixed(1)} s  transform ${r.transformS.toFixed(1)} s  Gram error ${r.gram.toFixed(4)}${r.dEff === null ? '' : `  d_eff ${r.dEff.toFixed(0)}`}`,
   );
 
 /** A pool: its number of features and, for NTKSketch, the internal sketchDim (default: the map's). */
@@ -75,7 +93,8 @@ for (const [name, make, pools] of families) {
     const P = map.transformSync(train).data;
     const transformS = (performance.now() - t) / 1000;
     const Pt = map.transformSync(test).data;
-    const r = { map: name, method: `plain ${FEATURES} features`, seed, ...(await ridgeAccuracy(P, Pt, FEATURES)), fitS: 0, transformS, dEff: null };
+    const gram = gramError(map.transformSync(gramRows).data, FEATURES);
+    const r = { map: name, method: `plain ${FEATURES} features`, seed, ...(await ridgeAccuracy(P, Pt, FEATURES)), fitS: 0, transformS, dEff: null, gram };
     rows.push(r);
     log(r);
     map.dispose();
@@ -90,7 +109,8 @@ for (const [name, make, pools] of families) {
       const St = (await sel.transform(test)).data;
       const dEff = sel.scores!.reduce((a, b) => a + b, 0);
       const method = `leverage ${FEATURES} of ${poolSize}${sketchDim ? ` (sketchDim ${sketchDim})` : ''}`;
-      const row = { map: name, method, seed, ...(await ridgeAccuracy(S, St, FEATURES)), fitS, transformS: selTransformS, dEff };
+      const gram = gramError(sel.transformSync(gramRows).data, FEATURES);
+      const row = { map: name, method, seed, ...(await ridgeAccuracy(S, St, FEATURES)), fitS, transformS: selTransformS, dEff, gram };
       rows.push(row);
       log(row);
       pool.dispose();
@@ -118,26 +138,28 @@ const md = [
   `seeded 75/25 split of the training rows, refitted, evaluated once). Depth ${DEPTH}, float32 features. LeverageSelection: fitted on`,
   `the first ${SAMPLE} fit rows (no labels), lambda ${LAMBDA} x the mean diagonal, draw seed = map seed. "transform": the ${n}`,
   'training rows (a selection transforms with its whole pool, then keeps columns). "lambda": the ridge lambda chosen, relative to',
-  'the mean diagonal of Phi Phi^T. d_eff: the sum of the pool columns\' leverage scores.',
+  'the mean diagonal of Phi Phi^T. d_eff: the sum of the pool columns\' leverage scores. Gram error: relative Frobenius error of',
+  `Phi Phi^T against the exact depth-${DEPTH} NTK on the first ${GRAM_ROWS} test images (rows the selection never saw).`,
   '',
-  '| map | features | seed | test accuracy | ridge lambda | fit s | transform s | d_eff |',
-  '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  '| map | features | seed | test accuracy | ridge lambda | fit s | transform s | d_eff | Gram error |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ...rows.map(
     (r) =>
-      `| ${r.map} | ${r.method} | ${r.seed} | ${pct(r.accuracy)} | ${r.lambdaRel.toExponential(2)} | ${r.fitS ? r.fitS.toFixed(1) : ''} | ${r.transformS.toFixed(1)} | ${r.dEff === null ? '' : r.dEff.toFixed(0)} |`,
+      `| ${r.map} | ${r.method} | ${r.seed} | ${pct(r.accuracy)} | ${r.lambdaRel.toExponential(2)} | ${r.fitS ? r.fitS.toFixed(1) : ''} | ${r.transformS.toFixed(1)} | ${r.dEff === null ? '' : r.dEff.toFixed(0)} | ${r.gram.toFixed(4)} |`,
   ),
-  ...(exact ? [`| exact NTK kernel ridge | (n x n kernel) | | ${pct(exact.accuracy)} | | | | |`] : []),
+  ...(exact ? [`| exact NTK kernel ridge | (n x n kernel) | | ${pct(exact.accuracy)} | | | | | 0 |`] : []),
   '',
   `Mean test accuracy over seeds ${SEEDS.join(', ')}${exact ? ` (gap to exact NTK kernel ridge, ${pct(exact.accuracy)})` : ''}:`,
   '',
-  '| map | features | mean accuracy | min .. max | gap |',
-  '| --- | --- | --- | --- | --- |',
+  '| map | features | mean accuracy | min .. max | gap | Gram error (max) |',
+  '| --- | --- | --- | --- | --- | --- |',
   ...[...new Set(rows.map((r) => `${r.map}\t${r.method}`))].map((key) => {
     const [map, method] = key.split('\t');
-    const acc = rows.filter((r) => r.map === map && r.method === method).map((r) => r.accuracy);
+    const same = rows.filter((r) => r.map === map && r.method === method);
+    const acc = same.map((r) => r.accuracy);
     const mean = acc.reduce((a, b) => a + b, 0) / acc.length;
     const gap = exact ? `${(100 * (exact.accuracy - mean)).toFixed(2)} points` : '';
-    return `| ${map} | ${method} | ${pct(mean)} | ${pct(Math.min(...acc))} .. ${pct(Math.max(...acc))} | ${gap} |`;
+    return `| ${map} | ${method} | ${pct(mean)} | ${pct(Math.min(...acc))} .. ${pct(Math.max(...acc))} | ${gap} | ${Math.max(...same.map((r) => r.gram)).toFixed(4)} |`;
   }),
   '',
   ...(exact ? [`Exact NTK kernel ridge on the same split: from bench/results/ntk-sketch-ridge.json (${exact.date}).`, ''] : []),

@@ -4,11 +4,13 @@
 //   symmetricEigh(A, m, evals, vt, status, async)      status = [info]
 //   gemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, async)
 //   ridgeLeverage(Phi, n, m, lambdaRel, scores, status, async)   status = [info, lambda]
+//   gatherColumns(pool, rows, m, columns, scales, normalize, out)  (LeverageSelection)
 #include <napi.h>
 
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "job.hpp"
+#include "features/column_selection.hpp"
 #include "linalg/blas.hpp"
 #include "linalg/leverage.hpp"
 #include "linalg/ridge.hpp"
@@ -108,6 +110,30 @@ Napi::Value RidgeLeverage(const Napi::CallbackInfo& info) {
                                                     : ridge_leverage_typed<double>(info);
 }
 
+template <typename T>
+Napi::Value gather_columns_typed(const Napi::CallbackInfo& info) {
+  const int64_t rows = size_arg(info[1], "rows");
+  const int64_t m = size_arg(info[2], "m");
+  const T* pool = typed_data<T>(info[0], "pool", rows * m);
+  if (!info[3].IsTypedArray() || info[3].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw Napi::TypeError::New(info.Env(), "columns must be an Int32Array");
+  auto columns = info[3].As<Napi::Int32Array>();
+  const int64_t k = static_cast<int64_t>(columns.ElementLength());
+  for (int64_t t = 0; t < k; ++t)
+    if (columns[t] < 0 || columns[t] >= m) throw Napi::RangeError::New(info.Env(), "columns out of range");
+  const double* scales = typed_data<double>(info[4], "scales", k);
+  const bool normalize = info[5].ToBoolean();
+  T* out = typed_data<T>(info[6], "out", rows * k);
+  ntk::gather_scaled_columns<T>(pool, rows, m, columns.Data(), scales, k, normalize, out);
+  return info.Env().Undefined();
+}
+
+Napi::Value GatherColumns(const Napi::CallbackInfo& info) {
+  if (info.Length() < 7) throw Napi::TypeError::New(info.Env(), "gatherColumns: expected 7 arguments");
+  return dtype_of(info[0], "pool") == DType::Float32 ? gather_columns_typed<float>(info)
+                                                     : gather_columns_typed<double>(info);
+}
+
 }  // namespace
 
 void register_ridge(Napi::Env env, Napi::Object exports) {
@@ -116,6 +142,7 @@ void register_ridge(Napi::Env env, Napi::Object exports) {
   exports.Set("symmetricEigh", Napi::Function::New(env, SymmetricEigh, "symmetricEigh"));
   exports.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
   exports.Set("ridgeLeverage", Napi::Function::New(env, RidgeLeverage, "ridgeLeverage"));
+  exports.Set("gatherColumns", Napi::Function::New(env, GatherColumns, "gatherColumns"));
 }
 
 }  // namespace ntk_bindings

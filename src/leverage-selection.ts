@@ -16,6 +16,14 @@
  * systematic sampling over a seeded random order, and kept column j is
  * scaled by 1 / sqrt(pi_j): then E[Phi_S Phi_S^T] = Phi Phi^T exactly, so
  * the selected features still approximate the pool's kernel without bias.
+ * With `normalize` (the default) each row is then rescaled to the norm of
+ * its pool row (known: the transform computes the whole row), as the maps
+ * rescale their blocks: the estimate of every kernel diagonal is exact and
+ * the rest becomes a ratio estimator (bias O(1 / features)). The scales
+ * 1 / sqrt(pi_j) of rarely drawn columns are large, and without it the Gram
+ * error on new rows is heavy-tailed (measured on 1,000 Fashion-MNIST test
+ * images: 0.058 .. 0.167 against the exact NTK for 8,192 of 32,768
+ * NTKSketch features, 0.02x with normalisation, like the plain map).
  *
  * Cost: fit computes the pool's features of the sample rows and the scores
  * in O(n^2 M + n^3) float64 work (n x n memory); transform costs one pool
@@ -65,6 +73,8 @@ export interface LeverageSelectionOptions {
   lambda?: number;
   /** Seed of the column draw. Default 0. */
   seed?: number;
+  /** Rescale each row to its pool row's norm (see above). Default true. */
+  normalize?: boolean;
   /** Refuse fits or results needing more bytes than this. Default 4 GiB. */
   memoryLimit?: number;
 }
@@ -78,6 +88,7 @@ export interface LeverageSelectionJSON {
   kernel: FeatureKernel;
   lambda: number;
   seed: number;
+  normalize: boolean;
   columns: number[];
   scales: number[];
 }
@@ -89,7 +100,7 @@ const SAVED: SavedFormat = {
   owner: 'LeverageSelection',
   format: LEVERAGE_SELECTION_FORMAT,
   version: LEVERAGE_SELECTION_VERSION,
-  fields: ['map', 'features', 'kernel', 'lambda', 'seed', 'columns', 'scales'],
+  fields: ['map', 'features', 'kernel', 'lambda', 'seed', 'normalize', 'columns', 'scales'],
 };
 /** Bytes of pool features one transform block holds. */
 const BLOCK_BYTES = 32 * 2 ** 20;
@@ -232,13 +243,14 @@ export class LeverageSelection {
   readonly kernel: FeatureKernel;
   readonly lambda: number;
   readonly seed: number;
+  readonly normalize: boolean;
   readonly memoryLimit: number;
   private cols: Int32Array | null = null;
   private colScales: Float64Array | null = null;
   private fittedScores: Float64Array | null = null;
 
   constructor(options: LeverageSelectionOptions) {
-    const opts = checkOptions('LeverageSelection options', options, ['map', 'features', 'kernel', 'lambda', 'seed', 'memoryLimit']);
+    const opts = checkOptions('LeverageSelection options', options, ['map', 'features', 'kernel', 'lambda', 'seed', 'normalize', 'memoryLimit']);
     if (options === undefined) throw new TypeError('LeverageSelection options must be an object with map and features');
     mapType(opts.map);
     this.map = opts.map as PoolMap;
@@ -249,6 +261,9 @@ export class LeverageSelection {
     this.kernel = kernel;
     this.lambda = opts.lambda === undefined ? DEFAULT_LAMBDA : numberOption('lambda', opts.lambda, Number.MIN_VALUE, 1e6);
     this.seed = seedOption('seed', opts.seed);
+    const normalize = opts.normalize ?? true;
+    if (typeof normalize !== 'boolean') throw new TypeError(`normalize must be a boolean, got ${describe(normalize)}`);
+    this.normalize = normalize;
     this.memoryLimit = memoryLimitOption('memoryLimit', opts.memoryLimit);
   }
 
@@ -342,10 +357,7 @@ export class LeverageSelection {
     for (let b = 0; b < n; b += blockRows) {
       const e = Math.min(n, b + blockRows);
       yield poolTransform(this.map, input.slice(b, e), this.kernel, pool.subarray(0, (e - b) * M), async);
-      for (let i = 0; i < e - b; i++) {
-        const src = i * M, dst = (b + i) * k;
-        for (let t = 0; t < k; t++) out[dst + t] = pool[src + columns[t]] * scales[t];
-      }
+      native().gatherColumns(pool.subarray(0, (e - b) * M), e - b, M, columns, scales, this.normalize, out.subarray(b * k, e * k));
     }
     return toNdarray(out, n, k);
   }
@@ -370,6 +382,7 @@ export class LeverageSelection {
       kernel: this.kernel,
       lambda: this.lambda,
       seed: this.seed,
+      normalize: this.normalize,
       columns: Array.from(columns),
       scales: Array.from(scales),
     };
@@ -401,6 +414,7 @@ export class LeverageSelection {
       kernel: d.kernel as FeatureKernel,
       lambda: d.lambda as number,
       seed: d.seed as number,
+      normalize: d.normalize as boolean,
       ...(memoryLimit === undefined ? {} : { memoryLimit: memoryLimit as number }),
     });
     const cols = d.columns, sc = d.scales;

@@ -48,6 +48,10 @@ export interface NativeAddon {
   ridgeLeverage<T extends FloatArray>(
     phi: T, n: number, m: number, lambdaRel: number, scores: Float64Array, status: Float64Array, async: boolean,
   ): Promise<void> | undefined;
+  /** out (rows x k) = pool[:, columns] * scales, each row rescaled to its pool row's norm when normalize (LeverageSelection). */
+  gatherColumns<T extends FloatArray>(
+    pool: T, rows: number, m: number, columns: Int32Array, scales: Float64Array, normalize: boolean, out: T,
+  ): void;
   symmetricEigh(
     a: Float64Array, m: number, evals: Float64Array, vt: Float64Array, status: Float64Array,
     async: boolean,

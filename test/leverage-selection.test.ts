@@ -214,7 +214,7 @@ describe('LeverageSelection', () => {
     };
     const lev: number[] = [], unif: number[] = [];
     for (const seed of [1, 2, 3]) {
-      const sel = new LeverageSelection({ map: pool, features: k, lambda: lambdaRel, seed }).fitSync(X);
+      const sel = new LeverageSelection({ map: pool, features: k, lambda: lambdaRel, seed, normalize: false }).fitSync(X);
       const phi = sel.transformSync(X).data as Float64Array;
       // The selected features are exactly the pool's kept columns times their scales.
       const scales = sel.scales;
@@ -230,7 +230,7 @@ describe('LeverageSelection', () => {
   it('transform: dense, CSR and options.out, sync and async, equal the kept pool columns times their scales', async () => {
     for (const dtype of ['float32', 'float64'] as const) {
       const pool = new NTKRandomFeatures({ inputDim: d, depth: 2, features: 512, seed: 2, dtype });
-      const sel = await new LeverageSelection({ map: pool, features: 100, kernel: 'nngp', seed: 4 }).fit(X);
+      const sel = await new LeverageSelection({ map: pool, features: 100, kernel: 'nngp', seed: 4, normalize: false }).fit(X);
       expect(sel.fitted).toBe(true);
       const cols = sel.columns, scales = sel.scales;
       const P = pool.transformSync(Xnew, { kernel: 'nngp' }).data;
@@ -259,10 +259,35 @@ describe('LeverageSelection', () => {
     }
   });
 
+  it('normalize (the default): each row is the unnormalised kept row rescaled to its pool row\'s norm', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      const pool = new NTKSketch({ inputDim: d, depth: 2, features: 2048, seed: 5, dtype });
+      const plain = new LeverageSelection({ map: pool, features: 300, seed: 2, normalize: false }).fitSync(X);
+      const norm = new LeverageSelection({ map: pool, features: 300, seed: 2 }).fitSync(X);
+      expect(norm.normalize).toBe(true);
+      expect(norm.columns).toEqual(plain.columns);
+      const P = pool.transformSync(Xnew).data, A = plain.transformSync(Xnew).data, B = norm.transformSync(Xnew).data;
+      const tol = dtype === 'float32' ? 1e-6 : 1e-13;
+      for (let i = 0; i < 40; i++) {
+        let full = 0, kept = 0;
+        for (let j = 0; j < 2048; j++) full += P[i * 2048 + j] ** 2;
+        for (let t = 0; t < 300; t++) kept += A[i * 300 + t] ** 2;
+        const factor = Math.sqrt(full / kept);
+        let got = 0;
+        for (let t = 0; t < 300; t++) {
+          expect(Math.abs(B[i * 300 + t] - A[i * 300 + t] * factor)).toBeLessThanOrEqual(tol * 4 * Math.abs(A[i * 300 + t] * factor) + 1e-30);
+          got += B[i * 300 + t] ** 2;
+        }
+        // The NTK diagonal of these unit-scaled rows is exact: (L + 1) |x|^2.
+        expect(Math.abs(got / full - 1)).toBeLessThan(20 * tol);
+      }
+    }
+  });
+
   it('works on CNTKSketch images, in row blocks that do not change the result', () => {
     const images = { data: Float64Array.from({ length: 6 * 25 }, (_, i) => ((i * 13) % 17) / 17), shape: [6, 1, 5, 5] };
     const pool = new CNTKSketch({ inputShape: [1, 5, 5], depth: 1, filterSize: 3, padding: 'same', features: 256, seed: 1 });
-    const sel = new LeverageSelection({ map: pool, features: 32, seed: 1 }).fitSync(images);
+    const sel = new LeverageSelection({ map: pool, features: 32, seed: 1, normalize: false }).fitSync(images);
     const all = sel.transformSync(images).data;
     const P = pool.transformSync(images).data;
     const cols = sel.columns, scales = sel.scales;
@@ -309,6 +334,7 @@ describe('LeverageSelection', () => {
     expect(() => new LeverageSelection({ map: pool, features: 8, lambda: 'x' as never })).toThrow(TypeError);
     expect(() => new LeverageSelection({ map: pool, features: 8, kernel: 'rbf' as never })).toThrow(/kernel must be 'ntk' or 'nngp'/);
     expect(() => new LeverageSelection({ map: pool, features: 8, sed: 1 } as never)).toThrow(/sed is not a known option/);
+    expect(() => new LeverageSelection({ map: pool, features: 8, normalize: 'yes' } as never)).toThrow(/normalize must be a boolean/);
     const sel = new LeverageSelection({ map: pool, features: 8 });
     expect(() => sel.transformSync(X)).toThrow(/LeverageSelection.transform: call fit first/);
     expect(() => sel.toJSON()).toThrow(/call fit first/);
