@@ -40,9 +40,9 @@ import {
   oneHot,
   setThreads,
 } from '../src/index.js';
-import { native } from '../src/native.js';
 import { cntkPairWith } from '../test/reference/cntk-poly-reference.ts';
 import { lineChart } from './lib/svg-plot.ts';
+import { gramError } from './lib/gram-error.ts';
 import { machineDescription } from './lib/machine.ts';
 
 const args = process.argv.slice(2);
@@ -71,17 +71,6 @@ const started = performance.now();
 const log = (s: string) => console.log(s);
 const images = (X: Float64Array | Float32Array, n: number) => ({ data: X, shape: [n, ...SHAPE] });
 
-function gramError(phi: Float32Array | Float64Array, n: number, m: number, exact: ArrayLike<number>): number {
-  const p = Float64Array.from(phi);
-  const g = new Float64Array(n * n);
-  native().gemm(false, true, n, n, m, 1, p, m, p, m, 0, g, n, false);
-  let e = 0, t = 0;
-  for (let i = 0; i < g.length; i++) {
-    e += (g[i] - exact[i]) ** 2;
-    t += exact[i] ** 2;
-  }
-  return Math.sqrt(e / t);
-}
 
 function relFrobenius(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let e = 0, t = 0;

@@ -46,7 +46,7 @@ for (const n of NS) {
         .add('cuda', () => void ntkKernelSync(x, null, { depth: DEPTH, output, backend: 'cuda' }))
         .add('cpu', () => void ntkKernelSync(x, null, { depth: DEPTH, output, backend: 'cpu' }));
       await bench.run();
-      const ms = (name: string) => bench.tasks.find((t) => t.name === name)!.result!.latency.mean;
+      const ms = (name: string) => (bench.tasks.find((t) => t.name === name)!.result as { latency: { mean: number } }).latency.mean;
       const cuda = ms('cuda');
       const cpu = ms('cpu');
       const bytes = n * n * (dtype === 'float32' ? 4 : 8) * (output === 'both' ? 2 : 1);

@@ -23,9 +23,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LeverageSelection, NTKRandomFeatures, NTKSketch, ntkKernelSync } from '../src/index.js';
-import { native } from '../src/native.js';
 import { FASHION_MNIST_DIR } from '../src/datasets.js';
 import type { FloatArray } from '../src/native.js';
+import { gramError } from './lib/gram-error.js';
 import { machineDescription } from './lib/machine.js';
 import { cliSplit, ridgeTestAccuracy } from './lib/ridge-protocol.js';
 
@@ -52,17 +52,7 @@ const ridgeAccuracy = (P: FloatArray, Pt: FloatArray, m: number) => ridgeTestAcc
 const GRAM_ROWS = quick ? 300 : 1000;
 const gramRows = { data: split.Xtest.subarray(0, GRAM_ROWS * D), shape: [GRAM_ROWS, D] };
 const exactGram = ntkKernelSync(gramRows, null, { depth: DEPTH, output: 'ntk' }).ntk.data as Float64Array;
-function gramError(phi: FloatArray, m: number): number {
-  const p = Float64Array.from(phi);
-  const g = new Float64Array(GRAM_ROWS * GRAM_ROWS);
-  native().gemm(false, true, GRAM_ROWS, GRAM_ROWS, m, 1, p, m, p, m, 0, g, GRAM_ROWS, false);
-  let e = 0, t = 0;
-  for (let i = 0; i < g.length; i++) {
-    e += (g[i] - exactGram[i]) ** 2;
-    t += exactGram[i] ** 2;
-  }
-  return Math.sqrt(e / t);
-}
+const gramErrorOf = (phi: FloatArray) => gramError(phi, GRAM_ROWS, FEATURES, exactGram);
 
 interface Row { map: string; method: string; seed: number; accuracy: number; lambdaRel: number; fitS: number; transformS: number; dEff: number | null; gram: number }
 const rows: Row[] = [];
@@ -93,7 +83,7 @@ for (const [name, make, pools] of families) {
     const P = map.transformSync(train).data;
     const transformS = (performance.now() - t) / 1000;
     const Pt = map.transformSync(test).data;
-    const gram = gramError(map.transformSync(gramRows).data, FEATURES);
+    const gram = gramErrorOf(map.transformSync(gramRows).data);
     const r = { map: name, method: `plain ${FEATURES} features`, seed, ...(await ridgeAccuracy(P, Pt, FEATURES)), fitS: 0, transformS, dEff: null, gram };
     rows.push(r);
     log(r);
@@ -109,7 +99,7 @@ for (const [name, make, pools] of families) {
       const St = (await sel.transform(test)).data;
       const dEff = sel.scores!.reduce((a, b) => a + b, 0);
       const method = `leverage ${FEATURES} of ${poolSize}${sketchDim ? ` (sketchDim ${sketchDim})` : ''}`;
-      const gram = gramError(sel.transformSync(gramRows).data, FEATURES);
+      const gram = gramErrorOf(sel.transformSync(gramRows).data);
       const row = { map: name, method, seed, ...(await ridgeAccuracy(S, St, FEATURES)), fitS, transformS: selTransformS, dEff, gram };
       rows.push(row);
       log(row);

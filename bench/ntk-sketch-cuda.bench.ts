@@ -71,7 +71,7 @@ for (const input of inputs) {
     const bench = new Bench({ iterations: 3, time: 0, warmupIterations: 1, warmupTime: 0, throws: true });
     bench.add('cuda', () => void onGpu.transformSync(x as never)).add('cpu', () => void onCpu.transformSync(x as never));
     await bench.run();
-    const ms = (name: string) => bench.tasks.find((t) => t.name === name)!.result!.latency.mean;
+    const ms = (name: string) => (bench.tasks.find((t) => t.name === name)!.result as { latency: { mean: number } }).latency.mean;
     const line = `| ${input.name} | ${dtype} | ${ms('cuda').toFixed(1)} | ${ms('cpu').toFixed(1)} | ${(ms('cpu') / ms('cuda')).toFixed(2)} | ${differ} |`;
     console.log(line);
     lines.push(line);

@@ -42,6 +42,7 @@ import { Bench } from 'tinybench';
 import { NTKSketch, backends, ntkKernelSync } from '../src/index.js';
 import { FASHION_MNIST_DIR, loadDigits, loadFashionMnist } from '../src/datasets.js';
 import { native } from '../src/native.js';
+import { gramError } from './lib/gram-error.js';
 import { machineDescription } from './lib/machine.js';
 import { cliSplit, ridgeTestAccuracy } from './lib/ridge-protocol.js';
 import { lineChart, type Series } from './lib/svg-plot.js';
@@ -89,18 +90,6 @@ function gaussianRows(n: number, d: number, seed: number): Float64Array {
   return X;
 }
 
-/** Relative Frobenius error of Phi Phi^T (float64 GEMM) against the exact kernel. */
-function gramError(phi: Float32Array | Float64Array, n: number, m: number, exact: ArrayLike<number>): number {
-  const p = Float64Array.from(phi);
-  const g = new Float64Array(n * n);
-  native().gemm(false, true, n, n, m, 1, p, m, p, m, 0, g, n, false);
-  let e = 0, t = 0;
-  for (let i = 0; i < g.length; i++) {
-    e += (g[i] - exact[i]) ** 2;
-    t += exact[i] ** 2;
-  }
-  return Math.sqrt(e / t);
-}
 
 /** Norms and cosines of the rows (for the polynomial floor). */
 function cosines(r: Rows): { norm: Float64Array; cos: Float64Array } {

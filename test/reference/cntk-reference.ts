@@ -105,7 +105,7 @@ export function normalisers(x: ArrayLike<number>, shape: ImageShape, arch: CntkA
   const grids = gridEdges(shape, arch);
   const q = arch.filterSize;
   const o = patchOffset(arch);
-  let cur = new Float64Array(H * W);
+  let cur: Float64Array = new Float64Array(H * W);
   for (let p = 0; p < H * W; p++) {
     let s = 0;
     for (let c = 0; c < C; c++) s += x[c * H * W + p] ** 2;
