@@ -264,6 +264,13 @@ export function numberOption(name: string, value: unknown, min: number, max: num
   return value;
 }
 
+/** A boolean option, `fallback` when undefined. */
+export function booleanOption(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new TypeError(`${name} must be a boolean, got ${describe(value)}`);
+  return value;
+}
+
 /** The memoryLimit option: a byte count, DEFAULT_MEMORY_LIMIT when undefined. */
 export function memoryLimitOption(name: string, value: unknown): number {
   return value === undefined ? DEFAULT_MEMORY_LIMIT : numberOption(name, value, 0, Number.MAX_SAFE_INTEGER);

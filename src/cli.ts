@@ -44,6 +44,7 @@ import {
   setThreads,
 } from './index.js';
 import { resolveBackend } from './backends.js';
+import { defaultSketchDim } from './ntk-sketch.js';
 import { loadDigits, loadFashionMnist, permutation, type Dataset } from './datasets.js';
 
 /** A bad command line or an unavailable dataset: exit code 2. */
@@ -502,8 +503,7 @@ const SELECTION_ROWS = 4000;
  * ridge accuracy from 86.68 to 86.80 % (mean of 3 seeds).
  */
 function poolSketchDim(pool: number): number {
-  const fallback = Math.min(4096, Math.max(16, 2 ** Math.ceil(Math.log2(pool))));
-  return Math.max(fallback, Math.min(16384, 2 ** Math.floor(Math.log2(pool / 2))));
+  return Math.max(defaultSketchDim(pool), Math.min(16384, 2 ** Math.floor(Math.log2(pool / 2))));
 }
 
 async function ntkSketchRidge(

@@ -268,7 +268,6 @@ export function splitIndices(n: number, fractions: readonly number[], seed = 0):
   return parts;
 }
 
-
 /** Copies the given rows of an n x cols matrix into a new matrix. */
 export function takeRows(X: Float64Array, cols: number, rows: ArrayLike<number>): Float64Array {
   const out = new Float64Array(rows.length * cols);

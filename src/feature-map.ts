@@ -126,12 +126,17 @@ export abstract class FeatureMap {
   }
 }
 
+/** The kernel option: 'ntk' (when undefined) or 'nngp'. */
+export function kernelOption(value: unknown): FeatureKernel {
+  const kernel = value ?? 'ntk';
+  if (kernel !== 'ntk' && kernel !== 'nngp') throw new RangeError(`kernel must be 'ntk' or 'nngp', got ${describe(kernel)}`);
+  return kernel;
+}
+
 /** A transform call's options: the kernel, and `out` as given (checked by {@link outputBuffer} once n is known). */
 export function transformOptions(fn: string, options: unknown): { kernel: FeatureKernel; out: unknown } {
   const opts = checkOptions(`${fn} options`, options, ['kernel', 'out']);
-  const kernel = opts.kernel ?? 'ntk';
-  if (kernel !== 'ntk' && kernel !== 'nngp') throw new RangeError(`kernel must be 'ntk' or 'nngp', got ${describe(kernel)}`);
-  return { kernel, out: opts.out };
+  return { kernel: kernelOption(opts.kernel), out: opts.out };
 }
 
 /** The elements [from, to) of the buffer underlying a typed array, in bytes. */

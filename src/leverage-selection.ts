@@ -34,6 +34,7 @@
  */
 import type { NdArray } from 'ndarray';
 import {
+  booleanOption,
   checkMemory,
   checkOptions,
   describe,
@@ -49,7 +50,7 @@ import {
 } from './arrays.js';
 import { CNTKSketch } from './cntk-sketch.js';
 import { mulberry32, permutation, seedHash } from './random.js';
-import { outputBuffer, readRows, readSaved, type FeatureKernel, type Rows, type SavedFormat } from './feature-map.js';
+import { kernelOption, outputBuffer, readRows, readSaved, rowArrays, type FeatureKernel, type Rows, type SavedFormat } from './feature-map.js';
 import { native, type FloatArray } from './native.js';
 import { NTKRandomFeatures } from './ntk-random-features.js';
 import { NTKSketch } from './ntk-sketch.js';
@@ -205,12 +206,12 @@ function poolInput(map: PoolMap, X: unknown): PoolInput {
   const x = rows.x;
   if (!rows.sparse) {
     const d = rows.x.cols;
-    return { count: x.rows, arrays: [rows.x.data], slice: (b, e) => ({ data: rows.x.data.subarray(b * d, e * d), shape: [e - b, d] }) };
+    return { count: x.rows, arrays: rowArrays(rows), slice: (b, e) => ({ data: rows.x.data.subarray(b * d, e * d), shape: [e - b, d] }) };
   }
   const csr = rows.x;
   return {
     count: csr.rows,
-    arrays: [csr.indptr, csr.indices, csr.data],
+    arrays: rowArrays(rows),
     slice: (b, e) => {
       const base = csr.indptr[b];
       const indptr = new Int32Array(e - b + 1);
@@ -258,14 +259,10 @@ export class LeverageSelection {
     this.map = opts.map as PoolMap;
     if (this.map.disposed) throw new RangeError('map has been disposed');
     this.features = intOption('features', opts.features, 1, this.map.features);
-    const kernel = opts.kernel ?? 'ntk';
-    if (kernel !== 'ntk' && kernel !== 'nngp') throw new RangeError(`kernel must be 'ntk' or 'nngp', got ${describe(kernel)}`);
-    this.kernel = kernel;
+    this.kernel = kernelOption(opts.kernel);
     this.lambda = opts.lambda === undefined ? DEFAULT_LAMBDA : numberOption('lambda', opts.lambda, Number.MIN_VALUE, 1e6);
     this.seed = seedOption('seed', opts.seed);
-    const normalize = opts.normalize ?? true;
-    if (typeof normalize !== 'boolean') throw new TypeError(`normalize must be a boolean, got ${describe(normalize)}`);
-    this.normalize = normalize;
+    this.normalize = booleanOption('normalize', opts.normalize, true);
     this.memoryLimit = memoryLimitOption('memoryLimit', opts.memoryLimit);
   }
 
@@ -308,6 +305,7 @@ export class LeverageSelection {
     const elem = elementBytes(this.dtype);
     checkMemory(
       `LeverageSelection.fit: ${n} rows x ${M} pool features and the ${n} x ${n} Gram matrix`,
+      // Float64: the Gram matrix, one 512-column block (native kColumnBlock) and the scores.
       n * M * elem + 8 * (n * n + 512 * n + M),
       this.memoryLimit,
     );

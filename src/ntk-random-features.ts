@@ -89,6 +89,7 @@
 import type { NdArray } from 'ndarray';
 import {
   allocate,
+  booleanOption,
   checkMemory,
   checkOptions,
   describe,
@@ -236,12 +237,9 @@ function resolveOptions(options: unknown, prefix: string, what: string): Resolve
   }
   const stepFeatures =
     opts.stepFeatures === undefined ? arcCosineFeatures : intOption(name('stepFeatures'), opts.stepFeatures, 1, MAX_FEATURES);
-  const leverage = opts.leverage ?? false;
-  if (typeof leverage !== 'boolean') throw new TypeError(`${name('leverage')} must be a boolean, got ${describe(leverage)}`);
-  const normalize = opts.normalize ?? true;
-  if (typeof normalize !== 'boolean') throw new TypeError(`${name('normalize')} must be a boolean, got ${describe(normalize)}`);
-  const orthogonal = opts.orthogonal ?? false;
-  if (typeof orthogonal !== 'boolean') throw new TypeError(`${name('orthogonal')} must be a boolean, got ${describe(orthogonal)}`);
+  const leverage = booleanOption(name('leverage'), opts.leverage, false);
+  const normalize = booleanOption(name('normalize'), opts.normalize, true);
+  const orthogonal = booleanOption(name('orthogonal'), opts.orthogonal, false);
   const seed = seedOption(name('seed'), opts.seed);
   const dtype = dtypeOption(name('dtype'), opts.dtype);
   const memoryLimit = memoryLimitOption(name('memoryLimit'), opts.memoryLimit);

@@ -135,6 +135,11 @@ export const NTK_SKETCH_FORMAT = 'ntk-sketch/ntk-sketch';
  */
 export const NTK_SKETCH_VERSION = 2;
 const DEFAULT_MAX_SKETCH_DIM = 4096;
+
+/** The sketchDim of an NTKSketch with this many features when none is given. */
+export function defaultSketchDim(features: number): number {
+  return Math.min(DEFAULT_MAX_SKETCH_DIM, Math.max(16, nextPow2(features)));
+}
 export const NTK_SKETCH_MAX_DEPTH = 32;
 export const NTK_SKETCH_MAX_DEGREE = 16;
 const MAX_FEATURES = 1 << 24;
@@ -177,7 +182,7 @@ function resolveOptions(options: unknown, prefix: string, what: string): Resolve
   const approximation = approximationOption(name('approximation'), opts.approximation);
   const sketchDim =
     opts.sketchDim === undefined
-      ? Math.min(DEFAULT_MAX_SKETCH_DIM, Math.max(16, nextPow2(features)))
+      ? defaultSketchDim(features)
       : intOption(name('sketchDim'), opts.sketchDim, 8, MAX_SKETCH_DIM);
   const backend = resolveBackend(name('backend'), opts.backend);
   const memoryLimit = memoryLimitOption(name('memoryLimit'), opts.memoryLimit);

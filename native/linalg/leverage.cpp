@@ -46,6 +46,8 @@ LeverageResult ridge_leverage_scores(const T* phi, int64_t n, int64_t m, double 
   res.info = cholesky(n, gram.data());
   if (res.info != 0) return res;
   // With G + lambda I = L L^T, phi^T (G + lambda I)^-1 phi = |L^-1 phi|^2.
+  // Each block is converted again rather than kept from the first pass: an
+  // n x m float64 copy of Phi would dwarf the Gram matrix.
   for (int64_t c0 = 0; c0 < m; c0 += kColumnBlock) {
     const int64_t cols = std::min(kColumnBlock, m - c0);
     load_columns(phi, n, m, c0, cols, block.data());
