@@ -1,5 +1,7 @@
 // NtkSketchMap: the native half of the NTKSketch class.
-//   new NtkSketchMap(inputDim, depth, features, sketchDim, seed, dtype, k1[], k0[], normalize = true)
+//   new NtkSketchMap(inputDim, depth, features, sketchDim, seed, dtype, k1[], k0[], normalize = true,
+//                    keptRows?: Int32Array, keptScales?: Float64Array, keptKernel?: 'ntk' | 'nngp')
+//     (kept rows: only those output rows, each block normalised over its kept rows; CPU only)
 //   .transform(x, n, out, kernel, async, backend = 'cpu')
 //   .transformCsr(indptr, indices, values, n, out, kernel, async, backend = 'cpu')
 //   .dispose(): drops the parameters (running jobs keep theirs)
@@ -40,6 +42,18 @@ class NtkSketchMap : public Napi::ObjectWrap<NtkSketchMap> {
     c.k0 = coefficient_list(info[7], "k0", c.depth);
     // Diagnostics only (the TypeScript class always normalises).
     if (info.Length() > 8 && !info[8].IsUndefined()) c.normalize = info[8].ToBoolean();
+    if (info.Length() > 9 && !info[9].IsUndefined()) {
+      if (info.Length() < 12) throw Napi::TypeError::New(env, "NtkSketchMap: keptRows needs keptScales and keptKernel");
+      if (!info[9].IsTypedArray() || info[9].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+        throw Napi::TypeError::New(env, "keptRows must be an Int32Array");
+      auto rows = info[9].As<Napi::Int32Array>();
+      const int64_t k = static_cast<int64_t>(rows.ElementLength());
+      const double* scales = typed_data<double>(info[10], "keptScales", k);
+      c.kept_rows.assign(rows.Data(), rows.Data() + k);
+      c.kept_scales.assign(scales, scales + k);
+      c.kept_kernel = kernel_arg(info[11]);
+      if (k == 0) throw Napi::RangeError::New(env, "keptRows must not be empty");
+    }
     map_.build(env, dtype, c);
   }
 
@@ -62,9 +76,19 @@ class NtkSketchMap : public Napi::ObjectWrap<NtkSketchMap> {
     }
   };
 
+  // A map with kept rows runs on the CPU only and transforms its own kernel only.
+  template <typename Map>
+  static void check_kept(const Napi::CallbackInfo& info, const Map& map, size_t kernel_index, bool cuda) {
+    if (!map.kept()) return;
+    if (cuda) throw Napi::RangeError::New(info.Env(), "NTKSketch with kept rows: the 'cuda' backend is not available");
+    if (info.Length() > kernel_index && kernel_arg(info[kernel_index]) != map.config().kept_kernel)
+      throw Napi::RangeError::New(info.Env(), "kernel: the kept rows are of the other kernel's features");
+  }
+
   Napi::Value Transform(const Napi::CallbackInfo& info) {
     const bool cuda = cuda_backend_arg(info, 5);
     return map_.visit([&](auto map) {
+      check_kept(info, *map, 3, cuda);
       return cuda ? transform_dense(info, map, map->config().input_dim, CudaTransform())
                   : transform_dense(info, map, map->config().input_dim);
     });
@@ -73,6 +97,7 @@ class NtkSketchMap : public Napi::ObjectWrap<NtkSketchMap> {
   Napi::Value TransformCsr(const Napi::CallbackInfo& info) {
     const bool cuda = cuda_backend_arg(info, 7);
     return map_.visit([&](auto map) {
+      check_kept(info, *map, 5, cuda);
       return cuda ? transform_csr(info, map, map->config().input_dim, CudaTransform())
                   : transform_csr(info, map, map->config().input_dim);
     });

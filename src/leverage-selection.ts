@@ -50,8 +50,19 @@ import {
 } from './arrays.js';
 import { CNTKSketch } from './cntk-sketch.js';
 import { mulberry32, permutation, seedHash } from './random.js';
-import { kernelOption, outputBuffer, readRows, readSaved, rowArrays, type FeatureKernel, type Rows, type SavedFormat } from './feature-map.js';
-import { native, type FloatArray } from './native.js';
+import {
+  kernelOption,
+  outputBuffer,
+  readRows,
+  readSaved,
+  rowArrays,
+  rowBatch,
+  type FeatureKernel,
+  type Rows,
+  type SavedFormat,
+} from './feature-map.js';
+import { backends } from './backends.js';
+import { native, type FloatArray, type NativeNtkSketchMap } from './native.js';
 import { NTKRandomFeatures } from './ntk-random-features.js';
 import { NTKSketch } from './ntk-sketch.js';
 import { runAsync, runSync, type Steps } from './steps.js';
@@ -85,7 +96,7 @@ export interface LeverageSelectionOptions {
 /** What toJSON() writes: the pool's own document, and the kept columns with their scales. */
 export interface LeverageSelectionJSON {
   format: 'ntk-sketch/leverage-selection';
-  version: 1;
+  version: 2;
   map: { type: 'NTKSketch' | 'NTKRandomFeatures' | 'CNTKSketch'; json: unknown };
   features: number;
   kernel: FeatureKernel;
@@ -97,7 +108,7 @@ export interface LeverageSelectionJSON {
 }
 
 export const LEVERAGE_SELECTION_FORMAT = 'ntk-sketch/leverage-selection';
-export const LEVERAGE_SELECTION_VERSION = 1;
+export const LEVERAGE_SELECTION_VERSION = 2;
 const DEFAULT_LAMBDA = 1e-3;
 const SAVED: SavedFormat = {
   owner: 'LeverageSelection',
@@ -251,6 +262,8 @@ export class LeverageSelection {
   private cols: Int32Array | null = null;
   private colScales: Float64Array | null = null;
   private fittedScores: Float64Array | null = null;
+  /** NTKSketch pools with normalize: the native map of the kept rows alone. */
+  private kept: NativeNtkSketchMap | null = null;
 
   constructor(options: LeverageSelectionOptions) {
     const opts = checkOptions('LeverageSelection options', options, ['map', 'features', 'kernel', 'lambda', 'seed', 'normalize', 'memoryLimit']);
@@ -322,7 +335,13 @@ export class LeverageSelection {
     this.cols = columns;
     this.colScales = Float64Array.from(columns, (j) => 1 / Math.sqrt(pi[j]));
     this.fittedScores = scores;
+    this.kept = this.keptRowsMap();
     return this;
+  }
+
+  private keptRowsMap(): NativeNtkSketchMap | null {
+    if (!(this.map instanceof NTKSketch) || !this.normalize || !this.cols || !this.colScales) return null;
+    return this.map.keptRowsMap(this.cols, this.colScales, this.kernel);
   }
 
   /**
@@ -342,6 +361,7 @@ export class LeverageSelection {
     const { columns, scales } = this.requireFitted('transform');
     if (this.map.disposed) throw new RangeError('LeverageSelection.transform: the map has been disposed');
     const opts = checkOptions('transform options', options, ['out']);
+    if (this.kept) return yield* this.keptTransformSteps(async, this.kept, X, opts.out);
     const input = poolInput(this.map, X);
     const n = input.count;
     const k = this.features, M = this.map.features;
@@ -360,6 +380,23 @@ export class LeverageSelection {
       native().gatherColumns(pool.subarray(0, (e - b) * M), e - b, M, columns, scales, this.normalize, out.subarray(b * k, e * k));
     }
     return toNdarray(out, n, k);
+  }
+
+  /** NTKSketch pools: only the kept rows are computed, on the CPU, each block normalised over its kept rows. */
+  private *keptTransformSteps(async: boolean, kept: NativeNtkSketchMap, X: unknown, out: unknown): Steps<NdArray<FloatArray>> {
+    const map = this.map as NTKSketch;
+    const rows = readRows(X, map.inputDim, map.dtype, 'NTKSketch');
+    const n = rows.x.rows, k = this.features, elem = elementBytes(this.dtype);
+    const target = outputBuffer(out, this.dtype, n, k, rowArrays(rows));
+    const scratch = kept.info().workspaceBytes + (rows.sparse ? 0 : map.inputDim * elem);
+    checkMemory(
+      `LeverageSelection.transform: ${n} x ${k} features`,
+      (target ? 0 : n * k * elem) + backends().cpu.threads * scratch,
+      this.memoryLimit,
+    );
+    const batch = rowBatch(kept, rows, target ?? allocate(this.dtype, n * k), this.kernel, 'cpu');
+    yield batch.run(async);
+    return toNdarray(batch.out, n, k);
   }
 
   /** The kept features of the rows of X: n x features, in the pool's dtype. Options: `{ out }` as for the maps. */
@@ -436,6 +473,7 @@ export class LeverageSelection {
     });
     sel.cols = columns;
     sel.colScales = scales;
+    sel.kept = sel.keptRowsMap();
     return sel;
   }
 }

@@ -69,6 +69,8 @@ export interface NativeAddon {
     dtype: 'float32' | 'float64', k1: Float64Array[], k0: Float64Array[],
     /** Diagnostics: false skips the rescaling of blocks (the plain, unbiased product sketch). Default true. */
     normalize?: boolean,
+    /** Only these output rows (increasing) of keptKernel's features, times keptScales; CPU only. */
+    keptRows?: Int32Array, keptScales?: Float64Array, keptKernel?: 'ntk' | 'nngp',
   ) => NativeNtkSketchMap;
   NtkRandomFeaturesMap: new (
     inputDim: number, depth: number, features: number, stepFeatures: number, arcCosineFeatures: number,

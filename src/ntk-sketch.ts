@@ -64,6 +64,7 @@ import {
   readSaved,
   rowBatch,
   savedOptions,
+  type FeatureKernel,
   type FeatureTransformOptions,
   type LayerPolynomials,
   type PolynomialMapOptions,
@@ -283,6 +284,20 @@ export class NTKSketch extends FeatureMap {
     const outBytes = target ? 0 : n * this.features * elem;
     checkMemory(`${fn}: ${n} x ${this.features} features`, outBytes + threads * scratch, this.memoryLimit);
     return rowBatch(this.map, rows, target ?? allocate(this.dtype, n * this.features), kernel, this.backend);
+  }
+
+  /**
+   * @internal LeverageSelection's transform: a native map that computes
+   * only the given output rows (increasing) of `kernel`'s features, row k
+   * times scales[k], every block rescaled to its exact norm over its kept
+   * rows. The hidden layers are this map's; the other output rows are never
+   * computed. Runs on the CPU.
+   */
+  keptRowsMap(rows: Int32Array, scales: Float64Array, kernel: FeatureKernel): NativeNtkSketchMap {
+    this.requireLive('keptRowsMap');
+    return new (native().NtkSketchMap)(
+      this.inputDim, this.depth, this.features, this.sketchDim, this.seed, this.dtype, this.k1, this.k0, true, rows, scales, kernel,
+    );
   }
 
   /** A small document (parameters, seed, coefficients) that fromJSON turns back into the same map. */

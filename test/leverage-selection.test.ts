@@ -259,9 +259,9 @@ describe('LeverageSelection', () => {
     }
   });
 
-  it('normalize (the default): each row is the unnormalised kept row rescaled to its pool row\'s norm', () => {
+  it('normalize on an NTKRandomFeatures pool: each row is the unnormalised kept row rescaled to its pool row\'s norm', () => {
     for (const dtype of ['float32', 'float64'] as const) {
-      const pool = new NTKSketch({ inputDim: d, depth: 2, features: 2048, seed: 5, dtype });
+      const pool = new NTKRandomFeatures({ inputDim: d, depth: 2, features: 2048, seed: 5, dtype });
       const plain = new LeverageSelection({ map: pool, features: 300, seed: 2, normalize: false }).fitSync(X);
       const norm = new LeverageSelection({ map: pool, features: 300, seed: 2 }).fitSync(X);
       expect(norm.normalize).toBe(true);
@@ -278,10 +278,110 @@ describe('LeverageSelection', () => {
           expect(Math.abs(B[i * 300 + t] - A[i * 300 + t] * factor)).toBeLessThanOrEqual(tol * 4 * Math.abs(A[i * 300 + t] * factor) + 1e-30);
           got += B[i * 300 + t] ** 2;
         }
-        // The NTK diagonal of these unit-scaled rows is exact: (L + 1) |x|^2.
         expect(Math.abs(got / full - 1)).toBeLessThan(20 * tol);
       }
     }
+  });
+
+  it('NTKSketch pool, normalize: every block of the pool is rescaled over its kept rows, computed without the other rows', async () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      const tol = dtype === 'float32' ? 2e-6 : 1e-13;
+      for (const kernel of ['ntk', 'nngp'] as const) {
+        const pool = new NTKSketch({ inputDim: d, depth: 2, features: 2048, sketchDim: 512, seed: 5, dtype });
+        const P = pool.transformSync(Xnew, { kernel }).data;
+        // Every row kept with scale 1: the pool itself (the same blocks, normalised over the same rows).
+        const all = LeverageSelection.fromJSON({
+          ...new LeverageSelection({ map: pool, features: 300, seed: 2, kernel }).fitSync(X).toJSON(),
+          features: 2048,
+          columns: Array.from({ length: 2048 }, (_, j) => j),
+          scales: new Array(2048).fill(1),
+        });
+        const A = all.transformSync(Xnew).data;
+        expect(relFrobenius(A, P)).toBeLessThan(tol);
+        for (let i = 0; i < A.length; i++) expect(Math.abs(A[i] - P[i])).toBeLessThanOrEqual(4 * tol * Math.abs(P[i]) + 1e-12);
+
+        // A fitted selection: row t is pool column c_t times scale t times a factor that depends only on
+        // the row and on the block of c_t, so it changes at the same (block boundary) columns in every row.
+        const sel = new LeverageSelection({ map: pool, features: 300, seed: 2, kernel }).fitSync(X);
+        const cols = sel.columns, scales = sel.scales;
+        const B = sel.transformSync(Xnew).data;
+        let segments: number[] | null = null, shares: number[] | null = null;
+        for (let i = 0; i < 40; i++) {
+          const ratio: number[] = [];
+          for (let t = 0; t < 300; t++) {
+            const base = P[i * 2048 + cols[t]] * scales[t];
+            // A zero pool entry (a zero pixel in every factor) stays zero; it says nothing about the factor.
+            if (base === 0) expect(B[i * 300 + t] === 0).toBe(true);
+            ratio.push(base === 0 ? Number.NaN : B[i * 300 + t] / base);
+          }
+          // segment[t]: how many times the factor changed up to column t (-1: a zero entry).
+          const segment: number[] = [];
+          let last = Number.NaN, changes = 0;
+          for (let t = 0; t < 300; t++) {
+            if (Number.isNaN(ratio[t])) {
+              segment.push(-1);
+              continue;
+            }
+            expect(ratio[t]).toBeGreaterThan(0);
+            if (!Number.isNaN(last) && Math.abs(ratio[t] / last - 1) > 100 * tol) changes++;
+            last = ratio[t];
+            segment.push(changes);
+          }
+          expect(changes).toBeLessThanOrEqual(12); // at most one change per block boundary
+          // Each block of kept rows has its exact squared norm, weight x |x|^2: the same share of |x|^2 in every row.
+          let x2 = 0;
+          for (let j = 0; j < d; j++) x2 += Xnew.data[i * d + j] ** 2;
+          const share = new Array(changes + 1).fill(0);
+          for (let t = 0, seg = 0; t < 300; t++) {
+            if (segment[t] >= 0) seg = segment[t];
+            share[seg] += B[i * 300 + t] ** 2 / x2;
+          }
+          if (shares) for (let b = 0; b < Math.min(share.length, shares.length); b++) expect(Math.abs(share[b] / shares[b] - 1)).toBeLessThan(100 * tol);
+          if (!shares || share.length > shares.length) shares = share;
+          if (segments) for (let t = 0; t < 300; t++) if (segment[t] >= 0 && segments[t] >= 0) expect(segment[t]).toBe(segments[t]);
+          if (!segments || changes > Math.max(...segments)) segments = segment;
+        }
+        expect(Math.max(...segments!)).toBeGreaterThanOrEqual(3);
+
+        // Dense, CSR, out, async: the same bits; 1 and 2 threads too.
+        const csr = { indptr: [0] as number[], indices: [] as number[], data: [] as number[], shape: [40, d] };
+        for (let i = 0; i < 40; i++) {
+          for (let j = 0; j < d; j++) if (Xnew.data[i * d + j] !== 0) csr.indices.push(j), csr.data.push(Xnew.data[i * d + j]);
+          csr.indptr.push(csr.indices.length);
+        }
+        expect(bitsEqual(sel.transformSync(csr).data, B)).toBe(true);
+        const out = dtype === 'float32' ? new Float32Array(40 * 300) : new Float64Array(40 * 300);
+        await sel.transform(Xnew, { out });
+        expect(bitsEqual(out, B)).toBe(true);
+        setThreads(1);
+        try {
+          expect(bitsEqual(sel.transformSync(Xnew).data, B)).toBe(true);
+        } finally {
+          setThreads(0);
+        }
+      }
+    }
+  });
+
+  it('the native kept-rows map refuses bad rows, scales and kernels without crashing', () => {
+    const pool = new NTKSketch({ inputDim: d, depth: 2, features: 256, seed: 1 });
+    const p = pool.polynomials;
+    const k1 = p.k1.map((c) => Float64Array.from(c)), k0 = p.k0.map((c) => Float64Array.from(c));
+    const make = (rows: number[], scales: number[], kernel: 'ntk' | 'nngp' = 'ntk') =>
+      new (native().NtkSketchMap)(d, 2, 256, pool.sketchDim, 1, 'float32', k1, k0, true, Int32Array.from(rows), Float64Array.from(scales), kernel);
+    expect(() => make([3, 2], [1, 1])).toThrow(/strictly increasing/);
+    expect(() => make([3, 256], [1, 1])).toThrow(/below features/);
+    expect(() => make([3, 4], [1, 0])).toThrow(/finite and positive/);
+    expect(() => make([3, 4], [1, Number.NaN])).toThrow(/finite and positive/);
+    expect(() => make([3, 4], [1])).toThrow(/keptScales/);
+    expect(() => make([], [])).toThrow(/must not be empty/);
+    const m = make([3, 4, 100], [1, 2, 1]);
+    const out = new Float32Array(3);
+    const x = Float32Array.from({ length: d }, (_, i) => i % 3);
+    expect(() => m.transform(x, 1, out, 'nngp', false, 'cpu')).toThrow(/other kernel/);
+    expect(() => m.transform(x, 1, out, 'ntk', false, 'cuda')).toThrow(/cuda/);
+    m.transform(x, 1, out, 'ntk', false, 'cpu');
+    for (const v of out) expect(Number.isFinite(v)).toBe(true);
   });
 
   it('works on CNTKSketch images, in row blocks that do not change the result', () => {
@@ -309,7 +409,7 @@ describe('LeverageSelection', () => {
       return copy;
     };
     expect(() => LeverageSelection.fromJSON({ ...doc, format: 'ntk-sketch/ntk-sketch' })).toThrow(TypeError);
-    expect(() => LeverageSelection.fromJSON({ ...doc, version: 2 })).toThrow(/json.version 2 is not supported/);
+    expect(() => LeverageSelection.fromJSON({ ...doc, version: 1 })).toThrow(/json.version 1 is not supported/);
     expect(() => LeverageSelection.fromJSON({ ...doc, extra: 1 })).toThrow(/json.extra is not a field of a saved LeverageSelection/);
     expect(() => LeverageSelection.fromJSON(edit((x) => delete x.scales))).toThrow(/json.scales is missing/);
     expect(() => LeverageSelection.fromJSON(edit((x) => ((x.map as { type: string }).type = 'Foo')))).toThrow(/json.map must be/);

@@ -237,6 +237,73 @@ NtkSketch<T>::NtkSketch(const NtkSketchConfig& config) : config_(config) {
     t_dim = layer.tpart.dim;
     layers_.push_back(std::move(layer));
   }
+  if (!c.kept_rows.empty()) keep_rows();
+}
+
+// Replaces the last layer's output by the kept rows of its blocks: a block
+// keeps its parts and weight, and gathers each part at the kept rows' sample
+// positions (a sequential first part becomes (start + r) mod its length).
+// Since every block is rescaled to its exact norm over the rows it has, the
+// kept rows of a block are normalised among themselves: the other rows are
+// never computed.
+template <typename T>
+void NtkSketch<T>::keep_rows() {
+  NtkSketchConfig& c = config_;
+  const int64_t count = static_cast<int64_t>(c.kept_rows.size());
+  if (!c.normalize) throw std::invalid_argument("NTKSketch: kept rows require normalized blocks");
+  if (static_cast<int64_t>(c.kept_scales.size()) != count)
+    throw std::invalid_argument("NTKSketch: one scale per kept row required");
+  for (int64_t k = 0; k < count; ++k) {
+    if (c.kept_rows[k] < 0 || c.kept_rows[k] >= c.features || (k > 0 && c.kept_rows[k] <= c.kept_rows[k - 1]))
+      throw std::invalid_argument("NTKSketch: kept rows must be strictly increasing and below features");
+    if (!std::isfinite(c.kept_scales[k]) || !(c.kept_scales[k] > 0))
+      throw std::invalid_argument("NTKSketch: kept scales must be finite and positive");
+  }
+  Layer& layer = layers_.back();
+  const bool ntk = c.kept_kernel == FeatureKernel::Ntk;
+  Output& source = ntk ? layer.psi : layer.phi;
+  auto index_bytes = [](const Output& o) {
+    int64_t bytes = 0;
+    for (const Block& blk : o.blocks)
+      for (const auto& idx : blk.index) bytes += static_cast<int64_t>(idx.size() * sizeof(int32_t));
+    return bytes;
+  };
+  parameter_bytes_ -= index_bytes(layer.psi) + index_bytes(layer.phi);
+  auto source_padded = [&](int s) { return s == kLeaf ? layer.phi_padded : s == kTpart ? layer.t_padded : node_padded_; };
+  Output kept;
+  int64_t k = 0;
+  for (const Block& blk : source.blocks) {
+    Block nb;
+    nb.parts = blk.parts;
+    nb.weight = blk.weight;
+    nb.coef = blk.coef;
+    nb.copy = blk.copy;
+    nb.gathered = true;
+    nb.offset = kept.dim;
+    const size_t parts = blk.copy ? 1 : blk.parts.size();
+    nb.index.resize(parts);
+    for (; k < count && c.kept_rows[k] < blk.offset + blk.rows; ++k) {
+      const int64_t r = c.kept_rows[k] - blk.offset;
+      nb.scales.push_back(static_cast<T>(c.kept_scales[k]));
+      if (blk.parts.empty()) continue;
+      if (blk.copy) {
+        nb.index[0].push_back(static_cast<int32_t>(r));
+      } else if (parts == 1) {
+        nb.index[0].push_back(blk.index[0][r]);
+      } else {
+        nb.index[0].push_back(static_cast<int32_t>((blk.start + r) % source_padded(blk.parts[0])));
+        for (size_t p = 1; p < parts; ++p) nb.index[p].push_back(blk.index[p - 1][r]);
+      }
+    }
+    nb.rows = static_cast<int64_t>(nb.scales.size());
+    if (nb.rows == 0) continue;
+    kept.dim += nb.rows;
+    kept.blocks.push_back(std::move(nb));
+  }
+  source = std::move(kept);
+  (ntk ? layer.phi : layer.psi) = Output();  // the other kernel's rows: refused
+  parameter_bytes_ += index_bytes(source) + static_cast<int64_t>(count * sizeof(T));
+  c.features = count;
 }
 
 // Splits `total` rows among the blocks of an output: one row for the
@@ -453,7 +520,14 @@ void NtkSketch<T>::transform_row(const T* dense, const int32_t* index, const T* 
           }
         }
         double bss;
-        if (blk.copy) {
+        if (blk.gathered) {
+          const int parts = static_cast<int>(blk.index.size());
+          for (int p = 0; p < parts; ++p) {
+            src[p] = blk.copy ? (blk.parts[0] == kLeaf ? phi : tprev) : source(blk.parts[p]);
+            idx[p] = blk.index[p].data();
+          }
+          bss = product_rows(static_cast<const T*>(nullptr), parts, src, idx, blk.scales.data(), blk.rows, dd);
+        } else if (blk.copy) {
           const T* in = blk.parts[0] == kLeaf ? phi : tprev;
           std::copy(in, in + blk.rows, dd);
           bss = sum_squares(dd, blk.rows);
@@ -498,6 +572,12 @@ void NtkSketch<T>::transform_row(const T* dense, const int32_t* index, const T* 
   }
 }
 
+template <typename T>
+void NtkSketch<T>::check_kernel(FeatureKernel kernel) const {
+  if (kept() && kernel != config_.kept_kernel)
+    throw std::invalid_argument("NTKSketch: the map keeps rows of the other kernel's features");
+}
+
 // Rows are independent and run one at a time per thread: the per-row working
 // set (the transforms a layer gathers from, sketch_dim entries each) is what
 // must stay in L1/L2, and the random parameters (row indices, ~4 bytes per
@@ -507,6 +587,7 @@ void NtkSketch<T>::transform_row(const T* dense, const int32_t* index, const T* 
 // (about 3 % of the time per row), so it is not done.
 template <typename T>
 void NtkSketch<T>::transform(const T* x, int64_t n, T* out, FeatureKernel kernel) const {
+  check_kernel(kernel);
   const int64_t d = config_.input_dim, f = config_.features;
   parallel_rows(
       n, [&]() { return make_workspace(kernel, true); },
@@ -516,6 +597,7 @@ void NtkSketch<T>::transform(const T* x, int64_t n, T* out, FeatureKernel kernel
 template <typename T>
 void NtkSketch<T>::transform_csr(const int32_t* indptr, const int32_t* indices, const T* values, int64_t n,
                                  T* out, FeatureKernel kernel) const {
+  check_kernel(kernel);
   const int64_t f = config_.features;
   parallel_rows(
       n, [&]() { return make_workspace(kernel, false); },

@@ -91,13 +91,24 @@ struct NtkSketchConfig {
   /// plain product sketch, unbiased for the polynomial recursion (for tests
   /// and diagnostics: it is less accurate).
   bool normalize = true;
+  /// When not empty: keep only these output rows of the `kept_kernel`
+  /// features (strictly increasing, < features), row k times kept_scales[k],
+  /// and rescale every block over its kept rows (LeverageSelection's columns
+  /// without computing the others; requires normalize). `features` is then
+  /// the number of kept rows, and the other kernel is refused.
+  std::vector<int32_t> kept_rows;
+  std::vector<double> kept_scales;
+  FeatureKernel kept_kernel = FeatureKernel::Ntk;
 };
 
 template <typename T>
 class NtkSketch {
  public:
   explicit NtkSketch(const NtkSketchConfig& config);
+  /// The config it was built from; after kept_rows, `features` is the kept count.
   const NtkSketchConfig& config() const { return config_; }
+  /// Whether the map keeps only some rows of its output (config().kept_rows).
+  bool kept() const { return !config_.kept_rows.empty(); }
   int64_t features() const { return config_.features; }
   /// Bytes held by the map's random parameters and constants.
   int64_t parameter_bytes() const { return parameter_bytes_; }
@@ -137,6 +148,11 @@ class NtkSketch {
     /// |T^(h-1)|^2 = h - 1 factor (what scales the unnormalised sketch).
     double weight = 0, coef = 0;
     bool copy = false;
+    /// Kept rows of a larger block (NtkSketchConfig::kept_rows): every part,
+    /// the first included, is gathered through `index` (a `copy` block
+    /// gathers from the layer input itself), and row r is times scales[r].
+    bool gathered = false;
+    std::vector<T> scales;
   };
   struct Output {
     std::vector<Block> blocks;
@@ -177,6 +193,8 @@ class NtkSketch {
     std::vector<T> unit, sparse_unit, phi0, leaf, tsrc, nodes, phi[2], tpart[2];
   };
   static void allocate_rows(Output& out, int64_t total, int64_t leaf_dim, int64_t t_dim);
+  void keep_rows();
+  void check_kernel(FeatureKernel kernel) const;
   Workspace make_workspace(FeatureKernel kernel, bool dense) const;
   void transform_row(const T* dense, const int32_t* index, const T* value, int64_t nnz, T* out,
                      Workspace& ws, FeatureKernel kernel) const;
