@@ -1,11 +1,12 @@
 // NtkSketchMap: the native half of the NTKSketch class.
 //   new NtkSketchMap(inputDim, depth, features, sketchDim, seed, dtype, k1[], k0[], normalize = true,
-//                    keptRows?: Int32Array, keptScales?: Float64Array, keptKernel?: 'ntk' | 'nngp')
+//                    exactCopies = true, keptRows?: Int32Array, keptScales?: Float64Array, keptKernel?: 'ntk' | 'nngp')
 //     (kept rows: only those output rows, each block normalised over its kept rows; CPU only)
 //   .transform(x, n, out, kernel, async, backend = 'cpu')
 //   .transformCsr(indptr, indices, values, n, out, kernel, async, backend = 'cpu')
 //   .dispose(): drops the parameters (running jobs keep theirs)
 //   .info() -> { parameterBytes, workspaceBytes }
+//   .constantRows(kernel) -> Int32Array: output rows that are the same for every seed
 #include <napi.h>
 
 #include "arrays.hpp"
@@ -25,6 +26,7 @@ class NtkSketchMap : public Napi::ObjectWrap<NtkSketchMap> {
                        {InstanceMethod("transform", &NtkSketchMap::Transform),
                         InstanceMethod("transformCsr", &NtkSketchMap::TransformCsr),
                         InstanceMethod("info", &NtkSketchMap::Info),
+                        InstanceMethod("constantRows", &NtkSketchMap::ConstantRows),
                         InstanceMethod("dispose", &NtkSketchMap::Dispose)});
   }
 
@@ -42,16 +44,17 @@ class NtkSketchMap : public Napi::ObjectWrap<NtkSketchMap> {
     c.k0 = coefficient_list(info[7], "k0", c.depth);
     // Diagnostics only (the TypeScript class always normalises).
     if (info.Length() > 8 && !info[8].IsUndefined()) c.normalize = info[8].ToBoolean();
-    if (info.Length() > 9 && !info[9].IsUndefined()) {
-      if (info.Length() < 12) throw Napi::TypeError::New(env, "NtkSketchMap: keptRows needs keptScales and keptKernel");
-      if (!info[9].IsTypedArray() || info[9].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    if (info.Length() > 9 && !info[9].IsUndefined()) c.exact_copies = info[9].ToBoolean();
+    if (info.Length() > 10 && !info[10].IsUndefined()) {
+      if (info.Length() < 13) throw Napi::TypeError::New(env, "NtkSketchMap: keptRows needs keptScales and keptKernel");
+      if (!info[10].IsTypedArray() || info[10].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
         throw Napi::TypeError::New(env, "keptRows must be an Int32Array");
-      auto rows = info[9].As<Napi::Int32Array>();
+      auto rows = info[10].As<Napi::Int32Array>();
       const int64_t k = static_cast<int64_t>(rows.ElementLength());
-      const double* scales = typed_data<double>(info[10], "keptScales", k);
+      const double* scales = typed_data<double>(info[11], "keptScales", k);
       c.kept_rows.assign(rows.Data(), rows.Data() + k);
       c.kept_scales.assign(scales, scales + k);
-      c.kept_kernel = kernel_arg(info[11]);
+      c.kept_kernel = kernel_arg(info[12]);
       if (k == 0) throw Napi::RangeError::New(env, "keptRows must not be empty");
     }
     map_.build(env, dtype, c);
@@ -109,6 +112,17 @@ class NtkSketchMap : public Napi::ObjectWrap<NtkSketchMap> {
       o.Set("parameterBytes", static_cast<double>(map->parameter_bytes()));
       o.Set("workspaceBytes", static_cast<double>(map->workspace_bytes()));
       return o;
+    });
+  }
+
+  Napi::Value ConstantRows(const Napi::CallbackInfo& info) {
+    if (info.Length() < 1) throw Napi::TypeError::New(info.Env(), "constantRows: expected the kernel");
+    const ntk::FeatureKernel kernel = kernel_arg(info[0]);
+    return map_.visit([&](auto map) {
+      const std::vector<int64_t> rows = map->constant_rows(kernel);
+      Napi::Int32Array out = Napi::Int32Array::New(info.Env(), rows.size());
+      for (size_t i = 0; i < rows.size(); ++i) out[i] = static_cast<int32_t>(rows[i]);
+      return out;
     });
   }
 

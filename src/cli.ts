@@ -516,7 +516,7 @@ async function ntkSketchRidge(
   if (pool !== undefined) {
     const rows = Math.min(nFit, SELECTION_ROWS);
     progress.note(`depth ${depth}: scoring the ${pool} pool features on ${rows} fit rows`);
-    const map = new NTKSketch({ inputDim: d, depth, features: pool, seed, backend, sketchDim: poolSketchDim(pool) });
+    const map = new NTKSketch({ inputDim: d, depth, features: pool, seed, backend, sketchDim: poolSketchDim(pool), exactCopies: false });
     sketch = await new LeverageSelection({ map, features, seed }).fit({ data: task.Xtrain.subarray(0, rows * d), shape: [rows, d] });
   }
   progress.start(`depth ${depth}: NTKSketch features (${features})`, n + nTest);

@@ -121,19 +121,23 @@ const BLOCK_BYTES = 32 * 2 ** 20;
 
 /**
  * Inclusion probabilities pi_j = min(1, c s_j) with sum `k` (columns with
- * a zero score are never drawn). Throws when fewer than k scores are positive.
+ * a zero score are never drawn); the columns in `always` get pi = 1. Throws
+ * when fewer than k columns can be drawn.
  */
-export function inclusionProbabilities(scores: Float64Array, k: number): Float64Array {
+export function inclusionProbabilities(scores: Float64Array, k: number, always: ArrayLike<number> = []): Float64Array {
   const pi = new Float64Array(scores.length);
+  const capped = new Uint8Array(scores.length);
+  for (let t = 0; t < always.length; t++) capped[always[t]] = 1;
   let positive = 0;
-  for (const s of scores) if (s > 0) positive++;
+  for (let j = 0; j < scores.length; j++) if (scores[j] > 0 || capped[j]) positive++;
   if (positive < k) {
     throw new RangeError(
-      `features (${k}) must not exceed the ${positive} columns of the map with a positive leverage score on the fitted rows`,
+      `features (${k}) must not exceed the ${positive} columns of the map that can be drawn (a positive leverage score on the fitted rows, or always kept)`,
     );
   }
-  const capped = new Uint8Array(scores.length);
   let left = k;
+  for (let j = 0; j < scores.length; j++) if (capped[j]) left--;
+  if (left < 0) throw new RangeError(`features (${k}) must be at least the ${k - left} columns that are always kept`);
   for (;;) {
     let sum = 0;
     for (let j = 0; j < scores.length; j++) if (!capped[j]) sum += scores[j];
@@ -277,6 +281,12 @@ export class LeverageSelection {
     this.seed = seedOption('seed', opts.seed);
     this.normalize = booleanOption('normalize', opts.normalize, true);
     this.memoryLimit = memoryLimitOption('memoryLimit', opts.memoryLimit);
+    if (this.map instanceof NTKSketch && this.normalize && this.map.exactCopies) {
+      throw new RangeError(
+        'map: an NTKSketch pool must be built with exactCopies: false (the kept rows are rescaled block by block, ' +
+          'which needs every block sampled), or use normalize: false',
+      );
+    }
   }
 
   /** The dtype of the features (the pool's). */
@@ -330,7 +340,9 @@ export class LeverageSelection {
     if (status[0] !== 0) {
       throw new RangeError(`LeverageSelection.fit: the Gram matrix plus lambda is not positive definite (pivot ${status[0]}); use a larger lambda`);
     }
-    const pi = inclusionProbabilities(scores, this.features);
+    // Constant columns of an NTKSketch are exact for every seed: kept, no sampling noise.
+    const always = this.map instanceof NTKSketch ? this.map.constantColumns(this.kernel) : [];
+    const pi = inclusionProbabilities(scores, this.features, always);
     const columns = drawColumns(pi, this.features, this.seed);
     this.cols = columns;
     this.colScales = Float64Array.from(columns, (j) => 1 / Math.sqrt(pi[j]));

@@ -69,6 +69,8 @@ export interface NativeAddon {
     dtype: 'float32' | 'float64', k1: Float64Array[], k0: Float64Array[],
     /** Diagnostics: false skips the rescaling of blocks (the plain, unbiased product sketch). Default true. */
     normalize?: boolean,
+    /** false: every block sampled, none an exact copy of its input (LeverageSelection pools). Default true. */
+    exactCopies?: boolean,
     /** Only these output rows (increasing) of keptKernel's features, times keptScales; CPU only. */
     keptRows?: Int32Array, keptScales?: Float64Array, keptKernel?: 'ntk' | 'nngp',
   ) => NativeNtkSketchMap;
@@ -110,6 +112,8 @@ export interface NativeRowFeatureMap extends NativeFeatureMap {
 /** Native half of NTKSketch. */
 export interface NativeNtkSketchMap extends NativeRowFeatureMap {
   info(): { parameterBytes: number; workspaceBytes: number };
+  /** Output rows of `kernel`'s features that are the same for every seed (constant blocks). */
+  constantRows(kernel: 'ntk' | 'nngp'): Int32Array;
 }
 
 /** Native half of NTKRandomFeatures. */

@@ -43,6 +43,7 @@ import {
   allocate,
   checkMemory,
   checkOptions,
+  booleanOption,
   dtypeOption,
   elementBytes,
   intOption,
@@ -108,6 +109,16 @@ export interface NTKSketchOptions extends PolynomialMapOptions {
    * bit-identical. Default 'cpu'.
    */
   backend?: BackendChoice;
+  /**
+   * Default true: an output block of one factor whose share of the rows
+   * reaches the dimension of its input (the previous layer's features, or
+   * the input itself) becomes an exact copy of that input, which lowers the
+   * error. false samples every block like the others. A LeverageSelection
+   * pool needs false: its kept rows are rescaled block by block, which
+   * assumes that the rows of a block are alike, and the entries of a copy
+   * are not (one can hold a third of its norm).
+   */
+  exactCopies?: boolean;
 }
 
 export type NTKSketchTransformOptions = FeatureTransformOptions;
@@ -115,7 +126,7 @@ export type NTKSketchTransformOptions = FeatureTransformOptions;
 /** What toJSON() writes: parameters, seed and the polynomial coefficients. */
 export interface NTKSketchJSON {
   format: 'ntk-sketch/ntk-sketch';
-  version: 2;
+  version: 3;
   inputDim: number;
   depth: number;
   degree: number;
@@ -124,17 +135,19 @@ export interface NTKSketchJSON {
   seed: number;
   dtype: DType;
   approximation: PolynomialApproximation;
+  exactCopies: boolean;
   polynomials: PolynomialsJSON;
 }
 
 export const NTK_SKETCH_FORMAT = 'ntk-sketch/ntk-sketch';
 /**
- * 2: the product-block construction (normalised blocks, no packed SRHTs).
- * Version 1 documents described the first construction, whose features
- * differ for the same seed: they are refused rather than silently giving
- * another map.
+ * 3: adds `exactCopies` (version 2 documents, without it, are read as
+ * exactCopies: true, the same map). 2: the product-block construction
+ * (normalised blocks, no packed SRHTs). Version 1 documents described the
+ * first construction, whose features differ for the same seed: they are
+ * refused rather than silently giving another map.
  */
-export const NTK_SKETCH_VERSION = 2;
+export const NTK_SKETCH_VERSION = 3;
 const DEFAULT_MAX_SKETCH_DIM = 4096;
 
 /** The sketchDim of an NTKSketch with this many features when none is given. */
@@ -151,11 +164,14 @@ type Resolved = Required<Omit<NTKSketchOptions, 'backend'>> & { backend: 'cpu' |
 
 const OPTION_KEYS = [
   'inputDim', 'depth', 'features', 'degree', 'seed', 'dtype', 'approximation', 'sketchDim', 'backend', 'memoryLimit',
+  'exactCopies',
 ] as const;
 
 /** Saved options; a saved map also holds its polynomials. */
-const SAVED_OPTIONS = ['inputDim', 'depth', 'degree', 'features', 'sketchDim', 'seed', 'dtype', 'approximation'] as const;
+const SAVED_OPTIONS = ['inputDim', 'depth', 'degree', 'features', 'sketchDim', 'seed', 'dtype', 'approximation', 'exactCopies'] as const;
+const SAVED_OPTIONS_V2 = SAVED_OPTIONS.filter((k) => k !== 'exactCopies');
 
+const SAVED_V2: SavedFormat = { owner: 'NTKSketch', format: NTK_SKETCH_FORMAT, version: 2, fields: [...SAVED_OPTIONS_V2, 'polynomials'] };
 const SAVED: SavedFormat = {
   owner: 'NTKSketch',
   format: NTK_SKETCH_FORMAT,
@@ -187,7 +203,8 @@ function resolveOptions(options: unknown, prefix: string, what: string): Resolve
       : intOption(name('sketchDim'), opts.sketchDim, 8, MAX_SKETCH_DIM);
   const backend = resolveBackend(name('backend'), opts.backend);
   const memoryLimit = memoryLimitOption(name('memoryLimit'), opts.memoryLimit);
-  return { inputDim, depth, features, degree, seed, dtype, approximation, sketchDim, backend, memoryLimit };
+  const exactCopies = booleanOption(name('exactCopies'), opts.exactCopies, true);
+  return { inputDim, depth, features, degree, seed, dtype, approximation, sketchDim, backend, memoryLimit, exactCopies };
 }
 
 /** The coefficients this version computes: 'nnls' fits layer h on [lower[h-1], 1]. */
@@ -221,6 +238,8 @@ export class NTKSketch extends FeatureMap {
   readonly dtype: DType;
   readonly approximation: PolynomialApproximation;
   readonly sketchDim: number;
+  /** Whether single-factor blocks with enough rows are exact copies of their input (see the option). */
+  readonly exactCopies: boolean;
   /** The backend transforms run on ('auto' resolved when the map was built). */
   readonly backend: 'cpu' | 'cuda';
   readonly memoryLimit: number;
@@ -241,6 +260,7 @@ export class NTKSketch extends FeatureMap {
     this.dtype = r.dtype;
     this.approximation = r.approximation;
     this.sketchDim = r.sketchDim;
+    this.exactCopies = r.exactCopies;
     this.backend = r.backend;
     this.memoryLimit = r.memoryLimit;
     checkMemory(`NTKSketch parameters (sketchDim ${r.sketchDim}, degree ${r.degree}, depth ${r.depth})`, parameterBytesBound(r), r.memoryLimit);
@@ -249,7 +269,7 @@ export class NTKSketch extends FeatureMap {
     const polynomials = fromJson ? restore[1]! : computePolynomials(r.depth, polynomialSource(r, this.lower));
     this.k1 = polynomials.k1;
     this.k0 = polynomials.k0;
-    this.map = new nat.NtkSketchMap(r.inputDim, r.depth, r.features, r.sketchDim, r.seed, r.dtype, this.k1, this.k0);
+    this.map = new nat.NtkSketchMap(r.inputDim, r.depth, r.features, r.sketchDim, r.seed, r.dtype, this.k1, this.k0, true, r.exactCopies);
   }
 
   /**
@@ -296,8 +316,19 @@ export class NTKSketch extends FeatureMap {
   keptRowsMap(rows: Int32Array, scales: Float64Array, kernel: FeatureKernel): NativeNtkSketchMap {
     this.requireLive('keptRowsMap');
     return new (native().NtkSketchMap)(
-      this.inputDim, this.depth, this.features, this.sketchDim, this.seed, this.dtype, this.k1, this.k0, true, rows, scales, kernel,
+      this.inputDim, this.depth, this.features, this.sketchDim, this.seed, this.dtype, this.k1, this.k0, true, this.exactCopies,
+      rows, scales, kernel,
     );
+  }
+
+  /**
+   * @internal The output columns of `kernel`'s features that no random
+   * parameter touches (the constant blocks, sqrt(c_0) |x|): exact for every
+   * seed, so LeverageSelection always keeps them.
+   */
+  constantColumns(kernel: FeatureKernel): Int32Array {
+    this.requireLive('constantColumns');
+    return this.map.constantRows(kernel);
   }
 
   /** A small document (parameters, seed, coefficients) that fromJSON turns back into the same map. */
@@ -313,6 +344,7 @@ export class NTKSketch extends FeatureMap {
       seed: this.seed,
       dtype: this.dtype,
       approximation: this.approximation,
+      exactCopies: this.exactCopies,
       polynomials: polynomialsToJSON({ k1: this.k1, k0: this.k0 }),
     };
   }
@@ -324,9 +356,9 @@ export class NTKSketch extends FeatureMap {
    * version computes for those parameters (corruption).
    */
   static fromJSON(json: unknown, options: { memoryLimit?: number; backend?: BackendChoice } = {}): NTKSketch {
-    const { doc, memoryLimit, options: opts } = readSaved(json, options, SAVED, [], ['memoryLimit', 'backend']);
+    const { doc, memoryLimit, options: opts, format } = readSaved(json, options, SAVED, [SAVED_V2], ['memoryLimit', 'backend']);
     const params = {
-      ...savedOptions(doc, SAVED_OPTIONS, memoryLimit),
+      ...savedOptions(doc, format === SAVED_V2 ? SAVED_OPTIONS_V2 : SAVED_OPTIONS, memoryLimit),
       ...(opts.backend === undefined ? {} : { backend: opts.backend }),
     } as unknown as NTKSketchOptions;
     const r = resolveOptions(params, 'json.', 'NTKSketch.fromJSON');

@@ -120,7 +120,40 @@ describe('column draw', () => {
     for (const j of [2, 4, 5, 7]) expect(pi[j] / scores[j]).toBeCloseTo(c, 12);
     expect(Math.max(...[1, 2, 4, 5, 7].map((j) => pi[j]))).toBeLessThan(1);
     expect(inclusionProbabilities(scores, 7)).toEqual(Float64Array.from([1, 1, 1, 0, 1, 1, 1, 1]));
-    expect(() => inclusionProbabilities(scores, 8)).toThrow(/must not exceed the 7 columns of the map with a positive leverage score/);
+    expect(() => inclusionProbabilities(scores, 8)).toThrow(/must not exceed the 7 columns of the map that can be drawn/);
+    // Columns always kept: pi = 1 whatever their score, the rest share k minus their count.
+    const forced = inclusionProbabilities(scores, 4, [3, 7]);
+    expect(forced[3]).toBe(1);
+    expect(forced[7]).toBe(1);
+    expect(forced.reduce((a, b) => a + b, 0)).toBeCloseTo(4, 12);
+    expect(forced[0]).toBe(1);
+    expect(forced[1] / scores[1]).toBeCloseTo(forced[5] / scores[5], 12);
+    expect(inclusionProbabilities(scores, 8, [3])).toEqual(new Float64Array(8).fill(1));
+    expect(() => inclusionProbabilities(scores, 1, [3, 7])).toThrow(/at least the 2 columns that are always kept/);
+  });
+
+  it('always keeps the constant columns of an NTKSketch pool (exact for every seed), at scale 1', () => {
+    const ds = loadDigits();
+    const Xd = mat(ds.X.subarray(0, 200 * 64), 200, 64);
+    for (const kernel of ['ntk', 'nngp'] as const) {
+      const pool = new NTKSketch({ inputDim: 64, depth: 2, features: 2048, seed: 1, exactCopies: false });
+      const constant = pool.constantColumns(kernel);
+      expect(constant.length).toBe(1);
+      // The constant block's features: sqrt(c_0) |x| for every row.
+      const P = pool.transformSync(Xd, { kernel }).data;
+      for (let i = 1; i < 200; i++) {
+        const ratio = P[i * 2048 + constant[0]] / P[constant[0]];
+        let a = 0, b = 0;
+        for (let j = 0; j < 64; j++) (a += Xd.data[i * 64 + j] ** 2), (b += Xd.data[j] ** 2);
+        expect(ratio).toBeCloseTo(Math.sqrt(a / b), 5);
+      }
+      for (let seed = 1; seed <= 20; seed++) {
+        const sel = new LeverageSelection({ map: pool, features: 64, seed, kernel }).fitSync(Xd);
+        const t = Array.from(sel.columns).indexOf(constant[0]);
+        expect(t).toBeGreaterThanOrEqual(0);
+        expect(sel.scales[t]).toBe(1);
+      }
+    }
   });
 
   it('draws exactly k distinct increasing columns, column j with probability pi_j (2,000 seeds)', () => {
@@ -204,7 +237,7 @@ describe('LeverageSelection', () => {
 
   it('approximates the pool kernel spectrally several times better than uniformly chosen columns (the point of it)', () => {
     const M = 4096, k = 256, lambdaRel = 1e-2;
-    const pool = new NTKSketch({ inputDim: d, depth: 2, features: M, seed: 1, dtype: 'float64' });
+    const pool = new NTKSketch({ inputDim: d, depth: 2, features: M, seed: 1, exactCopies: false, dtype: 'float64' });
     const P = pool.transformSync(X).data as Float64Array;
     const K = abt(P, n, P, n, M);
     const gramOf = (cols: Int32Array, scale: (t: number) => number) => {
@@ -287,7 +320,7 @@ describe('LeverageSelection', () => {
     for (const dtype of ['float32', 'float64'] as const) {
       const tol = dtype === 'float32' ? 2e-6 : 1e-13;
       for (const kernel of ['ntk', 'nngp'] as const) {
-        const pool = new NTKSketch({ inputDim: d, depth: 2, features: 2048, sketchDim: 512, seed: 5, dtype });
+        const pool = new NTKSketch({ inputDim: d, depth: 2, features: 2048, sketchDim: 512, seed: 5, exactCopies: false, dtype });
         const P = pool.transformSync(Xnew, { kernel }).data;
         // Every row kept with scale 1: the pool itself (the same blocks, normalised over the same rows).
         const all = LeverageSelection.fromJSON({
@@ -364,17 +397,21 @@ describe('LeverageSelection', () => {
   });
 
   it('the native kept-rows map refuses bad rows, scales and kernels without crashing', () => {
-    const pool = new NTKSketch({ inputDim: d, depth: 2, features: 256, seed: 1 });
+    const pool = new NTKSketch({ inputDim: d, depth: 2, features: 256, seed: 1, exactCopies: false });
     const p = pool.polynomials;
     const k1 = p.k1.map((c) => Float64Array.from(c)), k0 = p.k0.map((c) => Float64Array.from(c));
     const make = (rows: number[], scales: number[], kernel: 'ntk' | 'nngp' = 'ntk') =>
-      new (native().NtkSketchMap)(d, 2, 256, pool.sketchDim, 1, 'float32', k1, k0, true, Int32Array.from(rows), Float64Array.from(scales), kernel);
+      new (native().NtkSketchMap)(d, 2, 256, pool.sketchDim, 1, 'float32', k1, k0, true, false, Int32Array.from(rows), Float64Array.from(scales), kernel);
     expect(() => make([3, 2], [1, 1])).toThrow(/strictly increasing/);
     expect(() => make([3, 256], [1, 1])).toThrow(/below features/);
     expect(() => make([3, 4], [1, 0])).toThrow(/finite and positive/);
     expect(() => make([3, 4], [1, Number.NaN])).toThrow(/finite and positive/);
     expect(() => make([3, 4], [1])).toThrow(/keptScales/);
     expect(() => make([], [])).toThrow(/must not be empty/);
+    // A map with exact copies cannot keep rows (their rows are not alike).
+    expect(
+      () => new (native().NtkSketchMap)(d, 2, 2048, 256, 1, 'float32', k1, k0, true, true, Int32Array.from([3]), Float64Array.from([1]), 'ntk'),
+    ).toThrow(/without exact copies/);
     const m = make([3, 4, 100], [1, 2, 1]);
     const out = new Float32Array(3);
     const x = Float32Array.from({ length: d }, (_, i) => i % 3);
@@ -395,7 +432,7 @@ describe('LeverageSelection', () => {
   });
 
   it('toJSON / fromJSON: bit-identical features; corrupted documents are refused', () => {
-    const pool = new NTKSketch({ inputDim: d, depth: 2, features: 1024, seed: 3 });
+    const pool = new NTKSketch({ inputDim: d, depth: 2, features: 1024, seed: 3, exactCopies: false });
     const sel = new LeverageSelection({ map: pool, features: 200, seed: 2 }).fitSync(X);
     const text = JSON.stringify(sel);
     const back = LeverageSelection.fromJSON(text);
@@ -425,7 +462,10 @@ describe('LeverageSelection', () => {
   });
 
   it('bad options and inputs are refused, naming the argument; async forms reject', async () => {
-    const pool = new NTKSketch({ inputDim: d, depth: 1, features: 128, seed: 1 });
+    const pool = new NTKSketch({ inputDim: d, depth: 1, features: 128, seed: 1, exactCopies: false });
+    const copies = new NTKSketch({ inputDim: d, depth: 1, features: 128, seed: 1 });
+    expect(() => new LeverageSelection({ map: copies, features: 8 })).toThrow(/map: an NTKSketch pool must be built with exactCopies: false/);
+    expect(new LeverageSelection({ map: copies, features: 8, normalize: false }).fitSync(X).columns.length).toBe(8);
     expect(() => new LeverageSelection(undefined as never)).toThrow(TypeError);
     expect(() => new LeverageSelection({ map: {} as never, features: 8 })).toThrow(/map must be an NTKSketch, NTKRandomFeatures or CNTKSketch/);
     expect(() => new LeverageSelection({ map: pool, features: 129 })).toThrow(RangeError);
@@ -442,7 +482,7 @@ describe('LeverageSelection', () => {
     await expect(sel.fit(mat(new Float64Array(10), 2, 5))).rejects.toThrow(/X must have 64 columns/);
     expect(() => sel.fitSync(mat(new Float64Array(0), 0, d))).toThrow(/at least one row/);
     // An all-zero sample gives every column a zero score: nothing to draw from.
-    expect(() => sel.fitSync(mat(new Float64Array(4 * d), 4, d))).toThrow(/must not exceed the 0 columns/);
+    expect(() => sel.fitSync(mat(new Float64Array(4 * d), 4, d))).toThrow(/must not exceed the 1 columns of the map that can be drawn/); // the constant column
     const small = new LeverageSelection({ map: pool, features: 8, memoryLimit: 1000 });
     expect(() => small.fitSync(X)).toThrow(/memoryLimit/);
     sel.fitSync(X);

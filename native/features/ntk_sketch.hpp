@@ -91,11 +91,18 @@ struct NtkSketchConfig {
   /// plain product sketch, unbiased for the polynomial recursion (for tests
   /// and diagnostics: it is less accurate).
   bool normalize = true;
+  /// A single-factor block whose share of rows reaches its input's dimension
+  /// becomes an exact copy of the input (less error). false samples every
+  /// block instead, so that the rows of each block are alike, which
+  /// LeverageSelection's kept rows need: the rows of a copy are the layer
+  /// input's entries, and one of them can hold a third of its norm.
+  bool exact_copies = true;
   /// When not empty: keep only these output rows of the `kept_kernel`
   /// features (strictly increasing, < features), row k times kept_scales[k],
   /// and rescale every block over its kept rows (LeverageSelection's columns
-  /// without computing the others; requires normalize). `features` is then
-  /// the number of kept rows, and the other kernel is refused.
+  /// without computing the others; requires normalize and no exact copies).
+  /// `features` is then the number of kept rows, and the other kernel is
+  /// refused.
   std::vector<int32_t> kept_rows;
   std::vector<double> kept_scales;
   FeatureKernel kept_kernel = FeatureKernel::Ntk;
@@ -109,6 +116,9 @@ class NtkSketch {
   const NtkSketchConfig& config() const { return config_; }
   /// Whether the map keeps only some rows of its output (config().kept_rows).
   bool kept() const { return !config_.kept_rows.empty(); }
+  /// The output rows of `kernel`'s features that no random parameter
+  /// touches (constant blocks: sqrt(weight) |x|), increasing.
+  std::vector<int64_t> constant_rows(FeatureKernel kernel) const;
   int64_t features() const { return config_.features; }
   /// Bytes held by the map's random parameters and constants.
   int64_t parameter_bytes() const { return parameter_bytes_; }
@@ -149,8 +159,8 @@ class NtkSketch {
     double weight = 0, coef = 0;
     bool copy = false;
     /// Kept rows of a larger block (NtkSketchConfig::kept_rows): every part,
-    /// the first included, is gathered through `index` (a `copy` block
-    /// gathers from the layer input itself), and row r is times scales[r].
+    /// the first included, is gathered through `index`, and row r is times
+    /// scales[r].
     bool gathered = false;
     std::vector<T> scales;
   };
@@ -192,7 +202,7 @@ class NtkSketch {
   struct Workspace {
     std::vector<T> unit, sparse_unit, phi0, leaf, tsrc, nodes, phi[2], tpart[2];
   };
-  static void allocate_rows(Output& out, int64_t total, int64_t leaf_dim, int64_t t_dim);
+  static void allocate_rows(Output& out, int64_t total, int64_t leaf_dim, int64_t t_dim, bool copies);
   void keep_rows();
   void check_kernel(FeatureKernel kernel) const;
   Workspace make_workspace(FeatureKernel kernel, bool dense) const;
