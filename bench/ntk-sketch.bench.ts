@@ -34,15 +34,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Bench } from 'tinybench';
 import { NTKSketch, backends, ntkKernelSync } from '../src/index.js';
 import { FASHION_MNIST_DIR, loadDigits, loadFashionMnist } from '../src/datasets.js';
 import { native } from '../src/native.js';
 import { gramError } from './lib/gram-error.js';
+import { median, timeInterleaved, type TimedTask } from './lib/interleaved-timing.js';
 import { machineDescription } from './lib/machine.js';
 import { cliSplit, ridgeTestAccuracy } from './lib/ridge-protocol.js';
 import { lineChart, type Series } from './lib/svg-plot.js';
@@ -198,7 +196,7 @@ const maps = {
 const sketchDim = maps.float32.sketchDim;
 // The sgemm writes into a reused C; 'NTK float32 out' likewise writes into a reused buffer (options.out).
 const reused = new Float32Array(ROWS * FEATURES);
-const tasks: [string, () => Promise<unknown>][] = [
+const tasks: TimedTask[] = [
   [`NTK float32`, () => maps.float32.transform({ data: X32, shape: [ROWS, D] })],
   [`NTK float32 out`, () => maps.float32.transform({ data: X32, shape: [ROWS, D] }, { out: reused })],
   [`NNGP float32`, () => maps.float32.transform({ data: X32, shape: [ROWS, D] }, { kernel: 'nngp' })],
@@ -209,29 +207,9 @@ const tasks: [string, () => Promise<unknown>][] = [
   // new ArrayBuffer of the output's size, every page touched once.
   [`output alloc`, async () => new Float32Array(ROWS * FEATURES).fill(1)],
 ];
-// Each transform allocates a large output; collect the previous ones before
-// every task, outside the timing.
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
-const samples = new Map<string, number[]>(tasks.map(([name]) => [name, []]));
-for (let round = 0; round <= ROUNDS; round++) {
-  const bench = new Bench({ iterations: 1, time: 0, warmupIterations: 0, warmupTime: 0 });
-  for (let k = 0; k < tasks.length; k++) {
-    const [name, fn] = tasks[(k + round) % tasks.length];
-    bench.add(name, fn, { beforeEach: () => gc() });
-  }
-  await bench.run();
-  if (round === 0) continue; // warm-up round
-  for (const task of bench.tasks) {
-    const result = task.result as { latency?: { mean: number }; error?: unknown };
-    if (!result.latency) throw new Error(`bench task ${task.name} failed: ${String(result.error)}`);
-    samples.get(task.name)!.push(result.latency.mean);
-  }
-}
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+// Each transform allocates a large output; timeInterleaved collects the
+// previous ones before every task, outside the timing.
+const samples = await timeInterleaved(tasks, ROUNDS);
 const ms = (name: string) => median(samples.get(name)!);
 const gemmMs = ms('sgemm');
 console.log(`\n== Speed: ${ROWS} x ${D} Fashion-MNIST test images -> ${FEATURES} features (depth ${DEPTH}, degree ${DEGREE}, sketchDim ${sketchDim}), ${info.cpu.threads} threads; median of ${ROUNDS} interleaved rounds ==`);
