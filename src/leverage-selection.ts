@@ -16,21 +16,36 @@
  * systematic sampling over a seeded random order, and kept column j is
  * scaled by 1 / sqrt(pi_j): then E[Phi_S Phi_S^T] = Phi Phi^T exactly, so
  * the selected features still approximate the pool's kernel without bias.
- * With `normalize` (the default) each row is then rescaled to the norm of
- * its pool row (known: the transform computes the whole row), as the maps
- * rescale their blocks: the estimate of every kernel diagonal is exact and
- * the rest becomes a ratio estimator (bias O(1 / features)). The scales
- * 1 / sqrt(pi_j) of rarely drawn columns are large, and without it the Gram
- * error on new rows is heavy-tailed. Measured against the exact NTK on
- * 1,000 Fashion-MNIST test images for 8,192 of 32,768 NTKSketch features
- * (sketchDim 16,384), 3 seeds: 0.026 .. 0.058 without, 0.028 .. 0.030 with
- * normalisation (the plain 8,192-feature map: 0.026 .. 0.031); ridge
- * accuracy the same either way (bench/results/leverage-selection.md).
+ * Columns that are the same for every seed (an NTKSketch's constant block,
+ * sqrt(c_0) |x|) are always kept, at scale 1: sampling them would only add
+ * noise (dropping the constant column of an NTKSketch loses a tenth of its
+ * kernel).
+ *
+ * `normalize` (the default) rescales as the maps do, which makes the kernel
+ * diagonals exact and the estimate a ratio estimator (bias O(1 / features));
+ * without it the Gram error on new rows is heavy-tailed, since the scales
+ * 1 / sqrt(pi_j) of rarely drawn columns are large.
+ *   - NTKSketch pools: each block of the pool (the samples of one product
+ *     sketch) is rescaled to its exact norm over its kept rows, and only the
+ *     kept rows are computed (natively, on the CPU; the hidden layers cost
+ *     what the pool's do, the output only the kept rows). The rows of a
+ *     block must be alike for this: the pool must be built with
+ *     `exactCopies: false`.
+ *   - NTKRandomFeatures and CNTKSketch pools: each kept row is rescaled to
+ *     the norm of its pool row, which the pool's transform computes whole.
+ *
+ * Measured on Fashion-MNIST (depth 2, 10,000 training / 10,000 test images,
+ * the CLI's ridge protocol, 3 seeds; bench/results/leverage-selection.md):
+ * 8,192 columns kept from a 32,768-feature NTKSketch with sketchDim 16,384
+ * give ridge accuracies within 1 point of exact NTK kernel ridge on every
+ * seed (plain 8,192 features: 1.5 points below), a Gram error against the
+ * exact NTK on new rows no larger than the plain map's, and transform in
+ * about the time of one sgemm of the output's shape.
  *
  * Cost: fit computes the pool's features of the sample rows and the scores
- * in O(n^2 M + n^3) float64 work (n x n memory); transform costs one pool
- * transform plus a gather, so it is as slow as the pool, and the saving is
- * in everything downstream (ridge's m x m Gram and solve, model size).
+ * in O(n^2 M + n^3) float64 work (n x n memory). A transform costs, for an
+ * NTKSketch pool, its hidden layers plus the kept rows; for other pools, one
+ * pool transform plus a gather.
  */
 import type { NdArray } from 'ndarray';
 import {
@@ -71,7 +86,7 @@ import { runAsync, runSync, type Steps } from './steps.js';
 export type PoolMap = NTKSketch | NTKRandomFeatures | CNTKSketch;
 
 export interface LeverageSelectionOptions {
-  /** The pool: a feature map with more features than `features`. */
+  /** The pool: a feature map with more features than `features` (an NTKSketch built with exactCopies: false when normalize). */
   map: PoolMap;
   /** Columns to keep, 1 .. map.features. */
   features: number;
@@ -87,13 +102,17 @@ export interface LeverageSelectionOptions {
   lambda?: number;
   /** Seed of the column draw. Default 0. */
   seed?: number;
-  /** Rescale each row to its pool row's norm (see above). Default true. */
+  /** Rescale the kept rows as the maps do: block by block for NTKSketch pools, else to the pool row's norm (see above). Default true. */
   normalize?: boolean;
   /** Refuse fits or results needing more bytes than this. Default 4 GiB. */
   memoryLimit?: number;
 }
 
-/** What toJSON() writes: the pool's own document, and the kept columns with their scales. */
+/**
+ * What toJSON() writes: the pool's own document, and the kept columns with
+ * their scales. Version 2: NTKSketch pools normalise block by block (version
+ * 1 selections, normalised by rows, are refused: refit).
+ */
 export interface LeverageSelectionJSON {
   format: 'ntk-sketch/leverage-selection';
   version: 2;
@@ -115,6 +134,11 @@ const SAVED: SavedFormat = {
   format: LEVERAGE_SELECTION_FORMAT,
   version: LEVERAGE_SELECTION_VERSION,
   fields: ['map', 'features', 'kernel', 'lambda', 'seed', 'normalize', 'columns', 'scales'],
+  retired: {
+    1:
+      'json.version 1 is not supported: its NTKSketch selections normalised whole rows, and this version normalises block by block; ' +
+      `fit a new selection (this library reads version ${LEVERAGE_SELECTION_VERSION})`,
+  },
 };
 /** Bytes of pool features one transform block holds. */
 const BLOCK_BYTES = 32 * 2 ** 20;

@@ -446,7 +446,8 @@ describe('LeverageSelection', () => {
       return copy;
     };
     expect(() => LeverageSelection.fromJSON({ ...doc, format: 'ntk-sketch/ntk-sketch' })).toThrow(TypeError);
-    expect(() => LeverageSelection.fromJSON({ ...doc, version: 1 })).toThrow(/json.version 1 is not supported/);
+    expect(() => LeverageSelection.fromJSON({ ...doc, version: 1 })).toThrow(/json.version 1 is not supported: .*fit a new selection/);
+    expect(() => LeverageSelection.fromJSON({ ...doc, version: 3 })).toThrow(/json.version 3 is not supported/);
     expect(() => LeverageSelection.fromJSON({ ...doc, extra: 1 })).toThrow(/json.extra is not a field of a saved LeverageSelection/);
     expect(() => LeverageSelection.fromJSON(edit((x) => delete x.scales))).toThrow(/json.scales is missing/);
     expect(() => LeverageSelection.fromJSON(edit((x) => ((x.map as { type: string }).type = 'Foo')))).toThrow(/json.map must be/);

@@ -69,6 +69,21 @@ describe(`NTKSketch backend 'cuda' (${why})`, () => {
     }
   });
 
+  it.skipIf(skip)('exactCopies: false (every block sampled, as in LeverageSelection pools) too', () => {
+    const d = 40, n = 29;
+    const X = mat(spreadRows(n, d, 5), n, d);
+    for (const dtype of ['float32', 'float64'] as const) {
+      // 2,048 features over 40 inputs: with copies, the degree-1 blocks would copy their inputs.
+      const options = { inputDim: d, depth: 2, features: 2048, sketchDim: 256, seed: 4, dtype, exactCopies: false };
+      const cpu = new NTKSketch(options);
+      const gpu = new NTKSketch({ ...options, backend: 'cuda' });
+      for (const kernel of ['ntk', 'nngp'] as const) {
+        const Xd = dtype === 'float32' ? mat(Float32Array.from(X.data), n, d) : X;
+        expectSame(gpu.transformSync(Xd, { kernel }).data, cpu.transformSync(Xd, { kernel }).data);
+      }
+    }
+  });
+
   it.skipIf(skip)('without the rescaling (plain product sketch) too', () => {
     const n = 20, d = 24, features = 96, depth = 2;
     const X = Float64Array.from(spreadRows(n, d, 5));
