@@ -79,7 +79,7 @@ const families: [string, Make, Pool[]][] = [
       new NTKSketch({ inputDim: D, depth: DEPTH, features, seed, ...(sketchDim ? { sketchDim } : {}), ...(pool ? { exactCopies: false } : {}) }),
     // A wider internal sketch lowers the noise all pool columns share, which
     // selection cannot remove (plain maps gain little from it: their output rows dominate).
-    quick ? [{ size: 16384, sketchDim: 8192 }] : [{ size: 32768, sketchDim: 16384 }, { size: 32768, sketchDim: 8192 }],
+    quick ? [{ size: 16384, sketchDim: 8192 }] : [{ size: 32768, sketchDim: 16384 }],
   ],
   ['NTKRandomFeatures', (features, seed) => new NTKRandomFeatures({ inputDim: D, depth: DEPTH, features, seed }), quick ? [{ size: 16384 }] : [{ size: 32768 }]],
 ];
