@@ -247,9 +247,9 @@ NtkSketch<T>::NtkSketch(const NtkSketchConfig& config) : config_(config) {
 // product), so the kept rows are rescaled to the block's exact norm among
 // themselves, a ratio estimator like the whole block: the other rows are
 // never computed. Exact copies are refused: their rows are the layer
-// input's entries, not alike (measured: Gram errors up to 0.17 on
-// Fashion-MNIST, whether rescaled over the kept rows or by the whole copy's
-// norm).
+// input's entries, not alike (measured on Fashion-MNIST, 8,192 of 32,768
+// rows: Gram errors up to 0.07 rescaled over the kept rows, 0.15 by the whole
+// copy's norm, against 0.035 without copies).
 template <typename T>
 void NtkSketch<T>::keep_rows() {
   NtkSketchConfig& c = config_;
