@@ -71,12 +71,10 @@ import {
   readRows,
   readSaved,
   rowArrays,
-  rowBatch,
   type FeatureKernel,
   type Rows,
   type SavedFormat,
 } from './feature-map.js';
-import { backends } from './backends.js';
 import { native, type FloatArray, type NativeNtkSketchMap } from './native.js';
 import { NTKRandomFeatures } from './ntk-random-features.js';
 import { NTKSketch } from './ntk-sketch.js';
@@ -421,18 +419,9 @@ export class LeverageSelection {
   /** NTKSketch pools: only the kept rows are computed, on the CPU, each block normalised over its kept rows. */
   private *keptTransformSteps(async: boolean, kept: NativeNtkSketchMap, X: unknown, out: unknown): Steps<NdArray<FloatArray>> {
     const map = this.map as NTKSketch;
-    const rows = readRows(X, map.inputDim, map.dtype, 'NTKSketch');
-    const n = rows.x.rows, k = this.features, elem = elementBytes(this.dtype);
-    const target = outputBuffer(out, this.dtype, n, k, rowArrays(rows));
-    const scratch = kept.info().workspaceBytes + (rows.sparse ? 0 : map.inputDim * elem);
-    checkMemory(
-      `LeverageSelection.transform: ${n} x ${k} features`,
-      (target ? 0 : n * k * elem) + backends().cpu.threads * scratch,
-      this.memoryLimit,
-    );
-    const batch = rowBatch(kept, rows, target ?? allocate(this.dtype, n * k), this.kernel, 'cpu');
+    const batch = map.rowsBatch('LeverageSelection.transform', kept, this.features, X, out, this.kernel, 'cpu', this.memoryLimit);
     yield batch.run(async);
-    return toNdarray(batch.out, n, k);
+    return toNdarray(batch.out, batch.count, this.features);
   }
 
   /** The kept features of the rows of X: n x features, in the pool's dtype. Options: `{ out }` as for the maps. */

@@ -293,17 +293,29 @@ export class NTKSketch extends FeatureMap {
 
   protected prepare(fn: string, X: unknown, options: unknown): TransformBatch {
     const { kernel, out } = transformOptions(fn, options);
+    return this.rowsBatch(fn, this.map, this.features, X, out, kernel, this.backend, this.memoryLimit);
+  }
+
+  /**
+   * @internal The checked batch of `map` (this map's native half, or a
+   * kept-rows map of it `features` wide) on the rows of X, into `out` when
+   * given; `fn` names the call in messages.
+   */
+  rowsBatch(
+    fn: string, map: NativeNtkSketchMap, features: number, X: unknown, out: unknown, kernel: FeatureKernel,
+    backend: 'cpu' | 'cuda', memoryLimit: number,
+  ): TransformBatch {
     const rows = readRows(X, this.inputDim, this.dtype, 'NTKSketch');
     const n = rows.x.rows;
-    const target = outputBuffer(out, this.dtype, n, this.features, rowArrays(rows));
+    const target = outputBuffer(out, this.dtype, n, features, rowArrays(rows));
     const elem = elementBytes(this.dtype);
     // Output, plus per-thread scratch (a dense row needs an inputDim buffer);
     // the GPU's workspace is on the device, at most 1 GiB per batch of rows.
-    const threads = this.backend === 'cpu' ? backends().cpu.threads : 0;
-    const scratch = this.map.info().workspaceBytes + (rows.sparse ? 0 : this.inputDim * elem);
-    const outBytes = target ? 0 : n * this.features * elem;
-    checkMemory(`${fn}: ${n} x ${this.features} features`, outBytes + threads * scratch, this.memoryLimit);
-    return rowBatch(this.map, rows, target ?? allocate(this.dtype, n * this.features), kernel, this.backend);
+    const threads = backend === 'cpu' ? backends().cpu.threads : 0;
+    const scratch = map.info().workspaceBytes + (rows.sparse ? 0 : this.inputDim * elem);
+    const outBytes = target ? 0 : n * features * elem;
+    checkMemory(`${fn}: ${n} x ${features} features`, outBytes + threads * scratch, memoryLimit);
+    return rowBatch(map, rows, target ?? allocate(this.dtype, n * features), kernel, backend);
   }
 
   /**
