@@ -28,12 +28,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LeverageSelection, NTKRandomFeatures, NTKSketch, backends, ntkKernelSync } from '../src/index.js';
-import { FASHION_MNIST_DIR } from '../src/datasets.js';
 import { native, type FloatArray } from '../src/native.js';
 import { gramError } from './lib/gram-error.js';
 import { median, timeInterleaved, type TimedTask } from './lib/interleaved-timing.js';
 import { machineDescription } from './lib/machine.js';
-import { cliSplit, ridgeTestAccuracy } from './lib/ridge-protocol.js';
+import { cliSplitOrSkip, ridgeTestAccuracy } from './lib/ridge-protocol.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -43,14 +42,9 @@ const SEEDS = seedArg >= 0 ? args[seedArg + 1].split(',').map(Number) : [1];
 const D = 784, FEATURES = 8192, DEPTH = 2, SAMPLE = quick ? 1000 : 4000, LAMBDA = 1e-3;
 const n = quick ? 3000 : 10000, nTest = quick ? 2000 : 10000;
 
-if (!existsSync(join(FASHION_MNIST_DIR, 'train-images-idx3-ubyte.gz'))) {
-  console.log(`skipped: Fashion-MNIST not found under ${FASHION_MNIST_DIR} (apt-get install dataset-fashion-mnist)`);
-  process.exit(0);
-}
 const machine = machineDescription();
-const split = cliSplit(n, nTest);
-const train = { data: split.Xtrain, shape: [n, D] };
-const test = { data: split.Xtest, shape: [nTest, D] };
+const split = cliSplitOrSkip(n, nTest);
+const { train, test } = split;
 const sample = { data: split.Xtrain.subarray(0, SAMPLE * D), shape: [SAMPLE, D] };
 const ridgeAccuracy = (P: FloatArray, Pt: FloatArray, m: number) => ridgeTestAccuracy(split, P, Pt, m);
 

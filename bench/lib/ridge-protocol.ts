@@ -5,8 +5,10 @@
  * sorted), lambda chosen on the validation rows by accuracy, refitted on all
  * n rows with lambda scaled by n / nFit, evaluated once on the test images.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { RidgeRegression, argmaxRows, loadFashionMnist, oneHot } from '../../src/index.js';
-import { permutation } from '../../src/datasets.js';
+import { FASHION_MNIST_DIR, permutation } from '../../src/datasets.js';
 import type { FloatArray } from '../../src/native.js';
 
 const D = 784, CLASSES = 10;
@@ -21,6 +23,9 @@ export interface CliSplit {
   ytrain: Int32Array;
   Xtest: Float32Array;
   ytest: Int32Array;
+  /** Xtrain and Xtest as transform inputs (n x 784, nTest x 784). */
+  train: { data: Float32Array; shape: number[] };
+  test: { data: Float32Array; shape: number[] };
 }
 
 export function cliSplit(n: number, nTest: number): CliSplit {
@@ -33,7 +38,17 @@ export function cliSplit(n: number, nTest: number): CliSplit {
     Xtrain.set(data.train.X.subarray(r * D, (r + 1) * D), i * D);
     ytrain[i] = data.train.labels[r];
   });
-  return { n, nFit, nVal, nTest, Xtrain, ytrain, Xtest: Float32Array.from(data.test.X), ytest: data.test.labels };
+  const Xtest = Float32Array.from(data.test.X);
+  return { n, nFit, nVal, nTest, Xtrain, ytrain, Xtest, ytest: data.test.labels, train: { data: Xtrain, shape: [n, D] }, test: { data: Xtest, shape: [nTest, D] } };
+}
+
+/** cliSplit, or a "skipped" line and exit status 0 when the Fashion-MNIST files are not installed. */
+export function cliSplitOrSkip(n: number, nTest: number): CliSplit {
+  if (!existsSync(join(FASHION_MNIST_DIR, 'train-images-idx3-ubyte.gz'))) {
+    console.log(`skipped: Fashion-MNIST not found under ${FASHION_MNIST_DIR} (apt-get install dataset-fashion-mnist)`);
+    process.exit(0);
+  }
+  return cliSplit(n, nTest);
 }
 
 /**
