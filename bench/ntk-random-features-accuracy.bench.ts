@@ -116,6 +116,7 @@ if (!quick) {
 for (const [depth, e] of exact) console.log(`exact NTK kernel ridge, depth ${depth}: ${(100 * e.accuracy).toFixed(2)} % (${e.source})`);
 
 const pct = (v: number) => `${(100 * v).toFixed(2)} %`;
+const int = (v: number) => v.toLocaleString('en');
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 const md: string[] = [
   '# NTKRandomFeatures: ridge accuracy at 8,192 features, variant by variant (Fashion-MNIST)',
@@ -124,15 +125,30 @@ const md: string[] = [
   '',
   `Machine: ${machine}.`,
   '',
-  `Ridge regression with the protocol of the \`ntk-sketch\` CLI on the first ${n} training / ${nTest} test images (lambda chosen by`,
+  `Ridge regression with the protocol of the \`ntk-sketch\` CLI on the first ${int(n)} training / ${int(nTest)} test images (lambda chosen by`,
   'accuracy on a seeded 25 % of the training rows, refitted, evaluated once), float32 features, `normalize` on (the default).',
-  `Every variant outputs ${FEATURES} features. m1: arc-cosine, m0: step, ms: TensorSRHT features per layer; a variant with`,
-  `m1 + ms > ${FEATURES} maps them to ${FEATURES} by the final SRHT. LeverageSelection: fitted on the first ${SAMPLE} fit rows`,
-  `(no labels), lambda ${LAMBDA} x the mean diagonal. "transform": seconds for the ${n} training rows (a selection computes its`,
+  `Every variant outputs ${int(FEATURES)} features. m1: arc-cosine, m0: step, ms: TensorSRHT features per layer; a variant with`,
+  `m1 + ms > ${int(FEATURES)} maps them to ${int(FEATURES)} by the final SRHT. LeverageSelection: fitted on the first ${int(SAMPLE)} fit rows`,
+  `(no labels), lambda ${LAMBDA} x the mean diagonal. "transform": seconds for the ${int(n)} training rows (a selection computes its`,
   'whole pool, then keeps columns). The test-set standard error of an accuracy near 86 % on 10,000 images is 0.35 points, and',
   'a different draw of the same map moves it by about 0.2 points.',
   '',
-  '| depth | variant | accuracy (seeds ' + SEEDS.join(', ') + ') | mean | gap to exact | ridge lambda (x diag) | transform s |',
+  '## Target: ridge accuracy within 1.5 points of exact NTK kernel ridge at 8,192 features',
+  '',
+  '| depth | exact NTK kernel ridge | best variant (mean over seeds) | gap | |',
+  '| --- | --- | --- | --- | --- |',
+  ...[...exact].sort(([a], [b]) => b - a).map(([depth, e]) => {
+    const best = variants
+      .filter((v) => v.depth === depth)
+      .map((v) => ({ v, m: mean(rows.filter((r) => r.variant === v).map((r) => r.accuracy)) }))
+      .reduce((a, b) => (b.m > a.m ? b : a));
+    const gap = 100 * (e.accuracy - best.m);
+    return `| ${depth} | ${pct(e.accuracy)} | ${best.v.label}: ${pct(best.m)} | ${gap.toFixed(2)} points | ${gap <= 1.5 ? 'met' : '**not met**'} |`;
+  }),
+  '',
+  '## Every variant',
+  '',
+  `| depth | variant | accuracy (seed${SEEDS.length > 1 ? 's' : ''} ${SEEDS.join(', ')}) | mean | gap to exact | ridge lambda (x diag) | transform s |`,
   '| --- | --- | --- | --- | --- | --- | --- |',
   ...variants.map((v) => {
     const same = rows.filter((r) => r.variant === v);
