@@ -16,7 +16,7 @@
  * validation rows, refitted on all 10,000, evaluated once on the 10,000 test
  * images. Exact NTK kernel ridge on the same split: depth 2 from
  * bench/results/ntk-sketch-ridge.json, depth 1 computed here by the CLI
- * (about 5 minutes; skipped with --quick). A full run takes about 45 minutes
+ * (about 3 minutes; skipped with --quick). A full run takes about 20 minutes
  * on 2 cores.
  *
  * Writes bench/results/ntk-random-features-accuracy.md (or under BENCH_OUT_DIR).
@@ -72,17 +72,18 @@ const rows: Row[] = [];
 for (const variant of variants) {
   for (const seed of SEEDS) {
     const make = (features: number) => new NTKRandomFeatures({ inputDim: D, depth: variant.depth, features, seed, ...variant.options });
-    let map: NTKRandomFeatures | LeverageSelection;
+    // A 32,768-feature pool holds about 1.3 GB of weights: released after each variant, not left to the GC.
+    const base = make(variant.select ? POOL : FEATURES);
+    let map: NTKRandomFeatures | LeverageSelection = base;
     if (variant.select) {
       const sample = { data: split.Xtrain.subarray(0, SAMPLE * D), shape: [SAMPLE, D] };
-      map = await new LeverageSelection({ map: make(POOL), features: FEATURES, lambda: LAMBDA, seed }).fit(sample);
-    } else {
-      map = make(FEATURES);
+      map = await new LeverageSelection({ map: base, features: FEATURES, lambda: LAMBDA, seed }).fit(sample);
     }
     const t = performance.now();
     const P = (await map.transform(train)).data;
     const transformS = (performance.now() - t) / 1000;
     const Pt = (await map.transform(test)).data;
+    base.dispose();
     const r = { variant, seed, ...(await ridgeTestAccuracy(split, P, Pt, FEATURES)), transformS };
     rows.push(r);
     console.log(`depth ${variant.depth}  ${variant.label.padEnd(62)} seed ${seed}  ${(100 * r.accuracy).toFixed(2)} %  lambda ${r.lambdaRel.toExponential(2)} x diag  transform ${transformS.toFixed(1)} s`);
