@@ -24,7 +24,7 @@
  * Writes bench/results/leverage-selection.md (or under BENCH_OUT_DIR).
  * Needs the Fashion-MNIST files (apt-get install dataset-fashion-mnist).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LeverageSelection, NTKRandomFeatures, NTKSketch, backends, ntkKernelSync } from '../src/index.js';
@@ -32,7 +32,7 @@ import { native, type FloatArray } from '../src/native.js';
 import { gramError } from './lib/gram-error.js';
 import { median, timeInterleaved, type TimedTask } from './lib/interleaved-timing.js';
 import { machineDescription } from './lib/machine.js';
-import { cliSplitOrSkip, ridgeTestAccuracy } from './lib/ridge-protocol.js';
+import { cliSplitOrSkip, ridgeTestAccuracy, savedExactNtkRidge } from './lib/ridge-protocol.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -113,13 +113,7 @@ for (const [name, make, pools] of families) {
   }
 }
 
-const ridgeFile = resolve(here, 'results', 'ntk-sketch-ridge.json');
-let exact: { accuracy: number; date: string } | null = null;
-if (!quick && existsSync(ridgeFile)) {
-  const saved = JSON.parse(readFileSync(ridgeFile, 'utf8')) as { date: string; results: { method: string; accuracy: number }[] };
-  const e = saved.results.find((r) => r.method.startsWith('exact NTK'));
-  if (e) exact = { accuracy: e.accuracy, date: saved.date };
-}
+const exact = quick ? null : savedExactNtkRidge(DEPTH);
 
 // ------------------------------------------------ speed of the kept features
 // Interleaved rounds as in bench/ntk-sketch.bench.ts: the selections of the

@@ -22,13 +22,12 @@
  * Writes bench/results/ntk-random-features-accuracy.md (or under BENCH_OUT_DIR).
  * Needs the Fashion-MNIST files (apt-get install dataset-fashion-mnist).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LeverageSelection, NTKRandomFeatures, type NTKRandomFeaturesOptions } from '../src/index.js';
 import { machineDescription } from './lib/machine.js';
-import { cliSplitOrSkip, ridgeTestAccuracy } from './lib/ridge-protocol.js';
+import { cliSplitOrSkip, ridgeTestAccuracy, runCli, savedExactNtkRidge } from './lib/ridge-protocol.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -92,27 +91,13 @@ for (const variant of variants) {
 
 // Exact NTK kernel ridge: depth 2 from the NTKSketch bench's saved run, depth 1 from the CLI.
 const exact = new Map<number, { accuracy: number; source: string }>();
-const ridgeFile = resolve(here, 'results', 'ntk-sketch-ridge.json');
-if (!quick && existsSync(ridgeFile)) {
-  const saved = JSON.parse(readFileSync(ridgeFile, 'utf8')) as { date: string; results: { method: string; accuracy: number }[] };
-  const e = saved.results.find((r) => r.method === 'exact NTK kernel ridge (depth 2)');
-  if (e) exact.set(2, { accuracy: e.accuracy, source: `bench/results/ntk-sketch-ridge.json (${saved.date})` });
-}
+const saved = quick ? null : savedExactNtkRidge(2);
+if (saved) exact.set(2, { accuracy: saved.accuracy, source: `bench/results/ntk-sketch-ridge.json (${saved.date})` });
 if (!quick) {
-  const cli = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', resolve(here, '..', 'src', 'cli.ts'), '--data', 'fashion-mnist', '--train', String(n), '--test', String(nTest), '--depth', '1', '--method', 'exact-ntk', '--json'],
-    { encoding: 'utf8', maxBuffer: 1 << 24 },
-  );
-  for (const line of cli.stdout.trim().split('\n')) {
-    try {
-      const o = JSON.parse(line) as { method: string; accuracy: number };
-      if (o.method === 'exact-ntk') exact.set(1, { accuracy: o.accuracy, source: 'the CLI, this run' });
-    } catch {
-      // not a result line
-    }
-  }
-  if (cli.status !== 0) console.log(`exact depth-1 kernel ridge (CLI) failed: ${cli.stderr.slice(-500)}`);
+  const cli = runCli(['--data', 'fashion-mnist', '--train', String(n), '--test', String(nTest), '--depth', '1', '--method', 'exact-ntk']);
+  const e = cli.results.find((r) => r.method === 'exact-ntk');
+  if (e) exact.set(1, { accuracy: e.accuracy, source: 'the CLI, this run' });
+  if (cli.error !== null) console.log(`exact depth-1 kernel ridge (CLI) failed: ${cli.error}`);
 }
 for (const [depth, e] of exact) console.log(`exact NTK kernel ridge, depth ${depth}: ${(100 * e.accuracy).toFixed(2)} % (${e.source})`);
 

@@ -47,6 +47,7 @@ import {
 } from '../src/index.js';
 import { FASHION_MNIST_DIR, loadDigits, loadFashionMnist, type Dataset } from '../src/datasets.js';
 import { native } from '../src/native.js';
+import { median } from './lib/interleaved-timing.js';
 import { machineDescription } from './lib/machine.js';
 import { lineChart, type Series } from './lib/svg-plot.js';
 
@@ -449,10 +450,6 @@ for (let round = 0; round < ROUNDS; round++) {
   bench.tasks.forEach((t, i) => samples[i].push((t.result as unknown as { latency: { mean: number } }).latency.mean));
   if (round === 0) console.table(bench.table());
 }
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : 0.5 * (s[s.length / 2 - 1] + s[s.length / 2]);
-};
 const ms = (i: number) => median(samples[i]);
 const transformMs = ms(0), gemmMs = ms(1), orthMs = ms(2), halfGemmMs = ms(3), peakMs = ms(4), levMs = ms(5), plainMs = ms(6), orthDrawMs = ms(7);
 const ratio = median(samples[0].map((t, r) => t / samples[1][r]));

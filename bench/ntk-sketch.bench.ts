@@ -32,7 +32,6 @@
  * bench/results/ntk-sketch-error-depth{1,2,3}.svg (or under BENCH_OUT_DIR).
  * Needs the Fashion-MNIST files (apt-get install dataset-fashion-mnist).
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,7 +41,7 @@ import { native } from '../src/native.js';
 import { gramError } from './lib/gram-error.js';
 import { median, timeInterleaved, type TimedTask } from './lib/interleaved-timing.js';
 import { machineDescription } from './lib/machine.js';
-import { cliSplit, ridgeTestAccuracy } from './lib/ridge-protocol.js';
+import { cliSplit, ridgeTestAccuracy, runCli } from './lib/ridge-protocol.js';
 import { lineChart, type Series } from './lib/svg-plot.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -244,18 +243,13 @@ if (withRidge) {
     ridge.push(r);
     console.log(`${r.method.padEnd(44)} accuracy ${r.accuracy.toFixed(4)}  lambda ${lambda.toExponential(2)}  ${r.seconds.toFixed(0)} s`);
   }
-  const cli = spawnSync(process.execPath, ['--import', 'tsx', resolve(here, '..', 'src', 'cli.ts'), '--data', 'fashion-mnist', '--train', String(n), '--test', String(nTest), '--depth', String(DEPTH), '--json'], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  for (const line of cli.stdout.trim().split('\n')) {
-    try {
-      const o = JSON.parse(line) as { method: string; depth: number | null; accuracy: number; lambda: number; seconds: number };
-      const r = { method: o.method === 'exact-ntk' ? `exact NTK kernel ridge (depth ${o.depth})` : 'linear ridge on pixels', accuracy: o.accuracy, lambda: o.lambda, seconds: o.seconds };
-      ridge.push(r);
-      console.log(`${r.method.padEnd(44)} accuracy ${r.accuracy.toFixed(4)}  lambda ${r.lambda.toExponential(2)}  ${r.seconds.toFixed(0)} s`);
-    } catch {
-      // progress or non-JSON lines
-    }
+  const cli = runCli(['--data', 'fashion-mnist', '--train', String(n), '--test', String(nTest), '--depth', String(DEPTH)]);
+  for (const o of cli.results) {
+    const r = { method: o.method === 'exact-ntk' ? `exact NTK kernel ridge (depth ${o.depth})` : 'linear ridge on pixels', accuracy: o.accuracy, lambda: o.lambda, seconds: o.seconds };
+    ridge.push(r);
+    console.log(`${r.method.padEnd(44)} accuracy ${r.accuracy.toFixed(4)}  lambda ${r.lambda.toExponential(2)}  ${r.seconds.toFixed(0)} s`);
   }
-  if (cli.status !== 0) console.log(`exact KRR (CLI) failed: ${cli.stderr.slice(-500)}`);
+  if (cli.error !== null) console.log(`exact KRR (CLI) failed: ${cli.error}`);
   mkdirSync(dirname(ridgeFile), { recursive: true });
   writeFileSync(ridgeFile, JSON.stringify({ date: ridgeDate, machine, results: ridge }, null, 2) + '\n');
 } else if (existsSync(ridgeFile)) {

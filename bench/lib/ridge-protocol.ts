@@ -5,8 +5,10 @@
  * sorted), lambda chosen on the validation rows by accuracy, refitted on all
  * n rows with lambda scaled by n / nFit, evaluated once on the test images.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { RidgeRegression, argmaxRows, loadFashionMnist, oneHot } from '../../src/index.js';
 import { FASHION_MNIST_DIR, permutation } from '../../src/datasets.js';
 import type { FloatArray } from '../../src/native.js';
@@ -72,4 +74,36 @@ export async function ridgeTestAccuracy(
   let diag = 0;
   for (let i = 0; i < n * m; i++) diag += P[i] * P[i];
   return { accuracy: correct / nTest, lambda, lambdaRel: lambda / (diag / n) };
+}
+
+/** Where `bench/ntk-sketch.bench.ts --ridge` keeps its ridge results on this split (exact NTK kernel ridge included). */
+export const SAVED_RIDGE_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'results', 'ntk-sketch-ridge.json');
+
+/** The saved exact NTK kernel ridge accuracy at `depth` on this split (SAVED_RIDGE_FILE), or null. */
+export function savedExactNtkRidge(depth: number): { accuracy: number; date: string } | null {
+  if (!existsSync(SAVED_RIDGE_FILE)) return null;
+  const saved = JSON.parse(readFileSync(SAVED_RIDGE_FILE, 'utf8')) as { date: string; results: { method: string; accuracy: number }[] };
+  const e = saved.results.find((r) => r.method === `exact NTK kernel ridge (depth ${depth})`);
+  return e ? { accuracy: e.accuracy, date: saved.date } : null;
+}
+
+/** One result line of the CLI's --json output. */
+export interface CliResult { method: string; depth: number | null; accuracy: number; lambda: number; seconds: number }
+
+/**
+ * Runs the `ntk-sketch` CLI with `args` and --json; its result lines, and
+ * the tail of its stderr when it failed.
+ */
+export function runCli(args: string[]): { results: CliResult[]; error: string | null } {
+  const cli = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli.ts');
+  const run = spawnSync(process.execPath, ['--import', 'tsx', cli, ...args, '--json'], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const results: CliResult[] = [];
+  for (const line of run.stdout.trim().split('\n')) {
+    try {
+      results.push(JSON.parse(line) as CliResult);
+    } catch {
+      // progress or non-JSON lines
+    }
+  }
+  return { results, error: run.status === 0 ? null : run.stderr.slice(-500) };
 }
