@@ -1,6 +1,7 @@
 #include "linalg/blas.hpp"
 
 #include "common/threads.hpp"
+#include "linalg/fma_gemm.hpp"
 
 #include <cblas.h>
 
@@ -34,25 +35,42 @@ int checked_int(int64_t v, const char* what) {
   if (v < 0 || v > 2147483647) throw std::length_error(std::string(what) + " exceeds the 32-bit BLAS index range");
   return static_cast<int>(v);
 }
-CBLAS_TRANSPOSE tr(bool t) { return t ? CblasTrans : CblasNoTrans; }
+}  // namespace
+
+namespace {
+
+// alpha op(A) op(B) + beta C through fma_gemm: alpha = 1 with beta = 0 or 1
+// (every caller in the core) runs in place; anything else scales a product
+// computed into scratch.
+template <typename T>
+void gemm_one(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
+              int64_t ldb, T beta, T* c, int64_t ldc, GemmStore store) {
+  if (m <= 0 || n <= 0) return;
+  if (alpha == T(1) && (beta == T(0) || beta == T(1))) {
+    fma_gemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, beta == T(1), store);
+    return;
+  }
+  std::vector<T> product(static_cast<size_t>(m * n));
+  fma_gemm(ta, tb, m, n, k, a, lda, b, ldb, product.data(), n, false, store);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = store == GemmStore::Upper ? i : 0; j < n; ++j) {
+      T& cij = c[i * ldc + j];
+      cij = beta == T(0) ? alpha * product[i * n + j] : alpha * product[i * n + j] + beta * cij;
+    }
+}
+
 }  // namespace
 
 void gemm_serial(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
                  const double* a, int64_t lda, const double* b, int64_t ldb, double beta,
                  double* c, int64_t ldc) {
-  if (m == 0 || n == 0) return;
-  cblas_dgemm(CblasRowMajor, tr(trans_a), tr(trans_b), checked_int(m, "m"), checked_int(n, "n"),
-              checked_int(k, "k"), alpha, a, checked_int(lda, "lda"), b, checked_int(ldb, "ldb"),
-              beta, c, checked_int(ldc, "ldc"));
+  gemm_one(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, GemmStore::Full);
 }
 
 void gemm_serial(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                  const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                  int64_t ldc) {
-  if (m == 0 || n == 0) return;
-  cblas_sgemm(CblasRowMajor, tr(trans_a), tr(trans_b), checked_int(m, "m"), checked_int(n, "n"),
-              checked_int(k, "k"), alpha, a, checked_int(lda, "lda"), b, checked_int(ldb, "ldb"),
-              beta, c, checked_int(ldc, "ldc"));
+  gemm_one(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, GemmStore::Full);
 }
 
 namespace {
@@ -99,13 +117,8 @@ void syrk_upper_at_a(int64_t n, int64_t k, double alpha, const double* a, int64_
     if (bi > bj) continue;
     const int64_t i0 = bi * kGemmTile, j0 = bj * kGemmTile;
     const int64_t ni = std::min(kGemmTile, n - i0), nj = std::min(kGemmTile, n - j0);
-    if (bi == bj) {
-      cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, checked_int(ni, "n"), checked_int(k, "k"),
-                  alpha, a + i0, checked_int(lda, "lda"), beta, c + i0 * ldc + i0,
-                  checked_int(ldc, "ldc"));
-    } else {
-      gemm_serial(true, false, ni, nj, k, alpha, a + i0, lda, a + j0, lda, beta, c + i0 * ldc + j0, ldc);
-    }
+    gemm_one(true, false, ni, nj, k, alpha, a + i0, lda, a + j0, lda, beta, c + i0 * ldc + j0, ldc,
+             bi == bj ? GemmStore::Upper : GemmStore::Full);
   }
 }
 
@@ -148,7 +161,8 @@ int cholesky(int64_t n, double* a) {
         cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, static_cast<int>(in), knn, -1.0,
                     at(i0, k0), lda, 1.0, at(i0, i0), lda);
       } else {
-        gemm_serial(false, true, in, jn, kn, -1.0, at(i0, k0), n, at(j0, k0), n, 1.0, at(i0, j0), n);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(in), static_cast<int>(jn), knn, -1.0,
+                    at(i0, k0), lda, at(j0, k0), lda, 1.0, at(i0, j0), lda);
       }
     }
   }

@@ -4,10 +4,17 @@
 // column-major; the wrappers only expose operations on symmetric matrices, for
 // which both layouts coincide, or transpose explicitly.
 //
-// Determinism: multi-threaded BLAS rounds differently for different thread
-// counts, so the BLAS library is kept single-threaded and the core
-// parallelises over fixed output tiles itself (OpenMP). Each output element is
-// then produced by the same single-threaded call whatever the thread count.
+// Determinism: every product whose rows are data (gemm, gemm_serial,
+// syrk_upper_at_a) runs on the core's own kernel (linalg/fma_gemm.hpp), where
+// each element is one chain of fused multiply-adds over k in order, so its
+// value does not depend on the element's position, the call's shape, the
+// thread count, the vector instruction set or the BLAS library's kernel
+// family. With alpha = 1 and beta = 1 the chain continues from C, so
+// accumulating row blocks one after another equals one call over all rows.
+// The factorisations (Cholesky, triangular solves, eigendecomposition) act on
+// Gram matrices of a fixed size and stay on LAPACK/BLAS, single-threaded on
+// fixed tiles: bit-identical on one machine for any thread count, rounded
+// differently by another kernel family.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +28,8 @@ constexpr int64_t kGemmTile = 256;
 
 /// C = alpha * op(A) op(B) + beta * C, row-major, float64.
 /// op(A) is m x k, op(B) is k x n, C is m x n. Parallel over kGemmTile tiles.
+/// alpha = 1 with beta = 0 or 1 is the exact fma_gemm contract; other values
+/// scale the fma_gemm product.
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
           const double* a, int64_t lda, const double* b, int64_t ldb, double beta,
           double* c, int64_t ldc);
@@ -30,7 +39,7 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
           const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
           float* c, int64_t ldc);
 
-/// Single-threaded GEMM (one BLAS call), for callers that tile themselves.
+/// Single-threaded GEMM (the same arithmetic), for callers that tile themselves.
 void gemm_serial(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
                  const double* a, int64_t lda, const double* b, int64_t ldb, double beta,
                  double* c, int64_t ldc);
