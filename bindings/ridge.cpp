@@ -2,7 +2,8 @@
 //   gramAccumulate(phi, n, m, y | null, k, A, B | null, async)
 //   ridgeSolve(A, m, B, k, lambda, W, status, async)   status = [info, rcond]
 //   symmetricEigh(A, m, evals, vt, status, async)      status = [info]
-//   gemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, async)
+//   gemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, async, engine?)
+//     engine "vendor": the BLAS library's GEMM instead of the core's (benchmarks)
 //   ridgeLeverage(Phi, n, m, lambdaRel, scores, status, async)   status = [info, lambda]
 //   gatherColumns(pool, rows, m, columns, scales, normalize, out)  (LeverageSelection)
 #include <napi.h>
@@ -79,7 +80,13 @@ Napi::Value gemm_typed(const Napi::CallbackInfo& info) {
   const T* a = typed_data<T>(info[6], "A", a_rows == 0 ? 0 : (a_rows - 1) * lda + (ta ? M : K));
   const T* b = typed_data<T>(info[8], "B", b_rows == 0 ? 0 : (b_rows - 1) * ldb + (tb ? K : N));
   T* c = typed_data<T>(info[11], "C", M == 0 ? 0 : (M - 1) * ldc + N);
-  auto job = [=]() { ntk::gemm(ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc); };
+  const bool vendor = info.Length() > 14 && info[14].IsString() && info[14].As<Napi::String>().Utf8Value() == "vendor";
+  auto job = [=]() {
+    if (vendor)
+      ntk::gemm_vendor(ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
+    else
+      ntk::gemm(ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
+  };
   return run_job(info.Env(), info[13].ToBoolean(), job, {info[6], info[8], info[11]});
 }
 

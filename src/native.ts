@@ -88,6 +88,8 @@ export interface NativeAddon {
   gemm<T extends FloatArray>(
     transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
     a: T, lda: number, b: T, ldb: number, beta: number, c: T, ldc: number, async: boolean,
+    /** 'vendor': the BLAS library's own GEMM on the same tiles (benchmarks compare it with the core's). */
+    engine?: 'core' | 'vendor',
   ): Promise<void> | undefined;
 }
 

@@ -106,6 +106,32 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
   gemm_tiled(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+template <typename T>
+void gemm_vendor(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
+                 const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  const auto op = [](bool t) { return t ? CblasTrans : CblasNoTrans; };
+  const int64_t tm = (m + kGemmTile - 1) / kGemmTile, tn = (n + kGemmTile - 1) / kGemmTile;
+#pragma omp parallel for schedule(dynamic) num_threads(thread_count())
+  for (int64_t t = 0; t < tm * tn; ++t) {
+    const int64_t i0 = (t / tn) * kGemmTile, j0 = (t % tn) * kGemmTile;
+    const int mi = static_cast<int>(std::min(kGemmTile, m - i0)), nj = static_cast<int>(std::min(kGemmTile, n - j0));
+    const T* at = trans_a ? a + i0 : a + i0 * lda;
+    const T* bt = trans_b ? b + j0 * ldb : b + j0;
+    if constexpr (sizeof(T) == 4)
+      cblas_sgemm(CblasRowMajor, op(trans_a), op(trans_b), mi, nj, checked_int(k, "k"), alpha, at,
+                  checked_int(lda, "lda"), bt, checked_int(ldb, "ldb"), beta, c + i0 * ldc + j0, checked_int(ldc, "ldc"));
+    else
+      cblas_dgemm(CblasRowMajor, op(trans_a), op(trans_b), mi, nj, checked_int(k, "k"), alpha, at,
+                  checked_int(lda, "lda"), bt, checked_int(ldb, "ldb"), beta, c + i0 * ldc + j0, checked_int(ldc, "ldc"));
+  }
+}
+
+template void gemm_vendor<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
+                                 int64_t, float, float*, int64_t);
+template void gemm_vendor<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
+                                  int64_t, double, double*, int64_t);
+
 void syrk_upper_at_a(int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
                      double beta, double* c, int64_t ldc) {
   if (n == 0) return;

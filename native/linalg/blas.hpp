@@ -47,6 +47,13 @@ void gemm_serial(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, fl
                  const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
                  float* c, int64_t ldc);
 
+/// The BLAS library's own GEMM on the same kGemmTile tiles: what the core
+/// used before fma_gemm, kept for benchmarks that compare the two. Its
+/// rounding depends on the kernel family and on where a row sits in a tile.
+template <typename T>
+void gemm_vendor(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
+                 const T* b, int64_t ldb, T beta, T* c, int64_t ldc);
+
 /// C(upper triangle) = alpha * A^T A + beta * C for row-major A (k x n), C (n x n).
 /// Parallel over kGemmTile tiles of the upper triangle.
 void syrk_upper_at_a(int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
