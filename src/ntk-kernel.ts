@@ -14,7 +14,8 @@
  * Cost: float64 GEMMs of the row-normalised inputs on 256 x 256 output tiles
  * (2 n m d flops; about half for the symmetric X-vs-X case, where only the
  * lower triangle of tiles is computed) fused with the O(n m L) recursion,
- * OpenMP-parallel over tiles. Results are bit-identical for any thread count. Cosines are computed in float64 whatever the input dtype;
+ * OpenMP-parallel over tiles. Results are bit-identical for any thread count, row split and BLAS kernel family
+ * (the cosines come from the core's FMA-chain GEMM, linalg/fma_gemm.hpp). Cosines are computed in float64 whatever the input dtype;
  * float32 outputs are rounded from float64 results (relative error <= 6e-8).
  * Cosines within ~1e-16 of 1 between distinct but identical rows lose ~1e-8
  * relative accuracy (arccos is not Lipschitz at 1); the diagonal of the

@@ -92,12 +92,14 @@
  * noise, seem to bound such a data-oblivious map. NTKSketch reaches 86.2 %
  * plain and 86.8 % with LeverageSelection at the same width.
  *
- * Cost per row: 2 sum_h K_h (m0 + m1) flops (half that with `orthogonal`) in float32/float64 BLAS GEMMs
+ * Cost per row: 2 sum_h K_h (m0 + m1) flops (half that with `orthogonal`) in float32/float64 GEMMs (the core's
+ * FMA-chain GEMM, at OpenBLAS's speed but independent of its kernel family)
  * (rows in blocks of 256), plus O(L (m1 + ms + m0) log) for the TensorSRHTs.
  * CSR input uses a sparse-dense product for layer 1 (2 nnz (m0 + m1) flops).
  * The weights take 4 (or 8) sum_h K_h (m0 + m1) bytes. Every value is a pure
  * function of the options and seed: bit-identical features for every thread
- * count and any split of the rows into calls; toJSON() stores only the options.
+ * count, any split of the rows into calls and any OpenBLAS kernel family (`orthogonal` weights come from a
+ * LAPACK Cholesky factorisation, rounded per kernel family); toJSON() stores only the options.
  */
 import type { NdArray } from 'ndarray';
 import {

@@ -3,7 +3,8 @@
  * kernels (SPEC §5). Both solve (A + lambda I) W = B in float64:
  *
  * - RidgeRegression: A = Phi^T Phi (m x m), B = Phi^T Y, accumulated over
- *   batches (`partialFit`) through BLAS SYRK/GEMM, so the n x m feature
+ *   batches (`partialFit`) through the core's FMA-chain SYRK/GEMM (any batch split
+ *   accumulates the same bits as one fit), so the n x m feature
  *   matrix never has to be in memory at once. Cost O(n m^2) to accumulate,
  *   O(m^3 / 3) per Cholesky solve.
  * - KernelRidgeRegression: A = K (n x n), B = Y, predictions K_test W.
