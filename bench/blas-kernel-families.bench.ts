@@ -30,7 +30,7 @@ import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NTKRandomFeatures, backends } from '../src/index.js';
-import { native, openblasCoreTypeFor } from '../src/native.js';
+import { native, openblasCoreTypeFor } from '../src/core/native.js';
 import { median, timeInterleaved, type TimedTask } from './lib/interleaved-timing.js';
 import { machineDescription } from './lib/machine.js';
 

@@ -46,7 +46,7 @@ import {
   oneHot,
   type Dataset,
 } from '../src/index.js';
-import { native } from '../src/native.js';
+import { native } from '../src/core/native.js';
 import { lineChart } from './lib/svg-plot.ts';
 import { machineDescription } from './lib/machine.ts';
 

@@ -15,7 +15,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { ntkKernelSync, backends } from '../src/index.js';
-import { native } from '../src/native.js';
+import { native } from '../src/core/native.js';
 import { ntkReference, gaussian, toRows } from '../test/reference/ntk-reference.ts';
 
 const N = Number(process.env.BENCH_N ?? 4000);

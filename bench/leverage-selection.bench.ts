@@ -28,7 +28,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LeverageSelection, NTKRandomFeatures, NTKSketch, backends, ntkKernelSync } from '../src/index.js';
-import { native, type FloatArray } from '../src/native.js';
+import { native, type FloatArray } from '../src/core/native.js';
 import { gramError } from './lib/gram-error.js';
 import { median, timeInterleaved, type TimedTask } from './lib/interleaved-timing.js';
 import { machineDescription } from './lib/machine.js';

@@ -45,8 +45,8 @@ import {
   ntkKernelSync,
   oneHot,
 } from '../src/index.js';
-import { FASHION_MNIST_DIR, loadDigits, loadFashionMnist, type Dataset } from '../src/datasets.js';
-import { native } from '../src/native.js';
+import { FASHION_MNIST_DIR, loadDigits, loadFashionMnist, type Dataset } from '../src/data/datasets.js';
+import { native } from '../src/core/native.js';
 import { median } from './lib/interleaved-timing.js';
 import { machineDescription } from './lib/machine.js';
 import { lineChart, type Series } from './lib/svg-plot.js';

@@ -36,8 +36,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NTKSketch, backends, ntkKernelSync } from '../src/index.js';
-import { FASHION_MNIST_DIR, loadDigits, loadFashionMnist } from '../src/datasets.js';
-import { native } from '../src/native.js';
+import { FASHION_MNIST_DIR, loadDigits, loadFashionMnist } from '../src/data/datasets.js';
+import { native } from '../src/core/native.js';
 import { gramError } from './lib/gram-error.js';
 import { median, timeInterleaved, type TimedTask } from './lib/interleaved-timing.js';
 import { machineDescription } from './lib/machine.js';
@@ -356,7 +356,7 @@ if (ridge.length) {
   );
 }
 md.push(
-  '## How the map is built (see native/features/ntk_sketch.hpp)',
+  '## How the map is built (see native/maps/ntk_sketch.hpp)',
   '',
   '- Every output is a concatenation of product-sketch blocks (one per polynomial degree, and per degree times',
   '  T^(h-1) for the NTK part), the rows split in proportion to the block weights; no SRHT from padded',

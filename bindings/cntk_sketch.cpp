@@ -13,7 +13,7 @@
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "feature_map.hpp"
-#include "features/cntk_sketch.hpp"
+#include "maps/cntk_sketch.hpp"
 #include "polynomials.hpp"
 
 namespace ntk_bindings {

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "arrays.hpp"
-#include "features/feature_kernel.hpp"
+#include "maps/feature_kernel.hpp"
 #include "job.hpp"
 
 namespace ntk_bindings {

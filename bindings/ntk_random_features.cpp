@@ -15,7 +15,7 @@
 #include "bindings.hpp"
 #include "common/threads.hpp"
 #include "feature_map.hpp"
-#include "features/ntk_random_features.hpp"
+#include "maps/ntk_random_features.hpp"
 
 namespace ntk_bindings {
 

@@ -13,7 +13,7 @@
 #include "cuda/cuda_backend.hpp"
 #include "bindings.hpp"
 #include "feature_map.hpp"
-#include "features/ntk_sketch.hpp"
+#include "maps/ntk_sketch.hpp"
 
 namespace ntk_bindings {
 

@@ -11,7 +11,7 @@
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "job.hpp"
-#include "features/column_selection.hpp"
+#include "maps/column_selection.hpp"
 #include "linalg/blas.hpp"
 #include "linalg/leverage.hpp"
 #include "linalg/ridge.hpp"

@@ -1,5 +1,5 @@
 /** The Gram-error measure the benches share. */
-import { native } from '../../src/native.js';
+import { native } from '../../src/core/native.js';
 
 /** Relative Frobenius error ||Phi Phi^T - K||_F / ||K||_F of n x m features (Phi Phi^T by a float64 GEMM). */
 export function gramError(phi: Float32Array | Float64Array, n: number, m: number, exact: ArrayLike<number>): number {

@@ -10,8 +10,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RidgeRegression, argmaxRows, loadFashionMnist, oneHot } from '../../src/index.js';
-import { FASHION_MNIST_DIR, permutation } from '../../src/datasets.js';
-import type { FloatArray } from '../../src/native.js';
+import { FASHION_MNIST_DIR, permutation } from '../../src/data/datasets.js';
+import type { FloatArray } from '../../src/core/native.js';
 
 const D = 784, CLASSES = 10;
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "features/feature_kernel.hpp"
+#include "maps/feature_kernel.hpp"
 
 namespace ntk {
 

@@ -1,5 +1,5 @@
 // NTKSketch features on the GPU: the same computation as
-// features/ntk_sketch.cpp (read its header for the math), batch of rows by
+// maps/ntk_sketch.cpp (read its header for the math), batch of rows by
 // batch of rows, with the same operations in the same order, so the features
 // are bit-identical to the CPU path's:
 //   - every multiply and add is rounded on its own (__fmul_rn / __fadd_rn:
@@ -21,7 +21,7 @@
 
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_util.cuh"
-#include "features/ntk_sketch.hpp"
+#include "maps/ntk_sketch.hpp"
 
 namespace ntk {
 

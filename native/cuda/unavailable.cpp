@@ -2,7 +2,7 @@
 #include <stdexcept>
 
 #include "cuda/cuda_backend.hpp"
-#include "features/ntk_sketch.hpp"
+#include "maps/ntk_sketch.hpp"
 
 namespace ntk {
 

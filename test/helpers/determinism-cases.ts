@@ -13,7 +13,7 @@ import {
   backends,
   ntkKernelSync,
 } from '../../src/index.js';
-import { native } from '../../src/native.js';
+import { native } from '../../src/core/native.js';
 import { mat } from './matrices.js';
 import { sparseRows, spreadRows } from './rows.js';
 

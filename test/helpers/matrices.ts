@@ -1,6 +1,6 @@
 // Matrix helpers shared by the tests: input wrappers, Gram matrices, error
 // norms, bitwise equality and eigenvalues.
-import { native } from '../../src/native.js';
+import { native } from '../../src/core/native.js';
 
 export type Arr = ArrayLike<number>;
 

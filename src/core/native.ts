@@ -1,0 +1,235 @@
+/**
+ * Loads the compiled addon and describes its raw interface.
+ *
+ * The addon is looked up in (1) the path in the `NTK_SKETCH_ADDON` environment
+ * variable, (2) the cmake-js build (`build-cmake/Release`), (3) the node-gyp
+ * build (`build/Release`). When loading fails the error says why: the build is
+ * missing, a shared library (BLAS) is missing, or the addon was built for a
+ * different Node ABI.
+ */
+import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type FloatArray = Float32Array | Float64Array;
+export type NativeBackendName = 'cpu' | 'cuda';
+
+/** The raw addon. Arguments are validated by the TypeScript layer first. */
+export interface NativeAddon {
+  backends(): NativeBackends;
+  setThreads(n: number): void;
+  ntkKernel<T extends FloatArray>(
+    x: T, n: number, d: number, z: T | null, m: number, depth: number,
+    ntkOut: T | null, nngpOut: T | null, backend: NativeBackendName, async: boolean,
+  ): Promise<void> | undefined;
+  cntkLayout(
+    channels: number, height: number, width: number, depth: number, filterSize: number, same: boolean,
+  ): { prepDoubles: number; scratchBytes: number; threads: number; outHeight: number; outWidth: number };
+  cntkPrepare<T extends FloatArray>(
+    x: T, n: number, channels: number, height: number, width: number, depth: number, filterSize: number,
+    same: boolean, prep: Float64Array, async: boolean,
+  ): Promise<void> | undefined;
+  cntkPairs<T extends FloatArray>(
+    prepX: Float64Array, n: number, prepZ: Float64Array | null, m: number,
+    channels: number, height: number, width: number, depth: number, filterSize: number, same: boolean,
+    rowBegin: number, rowEnd: number, ntkOut: T | null, nngpOut: T | null, async: boolean,
+    backend?: NativeBackendName,
+  ): Promise<void> | undefined;
+  gramAccumulate<T extends FloatArray>(
+    phi: T, n: number, m: number, y: T | null, k: number,
+    a: Float64Array, b: Float64Array | null, async: boolean,
+  ): Promise<void> | undefined;
+  ridgeSolve(
+    a: Float64Array, m: number, b: Float64Array, k: number, lambda: number,
+    w: Float64Array, status: Float64Array, async: boolean,
+  ): Promise<void> | undefined;
+  /** status = [info, lambda]: scores[j] = phi_j^T (Phi Phi^T + lambda I)^-1 phi_j, lambda = lambdaRel x mean diagonal. */
+  ridgeLeverage<T extends FloatArray>(
+    phi: T, n: number, m: number, lambdaRel: number, scores: Float64Array, status: Float64Array, async: boolean,
+  ): Promise<void> | undefined;
+  /** out (rows x k) = pool[:, columns] * scales, each row rescaled to its pool row's norm when normalize (LeverageSelection). */
+  gatherColumns<T extends FloatArray>(
+    pool: T, rows: number, m: number, columns: Int32Array, scales: Float64Array, normalize: boolean, out: T,
+  ): void;
+  symmetricEigh(
+    a: Float64Array, m: number, evals: Float64Array, vt: Float64Array, status: Float64Array,
+    async: boolean,
+  ): Promise<void> | undefined;
+  arccosPolynomial(kernel: 'k0' | 'k1', approximation: 'taylor' | 'nnls', degree: number, lower: number): Float64Array;
+  layerLowerBounds(depth: number): Float64Array;
+  polyKernelPackedDim(inDim: number, sketchDim: number, coeffs: Float64Array): number;
+  sketchPrimitive<T extends FloatArray>(
+    kind: 'fwht' | 'countsketch' | 'srht' | 'tensorsrht' | 'polysketch' | 'polykernel', seed: number, inDim: number,
+    outDim: number, degree: number, coeffs: Float64Array | null, x: T, n: number, indptr: Int32Array | null,
+    indices: Int32Array | null, y: T | null, inDimY: number, out: T,
+  ): void;
+  NtkSketchMap: new (
+    inputDim: number, depth: number, features: number, sketchDim: number, seed: number,
+    dtype: 'float32' | 'float64', k1: Float64Array[], k0: Float64Array[],
+    /** Diagnostics: false skips the rescaling of blocks (the plain, unbiased product sketch). Default true. */
+    normalize?: boolean,
+    /** false: every block sampled, none an exact copy of its input (LeverageSelection pools). Default true. */
+    exactCopies?: boolean,
+    /** Only these output rows (increasing) of keptKernel's features, times keptScales; CPU only. */
+    keptRows?: Int32Array, keptScales?: Float64Array, keptKernel?: 'ntk' | 'nngp',
+  ) => NativeNtkSketchMap;
+  NtkRandomFeaturesMap: new (
+    inputDim: number, depth: number, features: number, stepFeatures: number, arcCosineFeatures: number,
+    sketchFeatures: number, leverage: boolean, seed: number, dtype: 'float32' | 'float64', normalize: boolean,
+    orthogonal: boolean,
+  ) => NativeNtkRandomFeaturesMap;
+  cntkSketchPolynomial(kernel: 'k0' | 'k1', approximation: 'taylor' | 'nnls', degree: number, layer: number): Float64Array;
+  CntkSketchMap: new (
+    channels: number, height: number, width: number, depth: number, filterSize: number, same: boolean,
+    features: number, sketchDim: number, seed: number, dtype: 'float32' | 'float64', k1: Float64Array[], k0: Float64Array[],
+    renormalise: boolean,
+  ) => NativeCntkSketchMap;
+  gemm<T extends FloatArray>(
+    transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+    a: T, lda: number, b: T, ldb: number, beta: number, c: T, ldc: number, async: boolean,
+    /** 'vendor': the BLAS library's own GEMM on the same tiles (benchmarks compare it with the core's). */
+    engine?: 'core' | 'vendor',
+  ): Promise<void> | undefined;
+}
+
+/** Native half of a feature map: an immutable seeded map of n inputs (rows or images) to n x features. */
+export interface NativeFeatureMap {
+  /** backend: NTKSketch only ('cpu' when absent). */
+  transform<T extends FloatArray>(
+    x: T, n: number, out: T, kernel: 'ntk' | 'nngp', async: boolean, backend?: NativeBackendName,
+  ): Promise<void> | undefined;
+  /** Releases the parameters now (running async jobs keep their own reference); later calls throw. */
+  dispose(): void;
+}
+
+/** A feature map of rows, which also takes CSR input. */
+export interface NativeRowFeatureMap extends NativeFeatureMap {
+  transformCsr<T extends FloatArray>(
+    indptr: Int32Array, indices: Int32Array, values: T, n: number, out: T, kernel: 'ntk' | 'nngp', async: boolean,
+    backend?: NativeBackendName,
+  ): Promise<void> | undefined;
+}
+
+/** Native half of NTKSketch. */
+export interface NativeNtkSketchMap extends NativeRowFeatureMap {
+  info(): { parameterBytes: number; workspaceBytes: number };
+  /** Output rows of `kernel`'s features that are the same for every seed (constant blocks). */
+  constantRows(kernel: 'ntk' | 'nngp'): Int32Array;
+}
+
+/** Native half of NTKRandomFeatures. */
+export interface NativeNtkRandomFeaturesMap extends NativeRowFeatureMap {
+  info(): {
+    parameterBytes: number;
+    nngpExtraBytes: number;
+    finalSrht: boolean;
+    callBytes: { ntkDense: number; ntkCsr: number; nngpDense: number; nngpCsr: number };
+  };
+  weights(layer: number): { inputDim: number; step: FloatArray; arcCosine: FloatArray; weight: Float64Array };
+}
+
+/** Native half of CNTKSketch. */
+export interface NativeCntkSketchMap extends NativeFeatureMap {
+  info(): { parameterBytes: number; workspaceBytes: { ntk: number; nngp: number }; outHeight: number; outWidth: number };
+}
+
+export interface NativeBackends {
+  cpu: {
+    available: true; blas: string; blasCore: string; blasThreads: number; threads: number; openmp: boolean;
+    /** Vector instruction set of the sketch kernels: 'avx512', 'avx2' or 'baseline' (NTK_SKETCH_SIMD caps it). */
+    simd: 'avx512' | 'avx2' | 'baseline';
+  };
+  cuda: {
+    compiled: boolean;
+    available: boolean;
+    reason?: string;
+    runtimeVersion: number;
+    devices: { index: number; name: string; memoryBytes: number; computeCapability: string }[];
+  };
+}
+
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Candidate addon paths, most specific first. */
+export function addonCandidates(): string[] {
+  const list: string[] = [];
+  if (process.env.NTK_SKETCH_ADDON) list.push(resolve(process.env.NTK_SKETCH_ADDON));
+  list.push(resolve(packageRoot, 'build-cmake', 'Release', 'ntk_sketch.node'));
+  list.push(resolve(packageRoot, 'build', 'Release', 'ntk_sketch.node'));
+  return list;
+}
+
+/** Turns a dlopen failure into a message that says what to do. */
+export function explainLoadError(path: string, error: unknown): string {
+  const msg = error instanceof Error ? error.message : String(error);
+  const missingLib = /([\w.+-]+\.so(?:\.\d+)*): cannot open shared object file/.exec(msg);
+  if (missingLib) {
+    const lib = missingLib[1];
+    const hint = /blas|lapack|gfortran/i.test(lib)
+      ? 'install the BLAS runtime (Debian/Ubuntu: apt-get install libopenblas-dev) and rebuild with `npm run build:native`'
+      : /gomp/i.test(lib)
+        ? 'install the OpenMP runtime (Debian/Ubuntu: apt-get install libgomp1)'
+        : 'install the library it names, then rebuild with `npm run build:native`';
+    return `ntk-sketch: the native addon at ${path} needs the shared library ${lib}, which is missing: ${hint}.`;
+  }
+  if (/NODE_MODULE_VERSION|was compiled against a different Node\.js version|invalid ELF header|wrong ELF class/.test(msg)) {
+    return `ntk-sketch: the native addon at ${path} was built for another Node.js ABI or platform (running Node ${process.version} on ${process.platform}-${process.arch}); rebuild it with \`npm run build:native\`. (${msg})`;
+  }
+  if (/undefined symbol/.test(msg)) {
+    return `ntk-sketch: the native addon at ${path} is incomplete or was linked against a different BLAS (${msg}); rebuild it with \`npm run build:native\`.`;
+  }
+  return `ntk-sketch: failed to load the native addon at ${path}: ${msg}`;
+}
+
+/**
+ * OpenBLAS kernel family to request from a DYNAMIC_ARCH OpenBLAS that may not
+ * recognise this CPU. Debian 12's OpenBLAS 0.3.21 falls back to generic SSE3
+ * ("Prescott") kernels on recent Xeons, about 5x slower for GEMM. The choice
+ * is made from the CPU's own feature flags, so it never asks for instructions
+ * the CPU lacks; a user's OPENBLAS_CORETYPE always wins.
+ */
+export function openblasCoreTypeFor(cpuFlags: ReadonlySet<string>): string | undefined {
+  const has = (...flags: string[]) => flags.every((f) => cpuFlags.has(f));
+  if (has('avx512f', 'avx512cd', 'avx512bw', 'avx512dq', 'avx512vl')) return 'SkylakeX';
+  if (has('avx2', 'fma')) return 'Haswell';
+  return undefined;
+}
+
+function selectOpenblasCore(): void {
+  if (process.env.OPENBLAS_CORETYPE || process.platform !== 'linux' || process.arch !== 'x64') return;
+  let flags: Set<string>;
+  try {
+    const info = readFileSync('/proc/cpuinfo', 'utf8');
+    const line = /^flags\s*:(.*)$/m.exec(info);
+    if (!line) return;
+    flags = new Set(line[1].trim().split(/\s+/));
+  } catch {
+    return;
+  }
+  const core = openblasCoreTypeFor(flags);
+  if (core) process.env.OPENBLAS_CORETYPE = core;
+}
+
+let cached: NativeAddon | undefined;
+
+/** The addon, loaded once; throws an Error explaining what failed. */
+export function native(): NativeAddon {
+  if (cached) return cached;
+  const require = createRequire(import.meta.url);
+  const candidates = addonCandidates();
+  const path = candidates.find((p) => existsSync(p));
+  if (!path) {
+    throw new Error(
+      `ntk-sketch: the native addon is not built (looked in ${candidates.join(', ')}). ` +
+        'Run `npm run build:native` (needs cmake, a C++17 compiler and libopenblas-dev).',
+    );
+  }
+  selectOpenblasCore();
+  try {
+    cached = require(path) as NativeAddon;
+  } catch (error) {
+    throw new Error(explainLoadError(path, error), { cause: error });
+  }
+  return cached;
+}

@@ -1,0 +1,379 @@
+/**
+ * What the feature maps (NTKSketch, NTKRandomFeatures, CNTKSketch) share: the
+ * sync and async transform of a checked batch, the transform options, dense
+ * or CSR rows, and saved documents (format, version and field checks, and
+ * polynomial coefficients checked against those this version computes).
+ */
+import type { NdArray } from 'ndarray';
+import {
+  checkOptions,
+  describe,
+  dtypeOf,
+  isCsrLike,
+  toCsr,
+  toMatrix,
+  toNdarray,
+  type CsrMatrix,
+  type DType,
+  type Matrix,
+  type MatrixLike,
+} from '../core/arrays.js';
+import type { FloatArray, NativeFeatureMap, NativeRowFeatureMap } from '../core/native.js';
+import type { PolynomialApproximation } from '../sketches/primitives.js';
+
+export type FeatureKernel = 'ntk' | 'nngp';
+
+/** Options every feature map takes. */
+export interface FeatureMapOptions {
+  /** Non-negative safe integer. Default 0. */
+  seed?: number;
+  /** Refuse maps or results needing more bytes than this. Default 4 GiB. */
+  memoryLimit?: number;
+}
+
+/** Options of the maps built on polynomial approximations of k0 and k1 (NTKSketch, CNTKSketch). */
+export interface PolynomialMapOptions extends FeatureMapOptions {
+  /** 'nnls' (default) or 'taylor'; see arcCosinePolynomial. */
+  approximation?: PolynomialApproximation;
+}
+
+/** Options of transform() and transformSync(). */
+export interface FeatureTransformOptions {
+  /** 'ntk' (default) or 'nngp'. */
+  kernel?: FeatureKernel;
+  /**
+   * Where to write the features instead of a new array: a Float32Array or
+   * Float64Array of the map's dtype with exactly n x features elements, or a
+   * contiguous row-major n x features ndarray / { data, shape } of one (a
+   * view with an offset, such as a block of rows of a larger matrix, is
+   * fine). The result is an ndarray over that memory. Reusing one buffer
+   * across calls saves allocating and first touching n x features new
+   * entries, which costs about a third of a float32 NTKSketch transform.
+   * It must not share memory with X; until an async transform settles its
+   * entries are being written.
+   */
+  out?: FloatArray | MatrixLike;
+}
+
+/** A checked transform call: its output buffer and how to fill it. */
+export interface TransformBatch {
+  count: number;
+  out: FloatArray;
+  /** Runs the native map now (sync) or off the JavaScript thread (async: a Promise). */
+  run(async: boolean): Promise<void> | undefined;
+}
+
+/**
+ * Base of the feature maps: transform and transformSync over the batch
+ * `prepare` checks, and dispose().
+ */
+export abstract class FeatureMap {
+  abstract readonly features: number;
+  private released = false;
+
+  /** Checks X and the options and allocates the output; throws before any work. */
+  protected abstract prepare(fn: 'transform' | 'transformSync', X: unknown, options: unknown): TransformBatch;
+
+  /** The native half, which holds the parameters. */
+  protected abstract get nativeMap(): NativeFeatureMap;
+
+  /** Whether {@link dispose} was called. */
+  get disposed(): boolean {
+    return this.released;
+  }
+
+  /**
+   * Releases the map's parameters (weights, hashes, signs: up to hundreds of
+   * MiB) now instead of when the garbage collector finalises the map, which
+   * Node defers until the event loop turns (a synchronous loop that builds
+   * maps would otherwise hold them all). Transforms still running keep what
+   * they need. Afterwards transform calls and `memory` throw; toJSON still
+   * works. Calling it again does nothing. Also `using map = new ...`.
+   */
+  dispose(): void {
+    if (this.released) return;
+    this.released = true;
+    this.nativeMap.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** Throws when the map has been disposed; `what` names the call. */
+  protected requireLive(what: string): void {
+    if (this.released) throw new Error(`${this.constructor.name}.${what}: the map has been disposed`);
+  }
+
+  /**
+   * Features of the rows of X: a dense n x inputDim matrix (ndarray or
+   * { data, shape }) or a CSR matrix { indptr, indices, data, shape }.
+   * Returns an n x features ndarray of this map's dtype.
+   */
+  transformSync(X: unknown, options?: FeatureTransformOptions): NdArray<FloatArray> {
+    this.requireLive('transformSync');
+    const batch = this.prepare('transformSync', X, options);
+    batch.run(false);
+    return toNdarray(batch.out, batch.count, this.features);
+  }
+
+  /** Async form of {@link transformSync}: runs off the JavaScript thread; rejects on bad input. */
+  async transform(X: unknown, options?: FeatureTransformOptions): Promise<NdArray<FloatArray>> {
+    this.requireLive('transform');
+    const batch = this.prepare('transform', X, options);
+    await batch.run(true);
+    return toNdarray(batch.out, batch.count, this.features);
+  }
+}
+
+/** The kernel option: 'ntk' (when undefined) or 'nngp'. */
+export function kernelOption(value: unknown): FeatureKernel {
+  const kernel = value ?? 'ntk';
+  if (kernel !== 'ntk' && kernel !== 'nngp') throw new RangeError(`kernel must be 'ntk' or 'nngp', got ${describe(kernel)}`);
+  return kernel;
+}
+
+/** A transform call's options: the kernel, and `out` as given (checked by {@link outputBuffer} once n is known). */
+export function transformOptions(fn: string, options: unknown): { kernel: FeatureKernel; out: unknown } {
+  const opts = checkOptions(`${fn} options`, options, ['kernel', 'out']);
+  return { kernel: kernelOption(opts.kernel), out: opts.out };
+}
+
+/** The elements [from, to) of the buffer underlying a typed array, in bytes. */
+function byteRange(a: ArrayBufferView): [number, number] {
+  return [a.byteOffset, a.byteOffset + a.byteLength];
+}
+
+/**
+ * The transform option `out` checked for a result of `rows` x `features` in
+ * `dtype`: the contiguous view to write, or undefined when none was given
+ * (the caller allocates). `inputs` are the arrays the native map reads; `out`
+ * must not overlap them, or rows would be overwritten while still being read.
+ */
+export function outputBuffer(
+  out: unknown, dtype: DType, rows: number, features: number, inputs: readonly ArrayBufferView[],
+): FloatArray | undefined {
+  if (out === undefined) return undefined;
+  const expected = dtype === 'float32' ? 'Float32Array' : 'Float64Array';
+  const length = rows * features;
+  let view: FloatArray;
+  if (out instanceof Float32Array || out instanceof Float64Array) {
+    if (dtypeOf(out) !== dtype) throw new TypeError(`options.out must be a ${expected} (this map's dtype is ${dtype}), got ${describe(out)}`);
+    if (out.length !== length) {
+      throw new RangeError(`options.out must have ${rows} x ${features} = ${length} elements, got ${out.length}`);
+    }
+    view = out;
+  } else {
+    if (out === null || typeof out !== 'object' || Array.isArray(out) || ArrayBuffer.isView(out)) {
+      throw new TypeError(`options.out must be a ${expected} or an ndarray / { data, shape } of one, got ${describe(out)}`);
+    }
+    const o = out as Partial<MatrixLike>;
+    if (!(o.data instanceof Float32Array || o.data instanceof Float64Array) || dtypeOf(o.data) !== dtype) {
+      throw new TypeError(`options.out.data must be a ${expected} (this map's dtype is ${dtype}), got ${describe(o.data)}`);
+    }
+    const shape = Array.isArray(o.shape) || ArrayBuffer.isView(o.shape) ? Array.from(o.shape as ArrayLike<number>) : undefined;
+    if (!shape || shape.length !== 2 || shape[0] !== rows || shape[1] !== features) {
+      throw new RangeError(`options.out must have shape [${rows}, ${features}], got ${shape ? `[${shape.join(', ')}]` : describe(o.shape)}`);
+    }
+    const stride = o.stride === undefined ? [features, 1] : Array.from(o.stride);
+    if (length > 0 && !(stride[1] === 1 && (stride[0] === features || rows === 1))) {
+      throw new RangeError(`options.out must be contiguous and row-major (stride [${features}, 1]), got stride [${stride.join(', ')}]`);
+    }
+    const offset = o.offset ?? 0;
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > o.data.length) {
+      throw new RangeError(`options.out: ${rows} x ${features} elements from offset ${describe(offset)} do not fit in data of length ${o.data.length}`);
+    }
+    view = o.data.subarray(offset, offset + length);
+  }
+  const [from, to] = byteRange(view);
+  for (const input of inputs) {
+    const [a, b] = byteRange(input);
+    if (input.buffer === view.buffer && a < to && from < b) throw new RangeError('options.out must not share memory with X');
+  }
+  return view;
+}
+
+/** Input rows of a map: dense or CSR, possibly none. */
+export type Rows = { sparse: false; x: Matrix } | { sparse: true; x: CsrMatrix };
+
+/** The arrays the native map reads for `rows`. */
+export function rowArrays(rows: Rows): ArrayBufferView[] {
+  return rows.sparse ? [rows.x.indptr, rows.x.indices, rows.x.data] : [rows.x.data];
+}
+
+/** X as rows of `inputDim` columns converted to `dtype`, for the map named `owner`. */
+export function readRows(X: unknown, inputDim: number, dtype: DType, owner: string): Rows {
+  const options = { cols: inputDim, colsName: `the inputDim of this ${owner}`, dtype, nonEmpty: false };
+  return isCsrLike(X) ? { sparse: true, x: toCsr('X', X, options) } : { sparse: false, x: toMatrix('X', X, options) };
+}
+
+/** The run of an empty batch. */
+export function noWork(async: boolean): Promise<void> | undefined {
+  return async ? Promise.resolve() : undefined;
+}
+
+/** The batch that runs a native row map over `rows` into `out` (on the GPU: NTKSketch only). */
+export function rowBatch(
+  map: NativeRowFeatureMap, rows: Rows, out: FloatArray, kernel: FeatureKernel, backend: 'cpu' | 'cuda' = 'cpu',
+): TransformBatch {
+  const n = rows.x.rows;
+  const run = (async: boolean) => {
+    if (n === 0) return noWork(async);
+    if (rows.sparse) return map.transformCsr(rows.x.indptr, rows.x.indices, rows.x.data, n, out, kernel, async, backend);
+    return map.transform(rows.x.data, n, out, kernel, async, backend);
+  };
+  return { count: n, out, run };
+}
+
+/** The backend option of a map that runs on the CPU only. */
+export function cpuBackendOption(name: string, value: unknown, owner: string): void {
+  if (value !== undefined && typeof value !== 'string') throw new TypeError(`${name} must be 'auto', 'cpu' or 'cuda', got ${describe(value)}`);
+  if (value === 'cuda') throw new RangeError(`${name} 'cuda' is not available for ${owner}: it runs on the CPU`);
+  if (value !== undefined && value !== 'cpu' && value !== 'auto') {
+    throw new RangeError(`${name} must be 'auto', 'cpu' or 'cuda', got ${describe(value)}`);
+  }
+}
+
+// ------------------------------------------------------------ saved documents
+
+/** How a map's toJSON documents look. */
+export interface SavedFormat {
+  /** Class name, for messages. */
+  owner: string;
+  format: string;
+  version: number;
+  /** The fields besides format and version, all required, in the order they are reported missing. */
+  fields: readonly string[];
+  /** Versions no longer read, with the message that says why and what to do. */
+  retired?: Readonly<Record<number, string>>;
+}
+
+/**
+ * A document written by toJSON (object or JSON string), checked for format
+ * (TypeError), version, unknown fields (RangeError) and missing fields
+ * (TypeError), and the options of fromJSON (`optionKeys`; their values are
+ * not yet validated). `older` lists earlier versions still read, with their
+ * own fields; `format` is the one the document matched.
+ */
+export function readSaved(
+  json: unknown,
+  options: unknown,
+  current: SavedFormat,
+  older: readonly SavedFormat[] = [],
+  optionKeys: readonly string[] = ['memoryLimit'],
+): { doc: Record<string, unknown>; memoryLimit: unknown; options: Record<string, unknown>; format: SavedFormat } {
+  let doc: unknown = json;
+  if (typeof json === 'string') {
+    try {
+      doc = JSON.parse(json);
+    } catch (error) {
+      throw new TypeError(`json is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc) || (doc as { format?: unknown }).format !== current.format) {
+    throw new TypeError(`json is not a saved ${current.owner} (format must be '${current.format}')`);
+  }
+  const d = doc as Record<string, unknown>;
+  const saved = older.find((f) => f.version === d.version) ?? current;
+  const retired = typeof d.version === 'number' ? current.retired?.[d.version] : undefined;
+  if (retired !== undefined) throw new RangeError(retired);
+  if (d.version !== saved.version) {
+    throw new RangeError(
+      `json.version ${typeof d.version === 'number' ? d.version : describe(d.version)} is not supported (this library reads version ${current.version})`,
+    );
+  }
+  const fromOpts = checkOptions('fromJSON options', options, optionKeys);
+  for (const key of Object.keys(d)) {
+    if (key !== 'format' && key !== 'version' && !saved.fields.includes(key)) {
+      throw new RangeError(`json.${key} is not a field of a saved ${saved.owner}`);
+    }
+  }
+  for (const key of saved.fields) if (d[key] === undefined) throw new TypeError(`json.${key} is missing`);
+  return { doc: d, memoryLimit: fromOpts.memoryLimit, options: fromOpts, format: saved };
+}
+
+/** Constructor options from the saved fields `keys`, with fromJSON's memoryLimit when given. */
+export function savedOptions(doc: Record<string, unknown>, keys: readonly string[], memoryLimit: unknown): Record<string, unknown> {
+  return { ...Object.fromEntries(keys.map((k) => [k, doc[k]])), ...(memoryLimit === undefined ? {} : { memoryLimit }) };
+}
+
+// ---------------------------------------------------------------- polynomials
+
+/** Coefficients c_0..c_degree of P1^h ~ k1 and P0^h ~ k0, index h-1 for layer h. */
+export interface LayerPolynomials {
+  k1: Float64Array[];
+  k0: Float64Array[];
+}
+
+/** The coefficients this version computes for a kernel and layer index h (0-based). */
+export type PolynomialSource = (kernel: 'k0' | 'k1', h: number) => Float64Array;
+
+export function computePolynomials(depth: number, source: PolynomialSource): LayerPolynomials {
+  const layers = (kernel: 'k0' | 'k1') => Array.from({ length: depth }, (_, h) => source(kernel, h));
+  const k1 = layers('k1');
+  return { k1, k0: layers('k0') };
+}
+
+/** Saved coefficients c_0..c_degree of P1^h and P0^h for h = 1..depth. */
+export interface PolynomialsJSON {
+  k1: number[][];
+  k0: number[][];
+}
+
+export function polynomialsToJSON(p: LayerPolynomials): PolynomialsJSON {
+  return { k1: p.k1.map((c) => Array.from(c)), k0: p.k0.map((c) => Array.from(c)) };
+}
+
+/** Stored coefficients must match recomputed ones this closely (they differ
+ * only by libm rounding between machines). */
+const COEFFICIENT_TOLERANCE = 1e-9;
+
+/**
+ * Validates json.polynomials against the coefficients computed for these
+ * parameters. With `strictOwner`, other keys than k1 and k0 are refused as
+ * not being fields of a saved `strictOwner`.
+ */
+export function readPolynomials(
+  value: unknown,
+  r: { depth: number; degree: number; approximation: PolynomialApproximation },
+  source: PolynomialSource,
+  strictOwner?: string,
+): LayerPolynomials {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TypeError(`json.polynomials must be an object { k1, k0 }, got ${describe(value)}`);
+  }
+  if (strictOwner !== undefined) {
+    for (const key of Object.keys(value)) {
+      if (key !== 'k1' && key !== 'k0') throw new RangeError(`json.polynomials.${key} is not a field of a saved ${strictOwner}`);
+    }
+  }
+  const out: LayerPolynomials = { k1: [], k0: [] };
+  for (const kernel of ['k1', 'k0'] as const) {
+    const layers = (value as Record<string, unknown>)[kernel];
+    const name = `json.polynomials.${kernel}`;
+    if (!Array.isArray(layers)) throw new TypeError(`${name} must be an array of coefficient arrays, got ${describe(layers)}`);
+    if (layers.length !== r.depth) throw new RangeError(`${name} must hold ${r.depth} polynomials (one per layer), got ${layers.length}`);
+    layers.forEach((coeffs: unknown, h: number) => {
+      if (!Array.isArray(coeffs)) throw new TypeError(`${name}[${h}] must be an array of numbers, got ${describe(coeffs)}`);
+      if (coeffs.length !== r.degree + 1) {
+        throw new RangeError(`${name}[${h}] must hold degree + 1 = ${r.degree + 1} coefficients, got ${coeffs.length}`);
+      }
+      const expected = source(kernel, h);
+      const c = new Float64Array(coeffs.length);
+      coeffs.forEach((v: unknown, j: number) => {
+        if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+          throw new RangeError(`${name}[${h}][${j}] must be a finite number >= 0, got ${describe(v)}`);
+        }
+        if (Math.abs(v - expected[j]) > COEFFICIENT_TOLERANCE) {
+          throw new RangeError(
+            `${name}[${h}][${j}] = ${v} does not match the ${r.approximation} coefficient ${expected[j]} for these parameters: ` +
+              'the document is corrupted or was written by an incompatible version',
+          );
+        }
+        c[j] = v;
+      });
+      out[kernel].push(c);
+    });
+  }
+  return out;
+}
