@@ -15,6 +15,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backends, cntkKernelSync } from '../src/index.js';
+import type { KernelResult } from '../src/index.js';
 import { gaussian } from '../test/reference/ntk-reference.ts';
 import { machineDescription } from './lib/machine.ts';
 
@@ -46,8 +47,8 @@ const lines: string[] = [];
 for (const padding of ['same', 'valid'] as const) {
   const options = { depth: 3, filterSize: 3, padding };
   cntkKernelSync({ data: data.subarray(0, 2 * 784), shape: [2, 1, 28, 28] }, null, { ...options, backend: 'cuda' }); // warm-up
-  let g: ReturnType<typeof cntkKernelSync> | undefined;
-  let c: ReturnType<typeof cntkKernelSync> | undefined;
+  let g: KernelResult | undefined;
+  let c: KernelResult | undefined;
   const tg = time(() => (g = cntkKernelSync(X, null, { ...options, backend: 'cuda' })));
   const tc = time(() => (c = cntkKernelSync(X, null, { ...options, backend: 'cpu' })));
   let err = 0;

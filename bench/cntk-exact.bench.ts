@@ -18,6 +18,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { cntkKernelSync, backends, setThreads, loadFashionMnist, FASHION_MNIST_DIR } from '../src/index.js';
+import type { KernelResult } from '../src/index.js';
 import { gaussian } from '../test/reference/ntk-reference.ts';
 import { cntkPairReference, type CntkArch } from '../test/reference/cntk-reference.ts';
 
@@ -73,7 +74,7 @@ console.log(`threads: ${threads} (OpenMP), load average before: ${loadBefore.toF
 console.log(`images:  ${source}`);
 
 const bench = new Bench({ name: 'exact CNTK', iterations: 3, time: 0, warmupIterations: 1, warmupTime: 0, throws: true });
-const results = new Map<string, ReturnType<typeof cntkKernelSync>>();
+const results = new Map<string, KernelResult>();
 for (const a of configs) {
   bench.add(`${label(a)}, ${threads} threads`, () => {
     results.set(label(a), cntkKernelSync(input(N), null, a));

@@ -15,6 +15,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { ntkKernelSync, backends } from '../src/index.js';
+import type { KernelResult } from '../src/index.js';
 import { native } from '../src/core/native.js';
 import { ntkReference, gaussian, toRows } from '../test/reference/ntk-reference.ts';
 
@@ -69,7 +70,7 @@ function fullGemm(): void {
   addon.gemm(false, true, N, N, D, 1, unit, D, unit, D, 0, fullBuf, N, false);
 }
 
-let nativeResult: ReturnType<typeof ntkKernelSync> | undefined;
+let nativeResult: KernelResult | undefined;
 const bench = new Bench({ name: 'exact NTK', iterations: 5, time: 0, warmupIterations: 1, warmupTime: 0, throws: true });
 bench
   .add('ntkKernelSync (native, float64)', () => {

@@ -1,4 +1,4 @@
-// Exact CNTK (SPEC §2.2), in two steps so that per-image work is done once:
+// Exact CNTK (docs/math.md#convolutional-ntk), in two steps so that per-image work is done once:
 //   cntkLayout(C, H, W, depth, filter, same)
 //     -> { prepDoubles, scratchBytes (per thread), threads, outHeight, outWidth }
 //   cntkPrepare(x, n, C, H, W, depth, filter, same, prep, async)

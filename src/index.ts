@@ -5,7 +5,7 @@
  * approximate them (large n), and ridge regression on either.
  */
 export { ntkKernel, ntkKernelSync, MAX_DEPTH } from './kernels/ntk-kernel.js';
-export type { NtkKernelOptions, KernelResult } from './kernels/ntk-kernel.js';
+export type { NtkKernelOptions, KernelResult, KernelOutput, NtkResult, NngpResult } from './kernels/ntk-kernel.js';
 export { cntkKernel, cntkKernelSync } from './kernels/cntk-kernel.js';
 export type { CntkKernelOptions, Padding } from './kernels/cntk-kernel.js';
 export { RidgeRegression, KernelRidgeRegression, oneHot, argmaxRows, MIN_RCOND, EIGEN_PATH_MAX_DIM } from './regression/ridge.js';
@@ -28,7 +28,11 @@ export type { NTKSketchOptions, NTKSketchTransformOptions, NTKSketchJSON } from 
 export { backends, setThreads } from './core/backends.js';
 export type { BackendInfo, BackendChoice } from './core/backends.js';
 export { DEFAULT_MEMORY_LIMIT } from './core/arrays.js';
-export type { MatrixLike, CsrMatrixLike, DType, Images } from './core/arrays.js';
+export type { MatrixLike, CsrMatrixLike, DType, Images, Matrix, CsrMatrix } from './core/arrays.js';
+export type { ImagesLike, RowsLike, TargetsLike } from './core/inputs.js';
+export type { FloatArray } from './core/native.js';
+export { FeatureMap } from './maps/feature-map.js';
+export type { FeatureKernel, FeatureMapOptions, FeatureTransformOptions, PolynomialMapOptions } from './maps/feature-map.js';
 export {
   loadDigits,
   loadFashionMnist,

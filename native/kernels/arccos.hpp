@@ -1,5 +1,5 @@
 // Arc-cosine kernels of ReLU networks and the fully connected NTK recursion,
-// normalised so that k(1) = 1 (SPEC §2). Shared by the CPU and CUDA paths.
+// normalised so that k(1) = 1 (docs/math.md#arc-cosine-kernels). Shared by the CPU and CUDA paths.
 #pragma once
 
 #include <cmath>

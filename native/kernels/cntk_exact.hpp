@@ -1,9 +1,9 @@
-// Exact convolutional NTK / CNN-GP with global average pooling (SPEC §2.2).
+// Exact convolutional NTK / CNN-GP with global average pooling (docs/math.md#convolutional-ntk).
 //
 // Images are C x H x W (row-major), L conv layers of q x q filters, stride 1,
 // padding 'valid' (each layer shrinks the grid by q - 1) or 'same' (zero
 // padding, odd q). For a pair of images x, z the pixel-pair tensors
-// M_{p,p'} of SPEC §2.2 are never stored whole: the patch sum
+// M_{p,p'} of docs/math.md#cntk-grid-padding-and-patch-sum are never stored whole: the patch sum
 // P[M]_{p,p'} = sum_d M_{p+d, p'+d} only couples entries with the same
 // displacement D = p' - p, so for each D the slab M_D(p) = M_{p, p+D} evolves
 // on its own through all L layers, and P acts on it as a q x q box filter
@@ -45,7 +45,7 @@ NTK_HD int64_t cntk_grid_edge(int64_t edge, int h, int filter, bool same) {
 /// 'valid', (q - 1) / 2 for 'same' (patch centred on the pixel).
 NTK_HD int cntk_patch_offset(int filter, bool same) { return same ? (filter - 1) / 2 : 0; }
 
-/// The dual activation on one pixel pair of layer h (SPEC §2.2):
+/// The dual activation on one pixel pair of layer h (docs/math.md#convolutional-ntk):
 ///   rho = Gamma / sqrt(N_x N_z),  Sigma = sqrt(N_x N_z) k1(rho),
 ///   dSigma = k0(rho),  T = Xi dSigma + Sigma.
 /// scale = sqrt(N_x(p)) sqrt(N_z(p')); inv_scale = 1 / scale, or 0 when a

@@ -1,4 +1,4 @@
-// Exact fully connected NTK / NNGP Gram matrices (SPEC §2.1).
+// Exact fully connected NTK / NNGP Gram matrices (docs/math.md#fully-connected-ntk).
 #pragma once
 
 #include <cstdint>

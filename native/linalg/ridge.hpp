@@ -1,6 +1,6 @@
 // Ridge regression building blocks in float64: streaming normal equations,
 // Cholesky solves with a condition estimate, and the eigendecomposition that
-// gives a whole lambda path (SPEC §5).
+// gives a whole lambda path (docs/math.md#ridge-regression).
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
-// CNTKSketch (SPEC §4.3): features whose inner products approximate the
-// convolutional NTK / CNN-GP with global average pooling (SPEC §2.2), at a
+// CNTKSketch (docs/math.md#cntksketch): features whose inner products approximate the
+// convolutional NTK / CNN-GP with global average pooling (docs/math.md#convolutional-ntk), at a
 // cost linear in the number of pixels.
 //
 // Every pixel p of layer h carries phi_p (~ Sigma^h: <phi_p(x), phi_p'(z)>

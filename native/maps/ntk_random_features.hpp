@@ -1,4 +1,4 @@
-// NTKRandomFeatures (SPEC §4.2): arc-cosine random features combined by
+// NTKRandomFeatures (docs/math.md#ntkrandomfeatures): arc-cosine random features combined by
 // TensorSRHT, whose inner products approximate the fully connected NTK and
 // NNGP. The dominant cost, the dense products Z W, runs through BLAS GEMM.
 //

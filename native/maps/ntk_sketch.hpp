@@ -1,4 +1,4 @@
-// NTKSketch (SPEC §4.1; Zandieh et al., NeurIPS 2021, Algorithm 1): features
+// NTKSketch (docs/math.md#ntksketch; Zandieh et al., NeurIPS 2021, Algorithm 1): features
 // whose inner products approximate the fully connected NTK / NNGP, at a cost
 // per input of O(nnz(x) + L q m log m).
 //
@@ -32,7 +32,7 @@
 //
 // This replaces the SRHTs from padded (q+1)m- and 2m-dimensional packed
 // vectors of the first version by concatenation (the rows are allocated among
-// the blocks in proportion to their weights, SPEC §3: the final SRHT is
+// the blocks in proportion to their weights, docs/math.md#polynomial-kernel-sketch: the final SRHT is
 // optional), which is cheaper and adds no second sampling noise.
 //
 // Normalisation: on unit inputs the exact kernels satisfy Sigma^h(x,x) = 1,

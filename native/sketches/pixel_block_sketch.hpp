@@ -1,4 +1,4 @@
-// Pixel-block sketches: the SRHT / TensorSRHT / PolySketch of SPEC §3 applied
+// Pixel-block sketches: the SRHT / TensorSRHT / PolySketch of docs/math.md#sketch-primitives applied
 // to a block of kLanes<T> vectors at once (16 in float32, 8 in float64: one
 // 64-byte cache line), stored interleaved: entry i of vector b at
 // x[i * kLanes + b]. CNTKSketch runs the same sketches on every pixel of every

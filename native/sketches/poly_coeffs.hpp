@@ -1,5 +1,5 @@
 // Polynomial approximations of the arc-cosine kernels with non-negative
-// coefficients and P(1) = 1 (SPEC §2, §4.1). Non-negative coefficients are
+// coefficients and P(1) = 1 (docs/math.md#polynomial-approximations-of-k0-and-k1). Non-negative coefficients are
 // what makes a polynomial a valid dot-product kernel that the polynomial
 // sketch can reproduce (phi = [sqrt(c0), sqrt(c1) Q1 x, ...]); P(1) = 1 keeps
 // unit vectors at unit norm through the layers, as k0(1) = k1(1) = 1.
@@ -16,7 +16,7 @@ enum class PolyApprox { Taylor, Nnls };
 /// k0 or k1 at t (clamped to [-1, 1]).
 double arccos_kernel(ArcCosKernel kernel, double t);
 
-/// The first degree + 1 Taylor coefficients at 0 (SPEC §2), untruncated.
+/// The first degree + 1 Taylor coefficients at 0 (docs/math.md#taylor-series), untruncated.
 std::vector<double> taylor_series(ArcCosKernel kernel, int degree);
 
 /// Taylor series truncated at `degree` with the tail mass 1 - sum(c) added to

@@ -1,4 +1,4 @@
-// Seeded linear sketches (SPEC §3): CountSketch, SRHT, TensorSRHT, PolySketch
+// Seeded linear sketches (docs/math.md#sketch-primitives): CountSketch, SRHT, TensorSRHT, PolySketch
 // and the polynomial-kernel sketch. Each object holds only what its seed
 // determines (signs, sampled rows, precomputed constant sub-trees), is
 // immutable after construction, and is applied row by row with a per-thread

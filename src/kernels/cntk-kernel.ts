@@ -1,6 +1,6 @@
 /**
  * Exact convolutional NTK and CNN-GP kernels with global average pooling
- * (SPEC §2.2).
+ * (docs/math.md#convolutional-ntk).
  *
  * Images x, z of C channels on an H x W grid; L conv layers of q x q filters,
  * stride 1, no bias, ReLU, then global average pooling and a linear read-out.
@@ -38,11 +38,13 @@ import {
 } from '../core/arrays.js';
 import { native, type FloatArray } from '../core/native.js';
 import { resolveBackend, type BackendChoice } from '../core/backends.js';
-import { MAX_DEPTH, type KernelResult } from './ntk-kernel.js';
+import type { ImagesLike } from '../core/inputs.js';
+import { MAX_DEPTH, type KernelOutput, type KernelResult, type NngpResult, type NtkResult } from './ntk-kernel.js';
+import { runAsync, runSync, type Steps } from '../core/steps.js';
 
 export type Padding = 'valid' | 'same';
 
-export interface CntkKernelOptions {
+export interface CntkKernelOptions<O extends KernelOutput = KernelOutput> {
   /** Number of conv layers L (1..1000; with 'valid' padding also at most (min(H, W) - 1) / (filterSize - 1)). */
   depth: number;
   /** Filter edge q (1..min(H, W)); odd with 'same' padding. */
@@ -50,7 +52,7 @@ export interface CntkKernelOptions {
   /** 'valid' (each layer shrinks the grid by filterSize - 1) or 'same' (zero padding, odd filterSize). */
   padding: Padding;
   /** Which kernels to compute. Default: both. */
-  output?: 'both' | 'ntk' | 'nngp';
+  output?: O;
   /** Refuse work needing more bytes than this (results, per-image data, per-thread scratch). Default 4 GiB. */
   memoryLimit?: number;
   /**
@@ -196,11 +198,25 @@ function pairs(p: Prepared, px: Float64Array, pz: Float64Array | null, r0: numbe
   );
 }
 
-function result(p: Prepared): KernelResult {
-  const out: Partial<KernelResult> = {};
+function result<O extends KernelOutput>(p: Prepared): KernelResult<O> {
+  const out: Partial<NtkResult & NngpResult> = {};
   if (p.ntk) out.ntk = toNdarray(p.ntk, p.x.count, p.m);
   if (p.nngp) out.nngp = toNdarray(p.nngp, p.x.count, p.m);
-  return out as KernelResult;
+  return out as KernelResult<O>;
+}
+
+/** The whole computation as native steps (sync or async), progress reported between row blocks. */
+function* steps<O extends KernelOutput>(p: Prepared, async: boolean): Steps<KernelResult<O>> {
+  const { px, pz } = prepBuffers(p);
+  yield prepareImages(p, p.x, px, async);
+  if (p.z && pz) yield prepareImages(p, p.z, pz, async);
+  const bounds = rowBlocks(p);
+  const total = pairsBefore(p, p.x.count);
+  for (let k = 0; k + 1 < bounds.length; k++) {
+    yield pairs(p, px, pz, bounds[k], bounds[k + 1], async);
+    p.onProgress?.(pairsBefore(p, bounds[k + 1]), total);
+  }
+  return result<O>(p);
 }
 
 /**
@@ -209,31 +225,15 @@ function result(p: Prepared): KernelResult {
  * computed; a pair of an image with itself uses the exact cosine 1 on
  * p = p'). Output dtype follows X; Z is converted to X's dtype.
  */
-export function cntkKernelSync(X: unknown, Z: unknown, options: CntkKernelOptions): KernelResult {
-  const p = prepare('cntkKernelSync', X, Z, options);
-  const { px, pz } = prepBuffers(p);
-  prepareImages(p, p.x, px, false);
-  if (p.z && pz) prepareImages(p, p.z, pz, false);
-  const bounds = rowBlocks(p);
-  const total = pairsBefore(p, p.x.count);
-  for (let k = 0; k + 1 < bounds.length; k++) {
-    pairs(p, px, pz, bounds[k], bounds[k + 1], false);
-    p.onProgress?.(pairsBefore(p, bounds[k + 1]), total);
-  }
-  return result(p);
+export function cntkKernelSync<O extends KernelOutput = 'both'>(
+  X: ImagesLike, Z: ImagesLike | null, options: CntkKernelOptions<O>,
+): KernelResult<O> {
+  return runSync(steps<O>(prepare('cntkKernelSync', X, Z, options), false));
 }
 
 /** Async form of {@link cntkKernelSync}: runs off the JavaScript thread; rejects on bad input. */
-export async function cntkKernel(X: unknown, Z: unknown, options: CntkKernelOptions): Promise<KernelResult> {
-  const p = prepare('cntkKernel', X, Z, options);
-  const { px, pz } = prepBuffers(p);
-  await prepareImages(p, p.x, px, true);
-  if (p.z && pz) await prepareImages(p, p.z, pz, true);
-  const bounds = rowBlocks(p);
-  const total = pairsBefore(p, p.x.count);
-  for (let k = 0; k + 1 < bounds.length; k++) {
-    await pairs(p, px, pz, bounds[k], bounds[k + 1], true);
-    p.onProgress?.(pairsBefore(p, bounds[k + 1]), total);
-  }
-  return result(p);
+export async function cntkKernel<O extends KernelOutput = 'both'>(
+  X: ImagesLike, Z: ImagesLike | null, options: CntkKernelOptions<O>,
+): Promise<KernelResult<O>> {
+  return runAsync(steps<O>(prepare('cntkKernel', X, Z, options), true));
 }

@@ -1,5 +1,5 @@
 /**
- * Exact fully connected NTK and NNGP kernels (SPEC §2.1).
+ * Exact fully connected NTK and NNGP kernels (docs/math.md#fully-connected-ntk).
  *
  * For a depth-L ReLU network f = W_(L+1) g_L, g_h = sqrt(2/width) relu(W_h g_(h-1)),
  * g_0 = x, all weights N(0, 1), in the infinite-width limit:
@@ -32,27 +32,45 @@ import {
   toMatrix,
   toNdarray,
   type Matrix,
+  type MatrixLike,
 } from '../core/arrays.js';
 import { native, type FloatArray } from '../core/native.js';
 import { resolveBackend, type BackendChoice } from '../core/backends.js';
 
-export interface NtkKernelOptions {
+/** Which kernels a call computes. */
+export type KernelOutput = 'both' | 'ntk' | 'nngp';
+
+export interface NtkKernelOptions<O extends KernelOutput = KernelOutput> {
   /** Number of hidden ReLU layers L (1..1000). */
   depth: number;
   /** Which kernels to compute. Default: both. */
-  output?: 'both' | 'ntk' | 'nngp';
+  output?: O;
   /** 'auto' (CUDA when available, else CPU), 'cpu' or 'cuda'. Default 'cpu'. */
   backend?: BackendChoice;
   /** Refuse results needing more bytes than this. Default 4 GiB. */
   memoryLimit?: number;
 }
 
-export interface KernelResult<T extends FloatArray = FloatArray> {
-  /** Theta^L, n x m (absent when output is 'nngp'). */
+/** Theta^L, n x m: present unless output is 'nngp'. */
+export interface NtkResult<T extends FloatArray = FloatArray> {
   ntk: NdArray<T>;
-  /** Sigma^L, n x m (absent when output is 'ntk'). */
+}
+
+/** Sigma^L, n x m: present unless output is 'ntk'. */
+export interface NngpResult<T extends FloatArray = FloatArray> {
   nngp: NdArray<T>;
 }
+
+/**
+ * The kernels a call returns, typed by the output it asked for: `ntk` and
+ * `nngp` for 'both' (the default), only `ntk` for 'ntk', only `nngp` for
+ * 'nngp'. Output dtype follows X.
+ */
+export type KernelResult<O extends KernelOutput = 'both', T extends FloatArray = FloatArray> = O extends 'ntk'
+  ? NtkResult<T>
+  : O extends 'nngp'
+    ? NngpResult<T>
+    : NtkResult<T> & NngpResult<T>;
 
 export const MAX_DEPTH = 1000;
 
@@ -97,11 +115,11 @@ function prepare(fn: string, X: unknown, Z: unknown, options: unknown): Prepared
   };
 }
 
-function result(p: Prepared): KernelResult {
-  const out: Partial<KernelResult> = {};
+function result<O extends KernelOutput>(p: Prepared): KernelResult<O> {
+  const out: Partial<NtkResult & NngpResult> = {};
   if (p.ntk) out.ntk = toNdarray(p.ntk, p.x.rows, p.m);
   if (p.nngp) out.nngp = toNdarray(p.nngp, p.x.rows, p.m);
-  return out as KernelResult;
+  return out as KernelResult<O>;
 }
 
 function run(p: Prepared, async: boolean) {
@@ -113,15 +131,19 @@ function run(p: Prepared, async: boolean) {
  * (m x d), or of X with itself when Z is null (symmetric; one triangle is
  * computed). Output dtype follows X; Z is converted to X's dtype.
  */
-export function ntkKernelSync(X: unknown, Z: unknown, options: NtkKernelOptions): KernelResult {
+export function ntkKernelSync<O extends KernelOutput = 'both'>(
+  X: MatrixLike, Z: MatrixLike | null, options: NtkKernelOptions<O>,
+): KernelResult<O> {
   const p = prepare('ntkKernelSync', X, Z, options);
   run(p, false);
-  return result(p);
+  return result<O>(p);
 }
 
 /** Async form of {@link ntkKernelSync}: runs off the JavaScript thread; rejects on bad input. */
-export async function ntkKernel(X: unknown, Z: unknown, options: NtkKernelOptions): Promise<KernelResult> {
+export async function ntkKernel<O extends KernelOutput = 'both'>(
+  X: MatrixLike, Z: MatrixLike | null, options: NtkKernelOptions<O>,
+): Promise<KernelResult<O>> {
   const p = prepare('ntkKernel', X, Z, options);
   await run(p, true);
-  return result(p);
+  return result<O>(p);
 }

@@ -1,6 +1,6 @@
 /**
  * CNTKSketch: features whose inner products approximate the convolutional
- * NTK and CNN-GP with global average pooling (SPEC §2.2, §4.3), at a cost
+ * NTK and CNN-GP with global average pooling (docs/math.md#convolutional-ntk, #cntksketch), at a cost
  * linear in the number of pixels (the exact kernel costs (HW)^2 per pair).
  *
  * The CNTK recursion runs per pixel: every pixel p keeps phi_p (~ Sigma) and
@@ -29,7 +29,9 @@
  * same options give bit-identical features on every run, thread count and
  * batch split, and toJSON()/fromJSON() restore it from a few numbers.
  *
- * Q_1(u) = u is used exactly, and with 'nnls' the layers after the first use
+ * Q_1(u) = H D u / sqrt(m), the transform of the tree's first leaf (an
+ * orthogonal image of u, so inner products are kept exactly; u itself
+ * measured 40 % worse), and with 'nnls' the layers after the first use
  * polynomials on the degrees 0, 1, 2, 4, 8, ... only (fitted as accurately
  * as with all degrees), whose sketches are the nodes of a single PolySketch
  * tree.
@@ -41,20 +43,7 @@
  * below 16,384 features) and 0.6% at degree 16 (the default from 16,384 on).
  */
 import type { NdArray } from 'ndarray';
-import {
-  allocate,
-  checkMemory,
-  checkOptions,
-  describe,
-  dtypeOption,
-  elementBytes,
-  intOption,
-  memoryLimitOption,
-  nextPow2,
-  seedOption,
-  toImages,
-  type DType,
-} from '../core/arrays.js';
+import { allocate, checkMemory, describe, elementBytes, intOption, nextPow2, toImages } from '../core/arrays.js';
 import { backends, type BackendChoice } from '../core/backends.js';
 import type { Padding } from '../kernels/cntk-kernel.js';
 import {
@@ -70,59 +59,24 @@ import {
   savedOptions,
   type FeatureTransformOptions,
   type LayerPolynomials,
-  type PolynomialMapOptions,
   type PolynomialSource,
   type PolynomialsJSON,
   type SavedFormat,
   type TransformBatch,
 } from './feature-map.js';
 import { native, type FloatArray, type NativeCntkSketchMap, type NativeFeatureMap } from '../core/native.js';
+import {
+  field,
+  fields,
+  resolveOptions,
+  savedKeys,
+  savedValues,
+  type OptionsOf,
+  type ReadContext,
+  type SavedOf,
+  type ValuesOf,
+} from '../core/options.js';
 import { approximationOption, type PolynomialApproximation } from '../sketches/primitives.js';
-
-export interface CNTKSketchOptions extends PolynomialMapOptions {
-  /** Shape of each image: [channels, height, width] (positive integers, at most 2^20 each). */
-  inputShape: readonly [number, number, number];
-  /** Conv layers L, 1..32; with 'valid' padding also at most (min(H, W) - 1) / (filterSize - 1). */
-  depth: number;
-  /** Filter edge q, 1..min(H, W); odd with 'same' padding. */
-  filterSize: number;
-  /** 'valid' (each layer shrinks the grid by filterSize - 1) or 'same' (zero padding, odd filterSize). */
-  padding: Padding;
-  /** Output features per image, 1..2^24. */
-  features: number;
-  /**
-   * Degree of the polynomial approximations of k0 and k1, 1..16. Default 8,
-   * and 16 from 16,384 features on: there the sketch error falls below the
-   * degree-8 polynomial floor (NTK Gram error ~1.5-2% on Fashion-MNIST; 0.6%
-   * at degree 16), at about 1.8x the time per image.
-   */
-  degree?: number;
-  /** Dtype of the features (images are converted to it). Default 'float32'. */
-  dtype?: DType;
-  /** Internal per-pixel sketch dimension m, a power of two in [16, 2^20]. Default max(16, nextPow2(features) / 4). */
-  sketchDim?: number;
-  /** 'cpu' or 'auto' (CNTKSketch runs on the CPU). Default 'cpu'. */
-  backend?: BackendChoice;
-}
-
-export type CNTKSketchTransformOptions = FeatureTransformOptions;
-
-/** What toJSON() writes: parameters, seed and the polynomial coefficients. */
-export interface CNTKSketchJSON {
-  format: 'ntk-sketch/cntk-sketch';
-  version: 1;
-  inputShape: [number, number, number];
-  depth: number;
-  filterSize: number;
-  padding: Padding;
-  degree: number;
-  features: number;
-  sketchDim: number;
-  seed: number;
-  dtype: DType;
-  approximation: PolynomialApproximation;
-  polynomials: PolynomialsJSON;
-}
 
 export const CNTK_SKETCH_FORMAT = 'ntk-sketch/cntk-sketch';
 export const CNTK_SKETCH_VERSION = 1;
@@ -132,76 +86,96 @@ const MAX_FEATURES = 1 << 24;
 const MAX_SKETCH_DIM = 1 << 20;
 const MAX_EDGE = 1 << 20;
 
-type Resolved = Required<Omit<CNTKSketchOptions, 'inputShape' | 'backend'>> & { channels: number; height: number; width: number };
-
-const OPTION_KEYS = [
-  'inputShape', 'depth', 'filterSize', 'padding', 'features', 'degree', 'seed', 'dtype', 'approximation',
-  'sketchDim', 'backend', 'memoryLimit',
-] as const;
-
-function resolveOptions(options: unknown, prefix: string, what: string): Resolved {
-  if (options === undefined) {
-    throw new TypeError(
-      `${what} needs options { inputShape, depth, filterSize, padding, features }, e.g. ` +
-        `new CNTKSketch({ inputShape: [1, 28, 28], depth: 3, filterSize: 3, padding: 'same', features: 4096 })`,
-    );
-  }
-  const opts = checkOptions(`${what} options`, options, OPTION_KEYS);
-  const name = (k: string) => `${prefix}${k}`;
-  const shape = opts.inputShape;
-  if (!Array.isArray(shape)) {
-    throw new TypeError(`${name('inputShape')} must be an array [channels, height, width], got ${describe(shape)}`);
-  }
+function readInputShape(name: string, shape: unknown): [number, number, number] {
+  if (!Array.isArray(shape)) throw new TypeError(`${name} must be an array [channels, height, width], got ${describe(shape)}`);
   if (shape.length !== 3) {
     throw new RangeError(
-      `${name('inputShape')} must have 3 entries [channels, height, width], got ${shape.length}` +
+      `${name} must have 3 entries [channels, height, width], got ${shape.length}` +
         (shape.length === 2 ? '; for single-channel images use [1, height, width]' : ''),
     );
   }
-  const [channels, height, width] = (['channels', 'height', 'width'] as const).map((axis, k) =>
-    intOption(`${name('inputShape')}[${k}] (${axis})`, shape[k], 1, MAX_EDGE),
-  );
-  const depth = intOption(name('depth'), opts.depth, 1, CNTK_SKETCH_MAX_DEPTH);
-  const filterSize = intOption(name('filterSize'), opts.filterSize, 1, MAX_EDGE);
-  const padding = opts.padding;
-  if (typeof padding !== 'string') throw new TypeError(`${name('padding')} must be 'valid' or 'same', got ${describe(padding)}`);
-  if (padding !== 'valid' && padding !== 'same') throw new RangeError(`${name('padding')} must be 'valid' or 'same', got '${padding}'`);
+  const axes = ['channels', 'height', 'width'] as const;
+  return axes.map((axis, k) => intOption(`${name}[${k}] (${axis})`, shape[k], 1, MAX_EDGE)) as [number, number, number];
+}
+
+/** The filter and padding must fit the images and the depth (read after inputShape, depth and filterSize). */
+function readPadding(name: string, value: unknown, context: ReadContext): Padding {
+  const padding = fields.oneOf(['valid', 'same']).read(name, value, context);
+  const { resolved } = context;
+  const [, height, width] = resolved.inputShape as [number, number, number];
+  const depth = resolved.depth as number, filterSize = resolved.filterSize as number;
   const edge = Math.min(height, width);
   if (filterSize > edge) {
-    throw new RangeError(`${name('filterSize')} must be at most the image size ${height} x ${width} (min ${edge}), got ${filterSize}`);
+    throw new RangeError(`${context.name('filterSize')} must be at most the image size ${height} x ${width} (min ${edge}), got ${filterSize}`);
   }
   if (padding === 'same' && filterSize % 2 === 0) {
     throw new RangeError(
-      `${name('filterSize')} must be odd with padding 'same' (the patch is centred on the pixel), got ${filterSize}; use an odd size or padding 'valid'`,
+      `${context.name('filterSize')} must be odd with padding 'same' (the patch is centred on the pixel), got ${filterSize}; use an odd size or padding 'valid'`,
     );
   }
   if (padding === 'valid' && filterSize > 1) {
     const maxDepth = Math.floor((edge - 1) / (filterSize - 1));
     if (depth > maxDepth) {
       throw new RangeError(
-        `${name('depth')} ${depth} with filterSize ${filterSize} and padding 'valid' shrinks the ${height} x ${width} images to nothing ` +
+        `${context.name('depth')} ${depth} with filterSize ${filterSize} and padding 'valid' shrinks the ${height} x ${width} images to nothing ` +
           `(each layer removes ${filterSize - 1} pixels per side length); depth must be at most ${maxDepth}, or use padding 'same'`,
       );
     }
   }
-  const features = intOption(name('features'), opts.features, 1, MAX_FEATURES);
-  const degree =
-    opts.degree === undefined ? (features >= 16384 ? 16 : 8) : intOption(name('degree'), opts.degree, 1, CNTK_SKETCH_MAX_DEGREE);
-  const seed = seedOption(name('seed'), opts.seed);
-  const dtype = dtypeOption(name('dtype'), opts.dtype);
-  const approximation = approximationOption(name('approximation'), opts.approximation);
-  let sketchDim: number;
-  if (opts.sketchDim === undefined) {
-    sketchDim = Math.min(MAX_SKETCH_DIM, Math.max(16, nextPow2(features) / 4));
-  } else {
-    sketchDim = intOption(name('sketchDim'), opts.sketchDim, 16, MAX_SKETCH_DIM);
-    if (nextPow2(sketchDim) !== sketchDim) throw new RangeError(`${name('sketchDim')} must be a power of two, got ${sketchDim}`);
-  }
-  cpuBackendOption(name('backend'), opts.backend, 'CNTKSketch');
-  const memoryLimit = memoryLimitOption(name('memoryLimit'), opts.memoryLimit);
-  return {
-    channels, height, width, depth, filterSize, padding, features, degree, seed, dtype, approximation, sketchDim, memoryLimit,
-  };
+  return padding;
+}
+
+function powerOfTwo(name: string, value: unknown): number {
+  const m = intOption(name, value, 16, MAX_SKETCH_DIM);
+  if (nextPow2(m) !== m) throw new RangeError(`${name} must be a power of two, got ${m}`);
+  return m;
+}
+
+/** The options of CNTKSketch, declared once: validation, defaults, types and the saved fields. */
+const OPTIONS = {
+  /** Shape of each image: [channels, height, width] (positive integers, at most 2^20 each). */
+  inputShape: field<[number, number, number], readonly [number, number, number]>(readInputShape).save(),
+  /** Conv layers L, 1..32; with 'valid' padding also at most (min(H, W) - 1) / (filterSize - 1). */
+  depth: fields.int(1, CNTK_SKETCH_MAX_DEPTH).save(),
+  /** Filter edge q, 1..min(H, W); odd with 'same' padding. */
+  filterSize: fields.int(1, MAX_EDGE).save(),
+  /** 'valid' (each layer shrinks the grid by filterSize - 1) or 'same' (zero padding, odd filterSize). */
+  padding: field<Padding>(readPadding).save(),
+  /** Output features per image, 1..2^24. */
+  features: fields.int(1, MAX_FEATURES).save(),
+  /**
+   * Degree of the polynomial approximations of k0 and k1, 1..16. Default 8,
+   * and 16 from 16,384 features on: there the sketch error falls below the
+   * degree-8 polynomial floor (NTK Gram error ~1.5-2% on Fashion-MNIST; 0.6%
+   * at degree 16), at about 1.8x the time per image.
+   */
+  degree: fields.int(1, CNTK_SKETCH_MAX_DEGREE).default(({ resolved }) => ((resolved.features as number) >= 16384 ? 16 : 8)).save(),
+  /** Non-negative safe integer. Default 0. */
+  seed: fields.seed().save(),
+  /** Dtype of the features (images are converted to it). Default 'float32'. */
+  dtype: fields.dtype().save(),
+  /** 'nnls' (default) or 'taylor'; see arcCosinePolynomial. */
+  approximation: field<PolynomialApproximation>((name, v) => approximationOption(name, v)).default('nnls').save(),
+  /** Internal per-pixel sketch dimension m, a power of two in [16, 2^20]. Default max(16, nextPow2(features) / 4). */
+  sketchDim: field<number>(powerOfTwo)
+    .default(({ resolved }) => Math.min(MAX_SKETCH_DIM, Math.max(16, nextPow2(resolved.features as number) / 4)))
+    .save(),
+  /** 'cpu' or 'auto' (CNTKSketch runs on the CPU). Default 'cpu'. */
+  backend: field<'cpu', BackendChoice>((name, v) => (cpuBackendOption(name, v, 'CNTKSketch'), 'cpu')).default('cpu'),
+  /** Refuse maps or results needing more bytes than this. Default 4 GiB. */
+  memoryLimit: fields.memoryLimit(),
+};
+
+export type CNTKSketchOptions = OptionsOf<typeof OPTIONS>;
+export type CNTKSketchTransformOptions = FeatureTransformOptions;
+type Resolved = ValuesOf<typeof OPTIONS>;
+const EXAMPLE = "new CNTKSketch({ inputShape: [1, 28, 28], depth: 3, filterSize: 3, padding: 'same', features: 4096 })";
+
+/** What toJSON() writes: parameters, seed and the polynomial coefficients. */
+export type CNTKSketchJSON = { format: 'ntk-sketch/cntk-sketch'; version: 1 } & SavedOf<typeof OPTIONS> & { polynomials: PolynomialsJSON };
+
+function resolve(options: unknown, fromJson: boolean): Resolved {
+  return resolveOptions(OPTIONS, options, fromJson ? { prefix: 'json.', what: 'CNTKSketch.fromJSON', example: EXAMPLE } : { what: 'CNTKSketch', example: EXAMPLE });
 }
 
 /** Lower end of the interval the cosines of layer h = 1..depth lie in: [-1, 1] at layer 1, [0, 1] after. */
@@ -220,7 +194,7 @@ function parameterBytesBound(r: Resolved): number {
   const elem = elementBytes(r.dtype);
   const m = r.sketchDim;
   const leaves = Math.max(2, nextPow2(r.degree));
-  const inPad = nextPow2(Math.max(r.channels * r.filterSize * r.filterSize, m));
+  const inPad = nextPow2(Math.max(r.inputShape[0] * r.filterSize * r.filterSize, m));
   // Tree nodes (signs for two children, two row samples), the TensorSRHT, the
   // sign-shift maps of the patch sums and compression, the final SRHT.
   const tree = (leaves - 1) * (2 * inPad * elem + 2 * m * 4);
@@ -232,9 +206,7 @@ function parameterBytesBound(r: Resolved): number {
 }
 
 /** Saved options; a saved map also holds its polynomials. */
-const SAVED_OPTIONS = [
-  'inputShape', 'depth', 'filterSize', 'padding', 'degree', 'features', 'sketchDim', 'seed', 'dtype', 'approximation',
-] as const;
+const SAVED_OPTIONS = savedKeys(OPTIONS);
 
 const SAVED: SavedFormat = {
   owner: 'CNTKSketch',
@@ -245,18 +217,12 @@ const SAVED: SavedFormat = {
 
 const restoreToken = Symbol('CNTKSketch.restore');
 
+/** The resolved options, as read-only properties of the map. */
+export interface CNTKSketch extends Readonly<Omit<Resolved, 'features' | 'inputShape' | 'backend'>> {}
+
 export class CNTKSketch extends FeatureMap {
-  readonly inputShape: readonly [number, number, number];
-  readonly depth: number;
-  readonly filterSize: number;
-  readonly padding: Padding;
-  readonly features: number;
-  readonly degree: number;
-  readonly seed: number;
-  readonly dtype: DType;
-  readonly approximation: PolynomialApproximation;
-  readonly sketchDim: number;
-  readonly memoryLimit: number;
+  declare readonly features: number;
+  declare readonly inputShape: readonly [number, number, number];
   private readonly k1: Float64Array[];
   private readonly k0: Float64Array[];
   private readonly map: NativeCntkSketchMap;
@@ -264,18 +230,9 @@ export class CNTKSketch extends FeatureMap {
   constructor(options: CNTKSketchOptions, ...restore: [typeof restoreToken, LayerPolynomials] | []) {
     super();
     const fromJson = restore.length === 2 && restore[0] === restoreToken;
-    const r = resolveOptions(options, fromJson ? 'json.' : '', fromJson ? 'CNTKSketch.fromJSON' : 'CNTKSketch');
-    this.inputShape = Object.freeze([r.channels, r.height, r.width] as [number, number, number]);
-    this.depth = r.depth;
-    this.filterSize = r.filterSize;
-    this.padding = r.padding;
-    this.features = r.features;
-    this.degree = r.degree;
-    this.seed = r.seed;
-    this.dtype = r.dtype;
-    this.approximation = r.approximation;
-    this.sketchDim = r.sketchDim;
-    this.memoryLimit = r.memoryLimit;
+    const r = resolve(options, fromJson);
+    const { backend: _cpu, ...values } = r;
+    Object.assign(this, values, { inputShape: Object.freeze([...r.inputShape] as [number, number, number]) });
     checkMemory(
       `CNTKSketch parameters (sketchDim ${r.sketchDim}, degree ${r.degree}, depth ${r.depth})`,
       parameterBytesBound(r),
@@ -284,8 +241,9 @@ export class CNTKSketch extends FeatureMap {
     const polynomials = fromJson ? restore[1]! : computePolynomials(r.depth, polynomialSource(r));
     this.k1 = polynomials.k1;
     this.k0 = polynomials.k0;
+    const [channels, height, width] = r.inputShape;
     this.map = new (native().CntkSketchMap)(
-      r.channels, r.height, r.width, r.depth, r.filterSize, r.padding === 'same', r.features, r.sketchDim, r.seed, r.dtype,
+      channels, height, width, r.depth, r.filterSize, r.padding === 'same', r.features, r.sketchDim, r.seed, r.dtype,
       this.k1, this.k0, true,
     );
   }
@@ -365,19 +323,12 @@ export class CNTKSketch extends FeatureMap {
 
   /** A small document (parameters, seed, coefficients) that fromJSON turns back into the same map. */
   toJSON(): CNTKSketchJSON {
+    const values = savedValues(OPTIONS, this as unknown as Resolved);
     return {
       format: CNTK_SKETCH_FORMAT,
       version: CNTK_SKETCH_VERSION,
-      inputShape: [...this.inputShape] as [number, number, number],
-      depth: this.depth,
-      filterSize: this.filterSize,
-      padding: this.padding,
-      degree: this.degree,
-      features: this.features,
-      sketchDim: this.sketchDim,
-      seed: this.seed,
-      dtype: this.dtype,
-      approximation: this.approximation,
+      ...values,
+      inputShape: [...values.inputShape] as [number, number, number],
       polynomials: polynomialsToJSON({ k1: this.k1, k0: this.k0 }),
     };
   }
@@ -391,7 +342,7 @@ export class CNTKSketch extends FeatureMap {
   static fromJSON(json: unknown, options: { memoryLimit?: number } = {}): CNTKSketch {
     const { doc, memoryLimit } = readSaved(json, options, SAVED);
     const params = savedOptions(doc, SAVED_OPTIONS, memoryLimit) as unknown as CNTKSketchOptions;
-    const r = resolveOptions(params, 'json.', 'CNTKSketch.fromJSON');
+    const r = resolve(params, true);
     const stored = readPolynomials(doc.polynomials, r, polynomialSource(r), 'CNTKSketch');
     return new CNTKSketch(params, restoreToken, stored);
   }

@@ -47,6 +47,7 @@
  * NTKSketch pool, its hidden layers plus the kept rows; for other pools, one
  * pool transform plus a gather.
  */
+import type { MatrixLike, RowsLike } from '../core/inputs.js';
 import type { NdArray } from 'ndarray';
 import {
   booleanOption,
@@ -383,11 +384,11 @@ export class LeverageSelection {
    * data: a few thousand rows; dense, CSR or images as the pool takes) and
    * draws the columns to keep. Replaces an earlier fit.
    */
-  fitSync(X: unknown): this {
+  fitSync(X: RowsLike): this {
     return runSync(this.fitSteps(false, X));
   }
 
-  async fit(X: unknown): Promise<this> {
+  async fit(X: RowsLike): Promise<this> {
     return runAsync(this.fitSteps(true, X));
   }
 
@@ -425,11 +426,11 @@ export class LeverageSelection {
   }
 
   /** The kept features of the rows of X: n x features, in the pool's dtype. Options: `{ out }` as for the maps. */
-  transformSync(X: unknown, options?: { out?: unknown }): NdArray<FloatArray> {
+  transformSync(X: RowsLike, options?: { out?: FloatArray | MatrixLike }): NdArray<FloatArray> {
     return runSync(this.transformSteps(false, X, options));
   }
 
-  async transform(X: unknown, options?: { out?: unknown }): Promise<NdArray<FloatArray>> {
+  async transform(X: RowsLike, options?: { out?: FloatArray | MatrixLike }): Promise<NdArray<FloatArray>> {
     return runAsync(this.transformSteps(true, X, options));
   }
 

@@ -1,6 +1,6 @@
 /**
  * NTKRandomFeatures: arc-cosine random features combined by TensorSRHT whose
- * inner products approximate the fully connected NTK and NNGP (SPEC §4.2;
+ * inner products approximate the fully connected NTK and NNGP (docs/math.md#ntkrandomfeatures;
  * Zandieh et al., "Scaling Neural Tangent Kernels via Sketching and Random
  * Features", NeurIPS 2021, NTKRF).
  *
@@ -77,7 +77,7 @@
  * the price of an O(1/m) bias (a ratio estimator). It is the default because
  * it meets the issue's Gram error target where the plain estimator does not
  * (8,192 features, depth 2: 0.022 vs 0.053); `normalize: false` gives the
- * plain, unbiased estimator of SPEC §4.2.
+ * plain estimator of docs/math.md#ntkrandomfeatures-recursion.
  *
  * Accuracy at a fixed output width (bench/results/ntk-random-features-accuracy.md:
  * Fashion-MNIST, 10,000 / 10,000 images, the CLI's ridge protocol, 8,192
@@ -104,17 +104,11 @@
 import type { NdArray } from 'ndarray';
 import {
   allocate,
-  booleanOption,
   checkMemory,
-  checkOptions,
   describe,
-  dtypeOption,
   elementBytes,
   intOption,
-  memoryLimitOption,
-  seedOption,
   toNdarray,
-  type DType,
 } from '../core/arrays.js';
 import {
   FeatureMap,
@@ -125,70 +119,98 @@ import {
   readSaved,
   rowBatch,
   savedOptions,
-  type FeatureMapOptions,
   type FeatureTransformOptions,
   type SavedFormat,
   type TransformBatch,
 } from './feature-map.js';
 import { native, type FloatArray, type NativeFeatureMap, type NativeNtkRandomFeaturesMap } from '../core/native.js';
+import { field, fields, resolveOptions, savedKeys, savedValues, type OptionsOf, type SavedOf, type ValuesOf } from '../core/options.js';
 
-export interface NTKRandomFeaturesOptions extends FeatureMapOptions {
+export const NTK_RANDOM_FEATURES_MAX_DEPTH = 32;
+/** Default share of the output given to the TensorSRHT features. */
+export const DEFAULT_SKETCH_SHARE = 5 / 8;
+const MAX_FEATURES = 1 << 24;
+const MAX_INPUT_DIM = 2 ** 30;
+
+/** The options of NTKRandomFeatures, declared once: validation, defaults, types and the saved fields (in checksum order). */
+const OPTIONS = {
   /** Input dimension d (columns of X), 1..2^30 (the first layer holds d x (m0 + m1) weights). */
-  inputDim: number;
+  inputDim: fields.int(1, MAX_INPUT_DIM).save(),
   /** Hidden ReLU layers L, 1..32. */
-  depth: number;
+  depth: fields.int(1, NTK_RANDOM_FEATURES_MAX_DEPTH).save(),
   /** Output features per row, 2..2^24. */
-  features: number;
+  features: fields.int(2, MAX_FEATURES).save(),
   /**
    * TensorSRHT features ms per layer. Default round(5/8 * features). Without
    * arcCosineFeatures it must leave at least one arc-cosine feature:
    * 1..features - 1.
    */
-  sketchFeatures?: number;
+  sketchFeatures: fields
+    .int(1, ({ raw, resolved }) => (raw.arcCosineFeatures === undefined ? (resolved.features as number) - 1 : MAX_FEATURES))
+    .default(({ raw, resolved, name }) => {
+      const features = resolved.features as number;
+      if (raw.arcCosineFeatures === undefined) return Math.min(features - 1, Math.max(1, Math.round(DEFAULT_SKETCH_SHARE * features)));
+      return Math.max(1, features - intOption(name('arcCosineFeatures'), raw.arcCosineFeatures, 1, MAX_FEATURES));
+    })
+    .save(),
   /** Arc-cosine (relu) features m1 per layer, 1..2^24. Default features - sketchFeatures. */
-  arcCosineFeatures?: number;
+  arcCosineFeatures: field<number>((name, value, { resolved, name: nameOf }) => {
+    const m1 = intOption(name, value, 1, MAX_FEATURES);
+    const features = resolved.features as number, ms = resolved.sketchFeatures as number;
+    if (m1 + ms < features) {
+      throw new RangeError(
+        `${name} + ${nameOf('sketchFeatures')} must be at least ${nameOf('features')} (${features}), got ${m1} + ${ms}`,
+      );
+    }
+    return m1;
+  })
+    .default(({ resolved }) => (resolved.features as number) - (resolved.sketchFeatures as number))
+    .save(),
   /** Step features m0 per layer, 1..2^24. Default arcCosineFeatures. */
-  stepFeatures?: number;
+  stepFeatures: fields.int(1, MAX_FEATURES).default(({ resolved }) => resolved.arcCosineFeatures as number).save(),
   /** Leverage-score sampling of the arc-cosine weights. Default false. */
-  leverage?: boolean;
+  leverage: fields.boolean(false).save(),
   /**
    * Rescale every row's features to the exact diagonal of the kernels they
    * estimate (see the class notes). Default true; false gives the plain,
-   * unbiased estimator of SPEC §4.2.
+   * unbiased estimator (docs/math.md).
    */
-  normalize?: boolean;
+  normalize: fields.boolean(true).save(),
   /**
    * Draw the weight columns jointly (see the class notes): antithetic pairs
    * (w, -w) in W0 and W1 and orthogonal blocks of directions in W1. Each
    * column keeps its distribution, so the features stay unbiased. Lower Gram
    * error (NNGP a third) and 1.6x faster, but no better for ridge regression.
-   * Default false: every column drawn independently (SPEC §4.2).
+   * Default false: every column drawn independently.
    */
-  orthogonal?: boolean;
+  orthogonal: fields.boolean(false).save(),
+  /** Non-negative safe integer. Default 0. */
+  seed: fields.seed().save(),
   /** Dtype of weights and features (inputs are converted to it). Default 'float32'. */
-  dtype?: DType;
+  dtype: fields.dtype().save(),
+  /** Refuse maps or results needing more bytes than this. Default 4 GiB. */
+  memoryLimit: fields.memoryLimit(),
+};
+
+export type NTKRandomFeaturesOptions = OptionsOf<typeof OPTIONS>;
+type Resolved = ValuesOf<typeof OPTIONS>;
+const EXAMPLE = 'new NTKRandomFeatures({ inputDim: 784, depth: 2, features: 8192 })';
+
+function resolve(options: unknown, fromJson: boolean): Resolved {
+  return resolveOptions(
+    OPTIONS,
+    options,
+    fromJson ? { prefix: 'json.', what: 'NTKRandomFeatures.fromJSON', example: EXAMPLE } : { what: 'NTKRandomFeatures', example: EXAMPLE },
+  );
 }
 
 export type NTKRandomFeaturesTransformOptions = FeatureTransformOptions;
 
 /** What toJSON() writes: the options (the weights follow from the seed) and a checksum of them. */
-export interface NTKRandomFeaturesJSON {
-  format: 'ntk-sketch/ntk-random-features';
-  version: 2;
-  inputDim: number;
-  depth: number;
-  features: number;
-  sketchFeatures: number;
-  arcCosineFeatures: number;
-  stepFeatures: number;
-  leverage: boolean;
-  normalize: boolean;
-  orthogonal: boolean;
-  seed: number;
-  dtype: DType;
+export type NTKRandomFeaturesJSON = { format: 'ntk-sketch/ntk-random-features'; version: 2 } & SavedOf<typeof OPTIONS> & {
   /** FNV-1a (32-bit, hex) of the fields above: detects corrupted documents. */
   checksum: string;
-}
+};
 
 /** One layer's random weights, as returned by {@link NTKRandomFeatures.weights}. */
 export interface NTKRandomFeaturesLayerWeights {
@@ -204,65 +226,8 @@ export interface NTKRandomFeaturesLayerWeights {
 
 export const NTK_RANDOM_FEATURES_FORMAT = 'ntk-sketch/ntk-random-features';
 export const NTK_RANDOM_FEATURES_VERSION = 2;
-export const NTK_RANDOM_FEATURES_MAX_DEPTH = 32;
-/** Default share of the output given to the TensorSRHT features. */
-export const DEFAULT_SKETCH_SHARE = 5 / 8;
-const MAX_FEATURES = 1 << 24;
-const MAX_INPUT_DIM = 2 ** 30;
 /** Rows per GEMM block in the native core. */
 const BLOCK_ROWS = 256;
-
-type Resolved = Required<NTKRandomFeaturesOptions>;
-
-const OPTION_KEYS = [
-  'inputDim', 'depth', 'features', 'sketchFeatures', 'arcCosineFeatures', 'stepFeatures', 'leverage', 'normalize',
-  'orthogonal', 'seed', 'dtype', 'memoryLimit',
-] as const;
-
-function resolveOptions(options: unknown, prefix: string, what: string): Resolved {
-  if (options === undefined) {
-    throw new TypeError(
-      `${what} needs options { inputDim, depth, features }, e.g. new NTKRandomFeatures({ inputDim: 784, depth: 2, features: 8192 })`,
-    );
-  }
-  const opts = checkOptions(`${what} options`, options, OPTION_KEYS);
-  const name = (k: string) => `${prefix}${k}`;
-  const inputDim = intOption(name('inputDim'), opts.inputDim, 1, MAX_INPUT_DIM);
-  const depth = intOption(name('depth'), opts.depth, 1, NTK_RANDOM_FEATURES_MAX_DEPTH);
-  const features = intOption(name('features'), opts.features, 2, MAX_FEATURES);
-  let sketchFeatures: number, arcCosineFeatures: number;
-  if (opts.arcCosineFeatures === undefined) {
-    sketchFeatures =
-      opts.sketchFeatures === undefined
-        ? Math.min(features - 1, Math.max(1, Math.round(DEFAULT_SKETCH_SHARE * features)))
-        : intOption(name('sketchFeatures'), opts.sketchFeatures, 1, features - 1);
-    arcCosineFeatures = features - sketchFeatures;
-  } else {
-    arcCosineFeatures = intOption(name('arcCosineFeatures'), opts.arcCosineFeatures, 1, MAX_FEATURES);
-    sketchFeatures =
-      opts.sketchFeatures === undefined
-        ? Math.max(1, features - arcCosineFeatures)
-        : intOption(name('sketchFeatures'), opts.sketchFeatures, 1, MAX_FEATURES);
-    if (arcCosineFeatures + sketchFeatures < features) {
-      throw new RangeError(
-        `${name('arcCosineFeatures')} + ${name('sketchFeatures')} must be at least ${name('features')} (${features}), ` +
-          `got ${arcCosineFeatures} + ${sketchFeatures}`,
-      );
-    }
-  }
-  const stepFeatures =
-    opts.stepFeatures === undefined ? arcCosineFeatures : intOption(name('stepFeatures'), opts.stepFeatures, 1, MAX_FEATURES);
-  const leverage = booleanOption(name('leverage'), opts.leverage, false);
-  const normalize = booleanOption(name('normalize'), opts.normalize, true);
-  const orthogonal = booleanOption(name('orthogonal'), opts.orthogonal, false);
-  const seed = seedOption(name('seed'), opts.seed);
-  const dtype = dtypeOption(name('dtype'), opts.dtype);
-  const memoryLimit = memoryLimitOption(name('memoryLimit'), opts.memoryLimit);
-  return {
-    inputDim, depth, features, sketchFeatures, arcCosineFeatures, stepFeatures, leverage, normalize, orthogonal, seed, dtype,
-    memoryLimit,
-  };
-}
 
 /** Bytes of the map's parameters (checked before drawing them). */
 function parameterBytes(r: Resolved): number {
@@ -305,10 +270,7 @@ function fnv1a(text: string): string {
   return (h >>> 0).toString(16).padStart(8, '0');
 }
 
-const SAVED_FIELDS = [
-  'inputDim', 'depth', 'features', 'sketchFeatures', 'arcCosineFeatures', 'stepFeatures', 'leverage', 'normalize',
-  'orthogonal', 'seed', 'dtype',
-] as const;
+const SAVED_FIELDS = savedKeys(OPTIONS);
 /** Version 1 documents predate `orthogonal`: their maps drew independent columns. */
 const SAVED_FIELDS_V1 = SAVED_FIELDS.filter((k) => k !== 'orthogonal');
 
@@ -326,40 +288,22 @@ const SAVED_V1: SavedFormat = { ...SAVED, version: 1, fields: [...SAVED_FIELDS_V
 
 const restoreToken = Symbol('NTKRandomFeatures.restore');
 
+/**
+ * The resolved options, as read-only properties of the map: sketchFeatures
+ * (ms, TensorSRHT features per layer), arcCosineFeatures (m1, relu features
+ * per layer), stepFeatures (m0, step features per layer) and the rest.
+ */
+export interface NTKRandomFeatures extends Readonly<Omit<Resolved, 'features'>> {}
+
 export class NTKRandomFeatures extends FeatureMap {
-  readonly inputDim: number;
-  readonly depth: number;
-  readonly features: number;
-  /** ms: TensorSRHT features per layer. */
-  readonly sketchFeatures: number;
-  /** m1: arc-cosine (relu) features per layer. */
-  readonly arcCosineFeatures: number;
-  /** m0: step features per layer. */
-  readonly stepFeatures: number;
-  readonly leverage: boolean;
-  readonly normalize: boolean;
-  readonly orthogonal: boolean;
-  readonly seed: number;
-  readonly dtype: DType;
-  readonly memoryLimit: number;
+  declare readonly features: number;
   private readonly map: NativeNtkRandomFeaturesMap;
 
   constructor(options: NTKRandomFeaturesOptions, ...restore: [typeof restoreToken] | []) {
     super();
     const fromJson = restore[0] === restoreToken;
-    const r = resolveOptions(options, fromJson ? 'json.' : '', fromJson ? 'NTKRandomFeatures.fromJSON' : 'NTKRandomFeatures');
-    this.inputDim = r.inputDim;
-    this.depth = r.depth;
-    this.features = r.features;
-    this.sketchFeatures = r.sketchFeatures;
-    this.arcCosineFeatures = r.arcCosineFeatures;
-    this.stepFeatures = r.stepFeatures;
-    this.leverage = r.leverage;
-    this.normalize = r.normalize;
-    this.orthogonal = r.orthogonal;
-    this.seed = r.seed;
-    this.dtype = r.dtype;
-    this.memoryLimit = r.memoryLimit;
+    const r = resolve(options, fromJson);
+    Object.assign(this, r);
     checkMemory(
       `NTKRandomFeatures weights (inputDim ${r.inputDim}, depth ${r.depth}, ${r.stepFeatures} + ${r.arcCosineFeatures} columns per layer` +
         `${r.orthogonal ? ', plus the scratch of orthogonalising them' : ''})`,
@@ -418,20 +362,13 @@ export class NTKRandomFeatures extends FeatureMap {
 
   /** The options (the weights follow from the seed) and their checksum. */
   toJSON(): NTKRandomFeaturesJSON {
-    const fields = {
-      inputDim: this.inputDim,
-      depth: this.depth,
-      features: this.features,
-      sketchFeatures: this.sketchFeatures,
-      arcCosineFeatures: this.arcCosineFeatures,
-      stepFeatures: this.stepFeatures,
-      leverage: this.leverage,
-      normalize: this.normalize,
-      orthogonal: this.orthogonal,
-      seed: this.seed,
-      dtype: this.dtype,
+    const saved = savedValues(OPTIONS, this as unknown as Resolved);
+    return {
+      format: NTK_RANDOM_FEATURES_FORMAT,
+      version: NTK_RANDOM_FEATURES_VERSION,
+      ...saved,
+      checksum: checksumOf(saved, NTK_RANDOM_FEATURES_VERSION, SAVED_FIELDS),
     };
-    return { format: NTK_RANDOM_FEATURES_FORMAT, version: NTK_RANDOM_FEATURES_VERSION, ...fields, checksum: checksumOf(fields, NTK_RANDOM_FEATURES_VERSION, SAVED_FIELDS) };
   }
 
   /**
@@ -463,5 +400,5 @@ export class NTKRandomFeatures extends FeatureMap {
 
 /** Bytes a NTKRandomFeatures map with these options holds (for planning). */
 export function ntkRandomFeaturesParameterBytes(options: NTKRandomFeaturesOptions): number {
-  return parameterBytes(resolveOptions(options, '', 'ntkRandomFeaturesParameterBytes'));
+  return parameterBytes(resolveOptions(OPTIONS, options, { what: 'ntkRandomFeaturesParameterBytes', example: EXAMPLE }));
 }

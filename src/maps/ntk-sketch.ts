@@ -1,6 +1,6 @@
 /**
  * NTKSketch: features whose inner products approximate the fully connected
- * NTK and NNGP (SPEC §4.1; Zandieh et al., "Scaling Neural Tangent Kernels
+ * NTK and NNGP (docs/math.md#ntksketch; Zandieh et al., "Scaling Neural Tangent Kernels
  * via Sketching and Random Features", NeurIPS 2021, Algorithm 1).
  *
  * The kernels are |x||z| times a function of the cosine, so the map works on
@@ -39,19 +39,7 @@
  * 'taylor' uses the truncated series everywhere. bench/results/ntk-sketch.md
  * has measured errors and timings.
  */
-import {
-  allocate,
-  checkMemory,
-  checkOptions,
-  booleanOption,
-  dtypeOption,
-  elementBytes,
-  intOption,
-  memoryLimitOption,
-  nextPow2,
-  seedOption,
-  type DType,
-} from '../core/arrays.js';
+import { allocate, checkMemory, elementBytes, nextPow2 } from '../core/arrays.js';
 import { backends, resolveBackend, type BackendChoice } from '../core/backends.js';
 import {
   FeatureMap,
@@ -68,27 +56,53 @@ import {
   type FeatureKernel,
   type FeatureTransformOptions,
   type LayerPolynomials,
-  type PolynomialMapOptions,
   type PolynomialSource,
   type PolynomialsJSON,
   type SavedFormat,
   type TransformBatch,
 } from './feature-map.js';
 import { native, type NativeFeatureMap, type NativeNtkSketchMap } from '../core/native.js';
+import {
+  field,
+  fields,
+  resolveOptions,
+  savedKeys,
+  savedValues,
+  type OptionsOf,
+  type SavedOf,
+  type ValuesOf,
+} from '../core/options.js';
 import { approximationOption, type PolynomialApproximation } from '../sketches/primitives.js';
 
-export interface NTKSketchOptions extends PolynomialMapOptions {
+export const NTK_SKETCH_MAX_DEPTH = 32;
+export const NTK_SKETCH_MAX_DEGREE = 16;
+const MAX_FEATURES = 1 << 24;
+const MAX_SKETCH_DIM = 1 << 22;
+const MAX_INPUT_DIM = 2147483647;
+const DEFAULT_MAX_SKETCH_DIM = 4096;
+
+/** The sketchDim of an NTKSketch with this many features when none is given. */
+export function defaultSketchDim(features: number): number {
+  return Math.min(DEFAULT_MAX_SKETCH_DIM, Math.max(16, nextPow2(features)));
+}
+
+/** The options of NTKSketch, declared once: validation, defaults, types and the saved fields. */
+const OPTIONS = {
   /** Input dimension d (columns of X), 1..2^31-1. */
-  inputDim: number;
+  inputDim: fields.int(1, MAX_INPUT_DIM).save(),
   /** Hidden ReLU layers L, 1..32. */
-  depth: number;
+  depth: fields.int(1, NTK_SKETCH_MAX_DEPTH).save(),
   /** Output features per row, 1..2^24. */
-  features: number;
+  features: fields.int(1, MAX_FEATURES).save(),
   /** Degree q of the polynomial approximations of k0 and k1, 1..16. Default 4. */
-  degree?: number;
+  degree: fields.int(1, NTK_SKETCH_MAX_DEGREE).default(4).save(),
+  /** Non-negative safe integer. Default 0. */
+  seed: fields.seed().save(),
   /** Dtype of the features (inputs are converted to it). Default 'float32':
    * sketch errors (~1e-2) dwarf float32 rounding, and it halves memory and time. */
-  dtype?: DType;
+  dtype: fields.dtype().save(),
+  /** 'nnls' (default) or 'taylor'; see arcCosinePolynomial. */
+  approximation: field<PolynomialApproximation>((name, v) => approximationOption(name, v)).default('nnls').save(),
   /**
    * Internal sketch dimension m, 8..2^22: entries of the hidden-layer sketches
    * and tree nodes (the output always has `features` entries). Default: the
@@ -101,14 +115,16 @@ export interface NTKSketchOptions extends PolynomialMapOptions {
    * every column shares; there sketchDim 16384 is worth its cost (see
    * LeverageSelection).
    */
-  sketchDim?: number;
+  sketchDim: fields.int(8, MAX_SKETCH_DIM).default(({ resolved }) => defaultSketchDim(resolved.features as number)).save(),
   /**
    * Where transforms run: 'cpu', 'cuda' (a RangeError giving the reason
    * when no CUDA device is usable) or 'auto' (CUDA when a device is usable).
    * Both compute the same operations in the same order: the features are
    * bit-identical. Default 'cpu'.
    */
-  backend?: BackendChoice;
+  backend: field<'cpu' | 'cuda', BackendChoice>((name, v) => resolveBackend(name, v)).default('cpu'),
+  /** Refuse maps or results needing more bytes than this. Default 4 GiB. */
+  memoryLimit: fields.memoryLimit(),
   /**
    * Default true: an output block of one factor whose share of the rows
    * reaches the dimension of its input (the previous layer's features, or
@@ -118,26 +134,17 @@ export interface NTKSketchOptions extends PolynomialMapOptions {
    * assumes that the rows of a block are alike, and the entries of a copy
    * are not (one can hold a third of its norm).
    */
-  exactCopies?: boolean;
-}
+  exactCopies: fields.boolean(true).save(),
+};
+
+export type NTKSketchOptions = OptionsOf<typeof OPTIONS>;
+type Resolved = ValuesOf<typeof OPTIONS>;
+const EXAMPLE = 'new NTKSketch({ inputDim: 784, depth: 2, features: 4096 })';
 
 export type NTKSketchTransformOptions = FeatureTransformOptions;
 
 /** What toJSON() writes: parameters, seed and the polynomial coefficients. */
-export interface NTKSketchJSON {
-  format: 'ntk-sketch/ntk-sketch';
-  version: 3;
-  inputDim: number;
-  depth: number;
-  degree: number;
-  features: number;
-  sketchDim: number;
-  seed: number;
-  dtype: DType;
-  approximation: PolynomialApproximation;
-  exactCopies: boolean;
-  polynomials: PolynomialsJSON;
-}
+export type NTKSketchJSON = { format: 'ntk-sketch/ntk-sketch'; version: 3 } & SavedOf<typeof OPTIONS> & { polynomials: PolynomialsJSON };
 
 export const NTK_SKETCH_FORMAT = 'ntk-sketch/ntk-sketch';
 /**
@@ -148,27 +155,8 @@ export const NTK_SKETCH_FORMAT = 'ntk-sketch/ntk-sketch';
  * refused rather than silently giving another map.
  */
 export const NTK_SKETCH_VERSION = 3;
-const DEFAULT_MAX_SKETCH_DIM = 4096;
-
-/** The sketchDim of an NTKSketch with this many features when none is given. */
-export function defaultSketchDim(features: number): number {
-  return Math.min(DEFAULT_MAX_SKETCH_DIM, Math.max(16, nextPow2(features)));
-}
-export const NTK_SKETCH_MAX_DEPTH = 32;
-export const NTK_SKETCH_MAX_DEGREE = 16;
-const MAX_FEATURES = 1 << 24;
-const MAX_SKETCH_DIM = 1 << 22;
-const MAX_INPUT_DIM = 2147483647;
-
-type Resolved = Required<Omit<NTKSketchOptions, 'backend'>> & { backend: 'cpu' | 'cuda' };
-
-const OPTION_KEYS = [
-  'inputDim', 'depth', 'features', 'degree', 'seed', 'dtype', 'approximation', 'sketchDim', 'backend', 'memoryLimit',
-  'exactCopies',
-] as const;
-
 /** Saved options; a saved map also holds its polynomials. */
-const SAVED_OPTIONS = ['inputDim', 'depth', 'degree', 'features', 'sketchDim', 'seed', 'dtype', 'approximation', 'exactCopies'] as const;
+const SAVED_OPTIONS = savedKeys(OPTIONS);
 const SAVED_OPTIONS_V2 = SAVED_OPTIONS.filter((k) => k !== 'exactCopies');
 
 const SAVED_V2: SavedFormat = { owner: 'NTKSketch', format: NTK_SKETCH_FORMAT, version: 2, fields: [...SAVED_OPTIONS_V2, 'polynomials'] };
@@ -184,27 +172,8 @@ const SAVED: SavedFormat = {
   },
 };
 
-function resolveOptions(options: unknown, prefix: string, what: string): Resolved {
-  if (options === undefined) {
-    throw new TypeError(`${what} needs options { inputDim, depth, features }, e.g. new NTKSketch({ inputDim: 784, depth: 2, features: 4096 })`);
-  }
-  const opts = checkOptions(`${what} options`, options, OPTION_KEYS);
-  const name = (k: string) => `${prefix}${k}`;
-  const inputDim = intOption(name('inputDim'), opts.inputDim, 1, MAX_INPUT_DIM);
-  const depth = intOption(name('depth'), opts.depth, 1, NTK_SKETCH_MAX_DEPTH);
-  const features = intOption(name('features'), opts.features, 1, MAX_FEATURES);
-  const degree = opts.degree === undefined ? 4 : intOption(name('degree'), opts.degree, 1, NTK_SKETCH_MAX_DEGREE);
-  const seed = seedOption(name('seed'), opts.seed);
-  const dtype = dtypeOption(name('dtype'), opts.dtype);
-  const approximation = approximationOption(name('approximation'), opts.approximation);
-  const sketchDim =
-    opts.sketchDim === undefined
-      ? defaultSketchDim(features)
-      : intOption(name('sketchDim'), opts.sketchDim, 8, MAX_SKETCH_DIM);
-  const backend = resolveBackend(name('backend'), opts.backend);
-  const memoryLimit = memoryLimitOption(name('memoryLimit'), opts.memoryLimit);
-  const exactCopies = booleanOption(name('exactCopies'), opts.exactCopies, true);
-  return { inputDim, depth, features, degree, seed, dtype, approximation, sketchDim, backend, memoryLimit, exactCopies };
+function resolve(options: unknown, fromJson: boolean): Resolved {
+  return resolveOptions(OPTIONS, options, fromJson ? { prefix: 'json.', what: 'NTKSketch.fromJSON', example: EXAMPLE } : { what: 'NTKSketch', example: EXAMPLE });
 }
 
 /** The coefficients this version computes: 'nnls' fits layer h on [lower[h-1], 1]. */
@@ -229,20 +198,11 @@ function parameterBytesBound(r: Resolved): number {
 
 const restoreToken = Symbol('NTKSketch.restore');
 
+/** The resolved options, as read-only properties of the map ('auto' backend resolved when it was built). */
+export interface NTKSketch extends Readonly<Omit<Resolved, 'features'>> {}
+
 export class NTKSketch extends FeatureMap {
-  readonly inputDim: number;
-  readonly depth: number;
-  readonly features: number;
-  readonly degree: number;
-  readonly seed: number;
-  readonly dtype: DType;
-  readonly approximation: PolynomialApproximation;
-  readonly sketchDim: number;
-  /** Whether single-factor blocks with enough rows are exact copies of their input (see the option). */
-  readonly exactCopies: boolean;
-  /** The backend transforms run on ('auto' resolved when the map was built). */
-  readonly backend: 'cpu' | 'cuda';
-  readonly memoryLimit: number;
+  declare readonly features: number;
   private readonly k1: Float64Array[];
   private readonly k0: Float64Array[];
   private readonly lower: Float64Array;
@@ -251,18 +211,8 @@ export class NTKSketch extends FeatureMap {
   constructor(options: NTKSketchOptions, ...restore: [typeof restoreToken, LayerPolynomials] | []) {
     super();
     const fromJson = restore.length === 2 && restore[0] === restoreToken;
-    const r = resolveOptions(options, fromJson ? 'json.' : '', fromJson ? 'NTKSketch.fromJSON' : 'NTKSketch');
-    this.inputDim = r.inputDim;
-    this.depth = r.depth;
-    this.features = r.features;
-    this.degree = r.degree;
-    this.seed = r.seed;
-    this.dtype = r.dtype;
-    this.approximation = r.approximation;
-    this.sketchDim = r.sketchDim;
-    this.exactCopies = r.exactCopies;
-    this.backend = r.backend;
-    this.memoryLimit = r.memoryLimit;
+    const r = resolve(options, fromJson);
+    Object.assign(this, r);
     checkMemory(`NTKSketch parameters (sketchDim ${r.sketchDim}, degree ${r.degree}, depth ${r.depth})`, parameterBytesBound(r), r.memoryLimit);
     const nat = native();
     this.lower = nat.layerLowerBounds(r.depth);
@@ -348,15 +298,7 @@ export class NTKSketch extends FeatureMap {
     return {
       format: NTK_SKETCH_FORMAT,
       version: NTK_SKETCH_VERSION,
-      inputDim: this.inputDim,
-      depth: this.depth,
-      degree: this.degree,
-      features: this.features,
-      sketchDim: this.sketchDim,
-      seed: this.seed,
-      dtype: this.dtype,
-      approximation: this.approximation,
-      exactCopies: this.exactCopies,
+      ...savedValues(OPTIONS, this as unknown as Resolved),
       polynomials: polynomialsToJSON({ k1: this.k1, k0: this.k0 }),
     };
   }
@@ -373,7 +315,7 @@ export class NTKSketch extends FeatureMap {
       ...savedOptions(doc, format === SAVED_V2 ? SAVED_OPTIONS_V2 : SAVED_OPTIONS, memoryLimit),
       ...(opts.backend === undefined ? {} : { backend: opts.backend }),
     } as unknown as NTKSketchOptions;
-    const r = resolveOptions(params, 'json.', 'NTKSketch.fromJSON');
+    const r = resolve(params, true);
     const stored = readPolynomials(doc.polynomials, r, polynomialSource(r, native().layerLowerBounds(r.depth)));
     return new NTKSketch(params, restoreToken, stored);
   }

@@ -1,6 +1,6 @@
 /**
  * Ridge regression on feature maps and kernel ridge regression on exact
- * kernels (SPEC §5). Both solve (A + lambda I) W = B in float64:
+ * kernels (docs/math.md#ridge-regression). Both solve (A + lambda I) W = B in float64:
  *
  * - RidgeRegression: A = Phi^T Phi (m x m), B = Phi^T Y, accumulated over
  *   batches (`partialFit`) through the core's FMA-chain SYRK/GEMM (any batch split
@@ -29,6 +29,7 @@ import {
 } from '../core/arrays.js';
 import { native, type FloatArray } from '../core/native.js';
 import { runAsync, runSync, type Steps } from '../core/steps.js';
+import type { MatrixLike, TargetsLike } from '../core/inputs.js';
 
 export type Metric = 'accuracy' | 'mse';
 
@@ -340,32 +341,32 @@ export class RidgeRegression extends RegularizedSolver {
   }
 
   /** Fits on Phi (n x m) and Y (n x k, or a length-n vector), discarding earlier data. */
-  fitSync(Phi: unknown, Y: unknown): this {
+  fitSync(Phi: MatrixLike, Y: TargetsLike): this {
     runSync(this.accumulateSteps(false, Phi, Y, true));
     runSync(this.solveSteps(false));
     return this;
   }
-  async fit(Phi: unknown, Y: unknown): Promise<this> {
+  async fit(Phi: MatrixLike, Y: TargetsLike): Promise<this> {
     await runAsync(this.accumulateSteps(true, Phi, Y, true));
     await runAsync(this.solveSteps(true));
     return this;
   }
 
   /** Adds a batch to the normal equations; the solve happens at the next predict. */
-  partialFitSync(Phi: unknown, Y: unknown): this {
+  partialFitSync(Phi: MatrixLike, Y: TargetsLike): this {
     runSync(this.accumulateSteps(false, Phi, Y, false));
     return this;
   }
-  async partialFit(Phi: unknown, Y: unknown): Promise<this> {
+  async partialFit(Phi: MatrixLike, Y: TargetsLike): Promise<this> {
     await runAsync(this.accumulateSteps(true, Phi, Y, false));
     return this;
   }
 
   /** Predictions Phi W (n x k, float64). */
-  predictSync(Phi: unknown): NdArray<Float64Array> {
+  predictSync(Phi: MatrixLike): NdArray<Float64Array> {
     return runSync(this.predictSteps(false, toMatrix('Phi', Phi, { cols: this.dim || undefined, colsName: 'the fitted features' })));
   }
-  async predict(Phi: unknown): Promise<NdArray<Float64Array>> {
+  async predict(Phi: MatrixLike): Promise<NdArray<Float64Array>> {
     return runAsync(this.predictSteps(true, toMatrix('Phi', Phi, { cols: this.dim || undefined, colsName: 'the fitted features' })));
   }
 
@@ -373,11 +374,11 @@ export class RidgeRegression extends RegularizedSolver {
    * Chooses lambda on a validation set (PhiVal, YVal) from one
    * eigendecomposition of Phi^T Phi; sets it and returns every score.
    */
-  selectLambdaSync(PhiVal: unknown, YVal: unknown, options?: LambdaPathOptions): LambdaScore[] {
+  selectLambdaSync(PhiVal: MatrixLike, YVal: TargetsLike, options?: LambdaPathOptions): LambdaScore[] {
     const { phi, y } = this.checkValidation(PhiVal, YVal);
     return runSync(this.pathSteps(false, phi, y, options));
   }
-  async selectLambda(PhiVal: unknown, YVal: unknown, options?: LambdaPathOptions): Promise<LambdaScore[]> {
+  async selectLambda(PhiVal: MatrixLike, YVal: TargetsLike, options?: LambdaPathOptions): Promise<LambdaScore[]> {
     const { phi, y } = this.checkValidation(PhiVal, YVal);
     return runAsync(this.pathSteps(true, phi, y, options));
   }
@@ -462,22 +463,22 @@ export class KernelRidgeRegression extends RegularizedSolver {
   }
 
   /** Fits dual weights on the training kernel K (n x n) and targets Y (n x k or length n). */
-  fitSync(K: unknown, Y: unknown): this {
+  fitSync(K: MatrixLike, Y: TargetsLike): this {
     this.load(K, Y);
     runSync(this.solveSteps(false));
     return this;
   }
-  async fit(K: unknown, Y: unknown): Promise<this> {
+  async fit(K: MatrixLike, Y: TargetsLike): Promise<this> {
     this.load(K, Y);
     await runAsync(this.solveSteps(true));
     return this;
   }
 
   /** Predictions K_test W for the test-vs-train kernel K_test (m x n). */
-  predictSync(Ktest: unknown): NdArray<Float64Array> {
+  predictSync(Ktest: MatrixLike): NdArray<Float64Array> {
     return runSync(this.predictSteps(false, toMatrix('Ktest', Ktest, { cols: this.dim || undefined, colsName: 'the training points' })));
   }
-  async predict(Ktest: unknown): Promise<NdArray<Float64Array>> {
+  async predict(Ktest: MatrixLike): Promise<NdArray<Float64Array>> {
     return runAsync(this.predictSteps(true, toMatrix('Ktest', Ktest, { cols: this.dim || undefined, colsName: 'the training points' })));
   }
 
@@ -485,11 +486,11 @@ export class KernelRidgeRegression extends RegularizedSolver {
    * Loads (K, Y) and chooses lambda on validation points: KVal is the
    * validation-vs-train kernel, YVal its targets. One eigendecomposition of K.
    */
-  selectLambdaSync(K: unknown, Y: unknown, KVal: unknown, YVal: unknown, options?: LambdaPathOptions): LambdaScore[] {
+  selectLambdaSync(K: MatrixLike, Y: TargetsLike, KVal: MatrixLike, YVal: TargetsLike, options?: LambdaPathOptions): LambdaScore[] {
     const { kv, yv } = this.loadWithValidation(K, Y, KVal, YVal);
     return runSync(this.pathSteps(false, kv, yv, options));
   }
-  async selectLambda(K: unknown, Y: unknown, KVal: unknown, YVal: unknown, options?: LambdaPathOptions): Promise<LambdaScore[]> {
+  async selectLambda(K: MatrixLike, Y: TargetsLike, KVal: MatrixLike, YVal: TargetsLike, options?: LambdaPathOptions): Promise<LambdaScore[]> {
     const { kv, yv } = this.loadWithValidation(K, Y, KVal, YVal);
     return runAsync(this.pathSteps(true, kv, yv, options));
   }

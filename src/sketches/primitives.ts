@@ -1,5 +1,5 @@
 /**
- * Sketch primitives (SPEC §3) and the polynomial approximations of the
+ * Sketch primitives (docs/math.md#sketch-primitives) and the polynomial approximations of the
  * arc-cosine kernels that NTKSketch is built from.
  *
  * Every sketch is a seeded linear map whose inner products are unbiased:
@@ -38,6 +38,7 @@ import {
   type DType,
 } from '../core/arrays.js';
 import { native, type FloatArray } from '../core/native.js';
+import type { CsrMatrixLike, MatrixLike } from '../core/inputs.js';
 
 export type ArcCosKernelName = 'k0' | 'k1';
 export type PolynomialApproximation = 'taylor' | 'nnls';
@@ -144,14 +145,14 @@ function run(
 }
 
 /** Unnormalised Walsh–Hadamard transform H x of each dense row (length a power of two). */
-export function walshHadamard(X: unknown): NdArray<FloatArray> {
+export function walshHadamard(X: MatrixLike): NdArray<FloatArray> {
   const x = toMatrix('X', X);
   if (x.cols < 1 || (x.cols & (x.cols - 1)) !== 0) throw new RangeError(`X must have a power-of-two number of columns, got ${x.cols}`);
   return run('fwht', { ...x, indptr: null, indices: null }, x.cols, { seed: 0, outDim: 0, degree: 0, coeffs: null });
 }
 
 /** CountSketch of each row of X to outDim entries. */
-export function countSketch(X: unknown, options: { outDim: number; seed?: number }): NdArray<FloatArray> {
+export function countSketch(X: MatrixLike | CsrMatrixLike, options: { outDim: number; seed?: number }): NdArray<FloatArray> {
   const opts = checkOptions('countSketch options', options, ['outDim', 'seed']);
   const outDim = intOption('outDim', opts.outDim, 1, MAX_SKETCH_DIM);
   const x = input('X', X);
@@ -159,7 +160,7 @@ export function countSketch(X: unknown, options: { outDim: number; seed?: number
 }
 
 /** SRHT of each row of X to outDim entries. */
-export function srht(X: unknown, options: { outDim: number; seed?: number }): NdArray<FloatArray> {
+export function srht(X: MatrixLike | CsrMatrixLike, options: { outDim: number; seed?: number }): NdArray<FloatArray> {
   const opts = checkOptions('srht options', options, ['outDim', 'seed']);
   const outDim = intOption('outDim', opts.outDim, 1, MAX_SKETCH_DIM);
   const x = input('X', X);
@@ -167,7 +168,7 @@ export function srht(X: unknown, options: { outDim: number; seed?: number }): Nd
 }
 
 /** TensorSRHT of row i of X with row i of Y (dense), outDim entries each. */
-export function tensorSrht(X: unknown, Y: unknown, options: { outDim: number; seed?: number }): NdArray<FloatArray> {
+export function tensorSrht(X: MatrixLike | CsrMatrixLike, Y: MatrixLike, options: { outDim: number; seed?: number }): NdArray<FloatArray> {
   const opts = checkOptions('tensorSrht options', options, ['outDim', 'seed']);
   const outDim = intOption('outDim', opts.outDim, 1, MAX_SKETCH_DIM);
   const x = input('X', X);
@@ -181,7 +182,7 @@ export function tensorSrht(X: unknown, Y: unknown, options: { outDim: number; se
  * PolySketch with `degree` leaves (a power of two, 2..64): row i of the
  * result is [Q_1 x_i, Q_2 x_i, ..., Q_degree x_i], each block sketchDim wide.
  */
-export function polySketch(X: unknown, options: { degree: number; sketchDim: number; seed?: number }): NdArray<FloatArray> {
+export function polySketch(X: MatrixLike | CsrMatrixLike, options: { degree: number; sketchDim: number; seed?: number }): NdArray<FloatArray> {
   const opts = checkOptions('polySketch options', options, ['degree', 'sketchDim', 'seed']);
   const degree = intOption('degree', opts.degree, 2, 64);
   if ((degree & (degree - 1)) !== 0) throw new RangeError(`degree must be a power of two, got ${degree}`);
@@ -196,7 +197,7 @@ export function polySketch(X: unknown, options: { degree: number; sketchDim: num
  * to outDim entries.
  */
 export function polyKernelSketch(
-  X: unknown,
+  X: MatrixLike | CsrMatrixLike,
   options: { coefficients: ArrayLike<number>; sketchDim: number; outDim?: number; seed?: number },
 ): NdArray<FloatArray> {
   const opts = checkOptions('polyKernelSketch options', options, ['coefficients', 'sketchDim', 'outDim', 'seed']);
