@@ -291,6 +291,9 @@ export class LeverageSelection {
   private fittedScores: Float64Array | null = null;
   /** NTKSketch pools with normalize: the native map of the kept rows alone. */
   private kept: NativeNtkSketchMap | null = null;
+  /** Whether this selection built its pool (fromJSON), and so releases it in dispose(). */
+  private ownsPool = false;
+  private released = false;
 
   constructor(options: LeverageSelectionOptions) {
     const opts = checkOptions('LeverageSelection options', options, ['map', 'features', 'kernel', 'lambda', 'seed', 'normalize', 'memoryLimit']);
@@ -343,6 +346,7 @@ export class LeverageSelection {
   }
 
   private *fitSteps(async: boolean, X: unknown): Steps<this> {
+    this.requireLive('fit');
     if (this.map.disposed) throw new RangeError('LeverageSelection.fit: the map has been disposed');
     const input = poolInput(this.map, X);
     const n = input.count;
@@ -370,8 +374,36 @@ export class LeverageSelection {
     this.cols = columns;
     this.colScales = Float64Array.from(columns, (j) => 1 / Math.sqrt(pi[j]));
     this.fittedScores = scores;
+    this.kept?.dispose();
     this.kept = this.keptRowsMap();
     return this;
+  }
+
+  /** Whether {@link dispose} was called. */
+  get disposed(): boolean {
+    return this.released;
+  }
+
+  /**
+   * Releases the native memory of the kept-rows map now (and the pool's, when
+   * fromJSON built the pool; a pool you passed in stays yours). Transforms
+   * still running keep what they need; later fit and transform calls throw.
+   * Calling it again does nothing. Also `using selection = ...`.
+   */
+  dispose(): void {
+    if (this.released) return;
+    this.released = true;
+    this.kept?.dispose();
+    this.kept = null;
+    if (this.ownsPool) this.map.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  private requireLive(what: string): void {
+    if (this.released) throw new Error(`LeverageSelection.${what}: the selection has been disposed`);
   }
 
   private keptRowsMap(): NativeNtkSketchMap | null {
@@ -394,6 +426,7 @@ export class LeverageSelection {
 
   private *transformSteps(async: boolean, X: unknown, options: unknown): Steps<NdArray<FloatArray>> {
     const { columns, scales } = this.requireFitted('transform');
+    this.requireLive('transform');
     if (this.map.disposed) throw new RangeError('LeverageSelection.transform: the map has been disposed');
     const opts = checkOptions('transform options', options, ['out']);
     if (this.kept) return yield* this.keptTransformSteps(async, this.kept, X, opts.out);
@@ -480,6 +513,7 @@ export class LeverageSelection {
       normalize: d.normalize as boolean,
       ...(memoryLimit === undefined ? {} : { memoryLimit: memoryLimit as number }),
     });
+    sel.ownsPool = true;
     const cols = d.columns, sc = d.scales;
     if (!Array.isArray(cols)) throw new TypeError(`json.columns must be an array of column indices, got ${describe(cols)}`);
     if (!Array.isArray(sc)) throw new TypeError(`json.scales must be an array of numbers, got ${describe(sc)}`);

@@ -494,4 +494,23 @@ describe('LeverageSelection', () => {
     expect(() => sel.transformSync(Xnew)).toThrow(/disposed/);
     expect(() => new LeverageSelection({ map: pool, features: 8 })).toThrow(/map has been disposed/);
   });
+
+  it('dispose() releases the selection; a pool passed in stays usable, a pool built by fromJSON is released with it', () => {
+    const d = 12;
+    const X = { data: Float32Array.from({ length: 40 * d }, (_, i) => Math.sin(i * 0.37)), shape: [40, d] };
+    const pool = new NTKSketch({ inputDim: d, depth: 2, features: 128, seed: 1, exactCopies: false });
+    const sel = new LeverageSelection({ map: pool, features: 16, seed: 2 }).fitSync(X);
+    const before = sel.transformSync(X).data;
+    const restored = LeverageSelection.fromJSON(JSON.stringify(sel));
+    expect(restored.transformSync(X).data).toEqual(before);
+    sel.dispose();
+    sel.dispose(); // again: nothing
+    expect(sel.disposed).toBe(true);
+    expect(() => sel.transformSync(X)).toThrow(/LeverageSelection.transform: the selection has been disposed/);
+    expect(() => sel.fitSync(X)).toThrow(/LeverageSelection.fit: the selection has been disposed/);
+    expect(pool.disposed).toBe(false);
+    expect(pool.transformSync(X).shape).toEqual([40, 128]);
+    restored.dispose();
+    expect(restored.map.disposed).toBe(true);
+  });
 });
