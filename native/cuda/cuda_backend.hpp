@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,8 @@ namespace ntk {
 
 template <typename T>
 class NtkSketch;
+template <typename T>
+class FeatureMap;
 struct CntkShape;
 
 struct CudaDevice {
@@ -56,5 +59,12 @@ void ntk_sketch_transform_cuda(const NtkSketch<T>& map, const T* x, int64_t n, T
 template <typename T>
 void ntk_sketch_transform_csr_cuda(const NtkSketch<T>& map, const int32_t* indptr, const int32_t* indices,
                                    const T* values, int64_t n, T* out, FeatureKernel kernel);
+
+/// The GPU copy of a CPU NtkSketch (as faiss copies a CPU index to a GPU):
+/// its parameters are uploaded here, once, and stay on the device for the
+/// returned map's lifetime; its transforms give the CPU map's features bit
+/// for bit. Throws std::runtime_error when no device is available.
+template <typename T>
+std::shared_ptr<const FeatureMap<T>> ntk_sketch_on_cuda(std::shared_ptr<const NtkSketch<T>> map);
 
 }  // namespace ntk

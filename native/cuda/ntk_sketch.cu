@@ -11,8 +11,9 @@
 //   - the CountSketch hash is the shared count_sketch_hash().
 // Layout: one thread per (input row, lane) in the product kernels (16
 // threads per row), one thread block per row piece in the transforms. The
-// random parameters (row samples, signs) are uploaded once per call: about
-// 4 bytes per factor and output row.
+// random parameters (row samples, signs: about 4 bytes per factor and output
+// row) are uploaded once, when the GPU map is built from the CPU map, and
+// stay on the device for the GPU map's lifetime.
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -21,6 +22,7 @@
 
 #include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_util.cuh"
+#include "maps/feature_map.hpp"
 #include "maps/ntk_sketch.hpp"
 
 namespace ntk {
@@ -320,6 +322,8 @@ class DeviceParameters {
   const V* at(size_t offset) const {
     return reinterpret_cast<const V*>(buffer_->ptr + offset);
   }
+  /// Bytes on the device.
+  int64_t bytes() const { return static_cast<int64_t>(host_.size()); }
 
  private:
   std::vector<unsigned char> host_;
@@ -356,7 +360,7 @@ class GpuSketch {
 
   /// Features of n rows (dense: x; CSR: indptr/indices/values) into out (host).
   void run(const T* x, const int32_t* indptr, const int32_t* indices, const T* values, int64_t n, T* out,
-           FeatureKernel kernel) {
+           FeatureKernel kernel) const {
     const NtkSketchConfig& c = map_.config();
     const int64_t d = c.input_dim, m = c.sketch_dim, f = c.features, dim0 = map_.input_sketch_dim();
     const int64_t node_padded = map_.node_padded();
@@ -447,7 +451,7 @@ class GpuSketch {
   };
 
   void layers(const T* phi, int64_t phi_pitch, int64_t b, bool ntk, T* leaf, T* tsrc, T* nodes, T* phi_buf,
-              T* tpart_buf, T* out, const T* norms) {
+              T* tpart_buf, T* out, const T* norms) const {
     const NtkSketchConfig& c = map_.config();
     const int64_t m = c.sketch_dim, f = c.features, node_padded = map_.node_padded();
     const auto& all = map_.layers();
@@ -570,7 +574,7 @@ class GpuSketch {
   }
 
   // out (b rows of `padded`, packed) = H D in for each row.
-  void signed_transform(const T* in, int64_t in_pitch, const T* signs, int64_t dim, int64_t padded, T* out, int64_t b) {
+  void signed_transform(const T* in, int64_t in_pitch, const T* signs, int64_t dim, int64_t padded, T* out, int64_t b) const {
     const dim3 g(static_cast<unsigned>(std::min<int64_t>((padded + 255) / 256, 64)), static_cast<unsigned>(b));
     signed_pad_kernel<T><<<g, 256>>>(in, in_pitch, signs, dim, padded, out, b);
     cuda_check(cudaGetLastError(), "kernel launch");
@@ -580,9 +584,46 @@ class GpuSketch {
   const Map& map_;
   DeviceParameters params_;
   std::vector<LayerOffsets> offsets_;
+
+ public:
+  int64_t device_bytes() const { return params_.bytes(); }
+};
+
+/// The GPU copy of a CPU NtkSketch: the same features, bit for bit.
+template <typename T>
+class CudaNtkSketch final : public FeatureMap<T> {
+ public:
+  explicit CudaNtkSketch(std::shared_ptr<const NtkSketch<T>> cpu) : cpu_(std::move(cpu)), gpu_(*cpu_) {}
+
+  int64_t input_dim() const override { return cpu_->config().input_dim; }
+  int64_t features() const override { return cpu_->features(); }
+  int64_t parameter_bytes() const override { return gpu_.device_bytes(); }
+  int64_t workspace_bytes() const override { return 0; }
+
+  void transform(const T* x, int64_t n, T* out, FeatureKernel kernel) const override {
+    if (n > 0) gpu_.run(x, nullptr, nullptr, nullptr, n, out, kernel);
+  }
+  void transform_csr(const int32_t* indptr, const int32_t* indices, const T* values, int64_t n, T* out,
+                     FeatureKernel kernel) const override {
+    if (n > 0) gpu_.run(nullptr, indptr, indices, values, n, out, kernel);
+  }
+
+ private:
+  // The GPU map reads the CPU map's layout (blocks, configuration): kept alive with it.
+  std::shared_ptr<const NtkSketch<T>> cpu_;
+  GpuSketch<T> gpu_;
 };
 
 }  // namespace
+
+template <typename T>
+std::shared_ptr<const FeatureMap<T>> ntk_sketch_on_cuda(std::shared_ptr<const NtkSketch<T>> map) {
+  require_device();
+  return std::make_shared<const CudaNtkSketch<T>>(std::move(map));
+}
+
+template std::shared_ptr<const FeatureMap<float>> ntk_sketch_on_cuda<float>(std::shared_ptr<const NtkSketch<float>>);
+template std::shared_ptr<const FeatureMap<double>> ntk_sketch_on_cuda<double>(std::shared_ptr<const NtkSketch<double>>);
 
 template <typename T>
 void ntk_sketch_transform_cuda(const NtkSketch<T>& map, const T* x, int64_t n, T* out, FeatureKernel kernel) {

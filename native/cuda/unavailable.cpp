@@ -2,6 +2,7 @@
 #include <stdexcept>
 
 #include "cuda/cuda_backend.hpp"
+#include "maps/feature_map.hpp"
 #include "maps/ntk_sketch.hpp"
 
 namespace ntk {
@@ -38,6 +39,14 @@ template void ntk_sketch_transform_csr_cuda<float>(const NtkSketch<float>&, cons
                                                    int64_t, float*, FeatureKernel);
 template void ntk_sketch_transform_csr_cuda<double>(const NtkSketch<double>&, const int32_t*, const int32_t*,
                                                     const double*, int64_t, double*, FeatureKernel);
+
+template <typename T>
+std::shared_ptr<const FeatureMap<T>> ntk_sketch_on_cuda(std::shared_ptr<const NtkSketch<T>>) {
+  throw std::runtime_error(cuda_info().reason);
+}
+
+template std::shared_ptr<const FeatureMap<float>> ntk_sketch_on_cuda<float>(std::shared_ptr<const NtkSketch<float>>);
+template std::shared_ptr<const FeatureMap<double>> ntk_sketch_on_cuda<double>(std::shared_ptr<const NtkSketch<double>>);
 
 template <typename T>
 void cntk_exact_rows_cuda(const double*, int64_t, const double*, int64_t, bool, const CntkShape&, int64_t, int64_t, T*,

@@ -107,9 +107,9 @@ typename CntkSketch<T>::Pack CntkSketch<T>::make_pack(const std::vector<double>&
   return p;
 }
 
-template <typename T>
-CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
-  const CntkSketchConfig& c = config_;
+namespace {
+
+void check_config(const CntkSketchConfig& c) {
   require(c.channels >= 1 && c.height >= 1 && c.width >= 1, "channels, height and width must be >= 1");
   require(c.depth >= 1 && c.filter >= 1, "depth and filter size must be >= 1");
   require(c.features >= 1, "features must be >= 1");
@@ -131,8 +131,33 @@ CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
       }
       require(any, "a polynomial is zero");
     }
+}
+
+}  // namespace
+
+template <typename T>
+CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
+  const CntkSketchConfig& c = config_;
+  check_config(c);
+  m_ = c.sketch_dim;
+  plan_grids();
+  ntk_direct_ = c.features >= 2 ? c.features / 2 : 0;
+  for (int h = 1; h <= c.depth; ++h) layers_.push_back(make_layer(h));
+  const Layer& last = layers_.back();
+  if (ntk_direct_ > 0)
+    out_ntk_ = BalancedSrht<T>(last.p1.dim, c.features - ntk_direct_, c.seed, stream_of(kOutNtk, 0));
+  else
+    out_ntk_ = BalancedSrht<T>(last.t_dim + last.p1.dim, c.features, c.seed, stream_of(kOutNtk, 0));
+  out_nngp_ = BalancedSrht<T>(last.p1.dim, c.features, c.seed, stream_of(kOutNngp, 0));
+  parameter_bytes_ += out_ntk_.bytes() + out_nngp_.bytes();
+}
+
+// The grid of every layer (h = 0: the image), the blocks of kLanes pixels
+// per row, and the width of the stored rows.
+template <typename T>
+void CntkSketch<T>::plan_grids() {
   constexpr int L = kLanes<T>;
-  const int64_t m = m_ = c.sketch_dim;
+  const CntkSketchConfig& c = config_;
   const int q = c.filter, depth = c.depth;
   offset_ = c.same ? (q - 1) / 2 : 0;
   for (int h = 0; h <= depth; ++h) {
@@ -145,93 +170,103 @@ CntkSketch<T>::CntkSketch(const CntkSketchConfig& config) : config_(config) {
   stride_.assign(static_cast<size_t>(depth) + 1, 0);
   for (int h = 1; h < depth; ++h)
     stride_[h] = (std::max(blocks_[h] * L + offset_, blocks_[h + 1] * L + q - 1) + L - 1) / L * L;
+}
 
-  ntk_direct_ = c.features >= 2 ? c.features / 2 : 0;
-  for (int h = 1; h <= depth; ++h) {
-    Layer layer;
-    layer.in_dim = h == 1 ? c.channels * q * q : m;
-    const std::vector<double>& c1 = c.k1[h - 1];
-    const std::vector<double>& c0 = c.k0[h - 1];
-    auto used = [&](int j) {
-      return (j < static_cast<int>(c1.size()) && c1[j] > 0) || (j < static_cast<int>(c0.size()) && c0[j] > 0);
-    };
-    for (int j = 1; j <= kMaxQ; ++j)
-      if (used(j)) layer.degrees.push_back(j);
-    // All-x mode: the sketched degrees other than 1 are powers of two, and u
-    // fills the leaves exactly (in_dim = m): Q_1 is then leaf 0's transform.
-    {
-      bool pow2 = !layer.degrees.empty() && layer.in_dim == m;
-      for (int j : layer.degrees) pow2 = pow2 && (j == 1 || (j & (j - 1)) == 0);
-      if (pow2 && layer.degrees.size() > 1 && layer.degrees[0] == 1) {
-        layer.q1_leaf = true;
-        layer.degrees.erase(layer.degrees.begin());
-      }
-    }
-    for (int j : layer.degrees) {
-      layer.qdeg.push_back(j);
-      layer.qrows.push_back(m);
-    }
-    if (layer.q1_leaf) {
-      layer.qdeg.push_back(1);
-      layer.qrows.push_back(m);
-    }
-    if (!layer.degrees.empty()) {
-      layer.tree = BlockPolySketch<T>(layer.in_dim, m, leaves_for(layer.degrees), c.seed, stream_of(kTree, h));
-      layer.powers = true;
-      for (int j : layer.degrees) {
-        int lv = -1;
-        for (int k = 0; (2 << k) <= j; ++k)
-          if ((2 << k) == j) lv = k;
-        layer.powers = layer.powers && lv >= 0;
-        layer.levels.push_back(lv);
-      }
-      if (!layer.powers && layer.q1_leaf) {  // not all powers of two after all: the general tree computes Q_1
-        layer.q1_leaf = false;
-        layer.degrees.insert(layer.degrees.begin(), 1);
-        layer.qdeg.pop_back();
-        layer.qrows.pop_back();
-        layer.qdeg.insert(layer.qdeg.begin(), 1);
-        layer.qrows.insert(layer.qrows.begin(), m);
-        layer.levels.clear();
-      }
-    }
-    layer.p1 = make_pack(c1, layer);
-    layer.p0 = make_pack(c0, layer);
-    layer.t_dim = (h == depth && ntk_direct_ > 0) ? ntk_direct_ : m;
-    layer.tensor = BlockTensorSrht<T>(layer.in_dim, layer.p0.dim, layer.t_dim, c.seed, stream_of(kTensor, h));
-    if (h < depth) {
-      for (size_t b = 0; b < layer.p1.blocks.size(); ++b) layer.compress.emplace_back(m, c.seed, stream_of(kCompress, h, b));
-      const CounterRng rng(c.seed, stream_of(kCompress, h, 1 << 20));
-      layer.const_index = static_cast<int64_t>(rng.below(0, static_cast<uint64_t>(m)));
-      layer.const_sign = static_cast<T>(rng.sign(1));
-    }
-    if (h >= 2) {
-      // Taps of one patch row share a random shift plus their column offset:
-      // the q sources of a row then read neighbouring rows of one stored
-      // block (cache hits), while every pair of taps still has distinct
-      // shifts, so their cross terms involve different coordinates.
-      const CounterRng rng(c.seed, stream_of(kPatchZ, h, 1 << 20));
-      for (int d1 = 0; d1 < q; ++d1) {
-        const int64_t rz = static_cast<int64_t>(rng.below(2 * d1, static_cast<uint64_t>(m)));
-        const int64_t rt = static_cast<int64_t>(rng.below(2 * d1 + 1, static_cast<uint64_t>(m)));
-        for (int d2 = 0; d2 < q; ++d2) {
-          layer.patch_z.emplace_back(m, c.seed, stream_of(kPatchZ, h, d1 * q + d2), rz + d2);
-          layer.patch_t.emplace_back(m, c.seed, stream_of(kPatchT, h, d1 * q + d2), rt + d2);
-        }
-      }
-    }
-    parameter_bytes_ += layer.tree.bytes() + layer.tensor.bytes();
-    for (const auto* maps : {&layer.compress, &layer.patch_z, &layer.patch_t})
-      for (const auto& s : *maps) parameter_bytes_ += s.bytes();
-    layers_.push_back(std::move(layer));
+// Layer h (1-based): its polynomial sketches, packs and TensorSRHT, and the
+// sign-and-shift maps that carry z and t to the next layer.
+template <typename T>
+typename CntkSketch<T>::Layer CntkSketch<T>::make_layer(int h) {
+  const CntkSketchConfig& c = config_;
+  const int64_t m = m_;
+  Layer layer;
+  layer.in_dim = h == 1 ? c.channels * c.filter * c.filter : m;
+  plan_degrees(layer, h);
+  layer.p1 = make_pack(c.k1[h - 1], layer);
+  layer.p0 = make_pack(c.k0[h - 1], layer);
+  layer.t_dim = (h == c.depth && ntk_direct_ > 0) ? ntk_direct_ : m;
+  layer.tensor = BlockTensorSrht<T>(layer.in_dim, layer.p0.dim, layer.t_dim, c.seed, stream_of(kTensor, h));
+  if (h < c.depth) {
+    for (size_t b = 0; b < layer.p1.blocks.size(); ++b) layer.compress.emplace_back(m, c.seed, stream_of(kCompress, h, b));
+    const CounterRng rng(c.seed, stream_of(kCompress, h, 1 << 20));
+    layer.const_index = static_cast<int64_t>(rng.below(0, static_cast<uint64_t>(m)));
+    layer.const_sign = static_cast<T>(rng.sign(1));
   }
-  const Layer& last = layers_.back();
-  if (ntk_direct_ > 0)
-    out_ntk_ = BalancedSrht<T>(last.p1.dim, c.features - ntk_direct_, c.seed, stream_of(kOutNtk, 0));
-  else
-    out_ntk_ = BalancedSrht<T>(last.t_dim + last.p1.dim, c.features, c.seed, stream_of(kOutNtk, 0));
-  out_nngp_ = BalancedSrht<T>(last.p1.dim, c.features, c.seed, stream_of(kOutNngp, 0));
-  parameter_bytes_ += out_ntk_.bytes() + out_nngp_.bytes();
+  if (h >= 2) draw_patch_maps(layer, h);
+  parameter_bytes_ += layer.tree.bytes() + layer.tensor.bytes();
+  for (const auto* maps : {&layer.compress, &layer.patch_z, &layer.patch_t})
+    for (const auto& s : *maps) parameter_bytes_ += s.bytes();
+  return layer;
+}
+
+// The degrees j >= 1 that P1^h or P0^h use, the Q_j that sketch them (rows
+// and degrees), and the tree that computes them.
+template <typename T>
+void CntkSketch<T>::plan_degrees(Layer& layer, int h) const {
+  const CntkSketchConfig& c = config_;
+  const int64_t m = m_;
+  const std::vector<double>& c1 = c.k1[h - 1];
+  const std::vector<double>& c0 = c.k0[h - 1];
+  auto used = [&](int j) {
+    return (j < static_cast<int>(c1.size()) && c1[j] > 0) || (j < static_cast<int>(c0.size()) && c0[j] > 0);
+  };
+  for (int j = 1; j <= kMaxQ; ++j)
+    if (used(j)) layer.degrees.push_back(j);
+  // All-x mode: the sketched degrees other than 1 are powers of two, and u
+  // fills the leaves exactly (in_dim = m): Q_1 is then leaf 0's transform.
+  bool pow2 = !layer.degrees.empty() && layer.in_dim == m;
+  for (int j : layer.degrees) pow2 = pow2 && (j == 1 || (j & (j - 1)) == 0);
+  if (pow2 && layer.degrees.size() > 1 && layer.degrees[0] == 1) {
+    layer.q1_leaf = true;
+    layer.degrees.erase(layer.degrees.begin());
+  }
+  for (int j : layer.degrees) {
+    layer.qdeg.push_back(j);
+    layer.qrows.push_back(m);
+  }
+  if (layer.q1_leaf) {
+    layer.qdeg.push_back(1);
+    layer.qrows.push_back(m);
+  }
+  if (layer.degrees.empty()) return;
+  layer.tree = BlockPolySketch<T>(layer.in_dim, m, leaves_for(layer.degrees), c.seed, stream_of(kTree, h));
+  layer.powers = true;
+  for (int j : layer.degrees) {
+    int lv = -1;
+    for (int k = 0; (2 << k) <= j; ++k)
+      if ((2 << k) == j) lv = k;
+    layer.powers = layer.powers && lv >= 0;
+    layer.levels.push_back(lv);
+  }
+  if (!layer.powers && layer.q1_leaf) {  // not all powers of two after all: the general tree computes Q_1
+    layer.q1_leaf = false;
+    layer.degrees.insert(layer.degrees.begin(), 1);
+    layer.qdeg.pop_back();
+    layer.qrows.pop_back();
+    layer.qdeg.insert(layer.qdeg.begin(), 1);
+    layer.qrows.insert(layer.qrows.begin(), m);
+    layer.levels.clear();
+  }
+}
+
+// Layers h >= 2: the sign-and-shift maps of the q^2 taps from the previous
+// layer's z (to v) and t (to xi). Taps of one patch row share a random shift
+// plus their column offset: the q sources of a row then read neighbouring
+// rows of one stored block (cache hits), while every pair of taps still has
+// distinct shifts, so their cross terms involve different coordinates.
+template <typename T>
+void CntkSketch<T>::draw_patch_maps(Layer& layer, int h) const {
+  const uint64_t seed = config_.seed;
+  const int q = config_.filter;
+  const int64_t m = m_;
+  const CounterRng rng(seed, stream_of(kPatchZ, h, 1 << 20));
+  for (int d1 = 0; d1 < q; ++d1) {
+    const int64_t rz = static_cast<int64_t>(rng.below(2 * d1, static_cast<uint64_t>(m)));
+    const int64_t rt = static_cast<int64_t>(rng.below(2 * d1 + 1, static_cast<uint64_t>(m)));
+    for (int d2 = 0; d2 < q; ++d2) {
+      layer.patch_z.emplace_back(m, seed, stream_of(kPatchZ, h, d1 * q + d2), rz + d2);
+      layer.patch_t.emplace_back(m, seed, stream_of(kPatchT, h, d1 * q + d2), rt + d2);
+    }
+  }
 }
 
 template <typename T>
@@ -380,256 +415,368 @@ void inverse_roots(const T* sq, int count, T* out) {
 
 }  // namespace
 
+/// One block of kLanes pixels of layer h (row r, columns c0..c0 + kLanes - 1)
+/// and what every step of compute_block shares about it.
+template <typename T>
+struct CntkSketch<T>::PixelBlock {
+  static constexpr int L = kLanes<T>;
+  int h = 0;
+  int64_t r = 0, c0 = 0;
+  FeatureKernel kind = FeatureKernel::Ntk;
+  bool ntk = false, last = false;
+  // Per lane: sqrt(N) (the norm of z and phi), sqrt(M) (of xi and t), the
+  // scale of u = v * inv, and the mask of live pixels (lanes past the grid
+  // edge and pixels with N = 0 give zero features).
+  T sn[L], sm[L], inv[L], mask[L], ones[L];
+  bool any = false;
+  // Layers h < L: where the block is stored in its ring row (z entry i at
+  // row + i * stride + col, t the same m * stride further).
+  T* row = nullptr;
+  int64_t stride = 0, col = 0;
+};
+
+/// The taps of a patch on the previous layer's stored rows: per tap, the
+/// sign-and-shift maps of z and t, the stored entries they read, and the
+/// factor 1/q. On the stack up to kMaxTaps taps, on the heap beyond.
+template <typename T>
+struct CntkSketch<T>::PatchTaps {
+  const SignShift<T>* zm_small[kMaxTaps];
+  const SignShift<T>* tm_small[kMaxTaps];
+  const T* zs_small[kMaxTaps];
+  const T* ts_small[kMaxTaps];
+  T f_small[kMaxTaps];
+  std::vector<const SignShift<T>*> zm_big, tm_big;
+  std::vector<const T*> zs_big, ts_big;
+  std::vector<T> f_big;
+  const SignShift<T>** zm = zm_small;
+  const SignShift<T>** tm = tm_small;
+  const T** zs = zs_small;
+  const T** ts = ts_small;
+  T* fac = f_small;
+  int count = 0;
+
+  explicit PatchTaps(int taps) {
+    if (taps > kMaxTaps) {
+      zm_big.resize(taps), tm_big.resize(taps), zs_big.resize(taps), ts_big.resize(taps), f_big.resize(taps);
+      zm = zm_big.data(), tm = tm_big.data(), zs = zs_big.data(), ts = ts_big.data(), fac = f_big.data();
+    }
+  }
+  PatchTaps(const PatchTaps&) = delete;
+  PatchTaps& operator=(const PatchTaps&) = delete;
+};
+
+// Layer h's features of one block of pixels at row r: the patch v (and xi),
+// the polynomial sketches Q_j(u), then phi (pooled, or compressed to z and
+// stored for the next layer) and, for NTK features, t = TensorSRHT(xi, P0).
 template <typename T>
 void CntkSketch<T>::compute_block(int h, int64_t r, int64_t c0, const T* x, T scale, Workspace& ws,
                                   FeatureKernel kind) const {
   constexpr int L = kLanes<T>;
-  const bool ntk = kind == FeatureKernel::Ntk;
-  const bool last = h == config_.depth;
-  const bool renorm = config_.renormalise;
-  const int q = config_.filter;
-  const int64_t m = m_;
-  const Layer& layer = layers_[h - 1];
-  const int64_t cols = cols_[h];
-
-  // Exact diagonals, per-lane scales and the mask of live pixels (lanes past
-  // the grid edge and pixels with N = 0 give zero features).
-  T sn[L], sm[L], inv[L], mask[L], ones[L];
-  bool any = false;
-  for (int l = 0; l < L; ++l) {
-    const int64_t c = c0 + l;
-    const double n = c < cols ? ws.norm[h - 1][r * cols + c] : 0.0;
-    const double mx = (ntk && c < cols) ? ws.xnorm[h - 1][r * cols + c] : 0.0;
-    const bool live = n > 0;
-    any = any || live;
-    sn[l] = static_cast<T>(std::sqrt(n));
-    sm[l] = static_cast<T>(std::sqrt(mx));
-    inv[l] = live ? static_cast<T>(1.0 / std::sqrt(n)) : T(0);
-    mask[l] = live ? T(1) : T(0);
-    ones[l] = T(1);
-  }
-  T* ring_row = nullptr;
-  int64_t stride = 0;
-  if (!last) {
-    ring_row = ws.ring[h - 1].data() + (r % q) * row_elements(h, kind);
-    stride = stride_[h];
-  }
-  const int64_t store_col = c0 + offset_;
-  if (!any) {
-    if (!last) {
-      zero_block(m, ring_row, stride, store_col);
-      if (ntk) zero_block(m, ring_row + m * stride, stride, store_col);
+  PixelBlock b = pixel_block(h, r, c0, ws, kind);
+  if (!b.any) {
+    if (!b.last) {
+      zero_block(m_, b.row, b.stride, b.col);
+      if (b.ntk) zero_block(m_, b.row + m_ * b.stride, b.stride, b.col);
     }
     return;
   }
-
   // v (and xi): the patch of this block's pixels; xs rescales xi.
   T* v = ws.v.data();
   const T* xi = v;  // layer 1: Xi^1 = Gamma^1, exact
-  const T* xs = ones;
+  const T* xs = b.ones;
   T xs_buf[L];
   if (h == 1) {
-    const int64_t H = config_.height, W = config_.width;
-    int64_t k = 0;
-    for (int64_t ch = 0; ch < config_.channels; ++ch)
-      for (int d1 = 0; d1 < q; ++d1)
-        for (int d2 = 0; d2 < q; ++d2, ++k) {
-          const int64_t rr = r + d1 - offset_;
-          T* dst = v + k * L;
-          if (rr < 0 || rr >= H) {
-            std::fill(dst, dst + L, T(0));
-            continue;
-          }
-          const T* src = x + (ch * H + rr) * W;
-          for (int l = 0; l < L; ++l) {
-            const int64_t cc = c0 + l + d2 - offset_;
-            dst[l] = (cc >= 0 && cc < W) ? scale * src[cc] : T(0);
-          }
-        }
+    first_layer_patch(r, c0, x, scale, v);
   } else {
-    const int64_t prev_rows = rows_[h - 1];
-    const T* prev = ws.ring[h - 2].data();
-    const int64_t prev_elems = row_elements(h - 1, kind), prev_stride = stride_[h - 1];
-    const SignShift<T>* zm_small[kMaxTaps];
-    const SignShift<T>* tm_small[kMaxTaps];
-    const T* zs_small[kMaxTaps];
-    const T* ts_small[kMaxTaps];
-    T f_small[kMaxTaps];
-    std::vector<const SignShift<T>*> zm_big, tm_big;
-    std::vector<const T*> zs_big, ts_big;
-    std::vector<T> f_big;
-    const SignShift<T>** zm = zm_small;
-    const SignShift<T>** tm = tm_small;
-    const T** zs = zs_small;
-    const T** ts = ts_small;
-    T* fac = f_small;
-    if (q * q > kMaxTaps) {
-      zm_big.resize(q * q), tm_big.resize(q * q), zs_big.resize(q * q), ts_big.resize(q * q), f_big.resize(q * q);
-      zm = zm_big.data(), tm = tm_big.data(), zs = zs_big.data(), ts = ts_big.data(), fac = f_big.data();
-    }
-    const T inv_q = T(1) / static_cast<T>(q);
-    int count = 0;
-    for (int d1 = 0; d1 < q; ++d1) {
-      const int64_t rr = r + d1 - offset_;
-      if (rr < 0 || rr >= prev_rows) continue;
-      const T* row = prev + (rr % q) * prev_elems;
-      for (int d2 = 0; d2 < q; ++d2) {
-        // Stored column of logical column c0 + d2 - offset is c0 + d2.
-        zm[count] = &layer.patch_z[d1 * q + d2];
-        tm[count] = &layer.patch_t[d1 * q + d2];
-        zs[count] = row + c0 + d2;
-        ts[count] = row + m * prev_stride + c0 + d2;
-        fac[count] = inv_q;
-        ++count;
+    xi = patch_sums(b, ws, xs_buf);
+    if (config_.renormalise) xs = xs_buf;
+  }
+  T* qbuf[kMaxQ];
+  T qn[kMaxQ * L];
+  sketch_q(b, v, ws, qbuf, qn);
+  if (b.last)
+    pool_phi(b, qbuf, qn, ws);
+  else
+    compress_phi(b, qbuf, qn, ws);
+  if (b.ntk) tensor_part(b, xi, xs, qbuf, qn, ws);
+}
+
+// The block's exact diagonals, per-lane scales and mask, and its place in
+// the ring of stored rows.
+template <typename T>
+typename CntkSketch<T>::PixelBlock CntkSketch<T>::pixel_block(int h, int64_t r, int64_t c0, Workspace& ws,
+                                                              FeatureKernel kind) const {
+  constexpr int L = kLanes<T>;
+  PixelBlock b;
+  b.h = h;
+  b.r = r;
+  b.c0 = c0;
+  b.kind = kind;
+  b.ntk = kind == FeatureKernel::Ntk;
+  b.last = h == config_.depth;
+  const int64_t cols = cols_[h];
+  for (int l = 0; l < L; ++l) {
+    const int64_t c = c0 + l;
+    const double n = c < cols ? ws.norm[h - 1][r * cols + c] : 0.0;
+    const double mx = (b.ntk && c < cols) ? ws.xnorm[h - 1][r * cols + c] : 0.0;
+    const bool live = n > 0;
+    b.any = b.any || live;
+    b.sn[l] = static_cast<T>(std::sqrt(n));
+    b.sm[l] = static_cast<T>(std::sqrt(mx));
+    b.inv[l] = live ? static_cast<T>(1.0 / std::sqrt(n)) : T(0);
+    b.mask[l] = live ? T(1) : T(0);
+    b.ones[l] = T(1);
+  }
+  if (!b.last) {
+    b.row = ws.ring[h - 1].data() + (r % config_.filter) * row_elements(h, kind);
+    b.stride = stride_[h];
+  }
+  b.col = c0 + offset_;
+  return b;
+}
+
+// Layer 1's v: the raw patches (C q^2 entries per lane) of the scaled image,
+// zero outside it.
+template <typename T>
+void CntkSketch<T>::first_layer_patch(int64_t r, int64_t c0, const T* x, T scale, T* v) const {
+  constexpr int L = kLanes<T>;
+  const int q = config_.filter;
+  const int64_t H = config_.height, W = config_.width;
+  int64_t k = 0;
+  for (int64_t ch = 0; ch < config_.channels; ++ch)
+    for (int d1 = 0; d1 < q; ++d1)
+      for (int d2 = 0; d2 < q; ++d2, ++k) {
+        const int64_t rr = r + d1 - offset_;
+        T* dst = v + k * L;
+        if (rr < 0 || rr >= H) {
+          std::fill(dst, dst + L, T(0));
+          continue;
+        }
+        const T* src = x + (ch * H + rr) * W;
+        for (int l = 0; l < L; ++l) {
+          const int64_t cc = c0 + l + d2 - offset_;
+          dst[l] = (cc >= 0 && cc < W) ? scale * src[cc] : T(0);
+        }
       }
-    }
-    const int64_t* all = nullptr;
-    const T* const* no_lanes = nullptr;
-    sign_shift_sum(zm, zs, all, fac, no_lanes, count, m, prev_stride, v, false);
-    T vv[L] = {}, xx[L] = {};
-    if (ntk) {
-      T* x2 = ws.xi.data();
-      sign_shift_sum(tm, ts, all, fac, no_lanes, count, m, prev_stride, x2, false);
-      block_add_sumsq(x2, v, m, vv, xx);
-      xi = x2;
-    } else if (renorm) {
-      block_sumsq(v, m, vv);
-    }
-    if (renorm) {
-      for (int l = 0; l < L; ++l) {
-        inv[l] = (mask[l] != T(0) && vv[l] > 0) ? T(1) / std::sqrt(vv[l]) : T(0);
-        xs_buf[l] = (mask[l] != T(0) && xx[l] > 0) ? sm[l] / std::sqrt(xx[l]) : T(0);
-      }
-      xs = xs_buf;
+}
+
+// Layers h >= 2: v = (1/q) sum_d S_d(z_(p+d)) into ws.v, and for NTK
+// features xi = v + (1/q) sum_d S'_d(t_(p+d)) into ws.xi; returns xi. When
+// renormalising, b.inv becomes 1 / |v| and xs (kLanes) sqrt(M) / |xi|.
+template <typename T>
+const T* CntkSketch<T>::patch_sums(PixelBlock& b, Workspace& ws, T* xs) const {
+  constexpr int L = kLanes<T>;
+  const int64_t m = m_;
+  const bool renorm = config_.renormalise;
+  const int64_t prev_stride = stride_[b.h - 1];
+  PatchTaps taps(config_.filter * config_.filter);
+  gather_taps(b, ws, taps);
+  T* v = ws.v.data();
+  const T* xi = v;
+  const int64_t* all = nullptr;
+  const T* const* no_lanes = nullptr;
+  sign_shift_sum(taps.zm, taps.zs, all, taps.fac, no_lanes, taps.count, m, prev_stride, v, false);
+  T vv[L] = {}, xx[L] = {};
+  if (b.ntk) {
+    T* x2 = ws.xi.data();
+    sign_shift_sum(taps.tm, taps.ts, all, taps.fac, no_lanes, taps.count, m, prev_stride, x2, false);
+    block_add_sumsq(x2, v, m, vv, xx);
+    xi = x2;
+  } else if (renorm) {
+    block_sumsq(v, m, vv);
+  }
+  if (renorm) {
+    for (int l = 0; l < L; ++l) {
+      b.inv[l] = (b.mask[l] != T(0) && vv[l] > 0) ? T(1) / std::sqrt(vv[l]) : T(0);
+      xs[l] = (b.mask[l] != T(0) && xx[l] > 0) ? b.sm[l] / std::sqrt(xx[l]) : T(0);
     }
   }
+  return xi;
+}
 
-  // Q_j(u), u = v * inv per lane (applied by the leaves), each with its
-  // squared norm; qn rescales each to unit norm. The exact Q_1 = u is v
-  // itself, its lane factor inv folded into qn.
+// The taps of the block's patches that fall inside layer h - 1's grid
+// (rows outside it are zero padding; columns are, by the stored margins).
+template <typename T>
+void CntkSketch<T>::gather_taps(const PixelBlock& b, Workspace& ws, PatchTaps& taps) const {
+  const int q = config_.filter;
+  const Layer& layer = layers_[b.h - 1];
+  const int64_t prev_rows = rows_[b.h - 1];
+  const T* prev = ws.ring[b.h - 2].data();
+  const int64_t prev_elems = row_elements(b.h - 1, b.kind), prev_stride = stride_[b.h - 1];
+  const T inv_q = T(1) / static_cast<T>(q);
+  int count = 0;
+  for (int d1 = 0; d1 < q; ++d1) {
+    const int64_t rr = b.r + d1 - offset_;
+    if (rr < 0 || rr >= prev_rows) continue;
+    const T* row = prev + (rr % q) * prev_elems;
+    for (int d2 = 0; d2 < q; ++d2) {
+      // Stored column of logical column c0 + d2 - offset is c0 + d2.
+      taps.zm[count] = &layer.patch_z[d1 * q + d2];
+      taps.tm[count] = &layer.patch_t[d1 * q + d2];
+      taps.zs[count] = row + b.c0 + d2;
+      taps.ts[count] = row + m_ * prev_stride + b.c0 + d2;
+      taps.fac[count] = inv_q;
+      ++count;
+    }
+  }
+  taps.count = count;
+}
+
+// Q_j(u) for every degree of the layer into qbuf (in ws.q, or the tree's
+// leaf 0 for Q_1 in all-x mode), u = v * inv per lane (applied by the
+// leaves), and qn (kLanes per Q): the factors that rescale each to unit norm
+// (or, with renormalise = false, the mask, and 1/sqrt(m) for the leaf).
+template <typename T>
+void CntkSketch<T>::sketch_q(const PixelBlock& b, const T* v, Workspace& ws, T** qbuf, T* qn) const {
+  constexpr int L = kLanes<T>;
+  const Layer& layer = layers_[b.h - 1];
+  const bool renorm = config_.renormalise;
   const int nl = static_cast<int>(layer.degrees.size());
   const int nq = static_cast<int>(layer.qdeg.size());
-  T* qbuf[kMaxQ];
-  T qsq[kMaxQ * L], qn[kMaxQ * L];
-  {
-    int64_t off = 0;
-    for (int k = 0; k < nl; ++k) {
-      qbuf[k] = ws.q.data() + off * L;
-      off += layer.qrows[k];
-    }
+  T qsq[kMaxQ * L];
+  int64_t off = 0;
+  for (int k = 0; k < nl; ++k) {
+    qbuf[k] = ws.q.data() + off * L;
+    off += layer.qrows[k];
   }
   std::fill(qsq, qsq + nq * L, T(0));
-  // NNGP features need only P1's degrees (the same values: each Q_j depends on j alone).
-  auto needed = [&](int qi) {
-    if (ntk) return true;
-    for (const auto& b : layer.p1.blocks)
-      if (b.qi == qi) return true;
-    return false;
-  };
-  auto run_tree = [&](const BlockPolySketch<T>& tree, typename BlockPolySketch<T>::Workspace& pw,
-                      const std::vector<int>& degrees, const std::vector<int>* levels, int first, const T* input,
-                      const T* lane_scale) {
-    int arg[kMaxQ], idx[kMaxQ];
-    T* outs[kMaxQ];
-    T sq[kMaxQ * L];
-    int count = 0;
-    for (size_t k = 0; k < degrees.size(); ++k) {
-      const int qi = first + static_cast<int>(k);
-      if (!needed(qi)) continue;
-      idx[count] = qi;
-      arg[count] = levels ? (*levels)[k] : degrees[k];
-      outs[count++] = qbuf[qi];
-    }
-    if (count == 0) return;
-    if (levels)
-      tree.apply_powers(input, lane_scale, count, arg, outs, pw, sq);
-    else
-      tree.apply(input, lane_scale, count, arg, outs, pw, sq);
-    for (int k = 0; k < count; ++k) std::copy(sq + k * L, sq + (k + 1) * L, qsq + idx[k] * L);
-  };
-  if (nl > 0) run_tree(layer.tree, ws.pw[h - 1], layer.degrees, layer.powers ? &layer.levels : nullptr, 0, v, inv);
-  if (layer.q1_leaf) {
-    // Q_1 = H D u / sqrt(m): leaf 0's transform, left by the tree (it is
-    // always computed: every power of two >= 2 uses leaf 0).
-    const T* leaf = layer.tree.leaf0_transform(ws.pw[h - 1]);
-    if (!leaf) {  // no other degree was needed (NNGP with P1 = c0 + c1 t): compute the leaf alone
-      const int level0 = 0;
-      layer.tree.apply_powers(v, inv, 1, &level0, qbuf, ws.pw[h - 1]);
-      leaf = layer.tree.leaf0_transform(ws.pw[h - 1]);
-    }
-    qbuf[nq - 1] = const_cast<T*>(leaf);
-    block_sumsq(leaf, m, qsq + (nq - 1) * L);
-  }
+  if (nl > 0) run_tree(b, v, ws, qbuf, qsq);
+  if (layer.q1_leaf) q1_from_leaf(b, v, ws, qbuf, qsq + (nq - 1) * L);
   if (renorm) {
     inverse_roots(qsq, nq, qn);
   } else {
-    for (int k = 0; k < nq * L; ++k) qn[k] = mask[k % L];
+    for (int k = 0; k < nq * L; ++k) qn[k] = b.mask[k % L];
   }
   if (layer.q1_leaf && !renorm)  // H D u / sqrt(m) (with renormalisation: leaf / |leaf|)
-    for (int l = 0; l < L; ++l) qn[(nq - 1) * L + l] /= std::sqrt(static_cast<T>(m));
+    for (int l = 0; l < L; ++l) qn[(nq - 1) * L + l] /= std::sqrt(static_cast<T>(m_));
+}
 
-  // phi = sqrt(N) P1-sketch: to the pooled sum (last layer) or compressed to z.
-  if (last) {
-    T qs[kMaxQ * L];
-    for (int k = 0; k < nq * L; ++k) qs[k] = qn[k] * sn[k % L];
-    accumulate_pack(layer.p1, qbuf, sn, qs, ws.pooled.data() + (ntk ? layer.t_dim * L : 0));
-  } else {
-    const SignShift<T>* cm[kMaxQ];
-    const T* cs[kMaxQ];
-    const T* cl[kMaxQ];
-    int64_t len[kMaxQ];
-    T cf[kMaxQ];
-    int count = 0;
-    for (size_t b = 0; b < layer.p1.blocks.size(); ++b) {
-      const PackBlock& blk = layer.p1.blocks[b];
-      if (blk.qi < 0) continue;
-      cm[count] = &layer.compress[b];
-      cs[count] = qbuf[blk.qi];
-      cl[count] = qn + blk.qi * L;
-      len[count] = layer.qrows[blk.qi];
-      cf[count] = blk.raw_factor;
-      ++count;
-    }
-    T* z = ws.z.data();
-    sign_shift_sum(cm, cs, len, cf, cl, count, m, L, z, false);
-    if (layer.p1.has_const)
-      for (int l = 0; l < L; ++l) z[layer.const_index * L + l] += layer.const_sign * layer.p1.constant * mask[l];
-    T zs[L];
-    if (renorm) {
-      T zz[L];
-      block_sumsq(z, m, zz);
-      for (int l = 0; l < L; ++l) zs[l] = zz[l] > 0 ? sn[l] / std::sqrt(zz[l]) : T(0);
-    } else {
-      std::copy(sn, sn + L, zs);
-    }
-    store_block(z, m, zs, ring_row, stride, store_col);
+// The tree's Q_j (j = layer.degrees) that these features need, with their
+// squared norms into qsq; NNGP features need only P1's degrees (the same
+// values: each Q_j depends on j alone).
+template <typename T>
+void CntkSketch<T>::run_tree(const PixelBlock& b, const T* v, Workspace& ws, T* const* qbuf, T* qsq) const {
+  constexpr int L = kLanes<T>;
+  const Layer& layer = layers_[b.h - 1];
+  auto needed = [&](int qi) {
+    if (b.ntk) return true;
+    for (const auto& blk : layer.p1.blocks)
+      if (blk.qi == qi) return true;
+    return false;
+  };
+  int arg[kMaxQ], idx[kMaxQ];
+  T* outs[kMaxQ];
+  T sq[kMaxQ * L];
+  int count = 0;
+  for (size_t k = 0; k < layer.degrees.size(); ++k) {
+    const int qi = static_cast<int>(k);
+    if (!needed(qi)) continue;
+    idx[count] = qi;
+    arg[count] = layer.powers ? layer.levels[k] : layer.degrees[k];
+    outs[count++] = qbuf[qi];
   }
-  if (!ntk) return;
+  if (count == 0) return;
+  if (layer.powers)
+    layer.tree.apply_powers(v, b.inv, count, arg, outs, ws.pw[b.h - 1], sq);
+  else
+    layer.tree.apply(v, b.inv, count, arg, outs, ws.pw[b.h - 1], sq);
+  for (int k = 0; k < count; ++k) std::copy(sq + k * L, sq + (k + 1) * L, qsq + idx[k] * L);
+}
 
-  // t = TensorSRHT(xi, P0-sketch); masked lanes get a zero P0 side, hence t = 0.
+// All-x mode: Q_1 = H D u / sqrt(m), leaf 0's transform, left by the tree
+// (it is always computed: every power of two >= 2 uses leaf 0), as the last
+// Q; its squared norm into sq (kLanes).
+template <typename T>
+void CntkSketch<T>::q1_from_leaf(const PixelBlock& b, const T* v, Workspace& ws, T** qbuf, T* sq) const {
+  const Layer& layer = layers_[b.h - 1];
+  const int nq = static_cast<int>(layer.qdeg.size());
+  const T* leaf = layer.tree.leaf0_transform(ws.pw[b.h - 1]);
+  if (!leaf) {  // no other degree was needed (NNGP with P1 = c0 + c1 t): compute the leaf alone
+    const int level0 = 0;
+    layer.tree.apply_powers(v, b.inv, 1, &level0, qbuf, ws.pw[b.h - 1]);
+    leaf = layer.tree.leaf0_transform(ws.pw[b.h - 1]);
+  }
+  qbuf[nq - 1] = const_cast<T*>(leaf);
+  block_sumsq(leaf, m_, sq);
+}
+
+// Last layer: the pooled sum += phi = sqrt(N) P1-sketch.
+template <typename T>
+void CntkSketch<T>::pool_phi(const PixelBlock& b, T* const* qbuf, const T* qn, Workspace& ws) const {
+  constexpr int L = kLanes<T>;
+  const Layer& layer = layers_[b.h - 1];
+  const int nq = static_cast<int>(layer.qdeg.size());
+  T qs[kMaxQ * L];
+  for (int k = 0; k < nq * L; ++k) qs[k] = qn[k] * b.sn[k % L];
+  accumulate_pack(layer.p1, qbuf, b.sn, qs, ws.pooled.data() + (b.ntk ? layer.t_dim * L : 0));
+}
+
+// Layers h < L: z = sum_b S_b(P1 block b) plus phi's constant, rescaled to
+// sqrt(N) (renormalising) and stored for the next layer.
+template <typename T>
+void CntkSketch<T>::compress_phi(const PixelBlock& b, T* const* qbuf, const T* qn, Workspace& ws) const {
+  constexpr int L = kLanes<T>;
+  const Layer& layer = layers_[b.h - 1];
+  const int64_t m = m_;
+  const SignShift<T>* cm[kMaxQ];
+  const T* cs[kMaxQ];
+  const T* cl[kMaxQ];
+  int64_t len[kMaxQ];
+  T cf[kMaxQ];
+  int count = 0;
+  for (size_t k = 0; k < layer.p1.blocks.size(); ++k) {
+    const PackBlock& blk = layer.p1.blocks[k];
+    if (blk.qi < 0) continue;
+    cm[count] = &layer.compress[k];
+    cs[count] = qbuf[blk.qi];
+    cl[count] = qn + blk.qi * L;
+    len[count] = layer.qrows[blk.qi];
+    cf[count] = blk.raw_factor;
+    ++count;
+  }
+  T* z = ws.z.data();
+  sign_shift_sum(cm, cs, len, cf, cl, count, m, L, z, false);
+  if (layer.p1.has_const)
+    for (int l = 0; l < L; ++l) z[layer.const_index * L + l] += layer.const_sign * layer.p1.constant * b.mask[l];
+  T zs[L];
+  if (config_.renormalise) {
+    T zz[L];
+    block_sumsq(z, m, zz);
+    for (int l = 0; l < L; ++l) zs[l] = zz[l] > 0 ? b.sn[l] / std::sqrt(zz[l]) : T(0);
+  } else {
+    std::copy(b.sn, b.sn + L, zs);
+  }
+  store_block(z, m, zs, b.row, b.stride, b.col);
+}
+
+// NTK features: t = TensorSRHT(xi * xs, P0-sketch) (masked lanes get a zero
+// P0 side, hence t = 0), rescaled to sqrt(M) (renormalising); pooled at the
+// last layer, else stored after z.
+template <typename T>
+void CntkSketch<T>::tensor_part(const PixelBlock& b, const T* xi, const T* xs, T* const* qbuf, const T* qn,
+                                Workspace& ws) const {
+  constexpr int L = kLanes<T>;
+  const Layer& layer = layers_[b.h - 1];
+  const bool renorm = config_.renormalise;
   T* tb = ws.tb.data();
-  write_pack_signed(layer.p0, qbuf, layer.tensor.side_b().signs(), mask, qn, tb);
+  write_pack_signed(layer.p0, qbuf, layer.tensor.side_b().signs(), b.mask, qn, tb);
   layer.tensor.side_b().transform_signed(tb);
   layer.tensor.side_a().apply(xi, ws.ta.data(), xs);
   T* t = ws.t.data();
   T tt[L], tsc[L];
   const int64_t td = layer.t_dim;
   layer.tensor.combine(ws.ta.data(), tb, t, td, T(1), tt);
-  for (int l = 0; l < L; ++l) tsc[l] = renorm ? (tt[l] > 0 ? sm[l] / std::sqrt(tt[l]) : T(0)) : T(1);
-  if (last)
+  for (int l = 0; l < L; ++l) tsc[l] = renorm ? (tt[l] > 0 ? b.sm[l] / std::sqrt(tt[l]) : T(0)) : T(1);
+  if (b.last)
     block_axpy(t, td, tsc, ws.pooled.data());
   else
-    store_block(t, m, tsc, ring_row + m * stride, stride, store_col);
+    store_block(t, m_, tsc, b.row + m_ * b.stride, b.stride, b.col);
 }
 
 template <typename T>
 void CntkSketch<T>::transform_image(const T* x, T* out, Workspace& ws, FeatureKernel kind) const {
-  constexpr int L = kLanes<T>;
   const CntkSketchConfig& c = config_;
-  const int64_t H = c.height, W = c.width, C = c.channels;
-  const int q = c.filter, depth = c.depth;
-  const bool ntk = kind == FeatureKernel::Ntk;
-  const int64_t size = C * H * W;
+  const int64_t size = c.channels * c.height * c.width;
   double amax = 0;
   for (int64_t i = 0; i < size; ++i) amax = std::max(amax, std::fabs(static_cast<double>(x[i])));
   if (amax == 0) {
@@ -642,28 +789,43 @@ void CntkSketch<T>::transform_image(const T* x, T* out, Workspace& ws, FeatureKe
   int exponent = 0;
   std::frexp(amax, &exponent);
   const T scale = static_cast<T>(std::ldexp(1.0, -exponent));
+  exact_diagonals(x, scale, ws, kind);
+  run_wavefront(x, scale, ws, kind);
+  pool_features(exponent, out, ws, kind);
+}
 
-  // Exact diagonals: N^1 = |patch|^2, N^(h+1) = patch sum of N^h / q^2;
-  // M^1 = N^1, M^(h+1) = patch sum of (M^h + N^h) / q^2.
-  const double inv_q2 = 1.0 / (static_cast<double>(q) * q);
-  auto patch_sum = [&](int h, auto value) {  // grid h from grid h - 1 values
-    std::vector<double> out_map(static_cast<size_t>(rows_[h] * cols_[h]));
-    for (int64_t r = 0; r < rows_[h]; ++r)
-      for (int64_t cc = 0; cc < cols_[h]; ++cc) {
-        double s = 0;
-        for (int d1 = 0; d1 < q; ++d1) {
-          const int64_t rr = r + d1 - offset_;
-          if (rr < 0 || rr >= rows_[h - 1]) continue;
-          for (int d2 = 0; d2 < q; ++d2) {
-            const int64_t c2 = cc + d2 - offset_;
-            if (c2 < 0 || c2 >= cols_[h - 1]) continue;
-            s += value(rr, c2);
-          }
+// grid h's map of the patch sums of grid h - 1's value(row, col).
+template <typename T>
+template <typename Value>
+std::vector<double> CntkSketch<T>::patch_sum(int h, Value value) const {
+  const int q = config_.filter;
+  std::vector<double> out_map(static_cast<size_t>(rows_[h] * cols_[h]));
+  for (int64_t r = 0; r < rows_[h]; ++r)
+    for (int64_t cc = 0; cc < cols_[h]; ++cc) {
+      double s = 0;
+      for (int d1 = 0; d1 < q; ++d1) {
+        const int64_t rr = r + d1 - offset_;
+        if (rr < 0 || rr >= rows_[h - 1]) continue;
+        for (int d2 = 0; d2 < q; ++d2) {
+          const int64_t c2 = cc + d2 - offset_;
+          if (c2 < 0 || c2 >= cols_[h - 1]) continue;
+          s += value(rr, c2);
         }
-        out_map[r * cols_[h] + cc] = s;
       }
-    return out_map;
-  };
+      out_map[r * cols_[h] + cc] = s;
+    }
+  return out_map;
+}
+
+// Exact diagonals of the scaled image, in float64: N^1 = |patch|^2,
+// N^(h+1) = patch sum of N^h / q^2; M^1 = N^1, M^(h+1) = patch sum of
+// (M^h + N^h) / q^2 (NTK features).
+template <typename T>
+void CntkSketch<T>::exact_diagonals(const T* x, T scale, Workspace& ws, FeatureKernel kind) const {
+  const CntkSketchConfig& c = config_;
+  const int64_t H = c.height, W = c.width, C = c.channels;
+  const int q = c.filter, depth = c.depth;
+  const double inv_q2 = 1.0 / (static_cast<double>(q) * q);
   ws.norm[0] = patch_sum(1, [&](int64_t rr, int64_t c2) {
     double s = 0;
     for (int64_t ch = 0; ch < C; ++ch) {
@@ -677,20 +839,25 @@ void CntkSketch<T>::transform_image(const T* x, T* out, Workspace& ws, FeatureKe
     const int64_t pc = cols_[h - 1];
     ws.norm[h - 1] = patch_sum(h, [&](int64_t rr, int64_t c2) { return prev[rr * pc + c2] * inv_q2; });
   }
-  if (ntk) {
-    ws.xnorm[0] = ws.norm[0];
-    for (int h = 2; h <= depth; ++h) {
-      const std::vector<double>& pm = ws.xnorm[h - 2];
-      const std::vector<double>& pn = ws.norm[h - 2];
-      const int64_t pc = cols_[h - 1];
-      ws.xnorm[h - 1] = patch_sum(h, [&](int64_t rr, int64_t c2) { return (pm[rr * pc + c2] + pn[rr * pc + c2]) * inv_q2; });
-    }
+  if (kind != FeatureKernel::Ntk) return;
+  ws.xnorm[0] = ws.norm[0];
+  for (int h = 2; h <= depth; ++h) {
+    const std::vector<double>& pm = ws.xnorm[h - 2];
+    const std::vector<double>& pn = ws.norm[h - 2];
+    const int64_t pc = cols_[h - 1];
+    ws.xnorm[h - 1] = patch_sum(h, [&](int64_t rr, int64_t c2) { return (pm[rr * pc + c2] + pn[rr * pc + c2]) * inv_q2; });
   }
+}
 
+// Every block of every layer, in a wavefront over rows: after each row of
+// layer h, layer h + 1 computes every row whose taps are ready before layer
+// h writes another, so q stored rows per layer suffice (a ring indexed by
+// row mod q). The last layer's blocks add to ws.pooled.
+template <typename T>
+void CntkSketch<T>::run_wavefront(const T* x, T scale, Workspace& ws, FeatureKernel kind) const {
+  constexpr int L = kLanes<T>;
+  const int q = config_.filter, depth = config_.depth;
   ws.pooled.zero();
-  // Wavefront over rows: after each row of layer h, layer h + 1 computes every
-  // row whose taps are ready before layer h writes another, so q stored rows
-  // per layer suffice (a ring indexed by row mod q).
   std::fill(ws.done.begin(), ws.done.end(), 0);
   auto ready = [&](int h, int64_t r) {
     if (h == 1) return true;
@@ -708,10 +875,16 @@ void CntkSketch<T>::transform_image(const T* x, T* out, Workspace& ws, FeatureKe
     }
   }
   if (ws.done[depth] != rows_[depth]) throw std::logic_error("CNTKSketch: wavefront did not finish");
+}
 
-  // Mean over the last layer's pixels (lanes summed in a fixed order), times
-  // the inverse of the input scaling; the pooled t as it is (NTK), then the
-  // final SRHT of the pooled phi (or of everything when f = 1).
+// Mean over the last layer's pixels (lanes summed in a fixed order), times
+// the inverse of the input scaling 2^-exponent; the pooled t as it is (NTK),
+// then the final SRHT of the pooled phi (or of everything when f = 1).
+template <typename T>
+void CntkSketch<T>::pool_features(int exponent, T* out, Workspace& ws, FeatureKernel kind) const {
+  constexpr int L = kLanes<T>;
+  const bool ntk = kind == FeatureKernel::Ntk;
+  const int depth = config_.depth;
   const Layer& last = layers_.back();
   const int64_t dim = (ntk ? last.t_dim : 0) + last.p1.dim;
   const T* pooled = ws.pooled.data();

@@ -141,11 +141,35 @@ class CntkSketch {
     std::vector<SignShift<T>> patch_z, patch_t;  // q^2 each: neighbour z / t -> v / xi (layers >= 2)
   };
   struct Workspace;
-  Workspace make_workspace(FeatureKernel kind) const;
-  void transform_image(const T* x, T* out, Workspace& ws, FeatureKernel kind) const;
-  void compute_block(int h, int64_t r, int64_t c0, const T* x, T scale, Workspace& ws, FeatureKernel kind) const;
-  int64_t row_elements(int h, FeatureKernel kind) const;
+  struct PixelBlock;  // a block of kLanes pixels being computed (compute_block's steps)
+  struct PatchTaps;
+  // Construction steps.
+  void plan_grids();
+  Layer make_layer(int h);
+  void plan_degrees(Layer& layer, int h) const;
+  void draw_patch_maps(Layer& layer, int h) const;
   Pack make_pack(const std::vector<double>& coeffs, const Layer& layer) const;
+  Workspace make_workspace(FeatureKernel kind) const;
+  int64_t row_elements(int h, FeatureKernel kind) const;
+  // Steps of transform_image.
+  void transform_image(const T* x, T* out, Workspace& ws, FeatureKernel kind) const;
+  template <typename Value>
+  std::vector<double> patch_sum(int h, Value value) const;
+  void exact_diagonals(const T* x, T scale, Workspace& ws, FeatureKernel kind) const;
+  void run_wavefront(const T* x, T scale, Workspace& ws, FeatureKernel kind) const;
+  void pool_features(int exponent, T* out, Workspace& ws, FeatureKernel kind) const;
+  // Steps of compute_block.
+  void compute_block(int h, int64_t r, int64_t c0, const T* x, T scale, Workspace& ws, FeatureKernel kind) const;
+  PixelBlock pixel_block(int h, int64_t r, int64_t c0, Workspace& ws, FeatureKernel kind) const;
+  void first_layer_patch(int64_t r, int64_t c0, const T* x, T scale, T* v) const;
+  const T* patch_sums(PixelBlock& b, Workspace& ws, T* xs) const;
+  void gather_taps(const PixelBlock& b, Workspace& ws, PatchTaps& taps) const;
+  void sketch_q(const PixelBlock& b, const T* v, Workspace& ws, T** qbuf, T* qn) const;
+  void run_tree(const PixelBlock& b, const T* v, Workspace& ws, T* const* qbuf, T* qsq) const;
+  void q1_from_leaf(const PixelBlock& b, const T* v, Workspace& ws, T** qbuf, T* sq) const;
+  void pool_phi(const PixelBlock& b, T* const* qbuf, const T* qn, Workspace& ws) const;
+  void compress_phi(const PixelBlock& b, T* const* qbuf, const T* qn, Workspace& ws) const;
+  void tensor_part(const PixelBlock& b, const T* xi, const T* xs, T* const* qbuf, const T* qn, Workspace& ws) const;
 
   CntkSketchConfig config_;
   int64_t m_ = 0;

@@ -269,28 +269,205 @@ void for_rows(int64_t rows, Make make, Fn fn) {
 
 }  // namespace
 
+// What one transform call shares across its blocks of rows and layers: the
+// shapes, and the buffers every block reuses.
+template <typename T>
+struct NtkRandomFeatures<T>::Pass {
+  bool ntk = false;
+  bool direct = false;  // the last layer writes into out (no final SRHT)
+  const NngpExtra* extra = nullptr;
+  int64_t cwidth = 0;  // columns of C: [step | arc-cosine] (NTK), arc-cosine (NNGP)
+  int64_t stride = 0;  // entries of a row of z: z_ntk (m1 + ms) or z_nngp (m1)
+  T step_value = T(0);
+  T* out = nullptr;
+  std::vector<double> xnorm;  // |x| of each row of the block (normalize)
+  std::vector<T> cbuf;        // C, the GEMM output of a block
+  std::vector<T> zbuf[2];     // z of alternate layers
+  std::vector<Segment<T>> segments;
+  std::vector<std::array<int64_t, 3>> tiles;  // {segment, j0, j1}
+};
+
+// The epilogue of a layer's GEMM: nonlinearity and scaling of the computed
+// output C[i0:i1, j0:j1], real rows only, and of the antithetic partners:
+// step features stay in C (the TensorSRHT reads them), arc-cosine features
+// go to their place in z_ntk / z_nngp (or the output).
+template <typename T>
+struct NtkRandomFeatures<T>::Epilogue {
+  T* c;
+  int64_t cwidth;
+  T* z;  // row i of the arc-cosine features at z + i * ldz
+  int64_t ldz;
+  int64_t rows;        // real rows of the block
+  int64_t off, marc;   // the arc-cosine columns of C: [off, off + marc)
+  int64_t m0, dir0, dir1;  // step columns; columns computed per group (pairs)
+  T step_value;
+  const T* bscale;
+  bool pairs;
+
+  inline void operator()(int64_t i0, int64_t i1, int64_t j0, int64_t j1) const {
+    const T step = step_value;
+    i1 = std::min(i1, rows);
+    const int64_t s1 = std::min(j1, off), a0 = std::max(j0, off);
+    for (int64_t i = i0; i < i1; ++i) {
+      T* ci = c + i * cwidth;
+      for (int64_t j = j0; j < s1; ++j) {
+        const T v = ci[j];
+        ci[j] = v > T(0) ? step : T(0);
+        if (pairs && j + dir0 < m0) ci[j + dir0] = v < T(0) ? step : T(0);
+      }
+      T* zi = z + i * ldz - off;
+      for (int64_t j = a0; j < j1; ++j) {
+        const T v = ci[j];
+        zi[j] = std::max(v, T(0)) * bscale[j - off];
+        const int64_t p = j + dir1;
+        if (pairs && p < off + marc) zi[p] = std::max(-v, T(0)) * bscale[p - off];
+      }
+    }
+  }
+};
+
 template <typename T>
 template <typename Input>
 void NtkRandomFeatures<T>::run(Input& input, int64_t n, T* out, FeatureKernel kernel) const {
+  const int64_t B = kBlockRows;
+  Pass p = make_pass(kernel, out);
+  for (int64_t start = 0; start < n; start += B) {
+    const int64_t rows = std::min(B, n - start);
+    input.begin_block(start, rows, B);
+    if (rows < B)  // padded rows feed the next GEMMs: keep them zero
+      for (auto& z : p.zbuf)
+        if (!z.empty()) std::fill(z.begin() + rows * p.stride, z.end(), T(0));
+    const T* zprev = nullptr;
+    for (int h = 0; h < config_.depth; ++h) zprev = run_layer(p, input, h, start, rows, zprev);
+  }
+}
+
+template <typename T>
+typename NtkRandomFeatures<T>::Pass NtkRandomFeatures<T>::make_pass(FeatureKernel kernel, T* out) const {
   const NtkRandomFeaturesConfig& c = config_;
-  const bool ntk = kernel == FeatureKernel::Ntk;
   const int64_t B = kBlockRows, m0 = c.step_features, m1 = c.arccos_features, ms = c.sketch_features;
-  const int64_t f = c.features, width = m0 + m1;
-  const int depth = c.depth;
-  const bool direct = !ntk || !final_srht();  // the last layer writes into out
-  const NngpExtra* extra = ntk ? nullptr : &nngp_extra();
-  const int64_t cwidth = ntk ? width : std::max(m1, f);
-  const int64_t stride = ntk ? m1 + ms : m1;
-  const T step_value = static_cast<T>(std::sqrt(2.0 / static_cast<double>(m0)));
-  const bool normalize = c.normalize;
+  Pass p;
+  p.ntk = kernel == FeatureKernel::Ntk;
+  p.direct = !p.ntk || !final_srht();
+  p.extra = p.ntk ? nullptr : &nngp_extra();
+  p.cwidth = p.ntk ? m0 + m1 : std::max(m1, c.features);
+  p.stride = p.ntk ? m1 + ms : m1;
+  p.step_value = static_cast<T>(std::sqrt(2.0 / static_cast<double>(m0)));
+  p.out = out;
+  p.xnorm.resize(c.normalize ? static_cast<size_t>(B) : 0);
+  p.cbuf.resize(static_cast<size_t>(B * p.cwidth));
+  if (c.depth > 1 || !p.direct)
+    for (auto& z : p.zbuf) z.assign(static_cast<size_t>(B * p.stride), T(0));
+  return p;
+}
+
+// Layer h of the block of rows [start, start + rows): C = (its input) [W0 |
+// W1] with the epilogue, then the row pass; returns z, the next layer's input.
+template <typename T>
+template <typename Input>
+const T* NtkRandomFeatures<T>::run_layer(Pass& p, Input& input, int h, int64_t start, int64_t rows,
+                                         const T* zprev) const {
+  const NtkRandomFeaturesConfig& c = config_;
+  const int64_t m0 = c.step_features, m1 = c.arccos_features, f = c.features;
+  const Layer& layer = layers_[static_cast<size_t>(h)];
+  const bool last = h + 1 == c.depth;
+  T* znext = p.zbuf[h % 2].data();
+  int64_t ldnext = p.stride;
+  if (last && p.direct) {
+    znext = p.out + start * f;
+    ldnext = f;
+  }
+  // Column groups of C: step features [0, m0) (NTK only), then the
+  // arc-cosine features [off, off + marc). With antithetic pairs only the
+  // first `directions` columns of a group are computed: the GEMM of column
+  // P + i would give exactly minus that of column i.
+  const int64_t off = p.ntk ? m0 : 0;  // first arc-cosine column of C
+  const int64_t marc = !p.ntk && last ? f : m1;
   const bool pairs = c.orthogonal;  // antithetic weight columns (structured_columns)
-  std::vector<double> xnorm(normalize ? static_cast<size_t>(B) : 0);
+  const int64_t dir0 = pairs ? (m0 + 1) / 2 : m0, dir1 = pairs ? (marc + 1) / 2 : marc;
+  plan_segments(p, layer, last, dir0, dir1);
+  const T* bscale = p.ntk || !last ? layer.bscale.data() : p.extra->scale.data();
+  const Epilogue epilogue{p.cbuf.data(), p.cwidth, znext, ldnext, rows, off, marc, m0, dir0, dir1,
+                          p.step_value, bscale, pairs};
+  bool epilogue_done = true;
+  if (h == 0 && !Input::kDense) {
+    // CSR rows: sparse-dense product per row; the epilogue runs in the row pass.
+    if constexpr (!Input::kDense)
+      for (const Segment<T>& sg : p.segments)
+        input.product(rows, sg.b, sg.end - sg.begin, sg.ldb, p.cbuf.data() + sg.begin, p.cwidth);
+    epilogue_done = false;
+  } else {
+    const T* a = zprev;
+    int64_t lda = p.stride, k = m1;
+    if constexpr (Input::kDense) {
+      if (h == 0) {
+        a = input.block;
+        lda = k = c.input_dim;
+      }
+    }
+    gemm_tiles(p, a, lda, k, epilogue);
+  }
+  if (p.ntk || !epilogue_done || c.normalize)
+    row_pass(p, input, h, start, rows, zprev, znext, ldnext, epilogue_done ? nullptr : &epilogue);
+  return znext;
+}
 
-  std::vector<T> cbuf(static_cast<size_t>(B * cwidth));
-  std::vector<T> zbuf[2];
-  if (depth > 1 || !direct)
-    for (auto& z : zbuf) z.assign(static_cast<size_t>(B * stride), T(0));
+// The column groups of C that go through the GEMM, each with its weights:
+// [W0 | W1] (NTK), or W1 with, at the last layer, the NNGP extra columns.
+template <typename T>
+void NtkRandomFeatures<T>::plan_segments(Pass& p, const Layer& layer, bool last, int64_t dir0, int64_t dir1) const {
+  const int64_t m0 = config_.step_features, m1 = config_.arccos_features, f = config_.features, width = m0 + m1;
+  p.segments.clear();
+  if (p.ntk) {
+    p.segments.push_back({0, dir0, layer.w.data(), width});
+    p.segments.push_back({m0, m0 + dir1, layer.w.data() + m0, width});
+  } else if (last && p.extra->full) {
+    p.segments.push_back({0, dir1, p.extra->w.data(), f});
+  } else {
+    p.segments.push_back({0, std::min(m1, dir1), layer.w.data() + m0, width});
+    if (last && dir1 > m1) p.segments.push_back({m1, dir1, p.extra->w.data(), f - m1});
+  }
+}
 
+// C = a (kBlockRows x k, ld lda) times the segments' weights, in fixed
+// 256 x 256 output tiles, one single-threaded BLAS call each (as linalg
+// gemm()), each followed by its epilogue while in cache.
+template <typename T>
+void NtkRandomFeatures<T>::gemm_tiles(Pass& p, const T* a, int64_t lda, int64_t k, const Epilogue& epilogue) const {
+  const int64_t B = kBlockRows, cwidth = p.cwidth;
+  const std::vector<Segment<T>>& segments = p.segments;
+  std::vector<std::array<int64_t, 3>>& tiles = p.tiles;
+  T* C = p.cbuf.data();
+  tiles.clear();
+  for (size_t g = 0; g < segments.size(); ++g)
+    for (int64_t j0 = segments[g].begin; j0 < segments[g].end; j0 += kGemmTile)
+      tiles.push_back({static_cast<int64_t>(g), j0, std::min(segments[g].end, j0 + kGemmTile)});
+  const int64_t row_tiles = B / kGemmTile, count = row_tiles * static_cast<int64_t>(tiles.size());
+  const double flops = 2.0 * B * k * cwidth;
+  const bool parallel = count > 1 && flops >= kParallelFlops && thread_count() > 1;
+#pragma omp parallel for schedule(dynamic) num_threads(thread_count()) if (parallel)
+  for (int64_t t = 0; t < count; ++t) {
+    const int64_t i0 = (t / static_cast<int64_t>(tiles.size())) * kGemmTile;
+    const auto& tile = tiles[static_cast<size_t>(t % static_cast<int64_t>(tiles.size()))];
+    const Segment<T>& sg = segments[static_cast<size_t>(tile[0])];
+    const int64_t j0 = tile[1], j1 = tile[2];
+    gemm_serial(false, false, kGemmTile, j1 - j0, k, T(1), a + i0 * lda, lda, sg.b + (j0 - sg.begin), sg.ldb, T(0),
+                C + i0 * cwidth + j0, cwidth);
+    epilogue(i0, i0 + kGemmTile, j0, j1);
+  }
+}
+
+// The row pass of layer h (NTK, the CSR epilogue when csr_epilogue is given,
+// or normalisation): per row, b rescaled to |x|, then (NTK) the TensorSRHT
+// of the previous z_ntk with a, and at the last layer the final SRHT.
+template <typename T>
+template <typename Input>
+void NtkRandomFeatures<T>::row_pass(Pass& p, Input& input, int h, int64_t start, int64_t rows, const T* zprev,
+                                    T* znext, int64_t ldnext, const Epilogue* csr_epilogue) const {
+  const NtkRandomFeaturesConfig& c = config_;
+  const int64_t m0 = c.step_features, m1 = c.arccos_features, f = c.features;
+  const bool last = h + 1 == c.depth, normalize = c.normalize, ntk = p.ntk;
+  const Layer& layer = layers_[static_cast<size_t>(h)];
   auto make_scratch = [&]() {
     RowScratch<T> s;
     if (ntk) {
@@ -300,133 +477,40 @@ void NtkRandomFeatures<T>::run(Input& input, int64_t n, T* out, FeatureKernel ke
     }
     return s;
   };
-  std::vector<Segment<T>> segments;
+  for_rows(rows, make_scratch, [&](int64_t i, RowScratch<T>& s) {
+    if (csr_epilogue)
+      for (const Segment<T>& sg : p.segments) (*csr_epilogue)(i, i + 1, sg.begin, sg.end);
+    if (normalize && h == 0) p.xnorm[static_cast<size_t>(i)] = row_norm(input.row(i));
+    const double nx = normalize ? p.xnorm[static_cast<size_t>(i)] : 0;
+    T* zi = znext + i * ldnext;
+    // b estimates Sigma^h(x, x) = |x|^2 exactly known: rescale to it.
+    if (normalize) rescale(zi, !ntk && last ? f : m1, nx);
+    if (!ntk) return;
+    const RowView<T> prev = h == 0 ? input.row(i) : RowView<T>::dense_row(zprev + i * p.stride, p.stride);
+    tensor_row(layer, h, prev, p.cbuf.data() + i * p.cwidth, zi + m1, s.wa.data(), s.wb.data(), nx);
+    if (last && !p.direct) final_row(zi, p.out + (start + i) * f, s.work.data(), nx);
+  });
+}
 
-  for (int64_t start = 0; start < n; start += B) {
-    const int64_t rows = std::min(B, n - start);
-    input.begin_block(start, rows, B);
-    if (rows < B)  // padded rows feed the next GEMMs: keep them zero
-      for (auto& z : zbuf)
-        if (!z.empty()) std::fill(z.begin() + rows * stride, z.end(), T(0));
-    const T* zprev = nullptr;
-    for (int h = 0; h < depth; ++h) {
-      const Layer& layer = layers_[static_cast<size_t>(h)];
-      const bool last = h + 1 == depth;
-      T* C = cbuf.data();
-      T* znext;
-      int64_t ldnext;
-      if (last && direct) {
-        znext = out + start * f;
-        ldnext = f;
-      } else {
-        znext = zbuf[h % 2].data();
-        ldnext = stride;
-      }
-      // Column groups of C: step features [0, m0) (NTK only), then the
-      // arc-cosine features [off, off + marc). With antithetic pairs only the
-      // first `directions` columns of a group are computed: the GEMM of column
-      // P + i would give exactly minus that of column i.
-      const int64_t off = ntk ? m0 : 0;  // first arc-cosine column of C
-      const int64_t marc = !ntk && last ? f : m1;
-      const int64_t dir0 = pairs ? (m0 + 1) / 2 : m0, dir1 = pairs ? (marc + 1) / 2 : marc;
-      segments.clear();
-      if (ntk) {
-        segments.push_back({0, dir0, layer.w.data(), width});
-        segments.push_back({m0, m0 + dir1, layer.w.data() + m0, width});
-      } else if (last && extra->full) {
-        segments.push_back({0, dir1, extra->w.data(), f});
-      } else {
-        segments.push_back({0, std::min(m1, dir1), layer.w.data() + m0, width});
-        if (last && dir1 > m1) segments.push_back({m1, dir1, extra->w.data(), f - m1});
-      }
-      const T* bscale = ntk || !last ? layer.bscale.data() : extra->scale.data();
-      // Nonlinearity and scaling of the computed GEMM output C[i0:i1, j0:j1],
-      // real rows only, and of the antithetic partners: step features stay in
-      // C (the TensorSRHT reads them), arc-cosine features go to their place
-      // in z_ntk / z_nngp (or the output).
-      auto epilogue = [&](int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
-        i1 = std::min(i1, rows);
-        const int64_t s1 = std::min(j1, off), a0 = std::max(j0, off);
-        for (int64_t i = i0; i < i1; ++i) {
-          T* ci = C + i * cwidth;
-          for (int64_t j = j0; j < s1; ++j) {
-            const T v = ci[j];
-            ci[j] = v > T(0) ? step_value : T(0);
-            if (pairs && j + dir0 < m0) ci[j + dir0] = v < T(0) ? step_value : T(0);
-          }
-          T* zi = znext + i * ldnext - off;
-          for (int64_t j = a0; j < j1; ++j) {
-            const T v = ci[j];
-            zi[j] = std::max(v, T(0)) * bscale[j - off];
-            const int64_t p = j + dir1;
-            if (pairs && p < off + marc) zi[p] = std::max(-v, T(0)) * bscale[p - off];
-          }
-        }
-      };
-      bool epilogue_done = true;
-      if (h == 0 && !Input::kDense) {
-        // CSR rows: sparse-dense product per row; the epilogue runs in the row pass.
-        if constexpr (!Input::kDense)
-          for (const Segment<T>& sg : segments) input.product(rows, sg.b, sg.end - sg.begin, sg.ldb, C + sg.begin, cwidth);
-        epilogue_done = false;
-      } else {
-        const T* a = zprev;
-        int64_t lda = stride, k = m1;
-        if constexpr (Input::kDense) {
-          if (h == 0) {
-            a = input.block;
-            lda = k = c.input_dim;
-          }
-        }
-        // Fixed 256 x 256 output tiles, one single-threaded BLAS call each
-        // (as linalg gemm()), each followed by its epilogue while in cache.
-        std::vector<std::array<int64_t, 3>> tiles;  // {segment, j0, j1}
-        for (size_t g = 0; g < segments.size(); ++g)
-          for (int64_t j0 = segments[g].begin; j0 < segments[g].end; j0 += kGemmTile)
-            tiles.push_back({static_cast<int64_t>(g), j0, std::min(segments[g].end, j0 + kGemmTile)});
-        const int64_t row_tiles = B / kGemmTile, count = row_tiles * static_cast<int64_t>(tiles.size());
-        const double flops = 2.0 * B * k * cwidth;
-        const bool parallel = count > 1 && flops >= kParallelFlops && thread_count() > 1;
-#pragma omp parallel for schedule(dynamic) num_threads(thread_count()) if (parallel)
-        for (int64_t t = 0; t < count; ++t) {
-          const int64_t i0 = (t / static_cast<int64_t>(tiles.size())) * kGemmTile;
-          const auto& tile = tiles[static_cast<size_t>(t % static_cast<int64_t>(tiles.size()))];
-          const Segment<T>& sg = segments[static_cast<size_t>(tile[0])];
-          const int64_t j0 = tile[1], j1 = tile[2];
-          gemm_serial(false, false, kGemmTile, j1 - j0, k, T(1), a + i0 * lda, lda, sg.b + (j0 - sg.begin), sg.ldb,
-                      T(0), C + i0 * cwidth + j0, cwidth);
-          epilogue(i0, i0 + kGemmTile, j0, j1);
-        }
-      }
-      // Row pass (NTK, the CSR epilogue, or normalisation): TensorSRHT of the
-      // previous z_ntk with a, then the final SRHT at the last layer.
-      if (ntk || !epilogue_done || normalize) {
-        for_rows(rows, make_scratch, [&](int64_t i, RowScratch<T>& s) {
-          if (!epilogue_done)
-            for (const Segment<T>& sg : segments) epilogue(i, i + 1, sg.begin, sg.end);
-          if (normalize && h == 0) xnorm[static_cast<size_t>(i)] = row_norm(input.row(i));
-          const double nx = normalize ? xnorm[static_cast<size_t>(i)] : 0;
-          T* zi = znext + i * ldnext;
-          // b estimates Sigma^h(x, x) = |x|^2 exactly known: rescale to it.
-          if (normalize) rescale(zi, !ntk && last ? f : m1, nx);
-          if (!ntk) return;
-          T* ci = C + i * cwidth;
-          const RowView<T> prev = h == 0 ? input.row(i) : RowView<T>::dense_row(zprev + i * stride, stride);
-          layer.tensor.side_a().apply(prev, s.wa.data());
-          layer.tensor.side_b().apply(ci, s.wb.data());
-          layer.tensor.combine(s.wa.data(), s.wb.data(), zi + m1, ms);
-          // T estimates Theta^(h-1)(x, x) dSigma^h(x, x) = h |x|^2 (h 1-based).
-          if (normalize) rescale(zi + m1, ms, std::sqrt(static_cast<double>(h + 1)) * nx);
-          if (last && !direct) {
-            T* o = out + (start + i) * f;
-            final_.apply(zi, o, s.work.data());
-            if (normalize) rescale(o, f, std::sqrt(static_cast<double>(depth + 1)) * nx);
-          }
-        });
-      }
-      zprev = znext;
-    }
-  }
+// The TensorSRHT combine of one row: t = TensorSRHT_h(z_ntk^(h-1) = prev, a
+// = the row's step features) into t (ms entries), wa and wb its scratch.
+template <typename T>
+void NtkRandomFeatures<T>::tensor_row(const Layer& layer, int h, const RowView<T>& prev, const T* a, T* t, T* wa,
+                                      T* wb, double nx) const {
+  const int64_t ms = config_.sketch_features;
+  layer.tensor.side_a().apply(prev, wa);
+  layer.tensor.side_b().apply(a, wb);
+  layer.tensor.combine(wa, wb, t, ms);
+  // T estimates Theta^(h-1)(x, x) dSigma^h(x, x) = h |x|^2 (h 1-based).
+  if (config_.normalize) rescale(t, ms, std::sqrt(static_cast<double>(h + 1)) * nx);
+}
+
+// The final SRHT of one row: o (features) = SRHT(z_ntk^L), rescaled to
+// Theta^L(x, x) = (L + 1) |x|^2 when normalising.
+template <typename T>
+void NtkRandomFeatures<T>::final_row(const T* z, T* o, T* work, double nx) const {
+  final_.apply(z, o, work);
+  if (config_.normalize) rescale(o, config_.features, std::sqrt(static_cast<double>(config_.depth + 1)) * nx);
 }
 
 template <typename T>

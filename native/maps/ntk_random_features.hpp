@@ -123,8 +123,21 @@ class NtkRandomFeatures {
     std::vector<T> scale;  // features: sqrt(2/features) weight_j
   };
   const NngpExtra& nngp_extra() const;
+  // A transform call and its steps (ntk_random_features.cpp).
+  struct Pass;      // the call's shapes and reused buffers
+  struct Epilogue;  // the epilogue of a layer's GEMM tiles
   template <typename Input>
   void run(Input& input, int64_t n, T* out, FeatureKernel kernel) const;
+  Pass make_pass(FeatureKernel kernel, T* out) const;
+  template <typename Input>
+  const T* run_layer(Pass& p, Input& input, int h, int64_t start, int64_t rows, const T* zprev) const;
+  void plan_segments(Pass& p, const Layer& layer, bool last, int64_t dir0, int64_t dir1) const;
+  void gemm_tiles(Pass& p, const T* a, int64_t lda, int64_t k, const Epilogue& epilogue) const;
+  template <typename Input>
+  void row_pass(Pass& p, Input& input, int h, int64_t start, int64_t rows, const T* zprev, T* znext, int64_t ldnext,
+                const Epilogue* csr_epilogue) const;
+  void tensor_row(const Layer& layer, int h, const RowView<T>& prev, const T* a, T* t, T* wa, T* wb, double nx) const;
+  void final_row(const T* z, T* o, T* work, double nx) const;
 
   NtkRandomFeaturesConfig config_;
   std::vector<Layer> layers_;

@@ -82,6 +82,124 @@ double sequential_product(const T* first, int64_t first_len, int64_t start, int 
   return ss;
 }
 
+// Highest degree of a layer's blocks: K = max(q1, q0 + 1) over the nonzero
+// coefficients of P1^h (a) and P0^h (b).
+int top_degree(const std::vector<double>& a, const std::vector<double>& b) {
+  int top = 0;
+  for (size_t j = 0; j < a.size(); ++j)
+    if (a[j] > 0) top = std::max(top, static_cast<int>(j));
+  for (size_t j = 0; j < b.size(); ++j)
+    if (b[j] > 0) top = std::max(top, static_cast<int>(j) + 1);
+  return top;
+}
+
+// A layer's tree, grown on demand, and the parts of its blocks. Nodes are at
+// levels 1..max_level (a level-l node ~ phi^(x)2^l). A degree-k block takes
+// the binary decomposition of k into node degrees <= 2^max_level (leaf
+// factors for the 1s), except that a power of two is split into its two
+// halves (Q_4 = N1_0 N1_1 rather than the transform of a level-2 node, which
+// would add a second sampling). Parts of one block cover disjoint leaves,
+// hence are independent given the leaf transform.
+template <typename T>
+class LayerTree {
+ public:
+  using Map = NtkSketch<T>;
+
+  LayerTree(std::vector<typename Map::Node>& nodes, int top_degree)
+      : nodes_(nodes), max_level_(top_degree >= 4 ? floor_log2(top_degree) - 1 : (top_degree == 3 ? 1 : 0)) {}
+
+  // Sources of the factors of a degree-k block.
+  std::vector<int> parts_of(int k) {
+    std::vector<int> parts;
+    int cursor = 0;
+    const int whole = k;
+    while (k > 0) {
+      int s = std::min<int64_t>(int64_t{1} << floor_log2(k), int64_t{1} << max_level_);
+      if (k == whole && (k & (k - 1)) == 0 && k >= 2) s = k / 2;
+      if (s == 1) {
+        parts.push_back(Map::kLeaf);
+      } else {
+        parts.push_back(node(floor_log2(s), cursor / s));
+        cursor += s;
+      }
+      k -= s;
+    }
+    return parts;
+  }
+
+ private:
+  // Source id of node `pos` of `level`, made (children first) on first use.
+  int node(int level, int pos) {
+    const auto key = std::make_pair(level, pos);
+    auto it = id_.find(key);
+    if (it != id_.end()) return it->second;
+    typename Map::Node n;
+    n.level = level;
+    if (level == 1) {
+      n.child[0] = n.child[1] = Map::kLeaf;
+    } else {
+      n.child[0] = node(level - 1, 2 * pos);
+      n.child[1] = node(level - 1, 2 * pos + 1);
+    }
+    const int id = Map::kFirstNode + static_cast<int>(nodes_.size());
+    nodes_.push_back(std::move(n));
+    id_[key] = id;
+    return id;
+  }
+
+  std::vector<typename Map::Node>& nodes_;
+  const int max_level_;
+  std::map<std::pair<int, int>, int> id_;
+};
+
+template <typename T>
+typename NtkSketch<T>::Block make_block(std::vector<int> parts, double weight) {
+  typename NtkSketch<T>::Block blk;
+  blk.parts = std::move(parts);
+  blk.weight = blk.coef = weight;
+  return blk;
+}
+
+// The blocks of layer h's outputs (parts and weights; rows come later) and
+// the tree nodes they use: phi^h from P1^h (a); T^h (h < depth) or psi^h =
+// T^h (+) phi^h (h = depth) from P0^h (b), where the phi part of psi^(h-1)
+// merges into the polynomial blocks of degree j + 1 (see the header).
+template <typename T>
+void plan_blocks(typename NtkSketch<T>::Layer& layer, int h, const std::vector<double>& a,
+                 const std::vector<double>& b, bool last) {
+  using Map = NtkSketch<T>;
+  const int top = top_degree(a, b);
+  LayerTree<T> tree(layer.nodes, top);
+  const double t_norm2 = static_cast<double>(h - 1);  // |T^(h-1)|^2
+  // The T^(h-1) (x) phi^(h-1)^(x)j blocks (layers >= 2).
+  auto t_blocks = [&](typename Map::Output& out) {
+    if (h < 2) return;
+    for (size_t j = 0; j < b.size(); ++j) {
+      if (b[j] <= 0) continue;
+      std::vector<int> parts = tree.parts_of(static_cast<int>(j));
+      parts.insert(parts.begin(), Map::kTpart);
+      out.blocks.push_back(make_block<T>(parts, t_norm2 * b[j]));
+      out.blocks.back().coef = b[j];
+    }
+  };
+  for (size_t j = 0; j < a.size(); ++j)
+    if (a[j] > 0) layer.phi.blocks.push_back(make_block<T>(tree.parts_of(static_cast<int>(j)), a[j]));
+  // Nodes made so far serve the phi blocks: needed for NNGP features too.
+  for (auto& n : layer.nodes) n.nngp = true;
+  if (!last) {
+    t_blocks(layer.tpart);
+    for (size_t j = 0; j < b.size(); ++j)
+      if (b[j] > 0) layer.tpart.blocks.push_back(make_block<T>(tree.parts_of(static_cast<int>(j) + 1), b[j]));
+  } else {
+    t_blocks(layer.psi);
+    for (int k = 0; k <= top; ++k) {
+      const double w = (k < static_cast<int>(a.size()) ? a[k] : 0.0) +
+                       (k >= 1 && k - 1 < static_cast<int>(b.size()) ? b[k - 1] : 0.0);
+      if (w > 0) layer.psi.blocks.push_back(make_block<T>(tree.parts_of(k), w));
+    }
+  }
+}
+
 }  // namespace
 
 template <typename T>
@@ -91,11 +209,25 @@ NtkSketch<T>::NtkSketch(const NtkSketchConfig& config) : config_(config) {
     throw std::invalid_argument("NTKSketch: input_dim, depth, features >= 1 and sketch_dim >= 2 required");
   check_coefficients(c.k1, c.depth, "k1");
   check_coefficients(c.k0, c.depth, "k0");
+  node_padded_ = next_pow2(c.sketch_dim);
+  choose_input_sketch();
+  int64_t phi_dim = dim0_, t_dim = 0;
+  for (int h = 1; h <= c.depth; ++h) {
+    Layer layer = make_layer(h, phi_dim, t_dim);
+    phi_dim = layer.phi.dim;
+    t_dim = layer.tpart.dim;
+    layers_.push_back(std::move(layer));
+  }
+  if (!c.kept_rows.empty()) keep_rows();
+}
+
+// phi^0 = u exactly while the input is at most 2m wide (its transform costs
+// no more than a sketch's would); wider inputs are CountSketched to 2m
+// buckets (O(nnz), half the collision variance of m buckets).
+template <typename T>
+void NtkSketch<T>::choose_input_sketch() {
+  const NtkSketchConfig& c = config_;
   const int64_t m = c.sketch_dim;
-  node_padded_ = next_pow2(m);
-  // phi^0 = u exactly while the input is at most 2m wide (its transform costs
-  // no more than a sketch's would); wider inputs are CountSketched to 2m
-  // buckets (O(nnz), half the collision variance of m buckets).
   identity0_ = c.input_dim <= 2 * m;
   if (identity0_) {
     dim0_ = c.input_dim;
@@ -103,141 +235,77 @@ NtkSketch<T>::NtkSketch(const NtkSketchConfig& config) : config_(config) {
     dim0_ = std::min(next_pow2(c.input_dim), 2 * next_pow2(m));
     cs0_ = CountSketch<T>(c.input_dim, dim0_, c.seed, stream_of(kCs0, 0));
   }
+}
 
-  int64_t phi_dim = dim0_, t_dim = 0;
-  for (int h = 1; h <= c.depth; ++h) {
-    const bool last = h == c.depth;
-    const std::vector<double>& a = c.k1[h - 1];  // P1^h
-    const std::vector<double>& b = c.k0[h - 1];  // P0^h
-    Layer layer;
-    layer.phi_dim = phi_dim;
-    layer.phi_padded = next_pow2(phi_dim);
-    layer.t_dim = t_dim;
-    layer.t_padded = t_dim > 0 ? next_pow2(t_dim) : 0;
-    layer.phi_signs = random_signs<T>(phi_dim, T(1), c.seed, stream_of(kLeafSigns, h));
-    if (t_dim > 0) layer.t_signs = random_signs<T>(t_dim, T(1), c.seed, stream_of(kTpartSigns, h));
-
-    // Tree: nodes at levels 1..max_level (a level-l node ~ phi^(x)2^l), made
-    // on demand. Degrees go up to K = max(q1, q0 + 1); a degree-k block takes
-    // the binary decomposition of k into node degrees <= 2^max_level (leaf
-    // factors for the 1s), except that a power of two is split into its two
-    // halves (Q_4 = N1_0 N1_1 rather than the transform of a level-2 node,
-    // which would add a second sampling). Parts of one block cover disjoint
-    // leaves, hence are independent given the leaf transform.
-    int top_degree = 0;
-    for (size_t j = 0; j < a.size(); ++j)
-      if (a[j] > 0) top_degree = std::max(top_degree, static_cast<int>(j));
-    for (size_t j = 0; j < b.size(); ++j)
-      if (b[j] > 0) top_degree = std::max(top_degree, static_cast<int>(j) + 1);
-    const int max_level = top_degree >= 4 ? floor_log2(top_degree) - 1 : (top_degree == 3 ? 1 : 0);
-    std::map<std::pair<int, int>, int> node_id;
-    auto node = [&](auto&& self, int level, int pos) -> int {
-      const auto key = std::make_pair(level, pos);
-      auto it = node_id.find(key);
-      if (it != node_id.end()) return it->second;
-      Node n;
-      n.level = level;
-      if (level == 1) {
-        n.child[0] = n.child[1] = kLeaf;
-      } else {
-        n.child[0] = self(self, level - 1, 2 * pos);
-        n.child[1] = self(self, level - 1, 2 * pos + 1);
-      }
-      const int id = kFirstNode + static_cast<int>(layer.nodes.size());
-      layer.nodes.push_back(std::move(n));
-      node_id[key] = id;
-      return id;
-    };
-    auto parts_of = [&](int k) {
-      std::vector<int> parts;
-      int cursor = 0;
-      const int whole = k;
-      while (k > 0) {
-        int s = std::min<int64_t>(int64_t{1} << floor_log2(k), int64_t{1} << max_level);
-        if (k == whole && (k & (k - 1)) == 0 && k >= 2) s = k / 2;
-        if (s == 1) {
-          parts.push_back(kLeaf);
-        } else {
-          parts.push_back(node(node, floor_log2(s), cursor / s));
-          cursor += s;
-        }
-        k -= s;
-      }
-      return parts;
-    };
-    auto block = [&](std::vector<int> parts, double weight) {
-      Block blk;
-      blk.parts = std::move(parts);
-      blk.weight = blk.coef = weight;
-      return blk;
-    };
-    const double t_norm2 = static_cast<double>(h - 1);  // |T^(h-1)|^2
-    auto t_blocks = [&](Output& out) {
-      if (h < 2) return;
-      for (size_t j = 0; j < b.size(); ++j) {
-        if (b[j] <= 0) continue;
-        std::vector<int> parts = parts_of(static_cast<int>(j));
-        parts.insert(parts.begin(), kTpart);
-        out.blocks.push_back(block(parts, t_norm2 * b[j]));
-        out.blocks.back().coef = b[j];
-      }
-    };
-    for (size_t j = 0; j < a.size(); ++j)
-      if (a[j] > 0) layer.phi.blocks.push_back(block(parts_of(static_cast<int>(j)), a[j]));
-    // Nodes made so far serve the phi blocks: needed for NNGP features too.
-    for (Node& n : layer.nodes) n.nngp = true;
-    if (!last) {
-      t_blocks(layer.tpart);
-      for (size_t j = 0; j < b.size(); ++j)
-        if (b[j] > 0) layer.tpart.blocks.push_back(block(parts_of(static_cast<int>(j) + 1), b[j]));
-    } else {
-      t_blocks(layer.psi);
-      for (int k = 0; k <= top_degree; ++k) {
-        const double w = (k < static_cast<int>(a.size()) ? a[k] : 0.0) +
-                         (k >= 1 && k - 1 < static_cast<int>(b.size()) ? b[k - 1] : 0.0);
-        if (w > 0) layer.psi.blocks.push_back(block(parts_of(k), w));
-      }
-    }
-
-    // Random parameters of the nodes and blocks.
-    const int64_t node_count = static_cast<int64_t>(layer.nodes.size());
-    auto source_padded = [&](int s) { return s == kLeaf ? layer.phi_padded : s == kTpart ? layer.t_padded : node_padded_; };
-    for (int64_t i = 0; i < node_count; ++i) {
-      Node& n = layer.nodes[i];
-      n.start = random_start(source_padded(n.child[0]), c.seed, stream_of(kStart, h, 0, i));
-      n.index = sample_rows(m, source_padded(n.child[1]), c.seed, stream_of(kNodeIndex, h, i, 1));
-      // 1/sqrt(m) keeps node values at unit scale (E|v|^2 = 1).
-      n.signs = random_signs<T>(m, static_cast<T>(1 / std::sqrt(static_cast<double>(m))), c.seed,
-                                stream_of(kNodeSigns, h, i));
-      parameter_bytes_ += static_cast<int64_t>(m * sizeof(int32_t) + m * sizeof(T));
-    }
-    int out_id = 0;
-    for (Output* out : {&layer.phi, &layer.tpart, &layer.psi}) {
-      ++out_id;
-      if (out->blocks.empty()) continue;
-      const int64_t total = (last ? c.features : m);
-      allocate_rows(*out, total, layer.phi_dim, layer.t_dim, c.exact_copies);
-      for (size_t k = 0; k < out->blocks.size(); ++k) {
-        Block& blk = out->blocks[k];
-        if (blk.copy || blk.parts.empty()) continue;
-        const size_t first = blk.parts.size() > 1 ? 1 : 0;  // part 0 sequential when there are several
-        if (first == 1)
-          blk.start = random_start(source_padded(blk.parts[0]), c.seed, stream_of(kStart, h, static_cast<uint64_t>(out_id), k + 1));
-        for (size_t p = first; p < blk.parts.size(); ++p) {
-          blk.index.push_back(sample_rows(blk.rows, source_padded(blk.parts[p]), c.seed,
-                                          stream_of(kBlockIndex, h, static_cast<uint64_t>(out_id), k, p)));
-          parameter_bytes_ += static_cast<int64_t>(blk.rows * sizeof(int32_t));
-        }
-      }
-    }
-    parameter_bytes_ += static_cast<int64_t>((layer.phi_signs.size() + layer.t_signs.size()) * sizeof(T));
-    max_nodes_ = std::max(max_nodes_, node_count);
-    max_leaf_ = std::max(max_leaf_, layer.phi_padded);
-    phi_dim = layer.phi.dim;
-    t_dim = layer.tpart.dim;
-    layers_.push_back(std::move(layer));
+// Layer h (1-based) on phi^(h-1) (phi_dim entries) and T^(h-1) (t_dim).
+template <typename T>
+typename NtkSketch<T>::Layer NtkSketch<T>::make_layer(int h, int64_t phi_dim, int64_t t_dim) {
+  const NtkSketchConfig& c = config_;
+  Layer layer;
+  draw_leaf_transforms(layer, h, phi_dim, t_dim);
+  plan_blocks<T>(layer, h, c.k1[h - 1], c.k0[h - 1], h == c.depth);
+  draw_nodes(layer, h);
+  int out_id = 0;
+  for (Output* out : {&layer.phi, &layer.tpart, &layer.psi}) {
+    ++out_id;
+    if (out->blocks.empty()) continue;
+    allocate_rows(*out, h == c.depth ? c.features : c.sketch_dim, layer.phi_dim, layer.t_dim, c.exact_copies);
+    draw_block_samples(*out, layer, h, out_id);
   }
-  if (!c.kept_rows.empty()) keep_rows();
+  parameter_bytes_ += static_cast<int64_t>((layer.phi_signs.size() + layer.t_signs.size()) * sizeof(T));
+  max_nodes_ = std::max(max_nodes_, static_cast<int64_t>(layer.nodes.size()));
+  max_leaf_ = std::max(max_leaf_, layer.phi_padded);
+  return layer;
+}
+
+// The signs D of the Hadamard transforms of the layer inputs phi^(h-1) and T^(h-1).
+template <typename T>
+void NtkSketch<T>::draw_leaf_transforms(Layer& layer, int h, int64_t phi_dim, int64_t t_dim) const {
+  const uint64_t seed = config_.seed;
+  layer.phi_dim = phi_dim;
+  layer.phi_padded = next_pow2(phi_dim);
+  layer.t_dim = t_dim;
+  layer.t_padded = t_dim > 0 ? next_pow2(t_dim) : 0;
+  layer.phi_signs = random_signs<T>(phi_dim, T(1), seed, stream_of(kLeafSigns, h));
+  if (t_dim > 0) layer.t_signs = random_signs<T>(t_dim, T(1), seed, stream_of(kTpartSigns, h));
+}
+
+// Each tree node's samples: the start of its sequential first factor, the
+// rows of its second, and the signs of its transform.
+template <typename T>
+void NtkSketch<T>::draw_nodes(Layer& layer, int h) {
+  const NtkSketchConfig& c = config_;
+  const int64_t m = c.sketch_dim;
+  const int64_t node_count = static_cast<int64_t>(layer.nodes.size());
+  for (int64_t i = 0; i < node_count; ++i) {
+    Node& n = layer.nodes[i];
+    n.start = random_start(source_padded(layer, n.child[0]), c.seed, stream_of(kStart, h, 0, i));
+    n.index = sample_rows(m, source_padded(layer, n.child[1]), c.seed, stream_of(kNodeIndex, h, i, 1));
+    // 1/sqrt(m) keeps node values at unit scale (E|v|^2 = 1).
+    n.signs = random_signs<T>(m, static_cast<T>(1 / std::sqrt(static_cast<double>(m))), c.seed,
+                              stream_of(kNodeSigns, h, i));
+    parameter_bytes_ += static_cast<int64_t>(m * sizeof(int32_t) + m * sizeof(T));
+  }
+}
+
+// Row samples of the sampled blocks of output `out_id` (1: phi, 2: T, 3: psi)
+// of layer h, once their rows are allocated: the first part is read
+// sequentially from a random start when there are several (see Block).
+template <typename T>
+void NtkSketch<T>::draw_block_samples(Output& out, const Layer& layer, int h, int out_id) {
+  const uint64_t seed = config_.seed;
+  for (size_t k = 0; k < out.blocks.size(); ++k) {
+    Block& blk = out.blocks[k];
+    if (blk.copy || blk.parts.empty()) continue;
+    const size_t first = blk.parts.size() > 1 ? 1 : 0;  // part 0 sequential when there are several
+    if (first == 1)
+      blk.start = random_start(source_padded(layer, blk.parts[0]), seed, stream_of(kStart, h, static_cast<uint64_t>(out_id), k + 1));
+    for (size_t p = first; p < blk.parts.size(); ++p) {
+      blk.index.push_back(sample_rows(blk.rows, source_padded(layer, blk.parts[p]), seed,
+                                      stream_of(kBlockIndex, h, static_cast<uint64_t>(out_id), k, p)));
+      parameter_bytes_ += static_cast<int64_t>(blk.rows * sizeof(int32_t));
+    }
+  }
 }
 
 // Replaces the last layer's output by the kept rows of its blocks: a block
@@ -275,7 +343,6 @@ void NtkSketch<T>::keep_rows() {
     return bytes;
   };
   parameter_bytes_ -= index_bytes(layer.psi) + index_bytes(layer.phi);
-  auto source_padded = [&](int s) { return s == kLeaf ? layer.phi_padded : s == kTpart ? layer.t_padded : node_padded_; };
   Output kept;
   int64_t k = 0;
   for (const Block& blk : source.blocks) {
@@ -294,7 +361,7 @@ void NtkSketch<T>::keep_rows() {
       if (parts == 1) {
         nb.index[0].push_back(blk.index[0][r]);
       } else {
-        nb.index[0].push_back(static_cast<int32_t>((blk.start + r) % source_padded(blk.parts[0])));
+        nb.index[0].push_back(static_cast<int32_t>((blk.start + r) % source_padded(layer, blk.parts[0])));
         for (size_t p = 1; p < parts; ++p) nb.index[p].push_back(blk.index[p - 1][r]);
       }
     }
@@ -410,26 +477,63 @@ int64_t NtkSketch<T>::workspace_bytes() const {
   return elements * static_cast<int64_t>(sizeof(T));
 }
 
+// Padded length of a source of layer products (kLeaf, kTpart or a node).
+template <typename T>
+int64_t NtkSketch<T>::source_padded(const Layer& layer, int source) const {
+  return source == kLeaf ? layer.phi_padded : source == kTpart ? layer.t_padded : node_padded_;
+}
+
+// Features of one row (dense, or the CSR row index/value): u = x / |x|,
+// phi^0, then each layer's transforms and outputs; the last layer's, times
+// |x|, are the features.
 template <typename T>
 void NtkSketch<T>::transform_row(const T* dense, const int32_t* index, const T* value, int64_t nnz, T* out,
                                  Workspace& ws, FeatureKernel kernel) const {
-  const int64_t d = config_.input_dim;
   const bool ntk = kernel == FeatureKernel::Ntk;
+  T norm;
+  if (!unit_row(dense, index, value, nnz, ws, norm)) {
+    std::fill(out, out + config_.features, T(0));
+    return;
+  }
+  const T* phi = input_sketch_row(dense, index, nnz, ws);
+  const T* tprev = nullptr;
+  int next = 0;
+  for (size_t h = 0; h < layers_.size(); ++h) {
+    const Layer& layer = layers_[h];
+    transform_sources(layer, phi, tprev, ntk, ws);
+    if (h + 1 == layers_.size()) {
+      const Output& o = ntk ? layer.psi : layer.phi;
+      emit(layer, o, phi, tprev, out, norm, ws);
+      // Rows no block took (only when exact copies and constants cover
+      // every block) are zeros.
+      std::fill(out + o.dim, out + config_.features, T(0));
+      return;
+    }
+    emit(layer, layer.phi, phi, tprev, ws.phi[next].data(), T(1), ws);
+    if (ntk) emit(layer, layer.tpart, phi, tprev, ws.tpart[next].data(), T(1), ws);
+    phi = ws.phi[next].data();
+    tprev = ws.tpart[next].data();
+    next ^= 1;
+  }
+}
+
+// u = x / |x| into ws.unit (dense) or ws.sparse_unit (the CSR row's values),
+// and norm = |x|; false for a zero row. |x| is computed in float64, scaled by
+// the largest magnitude so squares cannot overflow or underflow (as in the
+// exact kernel). The squares are summed in 16 lanes by column index, so a
+// CSR row and the same dense row give the same bits (zeros add nothing to a
+// lane).
+template <typename T>
+bool NtkSketch<T>::unit_row(const T* dense, const int32_t* index, const T* value, int64_t nnz, Workspace& ws,
+                            T& norm) const {
+  const int64_t d = config_.input_dim;
   const int64_t count = dense ? d : nnz;
   const T* vals = dense ? dense : value;
-
-  // |x| in float64, scaled by the largest magnitude so squares cannot
-  // overflow or underflow; u = x / |x| (as in the exact kernel). The squares
-  // are summed in 16 lanes by column index, so a CSR row and the same dense
-  // row give the same bits (zeros add nothing to a lane).
   T tmax = 0;
 #pragma omp simd reduction(max : tmax)
   for (int64_t i = 0; i < count; ++i) tmax = std::max(tmax, std::fabs(vals[i]));
   const double amax = static_cast<double>(tmax);
-  if (amax == 0) {
-    std::fill(out, out + config_.features, T(0));
-    return;
-  }
+  if (amax == 0) return false;
   const double inv_amax = 1 / amax;
   double lanes[16] = {};
   if (dense) {
@@ -452,7 +556,7 @@ void NtkSketch<T>::transform_row(const T* dense, const int32_t* index, const T* 
   double ss = 0;
   for (double v : lanes) ss += v;
   const double scaled = std::sqrt(ss);
-  const T norm = static_cast<T>(amax * scaled);
+  norm = static_cast<T>(amax * scaled);
   const double inv_norm = 1 / (amax * scaled);
   T* unit = ws.unit.data();
   if (!dense) {
@@ -460,120 +564,123 @@ void NtkSketch<T>::transform_row(const T* dense, const int32_t* index, const T* 
     unit = ws.sparse_unit.data();
   }
   for (int64_t i = 0; i < count; ++i) unit[i] = static_cast<T>(static_cast<double>(vals[i]) * inv_norm);
+  return true;
+}
 
-  const T* phi;
+// phi^0 of the unit row left by unit_row: u itself (scattered when sparse),
+// or its CountSketch rescaled to the exact norm |u| = 1 (see the header).
+template <typename T>
+const T* NtkSketch<T>::input_sketch_row(const T* dense, const int32_t* index, int64_t nnz, Workspace& ws) const {
+  const T* unit = dense ? ws.unit.data() : ws.sparse_unit.data();
   if (identity0_) {
-    if (dense) {
-      phi = unit;
-    } else {
-      std::fill(ws.phi0.begin(), ws.phi0.end(), T(0));
-      for (int64_t k = 0; k < nnz; ++k) ws.phi0[index[k]] = unit[k];
-      phi = ws.phi0.data();
-    }
-  } else {
-    const RowView<T> u = dense ? RowView<T>::dense_row(unit, d) : RowView<T>::sparse_row(index, unit, nnz, d);
-    cs0_.apply(u, ws.phi0.data());
-    // Rescale to the exact norm |u| = 1 (see the header).
-    const double cs_ss = config_.normalize ? sum_squares(ws.phi0.data(), dim0_) : 0.0;
-    if (cs_ss > 0) scale_in_place(ws.phi0.data(), dim0_, static_cast<T>(1 / std::sqrt(cs_ss)));
-    phi = ws.phi0.data();
+    if (dense) return unit;
+    std::fill(ws.phi0.begin(), ws.phi0.end(), T(0));
+    for (int64_t k = 0; k < nnz; ++k) ws.phi0[index[k]] = unit[k];
+    return ws.phi0.data();
   }
-  const T* tprev = nullptr;
-  int next = 0;
+  const int64_t d = config_.input_dim;
+  const RowView<T> u = dense ? RowView<T>::dense_row(unit, d) : RowView<T>::sparse_row(index, unit, nnz, d);
+  cs0_.apply(u, ws.phi0.data());
+  const double cs_ss = config_.normalize ? sum_squares(ws.phi0.data(), dim0_) : 0.0;
+  if (cs_ss > 0) scale_in_place(ws.phi0.data(), dim0_, static_cast<T>(1 / std::sqrt(cs_ss)));
+  return ws.phi0.data();
+}
+
+// Transformed source s (kLeaf, kTpart or a node) of the current layer.
+template <typename T>
+inline const T* NtkSketch<T>::source(const Workspace& ws, int s) const {
+  if (s == kLeaf) return ws.leaf.data();
+  if (s == kTpart) return ws.tsrc.data();
+  return ws.nodes.data() + static_cast<int64_t>(s - kFirstNode) * node_padded_;
+}
+
+// The sources of a layer's products: H D phi^(h-1) (the leaf), H D T^(h-1)
+// (NTK, layers >= 2), then the tree nodes in order (a node reads only the
+// leaf and earlier nodes); NNGP features skip the nodes only psi needs.
+template <typename T>
+void NtkSketch<T>::transform_sources(const Layer& layer, const T* phi, const T* tprev, bool ntk, Workspace& ws) const {
+  signed_transform(phi, layer.phi_signs.data(), layer.phi_dim, layer.phi_padded, ws.leaf.data());
+  if (ntk && layer.t_dim > 0)
+    signed_transform(tprev, layer.t_signs.data(), layer.t_dim, layer.t_padded, ws.tsrc.data());
+  const int64_t m = config_.sketch_dim;
+  for (size_t i = 0; i < layer.nodes.size(); ++i) {
+    const Node& n = layer.nodes[i];
+    if (!ntk && !n.nngp) continue;
+    T* v = ws.nodes.data() + static_cast<int64_t>(i) * node_padded_;
+    const T* second = source(ws, n.child[1]);
+    const int32_t* second_index = n.index.data();
+    sequential_product(source(ws, n.child[0]), source_padded(layer, n.child[0]), n.start, 1, &second, &second_index,
+                       n.signs.data(), m, v);
+    std::fill(v + m, v + node_padded_, T(0));
+    fwht(v, node_padded_);
+  }
+}
+
+// dst (o.dim entries) = the blocks of output o, each times factor: phi and
+// tprev are the layer inputs (for exact copies), ws holds the sources.
+template <typename T>
+void NtkSketch<T>::emit(const Layer& layer, const Output& o, const T* phi, const T* tprev, T* dst, T factor,
+                        const Workspace& ws) const {
+  for (const Block& blk : o.blocks) {
+    T* dd = dst + blk.offset;
+    if (blk.parts.empty()) {
+      dd[0] = static_cast<T>(std::sqrt(blk.weight)) * factor;
+      continue;
+    }
+    if (!config_.normalize && blk.copy) {
+      // Plain product sketch: the copy times sqrt(c).
+      const T* in = blk.parts[0] == kLeaf ? phi : tprev;
+      std::copy(in, in + blk.rows, dd);
+      scale_in_place(dd, blk.rows, static_cast<T>(std::sqrt(blk.coef) * static_cast<double>(factor)));
+      continue;
+    }
+    double bss;
+    if (!blk.gathered && blk.copy) {
+      const T* in = blk.parts[0] == kLeaf ? phi : tprev;
+      std::copy(in, in + blk.rows, dd);
+      bss = sum_squares(dd, blk.rows);
+    } else {
+      bss = sample_block(layer, blk, ws, dd);
+    }
+    // Rescale to the exact squared norm `weight` (times |x|^2 at the end);
+    // the plain product sketch: sqrt(c / rows) prod_i (H D s_i)[P_i(r)].
+    const T scale =
+        !config_.normalize ? static_cast<T>(std::sqrt(blk.coef / static_cast<double>(blk.rows)) * static_cast<double>(factor))
+        : bss > 0          ? static_cast<T>(std::sqrt(blk.weight / bss) * static_cast<double>(factor))
+                           : T(0);
+    scale_in_place(dd, blk.rows, scale);
+  }
+}
+
+// dd (blk.rows entries) = the sampled products of a block's parts (gathered
+// kept rows, one uniformly sampled part, or a sequential first part times
+// sampled others); returns their sum of squares.
+template <typename T>
+double NtkSketch<T>::sample_block(const Layer& layer, const Block& blk, const Workspace& ws, T* dd) const {
   // A block has at most 2 + log2(degree) parts (degree <= 64 here).
   const T* src[64];
   const int32_t* idx[64];
-
-  for (size_t h = 0; h < layers_.size(); ++h) {
-    const Layer& layer = layers_[h];
-    const bool last = h + 1 == layers_.size();
-    const bool need_t = ntk && layer.t_dim > 0;
-    signed_transform(phi, layer.phi_signs.data(), layer.phi_dim, layer.phi_padded, ws.leaf.data());
-    if (need_t) signed_transform(tprev, layer.t_signs.data(), layer.t_dim, layer.t_padded, ws.tsrc.data());
-    auto source = [&](int s) -> const T* {
-      if (s == kLeaf) return ws.leaf.data();
-      if (s == kTpart) return ws.tsrc.data();
-      return ws.nodes.data() + static_cast<int64_t>(s - kFirstNode) * node_padded_;
-    };
-    const int64_t m = config_.sketch_dim;
-    for (size_t i = 0; i < layer.nodes.size(); ++i) {
-      const Node& n = layer.nodes[i];
-      if (!ntk && !n.nngp) continue;
-      T* v = ws.nodes.data() + static_cast<int64_t>(i) * node_padded_;
-      const T* second = source(n.child[1]);
-      const int32_t* second_index = n.index.data();
-      const int64_t first_len = n.child[0] == kLeaf ? layer.phi_padded : node_padded_;
-      sequential_product(source(n.child[0]), first_len, n.start, 1, &second, &second_index, n.signs.data(), m, v);
-      std::fill(v + m, v + node_padded_, T(0));
-      fwht(v, node_padded_);
+  if (blk.gathered) {
+    const int parts = static_cast<int>(blk.index.size());
+    for (int p = 0; p < parts; ++p) {
+      src[p] = source(ws, blk.parts[p]);
+      idx[p] = blk.index[p].data();
     }
-    auto emit = [&](const Output& o, T* dst, T factor) {
-      for (const Block& blk : o.blocks) {
-        T* dd = dst + blk.offset;
-        if (blk.parts.empty()) {
-          dd[0] = static_cast<T>(std::sqrt(blk.weight)) * factor;
-          continue;
-        }
-        if (!config_.normalize) {
-          // Plain product sketch: sqrt(c / rows) prod_i (H D s_i)[P_i(r)].
-          if (blk.copy) {
-            const T* in = blk.parts[0] == kLeaf ? phi : tprev;
-            std::copy(in, in + blk.rows, dd);
-            scale_in_place(dd, blk.rows, static_cast<T>(std::sqrt(blk.coef) * static_cast<double>(factor)));
-            continue;
-          }
-        }
-        double bss;
-        if (blk.gathered) {
-          const int parts = static_cast<int>(blk.index.size());
-          for (int p = 0; p < parts; ++p) {
-            src[p] = source(blk.parts[p]);
-            idx[p] = blk.index[p].data();
-          }
-          bss = product_rows(static_cast<const T*>(nullptr), parts, src, idx, blk.scales.data(), blk.rows, dd);
-        } else if (blk.copy) {
-          const T* in = blk.parts[0] == kLeaf ? phi : tprev;
-          std::copy(in, in + blk.rows, dd);
-          bss = sum_squares(dd, blk.rows);
-        } else {
-          const int parts = static_cast<int>(blk.parts.size());
-          if (parts == 1) {
-            const T* s0 = source(blk.parts[0]);
-            const int32_t* i0 = blk.index[0].data();
-            bss = product_rows(static_cast<const T*>(nullptr), 1, &s0, &i0, nullptr, blk.rows, dd);
-          } else {
-            for (int p = 1; p < parts; ++p) {
-              src[p - 1] = source(blk.parts[p]);
-              idx[p - 1] = blk.index[p - 1].data();
-            }
-            const int first = blk.parts[0];
-            const int64_t first_len = first == kLeaf ? layer.phi_padded : first == kTpart ? layer.t_padded : node_padded_;
-            bss = sequential_product(source(first), first_len, blk.start, parts - 1, src, idx, static_cast<const T*>(nullptr),
-                                     blk.rows, dd);
-          }
-        }
-        // Rescale to the exact squared norm `weight` (times |x|^2 at the end).
-        const T scale =
-            !config_.normalize ? static_cast<T>(std::sqrt(blk.coef / static_cast<double>(blk.rows)) * static_cast<double>(factor))
-            : bss > 0          ? static_cast<T>(std::sqrt(blk.weight / bss) * static_cast<double>(factor))
-                               : T(0);
-        scale_in_place(dd, blk.rows, scale);
-      }
-    };
-    if (last) {
-      const Output& o = ntk ? layer.psi : layer.phi;
-      emit(o, out, norm);
-      // Rows no block took (only when exact copies and constants cover
-      // every block) are zeros.
-      std::fill(out + o.dim, out + config_.features, T(0));
-      return;
-    }
-    emit(layer.phi, ws.phi[next].data(), T(1));
-    if (ntk) emit(layer.tpart, ws.tpart[next].data(), T(1));
-    phi = ws.phi[next].data();
-    tprev = ws.tpart[next].data();
-    next ^= 1;
+    return product_rows(static_cast<const T*>(nullptr), parts, src, idx, blk.scales.data(), blk.rows, dd);
   }
+  const int parts = static_cast<int>(blk.parts.size());
+  if (parts == 1) {
+    const T* s0 = source(ws, blk.parts[0]);
+    const int32_t* i0 = blk.index[0].data();
+    return product_rows(static_cast<const T*>(nullptr), 1, &s0, &i0, nullptr, blk.rows, dd);
+  }
+  for (int p = 1; p < parts; ++p) {
+    src[p - 1] = source(ws, blk.parts[p]);
+    idx[p - 1] = blk.index[p - 1].data();
+  }
+  const int first = blk.parts[0];
+  return sequential_product(source(ws, first), source_padded(layer, first), blk.start, parts - 1, src, idx,
+                            static_cast<const T*>(nullptr), blk.rows, dd);
 }
 
 template <typename T>

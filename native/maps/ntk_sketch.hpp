@@ -202,12 +202,27 @@ class NtkSketch {
   struct Workspace {
     std::vector<T> unit, sparse_unit, phi0, leaf, tsrc, nodes, phi[2], tpart[2];
   };
+  // Construction steps.
+  void choose_input_sketch();
+  Layer make_layer(int h, int64_t phi_dim, int64_t t_dim);
+  void draw_leaf_transforms(Layer& layer, int h, int64_t phi_dim, int64_t t_dim) const;
+  void draw_nodes(Layer& layer, int h);
   static void allocate_rows(Output& out, int64_t total, int64_t leaf_dim, int64_t t_dim, bool copies);
+  void draw_block_samples(Output& out, const Layer& layer, int h, int out_id);
   void keep_rows();
+  int64_t source_padded(const Layer& layer, int source) const;
   void check_kernel(FeatureKernel kernel) const;
   Workspace make_workspace(FeatureKernel kernel, bool dense) const;
+  // Steps of transform_row.
   void transform_row(const T* dense, const int32_t* index, const T* value, int64_t nnz, T* out,
                      Workspace& ws, FeatureKernel kernel) const;
+  bool unit_row(const T* dense, const int32_t* index, const T* value, int64_t nnz, Workspace& ws, T& norm) const;
+  const T* input_sketch_row(const T* dense, const int32_t* index, int64_t nnz, Workspace& ws) const;
+  void transform_sources(const Layer& layer, const T* phi, const T* tprev, bool ntk, Workspace& ws) const;
+  const T* source(const Workspace& ws, int s) const;
+  void emit(const Layer& layer, const Output& o, const T* phi, const T* tprev, T* dst, T factor,
+            const Workspace& ws) const;
+  double sample_block(const Layer& layer, const Block& blk, const Workspace& ws, T* dd) const;
 
   NtkSketchConfig config_;
   bool identity0_ = false;
