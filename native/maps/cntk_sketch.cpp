@@ -640,8 +640,8 @@ void CntkSketch<T>::sketch_q(const PixelBlock& b, const T* v, Workspace& ws, T**
     off += layer.qrows[k];
   }
   std::fill(qsq, qsq + nq * L, T(0));
-  if (nl > 0) run_tree(b, v, ws, qbuf, qsq);
-  if (layer.q1_leaf) q1_from_leaf(b, v, ws, qbuf, qsq + (nq - 1) * L);
+  const bool tree_ran = nl > 0 && run_tree(b, v, ws, qbuf, qsq);
+  if (layer.q1_leaf) q1_from_leaf(b, v, ws, qbuf, qsq + (nq - 1) * L, tree_ran);
   if (renorm) {
     inverse_roots(qsq, nq, qn);
   } else {
@@ -654,8 +654,9 @@ void CntkSketch<T>::sketch_q(const PixelBlock& b, const T* v, Workspace& ws, T**
 // The tree's Q_j (j = layer.degrees) that these features need, with their
 // squared norms into qsq; NNGP features need only P1's degrees (the same
 // values: each Q_j depends on j alone).
+// Whether the tree ran (false when no degree was needed for these features).
 template <typename T>
-void CntkSketch<T>::run_tree(const PixelBlock& b, const T* v, Workspace& ws, T* const* qbuf, T* qsq) const {
+bool CntkSketch<T>::run_tree(const PixelBlock& b, const T* v, Workspace& ws, T* const* qbuf, T* qsq) const {
   constexpr int L = kLanes<T>;
   const Layer& layer = layers_[b.h - 1];
   auto needed = [&](int qi) {
@@ -675,22 +676,24 @@ void CntkSketch<T>::run_tree(const PixelBlock& b, const T* v, Workspace& ws, T* 
     arg[count] = layer.powers ? layer.levels[k] : layer.degrees[k];
     outs[count++] = qbuf[qi];
   }
-  if (count == 0) return;
+  if (count == 0) return false;
   if (layer.powers)
     layer.tree.apply_powers(v, b.inv, count, arg, outs, ws.pw[b.h - 1], sq);
   else
     layer.tree.apply(v, b.inv, count, arg, outs, ws.pw[b.h - 1], sq);
   for (int k = 0; k < count; ++k) std::copy(sq + k * L, sq + (k + 1) * L, qsq + idx[k] * L);
+  return true;
 }
 
 // All-x mode: Q_1 = H D u / sqrt(m), leaf 0's transform, left by the tree
 // (it is always computed: every power of two >= 2 uses leaf 0), as the last
-// Q; its squared norm into sq (kLanes).
+// Q; its squared norm into sq (kLanes). When the tree did not run for this
+// block, the workspace still holds an earlier block's leaf: never reuse it.
 template <typename T>
-void CntkSketch<T>::q1_from_leaf(const PixelBlock& b, const T* v, Workspace& ws, T** qbuf, T* sq) const {
+void CntkSketch<T>::q1_from_leaf(const PixelBlock& b, const T* v, Workspace& ws, T** qbuf, T* sq, bool tree_ran) const {
   const Layer& layer = layers_[b.h - 1];
   const int nq = static_cast<int>(layer.qdeg.size());
-  const T* leaf = layer.tree.leaf0_transform(ws.pw[b.h - 1]);
+  const T* leaf = tree_ran ? layer.tree.leaf0_transform(ws.pw[b.h - 1]) : nullptr;
   if (!leaf) {  // no other degree was needed (NNGP with P1 = c0 + c1 t): compute the leaf alone
     const int level0 = 0;
     layer.tree.apply_powers(v, b.inv, 1, &level0, qbuf, ws.pw[b.h - 1]);
@@ -909,6 +912,21 @@ void CntkSketch<T>::transform(const T* x, int64_t n, T* out, FeatureKernel kind)
   parallel_rows(
       n, [&]() { return make_workspace(kind); },
       [&](int64_t i, Workspace& ws) { transform_image(x + i * size, out + i * f, ws, kind); });
+}
+
+template <typename T>
+int64_t CntkSketch<T>::input_dim() const {
+  return config_.channels * config_.height * config_.width;
+}
+
+template <typename T>
+int64_t CntkSketch<T>::workspace_bytes() const {
+  return std::max(workspace_bytes(FeatureKernel::Ntk), workspace_bytes(FeatureKernel::Nngp));
+}
+
+template <typename T>
+void CntkSketch<T>::transform_csr(const int32_t*, const int32_t*, const T*, int64_t, T*, FeatureKernel) const {
+  throw std::invalid_argument("CNTKSketch reads dense images only");
 }
 
 template class CntkSketch<float>;

@@ -58,6 +58,7 @@
 #include <vector>
 
 #include "maps/feature_kernel.hpp"
+#include "maps/feature_map.hpp"
 #include "sketches/pixel_block_sketch.hpp"
 #include "sketches/poly_coeffs.hpp"
 
@@ -91,21 +92,29 @@ struct CntkSketchConfig {
 };
 
 template <typename T>
-class CntkSketch {
+class CntkSketch final : public FeatureMap<T> {
  public:
   explicit CntkSketch(const CntkSketchConfig& config);
   const CntkSketchConfig& config() const { return config_; }
-  int64_t features() const { return config_.features; }
-  int64_t parameter_bytes() const { return parameter_bytes_; }
+  /// Values per image, C * H * W.
+  int64_t input_dim() const override;
+  int64_t features() const override { return config_.features; }
+  int64_t parameter_bytes() const override { return parameter_bytes_; }
   /// Scratch bytes each thread allocates for one kind of features.
   int64_t workspace_bytes(FeatureKernel kind) const;
+  /// The larger of the two kinds'.
+  int64_t workspace_bytes() const override;
+  /// Images are dense: transform_csr throws.
+  bool reads_csr() const override { return false; }
   /// Edge of the grid after layer h (h = 0: the image).
   int64_t grid_rows(int h) const { return rows_[h]; }
   int64_t grid_cols(int h) const { return cols_[h]; }
 
   /// out (n x features, row-major) = features of the n images of x
   /// (n x C x H x W, row-major).
-  void transform(const T* x, int64_t n, T* out, FeatureKernel kind) const;
+  void transform(const T* x, int64_t n, T* out, FeatureKernel kind) const override;
+  void transform_csr(const int32_t* indptr, const int32_t* indices, const T* values, int64_t n, T* out,
+                     FeatureKernel kind) const override;
 
  private:
   /// One block of a packed polynomial sketch: Q_(qi) times factor, `rows`
@@ -165,8 +174,8 @@ class CntkSketch {
   const T* patch_sums(PixelBlock& b, Workspace& ws, T* xs) const;
   void gather_taps(const PixelBlock& b, Workspace& ws, PatchTaps& taps) const;
   void sketch_q(const PixelBlock& b, const T* v, Workspace& ws, T** qbuf, T* qn) const;
-  void run_tree(const PixelBlock& b, const T* v, Workspace& ws, T* const* qbuf, T* qsq) const;
-  void q1_from_leaf(const PixelBlock& b, const T* v, Workspace& ws, T** qbuf, T* sq) const;
+  bool run_tree(const PixelBlock& b, const T* v, Workspace& ws, T* const* qbuf, T* qsq) const;
+  void q1_from_leaf(const PixelBlock& b, const T* v, Workspace& ws, T** qbuf, T* sq, bool tree_ran) const;
   void pool_phi(const PixelBlock& b, T* const* qbuf, const T* qn, Workspace& ws) const;
   void compress_phi(const PixelBlock& b, T* const* qbuf, const T* qn, Workspace& ws) const;
   void tensor_part(const PixelBlock& b, const T* xi, const T* xs, T* const* qbuf, const T* qn, Workspace& ws) const;

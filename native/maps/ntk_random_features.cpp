@@ -126,6 +126,12 @@ int64_t NtkRandomFeatures<T>::call_bytes(FeatureKernel kernel, bool dense, int t
 }
 
 template <typename T>
+int64_t NtkRandomFeatures<T>::workspace_bytes() const {
+  const int64_t m0 = config_.step_features;
+  return (max_side_a_ + next_pow2(m0) + (final_srht() ? final_.work_size() : 0)) * static_cast<int64_t>(sizeof(T));
+}
+
+template <typename T>
 const typename NtkRandomFeatures<T>::NngpExtra& NtkRandomFeatures<T>::nngp_extra() const {
   std::call_once(extra_once_, [this]() {
     const NtkRandomFeaturesConfig& c = config_;

@@ -48,6 +48,7 @@
 #include "common/aligned_buffer.hpp"
 
 #include "maps/feature_kernel.hpp"
+#include "maps/feature_map.hpp"
 #include "sketches/sketches.hpp"
 
 namespace ntk {
@@ -74,19 +75,22 @@ struct NtkRandomFeaturesConfig {
 };
 
 template <typename T>
-class NtkRandomFeatures {
+class NtkRandomFeatures final : public FeatureMap<T> {
  public:
   /// Rows per GEMM block (a multiple of the GEMM tile, kGemmTile).
   static constexpr int64_t kBlockRows = 256;
 
   explicit NtkRandomFeatures(const NtkRandomFeaturesConfig& config);
   const NtkRandomFeaturesConfig& config() const { return config_; }
-  int64_t features() const { return config_.features; }
+  int64_t input_dim() const override { return config_.input_dim; }
+  int64_t features() const override { return config_.features; }
   /// Whether the NTK output goes through a final SRHT (m1 + ms != features).
   bool final_srht() const { return final_.out_dim() > 0; }
 
   /// Bytes of the random parameters held now.
-  int64_t parameter_bytes() const;
+  int64_t parameter_bytes() const override;
+  /// Per-thread scratch of an NTK transform of dense rows (call_bytes has the whole call).
+  int64_t workspace_bytes() const override;
   /// Bytes the first NNGP transform adds (its extra last-layer columns; 0
   /// once drawn or when features <= m1).
   int64_t nngp_extra_bytes() const;
@@ -95,10 +99,10 @@ class NtkRandomFeatures {
   int64_t call_bytes(FeatureKernel kernel, bool dense, int threads) const;
 
   /// out (n x features, row-major) = features of the rows of x (n x input_dim).
-  void transform(const T* x, int64_t n, T* out, FeatureKernel kernel) const;
+  void transform(const T* x, int64_t n, T* out, FeatureKernel kernel) const override;
   /// Same for a CSR matrix (indices sorted within rows and in range).
   void transform_csr(const int32_t* indptr, const int32_t* indices, const T* values, int64_t n, T* out,
-                     FeatureKernel kernel) const;
+                     FeatureKernel kernel) const override;
 
   /// Input dimension K_h of layer h (0-based).
   int64_t layer_input_dim(int h) const { return layers_[static_cast<size_t>(h)].in_dim; }

@@ -72,6 +72,7 @@
 #include <vector>
 
 #include "maps/feature_kernel.hpp"
+#include "maps/feature_map.hpp"
 #include "sketches/sketches.hpp"
 
 namespace ntk {
@@ -109,7 +110,7 @@ struct NtkSketchConfig {
 };
 
 template <typename T>
-class NtkSketch {
+class NtkSketch final : public FeatureMap<T> {
  public:
   explicit NtkSketch(const NtkSketchConfig& config);
   /// The config it was built from; after kept_rows, `features` is the kept count.
@@ -119,18 +120,19 @@ class NtkSketch {
   /// The output rows of `kernel`'s features that no random parameter
   /// touches (constant blocks: sqrt(weight) |x|), increasing.
   std::vector<int64_t> constant_rows(FeatureKernel kernel) const;
-  int64_t features() const { return config_.features; }
+  int64_t input_dim() const override { return config_.input_dim; }
+  int64_t features() const override { return config_.features; }
   /// Bytes held by the map's random parameters and constants.
-  int64_t parameter_bytes() const { return parameter_bytes_; }
+  int64_t parameter_bytes() const override { return parameter_bytes_; }
   /// Scratch bytes each thread allocates while transforming, plus input_dim
   /// entries for dense input (sparse rows need O(nnz) only).
-  int64_t workspace_bytes() const;
+  int64_t workspace_bytes() const override;
 
   /// out (n x features, row-major) = features of the rows of x (n x input_dim).
-  void transform(const T* x, int64_t n, T* out, FeatureKernel kernel) const;
+  void transform(const T* x, int64_t n, T* out, FeatureKernel kernel) const override;
   /// Same for a CSR matrix (indices sorted within rows, in range).
   void transform_csr(const int32_t* indptr, const int32_t* indices, const T* values, int64_t n, T* out,
-                     FeatureKernel kernel) const;
+                     FeatureKernel kernel) const override;
 
   /// Sources of a layer's product factors: the transform of the layer input
   /// phi^(h-1), the transform of T^(h-1), then the tree nodes.

@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import ndarray from 'ndarray';
 import { CNTKSketch, cntkKernelSync, evaluatePolynomial, setThreads } from '../../src/index.js';
+import { native } from '../../src/core/native.js';
 import { gram, relFrobenius } from '../helpers/matrices.js';
 import { expectDocumentChecks, expectPolynomialChecks, expectRoundTrip } from '../helpers/saved-maps.js';
 import { cntkReferenceWith } from '../reference/cntk-poly-reference.js';
@@ -238,6 +239,30 @@ describe('CNTKSketch determinism and structure', () => {
     expect(e1).toBeLessThan(1e-3);
     const taylor = new CNTKSketch({ ...opts, degree: 6, approximation: 'taylor' }).polynomials;
     expect(taylor.k0[1]).toEqual(taylor.k0[0]); // the Taylor series is the same on every layer
+  });
+});
+
+describe('CNTKSketch with a layer whose P1 is linear', () => {
+  // NNGP features at a layer whose P1 = c0 + c1 t need no tree node: Q_1 is
+  // leaf 0's transform computed alone. A workspace must never hand over the
+  // leaf of an earlier image (it once did: an image's features then depended
+  // on the image before it, and on the thread timing).
+  it("an image's features do not depend on the images transformed before it", () => {
+    const k1 = [Float64Array.from([0.2, 0.5, 0.3]), Float64Array.from([0.3, 0.7])];
+    const k0 = [Float64Array.from([0.5, 0.2, 0.3]), Float64Array.from([0.5, 0, 0.5])];
+    const map = new (native().CntkSketchMap)(1, 10, 10, 2, 3, true, 128, 32, 13, 'float64', k1, k0, true);
+    const r = rng(5);
+    const images = Float64Array.from({ length: 3 * 100 }, () => r.uniform() - 0.25);
+    for (const threads of [1, 2]) {
+      setThreads(threads);
+      const all = new Float64Array(3 * 128);
+      map.transform(images, 3, all, 'nngp', false);
+      for (let i = 0; i < 3; i++) {
+        const one = new Float64Array(128);
+        map.transform(images.subarray(i * 100, (i + 1) * 100), 1, one, 'nngp', false);
+        expect(Array.from(one), `image ${i}, ${threads} threads`).toEqual(Array.from(all.subarray(i * 128, (i + 1) * 128)));
+      }
+    }
   });
 });
 
