@@ -16,6 +16,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ntk_bindings::register_ntk_sketch(env, exports);
   ntk_bindings::register_ntk_random_features(env, exports);
   ntk_bindings::register_cntk_sketch(env, exports);
+  ntk_bindings::register_result_memory(env, exports);
   return exports;
 }
 

@@ -13,5 +13,6 @@ void register_sketches(Napi::Env env, Napi::Object exports);
 void register_ntk_sketch(Napi::Env env, Napi::Object exports);
 void register_ntk_random_features(Napi::Env env, Napi::Object exports);
 void register_cntk_sketch(Napi::Env env, Napi::Object exports);
+void register_result_memory(Napi::Env env, Napi::Object exports);
 
 }  // namespace ntk_bindings

@@ -1,15 +1,25 @@
 // Runs a native job either now (sync form) or on the libuv thread pool
 // (async form, returning a Promise). The async form holds references to the
 // JavaScript arrays it reads and writes so they outlive the job.
+//
+// A job reports bad input it finds while running (non-finite values) by
+// throwing JobRangeError: the sync form throws, and the async form rejects
+// with, a RangeError carrying its message. Other exceptions become Errors.
 #pragma once
 
 #include <napi.h>
 
 #include <exception>
 #include <functional>
+#include <stdexcept>
 #include <vector>
 
 namespace ntk_bindings {
+
+/// An error of the caller's input found by a running job: a RangeError in JavaScript.
+struct JobRangeError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 class JobWorker : public Napi::AsyncWorker {
  public:
@@ -24,6 +34,9 @@ class JobWorker : public Napi::AsyncWorker {
   void Execute() override {
     try {
       job_();
+    } catch (const JobRangeError& e) {
+      range_error_ = true;
+      SetError(e.what());
     } catch (const std::exception& e) {
       SetError(e.what());
     } catch (...) {
@@ -31,10 +44,17 @@ class JobWorker : public Napi::AsyncWorker {
     }
   }
   void OnOK() override { deferred_.Resolve(Env().Undefined()); }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  void OnError(const Napi::Error& e) override {
+    if (range_error_) {
+      deferred_.Reject(Napi::RangeError::New(Env(), e.Message()).Value());
+      return;
+    }
+    deferred_.Reject(e.Value());
+  }
 
  private:
   std::function<void()> job_;
+  bool range_error_ = false;
   Napi::Promise::Deferred deferred_;
   std::vector<Napi::ObjectReference> refs_;
 };
@@ -46,6 +66,8 @@ inline Napi::Value run_job(Napi::Env env, bool async, std::function<void()> job,
   if (!async) {
     try {
       job();
+    } catch (const JobRangeError& e) {
+      throw Napi::RangeError::New(env, e.what());
     } catch (const std::exception& e) {
       throw Napi::Error::New(env, e.what());
     }

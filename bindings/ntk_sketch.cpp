@@ -7,6 +7,7 @@
 //   .dispose(): drops the parameters (running jobs keep theirs)
 //   .info() -> { parameterBytes, workspaceBytes }
 //   .constantRows(kernel) -> Int32Array: output rows that are the same for every seed
+//   (x / values: Float32Array or Float64Array whatever the dtype; see feature_map.hpp)
 #include <napi.h>
 
 #include "arrays.hpp"
@@ -68,6 +69,9 @@ class NtkSketchMap : public Napi::ObjectWrap<NtkSketchMap> {
 
   // The GPU versions of the transforms (cuda/cuda_backend.hpp).
   struct CudaTransform {
+    // X of the other dtype: few large chunks (each call is a round trip to the device).
+    static constexpr int64_t kConvertChunkBytes = int64_t{256} << 20;
+
     template <typename T>
     void dense(const ntk::NtkSketch<T>& map, const T* x, int64_t n, T* out, ntk::FeatureKernel kernel) const {
       ntk::ntk_sketch_transform_cuda(map, x, n, out, kernel);

@@ -3,13 +3,15 @@
  *
  * Matrices are accepted as scijs `ndarray`s or plain `{ data, shape }`
  * objects, float32 or float64, row-major n x d (any strides: non-contiguous
- * views are copied). Everything is checked before native code runs, and errors
- * name the argument: `TypeError` for a wrong type, `RangeError` for a wrong
- * shape, non-finite value or size.
+ * views are copied). Everything is checked before native code runs (except,
+ * with `nativeValues`, the values of a feature map's input, which its native
+ * transform converts and checks off the JavaScript thread), and errors name
+ * the argument: `TypeError` for a wrong type, `RangeError` for a wrong shape,
+ * non-finite value or size.
  */
 import ndarray from 'ndarray';
 import type { NdArray } from 'ndarray';
-import type { FloatArray } from './native.js';
+import { native, type FloatArray } from './native.js';
 
 export type DType = 'float32' | 'float64';
 
@@ -69,6 +71,14 @@ export interface ToMatrixOptions {
   nonEmpty?: boolean;
   /** Convert to this dtype (copies when different). */
   dtype?: DType;
+  /**
+   * The native call that reads the matrix converts and checks its values
+   * itself (the feature maps' transforms): contiguous Float32Array or
+   * Float64Array data is used in place whatever `dtype` says, other data is
+   * copied to `dtype`, and no value is scanned here. The result's dtype is
+   * then that of its data.
+   */
+  nativeValues?: boolean;
 }
 
 /** The data (typed array or number[]) and shape (non-negative integers) of a matrix-like value. */
@@ -136,7 +146,7 @@ export function toMatrix(name: string, value: unknown, options: ToMatrixOptions 
   const dtype = options.dtype ?? srcType;
   const contiguous = st[1] === 1 && (st[0] === cols || rows <= 1);
   let out: FloatArray;
-  if (contiguous && !Array.isArray(data) && dtype === srcType) {
+  if (contiguous && !Array.isArray(data) && (dtype === srcType || options.nativeValues)) {
     out = (data as FloatArray).subarray(offset, offset + rows * cols);
   } else {
     out = dtype === 'float32' ? new Float32Array(rows * cols) : new Float64Array(rows * cols);
@@ -146,8 +156,8 @@ export function toMatrix(name: string, value: unknown, options: ToMatrixOptions 
       for (let j = 0; j < cols; j++) out[k++] = data[base + j * st[1]];
     }
   }
-  assertFinite(name, out);
-  return { data: out, rows, cols, dtype };
+  if (!options.nativeValues) assertFinite(name, out);
+  return { data: out, rows, cols, dtype: dtypeOf(out) };
 }
 
 /** A validated, contiguous batch of images, n x C x H x W row-major. */
@@ -167,6 +177,8 @@ export interface ToImagesOptions {
   likeName?: string;
   /** Convert to this dtype (copies when different). */
   dtype?: DType;
+  /** As for {@link toMatrix}: the native call converts and checks the values. */
+  nativeValues?: boolean;
 }
 
 /**
@@ -228,7 +240,7 @@ export function toImages(name: string, value: unknown, options: ToImagesOptions 
   // Strides of dimensions of extent 1 do not matter.
   const contiguous = st.every((s, k) => shape[k] === 1 || s === dense[k]);
   let out: FloatArray;
-  if (contiguous && !Array.isArray(data) && dtype === srcType) {
+  if (contiguous && !Array.isArray(data) && (dtype === srcType || options.nativeValues)) {
     out = (data as FloatArray).subarray(offset, offset + total);
   } else {
     out = dtype === 'float32' ? new Float32Array(total) : new Float64Array(total);
@@ -242,8 +254,8 @@ export function toImages(name: string, value: unknown, options: ToImagesOptions 
       }
     }
   }
-  assertFinite(name, out);
-  return { data: out, count, channels, height, width, dtype };
+  if (!options.nativeValues) assertFinite(name, out);
+  return { data: out, count, channels, height, width, dtype: dtypeOf(out) };
 }
 
 /** Validates an integer option in [min, max]. */
@@ -319,8 +331,38 @@ export function checkMemory(what: string, bytes: number, limit: number, optionNa
   }
 }
 
+/** Arrays of at least this many bytes are registered as fresh results (see {@link allocate}). */
+export const FRESH_RESULT_BYTES = 4 * 1024 ** 2;
+
+type MarkFresh = (array: FloatArray) => void;
+/** The addon's markFreshResult (bindings/result_memory.hpp); null when unavailable. */
+let markFresh: MarkFresh | null | undefined;
+
+function freshResultMarker(): MarkFresh | null {
+  if (markFresh === undefined) {
+    try {
+      const addon = native();
+      markFresh = addon.markFreshResult.bind(addon);
+    } catch {
+      markFresh = null;
+    }
+  }
+  return markFresh;
+}
+
+/**
+ * A new zeroed Float32Array or Float64Array of `length` elements: an ordinary
+ * JavaScript array the caller owns. A large one (FRESH_RESULT_BYTES and up) is
+ * registered with the addon as fresh: the first feature-map transform writing
+ * it maps its pages in bulk over all threads before computing, instead of
+ * taking a page fault per 4 KiB on first write (on a 2-core VM, 328 MB of
+ * NTKSketch features: +60 ms instead of +75-100 ms next to a 140 ms
+ * transform; bindings/result_memory.hpp).
+ */
 export function allocate(dtype: DType, length: number): FloatArray {
-  return dtype === 'float32' ? new Float32Array(length) : new Float64Array(length);
+  const array = dtype === 'float32' ? new Float32Array(length) : new Float64Array(length);
+  if (array.byteLength >= FRESH_RESULT_BYTES) freshResultMarker()?.(array);
+  return array;
 }
 
 /** Wraps a row-major buffer as an ndarray. */
@@ -392,6 +434,8 @@ export interface ToCsrOptions {
   dtype?: DType;
   /** Require at least one row. Default true. */
   nonEmpty?: boolean;
+  /** As for {@link toMatrix}: the native call converts and checks the values. */
+  nativeValues?: boolean;
 }
 
 /**
@@ -461,14 +505,14 @@ export function toCsr(name: string, value: unknown, options: ToCsrOptions = {}):
   const srcType: DType = data instanceof Float32Array ? 'float32' : 'float64';
   const dtype = options.dtype ?? srcType;
   let values: FloatArray;
-  if (!Array.isArray(data) && dtype === srcType) {
+  if (!Array.isArray(data) && (dtype === srcType || options.nativeValues)) {
     values = data as FloatArray;
   } else {
-    values = allocate(dtype, nnz);
+    values = dtype === 'float32' ? new Float32Array(nnz) : new Float64Array(nnz);
     for (let k = 0; k < nnz; k++) values[k] = data[k];
   }
-  assertFinite(`${name}.data`, values);
-  return { indptr, indices, data: values, rows, cols, nnz, dtype };
+  if (!options.nativeValues) assertFinite(`${name}.data`, values);
+  return { indptr, indices, data: values, rows, cols, nnz, dtype: dtypeOf(values) };
 }
 
 /** Smallest power of two >= n (n >= 1). */

@@ -85,6 +85,10 @@ export interface NativeAddon {
     features: number, sketchDim: number, seed: number, dtype: 'float32' | 'float64', k1: Float64Array[], k0: Float64Array[],
     renormalise: boolean,
   ) => NativeCntkSketchMap;
+  /** Registers a new result array: the first transform writing it prefaults it in bulk (bindings/result_memory.hpp). */
+  markFreshResult(array: FloatArray): void;
+  /** The arrays registered by markFreshResult and still alive. */
+  freshResultInfo(): { arrays: number; bytes: number };
   gemm<T extends FloatArray>(
     transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
     a: T, lda: number, b: T, ldb: number, beta: number, c: T, ldc: number, async: boolean,
@@ -93,11 +97,17 @@ export interface NativeAddon {
   ): Promise<void> | undefined;
 }
 
-/** Native half of a feature map: an immutable seeded map of n inputs (rows or images) to n x features. */
+/**
+ * Native half of a feature map: an immutable seeded map of n inputs (rows or images) to n x features.
+ * The inputs (x, values) may be float32 or float64 whatever the map's dtype: the job converts them in
+ * chunks of rows and first refuses a non-finite value (as converted) with a RangeError naming X
+ * (X.data for CSR) and its flat index, before writing anything (async: the Promise rejects with it).
+ * `out` is of the map's dtype.
+ */
 export interface NativeFeatureMap {
   /** backend: NTKSketch only ('cpu' when absent). */
-  transform<T extends FloatArray>(
-    x: T, n: number, out: T, kernel: 'ntk' | 'nngp', async: boolean, backend?: NativeBackendName,
+  transform(
+    x: FloatArray, n: number, out: FloatArray, kernel: 'ntk' | 'nngp', async: boolean, backend?: NativeBackendName,
   ): Promise<void> | undefined;
   /** Releases the parameters now (running async jobs keep their own reference); later calls throw. */
   dispose(): void;
@@ -105,9 +115,9 @@ export interface NativeFeatureMap {
 
 /** A feature map of rows, which also takes CSR input. */
 export interface NativeRowFeatureMap extends NativeFeatureMap {
-  transformCsr<T extends FloatArray>(
-    indptr: Int32Array, indices: Int32Array, values: T, n: number, out: T, kernel: 'ntk' | 'nngp', async: boolean,
-    backend?: NativeBackendName,
+  transformCsr(
+    indptr: Int32Array, indices: Int32Array, values: FloatArray, n: number, out: FloatArray, kernel: 'ntk' | 'nngp',
+    async: boolean, backend?: NativeBackendName,
   ): Promise<void> | undefined;
 }
 

@@ -64,6 +64,7 @@ import {
   type SavedFormat,
   type TransformBatch,
 } from './feature-map.js';
+import type { ImagesLike } from '../core/inputs.js';
 import { native, type FloatArray, type NativeCntkSketchMap, type NativeFeatureMap } from '../core/native.js';
 import {
   field,
@@ -285,7 +286,7 @@ export class CNTKSketch extends FeatureMap {
       if (shape[1] !== C || shape[2] !== H || shape[3] !== W) this.shapeError(shape);
       return { count: 0, out: outputBuffer(given, this.dtype, 0, this.features, []) ?? allocate(this.dtype, 0), run: noWork };
     }
-    const images = toImages('X', X, { dtype: this.dtype });
+    const images = toImages('X', X, { dtype: this.dtype, nativeValues: true });
     if (images.channels !== C || images.height !== H || images.width !== W) {
       this.shapeError([images.count, images.channels, images.height, images.width]);
     }
@@ -317,7 +318,7 @@ export class CNTKSketch extends FeatureMap {
    * float64 or number[] data). Returns an n x features ndarray of this map's
    * dtype.
    */
-  override transformSync(X: unknown, options?: CNTKSketchTransformOptions): NdArray<FloatArray> {
+  override transformSync(X: ImagesLike, options?: CNTKSketchTransformOptions): NdArray<FloatArray> {
     return super.transformSync(X, options);
   }
 

@@ -18,6 +18,7 @@ import {
   type Matrix,
   type MatrixLike,
 } from '../core/arrays.js';
+import type { RowsLike } from '../core/inputs.js';
 import type { FloatArray, NativeFeatureMap, NativeRowFeatureMap } from '../core/native.js';
 import type { PolynomialApproximation } from '../sketches/primitives.js';
 
@@ -110,7 +111,7 @@ export abstract class FeatureMap {
    * { data, shape }) or a CSR matrix { indptr, indices, data, shape }.
    * Returns an n x features ndarray of this map's dtype.
    */
-  transformSync(X: unknown, options?: FeatureTransformOptions): NdArray<FloatArray> {
+  transformSync(X: RowsLike, options?: FeatureTransformOptions): NdArray<FloatArray> {
     this.requireLive('transformSync');
     const batch = this.prepare('transformSync', X, options);
     batch.run(false);
@@ -118,7 +119,7 @@ export abstract class FeatureMap {
   }
 
   /** Async form of {@link transformSync}: runs off the JavaScript thread; rejects on bad input. */
-  async transform(X: unknown, options?: FeatureTransformOptions): Promise<NdArray<FloatArray>> {
+  async transform(X: RowsLike, options?: FeatureTransformOptions): Promise<NdArray<FloatArray>> {
     this.requireLive('transform');
     const batch = this.prepare('transform', X, options);
     await batch.run(true);
@@ -201,9 +202,16 @@ export function rowArrays(rows: Rows): ArrayBufferView[] {
   return rows.sparse ? [rows.x.indptr, rows.x.indices, rows.x.data] : [rows.x.data];
 }
 
-/** X as rows of `inputDim` columns converted to `dtype`, for the map named `owner`. */
+/**
+ * X as rows of `inputDim` columns for a map of `dtype` named `owner`. The
+ * structure is checked here; the values are not: contiguous float32 or
+ * float64 data is passed as is, whatever `dtype`, and the native transform
+ * converts it in chunks and refuses non-finite values with the RangeError
+ * this check would give (bindings/feature_map.hpp). Other data (number[],
+ * strided views) is copied to `dtype`.
+ */
 export function readRows(X: unknown, inputDim: number, dtype: DType, owner: string): Rows {
-  const options = { cols: inputDim, colsName: `the inputDim of this ${owner}`, dtype, nonEmpty: false };
+  const options = { cols: inputDim, colsName: `the inputDim of this ${owner}`, dtype, nonEmpty: false, nativeValues: true };
   return isCsrLike(X) ? { sparse: true, x: toCsr('X', X, options) } : { sparse: false, x: toMatrix('X', X, options) };
 }
 

@@ -226,7 +226,7 @@ export function drawColumns(pi: Float64Array, k: number, seed: number): Int32Arr
 interface PoolInput {
   count: number;
   arrays: ArrayBufferView[];
-  slice(begin: number, end: number): unknown;
+  slice(begin: number, end: number): RowsLike;
 }
 
 function poolInput(map: PoolMap, X: unknown): PoolInput {
@@ -265,7 +265,7 @@ function poolInput(map: PoolMap, X: unknown): PoolInput {
 }
 
 /** Runs the pool's transform of `rows` into `out`: a Promise when async. */
-function poolTransform(map: PoolMap, rows: unknown, kernel: FeatureKernel, out: FloatArray, async: boolean): Promise<void> | undefined {
+function poolTransform(map: PoolMap, rows: RowsLike, kernel: FeatureKernel, out: FloatArray, async: boolean): Promise<void> | undefined {
   if (async) return map.transform(rows, { kernel, out }).then(() => undefined);
   map.transformSync(rows, { kernel, out });
   return undefined;
