@@ -51,15 +51,6 @@ template <typename T>
 void cntk_exact_rows_cuda(const double* prep_x, int64_t n, const double* prep_z, int64_t m, bool symmetric,
                           const CntkShape& shape, int64_t row_begin, int64_t row_end, T* ntk, T* nngp);
 
-/// GPU versions of NtkSketch::transform and transform_csr (same contract,
-/// bit-identical features); throw std::runtime_error when no device is
-/// available or a CUDA call fails.
-template <typename T>
-void ntk_sketch_transform_cuda(const NtkSketch<T>& map, const T* x, int64_t n, T* out, FeatureKernel kernel);
-template <typename T>
-void ntk_sketch_transform_csr_cuda(const NtkSketch<T>& map, const int32_t* indptr, const int32_t* indices,
-                                   const T* values, int64_t n, T* out, FeatureKernel kernel);
-
 /// The GPU copy of a CPU NtkSketch (as faiss copies a CPU index to a GPU):
 /// its parameters are uploaded here, once, and stay on the device for the
 /// returned map's lifetime; its transforms give the CPU map's features bit

@@ -625,26 +625,4 @@ std::shared_ptr<const FeatureMap<T>> ntk_sketch_on_cuda(std::shared_ptr<const Nt
 template std::shared_ptr<const FeatureMap<float>> ntk_sketch_on_cuda<float>(std::shared_ptr<const NtkSketch<float>>);
 template std::shared_ptr<const FeatureMap<double>> ntk_sketch_on_cuda<double>(std::shared_ptr<const NtkSketch<double>>);
 
-template <typename T>
-void ntk_sketch_transform_cuda(const NtkSketch<T>& map, const T* x, int64_t n, T* out, FeatureKernel kernel) {
-  require_device();
-  if (n == 0) return;
-  GpuSketch<T>(map).run(x, nullptr, nullptr, nullptr, n, out, kernel);
-}
-
-template <typename T>
-void ntk_sketch_transform_csr_cuda(const NtkSketch<T>& map, const int32_t* indptr, const int32_t* indices,
-                                   const T* values, int64_t n, T* out, FeatureKernel kernel) {
-  require_device();
-  if (n == 0) return;
-  GpuSketch<T>(map).run(nullptr, indptr, indices, values, n, out, kernel);
-}
-
-template void ntk_sketch_transform_cuda<float>(const NtkSketch<float>&, const float*, int64_t, float*, FeatureKernel);
-template void ntk_sketch_transform_cuda<double>(const NtkSketch<double>&, const double*, int64_t, double*, FeatureKernel);
-template void ntk_sketch_transform_csr_cuda<float>(const NtkSketch<float>&, const int32_t*, const int32_t*, const float*,
-                                                   int64_t, float*, FeatureKernel);
-template void ntk_sketch_transform_csr_cuda<double>(const NtkSketch<double>&, const int32_t*, const int32_t*,
-                                                    const double*, int64_t, double*, FeatureKernel);
-
 }  // namespace ntk

@@ -23,24 +23,6 @@ template void ntk_exact_cuda<double>(const double*, int64_t, const double*, int6
                                      bool, int, double*, double*);
 
 template <typename T>
-void ntk_sketch_transform_cuda(const NtkSketch<T>&, const T*, int64_t, T*, FeatureKernel) {
-  throw std::runtime_error(cuda_info().reason);
-}
-
-template <typename T>
-void ntk_sketch_transform_csr_cuda(const NtkSketch<T>&, const int32_t*, const int32_t*, const T*, int64_t, T*,
-                                   FeatureKernel) {
-  throw std::runtime_error(cuda_info().reason);
-}
-
-template void ntk_sketch_transform_cuda<float>(const NtkSketch<float>&, const float*, int64_t, float*, FeatureKernel);
-template void ntk_sketch_transform_cuda<double>(const NtkSketch<double>&, const double*, int64_t, double*, FeatureKernel);
-template void ntk_sketch_transform_csr_cuda<float>(const NtkSketch<float>&, const int32_t*, const int32_t*, const float*,
-                                                   int64_t, float*, FeatureKernel);
-template void ntk_sketch_transform_csr_cuda<double>(const NtkSketch<double>&, const int32_t*, const int32_t*,
-                                                    const double*, int64_t, double*, FeatureKernel);
-
-template <typename T>
 std::shared_ptr<const FeatureMap<T>> ntk_sketch_on_cuda(std::shared_ptr<const NtkSketch<T>>) {
   throw std::runtime_error(cuda_info().reason);
 }

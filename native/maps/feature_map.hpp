@@ -14,6 +14,7 @@ namespace ntk {
 template <typename T>
 class FeatureMap {
  public:
+  using Scalar = T;
   virtual ~FeatureMap() = default;
 
   /// Values per input row (C * H * W for images).

@@ -64,16 +64,7 @@ export interface NativeAddon {
     outDim: number, degree: number, coeffs: Float64Array | null, x: T, n: number, indptr: Int32Array | null,
     indices: Int32Array | null, y: T | null, inDimY: number, out: T,
   ): void;
-  NtkSketchMap: new (
-    inputDim: number, depth: number, features: number, sketchDim: number, seed: number,
-    dtype: 'float32' | 'float64', k1: Float64Array[], k0: Float64Array[],
-    /** Diagnostics: false skips the rescaling of blocks (the plain, unbiased product sketch). Default true. */
-    normalize?: boolean,
-    /** false: every block sampled, none an exact copy of its input (LeverageSelection pools). Default true. */
-    exactCopies?: boolean,
-    /** Only these output rows (increasing) of keptKernel's features, times keptScales; CPU only. */
-    keptRows?: Int32Array, keptScales?: Float64Array, keptKernel?: 'ntk' | 'nngp',
-  ) => NativeNtkSketchMap;
+  NtkSketchMap: new (options: NativeNtkSketchOptions) => NativeNtkSketchMap;
   NtkRandomFeaturesMap: new (
     inputDim: number, depth: number, features: number, stepFeatures: number, arcCosineFeatures: number,
     sketchFeatures: number, leverage: boolean, seed: number, dtype: 'float32' | 'float64', normalize: boolean,
@@ -117,13 +108,33 @@ export interface NativeFeatureMap {
 export interface NativeRowFeatureMap extends NativeFeatureMap {
   transformCsr(
     indptr: Int32Array, indices: Int32Array, values: FloatArray, n: number, out: FloatArray, kernel: 'ntk' | 'nngp',
-    async: boolean, backend?: NativeBackendName,
+    async: boolean,
   ): Promise<void> | undefined;
+}
+
+/** The native NTKSketch's parameters, by name. */
+export interface NativeNtkSketchOptions {
+  inputDim: number;
+  depth: number;
+  features: number;
+  sketchDim: number;
+  seed: number;
+  dtype: 'float32' | 'float64';
+  k1: Float64Array[];
+  k0: Float64Array[];
+  /** Diagnostics: false skips the rescaling of blocks (the plain, unbiased product sketch). Default true. */
+  normalize?: boolean;
+  /** false: every block sampled, none an exact copy of its input (LeverageSelection pools). Default true. */
+  exactCopies?: boolean;
+  /** Where transforms run, chosen once: 'cuda' uploads the parameters to the device now. Default 'cpu'. */
+  backend?: NativeBackendName;
+  /** Only these output rows (increasing) of `kernel`'s features, times `scales`; CPU only. */
+  kept?: { rows: Int32Array; scales: Float64Array; kernel: 'ntk' | 'nngp' };
 }
 
 /** Native half of NTKSketch. */
 export interface NativeNtkSketchMap extends NativeRowFeatureMap {
-  info(): { parameterBytes: number; workspaceBytes: number };
+  info(): { parameterBytes: number; workspaceBytes: number; deviceBytes: number };
   /** Output rows of `kernel`'s features that are the same for every seed (constant blocks). */
   constantRows(kernel: 'ntk' | 'nngp'): Int32Array;
 }

@@ -222,13 +222,13 @@ export function noWork(async: boolean): Promise<void> | undefined {
 
 /** The batch that runs a native row map over `rows` into `out` (on the GPU: NTKSketch only). */
 export function rowBatch(
-  map: NativeRowFeatureMap, rows: Rows, out: FloatArray, kernel: FeatureKernel, backend: 'cpu' | 'cuda' = 'cpu',
+  map: NativeRowFeatureMap, rows: Rows, out: FloatArray, kernel: FeatureKernel,
 ): TransformBatch {
   const n = rows.x.rows;
   const run = (async: boolean) => {
     if (n === 0) return noWork(async);
-    if (rows.sparse) return map.transformCsr(rows.x.indptr, rows.x.indices, rows.x.data, n, out, kernel, async, backend);
-    return map.transform(rows.x.data, n, out, kernel, async, backend);
+    if (rows.sparse) return map.transformCsr(rows.x.indptr, rows.x.indices, rows.x.data, n, out, kernel, async);
+    return map.transform(rows.x.data, n, out, kernel, async);
   };
   return { count: n, out, run };
 }

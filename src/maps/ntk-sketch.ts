@@ -61,7 +61,7 @@ import {
   type SavedFormat,
   type TransformBatch,
 } from './feature-map.js';
-import { native, type NativeFeatureMap, type NativeNtkSketchMap } from '../core/native.js';
+import { native, type NativeFeatureMap, type NativeNtkSketchMap, type NativeNtkSketchOptions } from '../core/native.js';
 import {
   field,
   fields,
@@ -219,7 +219,7 @@ export class NTKSketch extends FeatureMap {
     const polynomials = fromJson ? restore[1]! : computePolynomials(r.depth, polynomialSource(r, this.lower));
     this.k1 = polynomials.k1;
     this.k0 = polynomials.k0;
-    this.map = new nat.NtkSketchMap(r.inputDim, r.depth, r.features, r.sketchDim, r.seed, r.dtype, this.k1, this.k0, true, r.exactCopies);
+    this.map = new nat.NtkSketchMap({ ...this.nativeOptions(), backend: r.backend });
   }
 
   /**
@@ -265,7 +265,7 @@ export class NTKSketch extends FeatureMap {
     const scratch = map.info().workspaceBytes + (rows.sparse ? 0 : this.inputDim * elem);
     const outBytes = target ? 0 : n * features * elem;
     checkMemory(`${fn}: ${n} x ${features} features`, outBytes + threads * scratch, memoryLimit);
-    return rowBatch(map, rows, target ?? allocate(this.dtype, n * features), kernel, backend);
+    return rowBatch(map, rows, target ?? allocate(this.dtype, n * features), kernel);
   }
 
   /**
@@ -277,10 +277,13 @@ export class NTKSketch extends FeatureMap {
    */
   keptRowsMap(rows: Int32Array, scales: Float64Array, kernel: FeatureKernel): NativeNtkSketchMap {
     this.requireLive('keptRowsMap');
-    return new (native().NtkSketchMap)(
-      this.inputDim, this.depth, this.features, this.sketchDim, this.seed, this.dtype, this.k1, this.k0, true, this.exactCopies,
-      rows, scales, kernel,
-    );
+    return new (native().NtkSketchMap)({ ...this.nativeOptions(), kept: { rows, scales, kernel } });
+  }
+
+  /** The native map's parameters (the same for the kept-rows maps built from it). */
+  private nativeOptions(): NativeNtkSketchOptions {
+    const { inputDim, depth, features, sketchDim, seed, dtype, exactCopies } = this;
+    return { inputDim, depth, features, sketchDim, seed, dtype, k1: this.k1, k0: this.k0, exactCopies };
   }
 
   /**

@@ -400,24 +400,25 @@ describe('LeverageSelection', () => {
     const pool = new NTKSketch({ inputDim: d, depth: 2, features: 256, seed: 1, exactCopies: false });
     const p = pool.polynomials;
     const k1 = p.k1.map((c) => Float64Array.from(c)), k0 = p.k0.map((c) => Float64Array.from(c));
-    const make = (rows: number[], scales: number[], kernel: 'ntk' | 'nngp' = 'ntk') =>
-      new (native().NtkSketchMap)(d, 2, 256, pool.sketchDim, 1, 'float32', k1, k0, true, false, Int32Array.from(rows), Float64Array.from(scales), kernel);
+    const base = { inputDim: d, depth: 2, features: 256, sketchDim: pool.sketchDim, seed: 1, dtype: 'float32' as const, k1, k0, exactCopies: false };
+    const make = (rows: number[], scales: number[], kernel: 'ntk' | 'nngp' = 'ntk', backend: 'cpu' | 'cuda' = 'cpu') =>
+      new (native().NtkSketchMap)({ ...base, backend, kept: { rows: Int32Array.from(rows), scales: Float64Array.from(scales), kernel } });
     expect(() => make([3, 2], [1, 1])).toThrow(/strictly increasing/);
     expect(() => make([3, 256], [1, 1])).toThrow(/below features/);
     expect(() => make([3, 4], [1, 0])).toThrow(/finite and positive/);
     expect(() => make([3, 4], [1, Number.NaN])).toThrow(/finite and positive/);
-    expect(() => make([3, 4], [1])).toThrow(/keptScales/);
+    expect(() => make([3, 4], [1])).toThrow(/kept.scales is too short/);
     expect(() => make([], [])).toThrow(/must not be empty/);
     // A map with exact copies cannot keep rows (their rows are not alike).
     expect(
-      () => new (native().NtkSketchMap)(d, 2, 2048, 256, 1, 'float32', k1, k0, true, true, Int32Array.from([3]), Float64Array.from([1]), 'ntk'),
+      () => new (native().NtkSketchMap)({ ...base, features: 2048, sketchDim: 256, exactCopies: true, kept: { rows: Int32Array.from([3]), scales: Float64Array.from([1]), kernel: 'ntk' } }),
     ).toThrow(/without exact copies/);
     const m = make([3, 4, 100], [1, 2, 1]);
     const out = new Float32Array(3);
     const x = Float32Array.from({ length: d }, (_, i) => i % 3);
-    expect(() => m.transform(x, 1, out, 'nngp', false, 'cpu')).toThrow(/other kernel/);
-    expect(() => m.transform(x, 1, out, 'ntk', false, 'cuda')).toThrow(/cuda/);
-    m.transform(x, 1, out, 'ntk', false, 'cpu');
+    expect(() => m.transform(x, 1, out, 'nngp', false)).toThrow(/other kernel/);
+    expect(() => make([3, 4], [1, 1], 'ntk', 'cuda')).toThrow(/'cuda' backend is not available/);
+    m.transform(x, 1, out, 'ntk', false);
     for (const v of out) expect(Number.isFinite(v)).toBe(true);
   });
 

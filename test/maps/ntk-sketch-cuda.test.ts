@@ -90,14 +90,17 @@ describe(`NTKSketch backend 'cuda' (${why})`, () => {
     const nat = native();
     const poly = (h: number) => Float64Array.from([0.2, 0.5, 0.2, 0.1].map((c) => c / (1 + 0.1 * h)));
     const k = [poly(1), poly(2)];
-    const map = new nat.NtkSketchMap(d, depth, features, 32, 3, 'float64', k, k, false);
+    const options = { inputDim: d, depth, features, sketchDim: 32, seed: 3, dtype: 'float64' as const, k1: k, k0: k, normalize: false };
+    const cpu = new nat.NtkSketchMap(options), gpu = new nat.NtkSketchMap({ ...options, backend: 'cuda' });
+    expect(gpu.info().deviceBytes).toBeGreaterThan(0); // the parameters live on the device
     for (const kernel of ['ntk', 'nngp'] as const) {
       const a = new Float64Array(n * features), b = new Float64Array(n * features);
-      map.transform(X, n, a, kernel, false, 'cpu');
-      map.transform(X, n, b, kernel, false, 'cuda');
+      cpu.transform(X, n, a, kernel, false);
+      gpu.transform(X, n, b, kernel, false);
       expectSame(b, a);
     }
-    map.dispose();
+    cpu.dispose();
+    gpu.dispose();
   });
 
   it.skipIf(skip)('CSR rows: bit-identical to the CPU and to the same rows dense (identity and CountSketch inputs)', () => {
