@@ -1,6 +1,6 @@
 // CntkSketchMap: the native half of the CNTKSketch class.
-//   new CntkSketchMap(channels, height, width, depth, filterSize, same, features, sketchDim, seed, dtype,
-//                     k1[], k0[], renormalise)
+//   new CntkSketchMap({ channels, height, width, depth, filterSize, padding: 'valid' | 'same', features, sketchDim,
+//                       seed, dtype, k1: Float64Array[], k0: Float64Array[], renormalise?: true })
 //   .transform(x, n, out, kernel, async)
 //   .dispose(): drops the parameters (running jobs keep theirs)
 //   .info() -> { parameterBytes, workspaceBytes: { ntk, nngp }, outHeight, outWidth }
@@ -8,11 +8,13 @@
 #include <napi.h>
 
 #include <exception>
+#include <string>
 #include <vector>
 
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "feature_map.hpp"
+#include "options.hpp"
 #include "maps/cntk_sketch.hpp"
 #include "polynomials.hpp"
 
@@ -31,24 +33,23 @@ class CntkSketchMap : public Napi::ObjectWrap<CntkSketchMap> {
 
   explicit CntkSketchMap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CntkSketchMap>(info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 13) throw Napi::TypeError::New(env, "CntkSketchMap: expected 13 arguments");
+    const Options o(info, 0, "CntkSketchMap");
     ntk::CntkSketchConfig c;
-    c.channels = size_arg(info[0], "channels");
-    c.height = size_arg(info[1], "height");
-    c.width = size_arg(info[2], "width");
-    const int64_t depth = size_arg(info[3], "depth");
-    const int64_t filter = size_arg(info[4], "filterSize");
-    if (depth > 1000 || filter > 1000000) throw Napi::RangeError::New(env, "depth or filterSize out of range");
-    c.depth = static_cast<int>(depth);
-    c.filter = static_cast<int>(filter);
-    c.same = info[5].ToBoolean();
-    c.features = size_arg(info[6], "features");
-    c.sketch_dim = size_arg(info[7], "sketchDim");
-    c.seed = static_cast<uint64_t>(size_arg(info[8], "seed"));
-    const DType dtype = dtype_name_arg(info[9]);
-    c.k1 = coefficient_list(info[10], "k1", c.depth);
-    c.k0 = coefficient_list(info[11], "k0", c.depth);
-    c.renormalise = info[12].ToBoolean();
+    c.channels = o.integer("channels", 1);
+    c.height = o.integer("height", 1);
+    c.width = o.integer("width", 1);
+    c.depth = static_cast<int>(o.integer("depth", 1, 1000));
+    c.filter = static_cast<int>(o.integer("filterSize", 1, 1000000));
+    const std::string padding = o.string("padding");
+    if (padding != "same" && padding != "valid") throw Napi::RangeError::New(env, "CntkSketchMap.padding must be 'valid' or 'same'");
+    c.same = padding == "same";
+    c.features = o.integer("features", 1);
+    c.sketch_dim = o.integer("sketchDim", 1);
+    c.seed = static_cast<uint64_t>(o.integer("seed"));
+    const DType dtype = o.dtype();
+    c.k1 = o.coefficients("k1", c.depth);
+    c.k0 = o.coefficients("k0", c.depth);
+    c.renormalise = o.boolean("renormalise", true);
     // Sizes whose products could overflow int64 are refused before any work.
     if (c.channels > (int64_t{1} << 20) || c.height > (int64_t{1} << 20) || c.width > (int64_t{1} << 20) ||
         c.features > (int64_t{1} << 30))

@@ -47,31 +47,6 @@ inline ntk::FeatureKernel kernel_arg(const Napi::Value& v) {
   throw Napi::RangeError::New(v.Env(), "kernel must be 'ntk' or 'nngp'");
 }
 
-/// The dtype named by a string argument ('float32' or 'float64').
-inline DType dtype_name_arg(const Napi::Value& v) {
-  const std::string dtype = v.ToString().Utf8Value();
-  if (dtype == "float32") return DType::Float32;
-  if (dtype == "float64") return DType::Float64;
-  throw Napi::RangeError::New(v.Env(), "dtype must be 'float32' or 'float64'");
-}
-
-/// One polynomial's coefficients (a Float64Array) per layer.
-inline std::vector<std::vector<double>> coefficient_list(const Napi::Value& v, const char* name, int depth) {
-  if (!v.IsArray()) throw Napi::TypeError::New(v.Env(), std::string(name) + " must be an array of Float64Array");
-  auto arr = v.As<Napi::Array>();
-  if (static_cast<int>(arr.Length()) != depth)
-    throw Napi::RangeError::New(v.Env(), std::string(name) + " must hold one polynomial per layer");
-  std::vector<std::vector<double>> out;
-  for (uint32_t i = 0; i < arr.Length(); ++i) {
-    const Napi::Value item = arr.Get(i);
-    if (!item.IsTypedArray() || item.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
-      throw Napi::TypeError::New(v.Env(), std::string(name) + " entries must be Float64Array");
-    auto f = item.As<Napi::Float64Array>();
-    out.emplace_back(f.Data(), f.Data() + f.ElementLength());
-  }
-  return out;
-}
-
 /// An immutable native map Map<float> or Map<double>, shared with running
 /// jobs (shared_ptr) so that an async job keeps it alive even if the
 /// JavaScript object is collected meanwhile.

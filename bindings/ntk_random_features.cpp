@@ -1,6 +1,6 @@
 // NtkRandomFeaturesMap: the native half of the NTKRandomFeatures class.
-//   new NtkRandomFeaturesMap(inputDim, depth, features, stepFeatures, arcCosineFeatures,
-//                            sketchFeatures, leverage, seed, dtype, normalize, orthogonal)
+//   new NtkRandomFeaturesMap({ inputDim, depth, features, stepFeatures, arcCosineFeatures, sketchFeatures,
+//                              seed, dtype, leverage?: false, normalize?: true, orthogonal?: false })
 //   .transform(x, n, out, kernel, async)
 //   .transformCsr(indptr, indices, values, n, out, kernel, async)
 //   .dispose(): drops the parameters (running jobs keep theirs)
@@ -15,6 +15,7 @@
 #include "bindings.hpp"
 #include "common/threads.hpp"
 #include "feature_map.hpp"
+#include "options.hpp"
 #include "maps/ntk_random_features.hpp"
 
 namespace ntk_bindings {
@@ -34,21 +35,19 @@ class NtkRandomFeaturesMap : public Napi::ObjectWrap<NtkRandomFeaturesMap> {
 
   explicit NtkRandomFeaturesMap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NtkRandomFeaturesMap>(info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 11) throw Napi::TypeError::New(env, "NtkRandomFeaturesMap: expected 11 arguments");
+    const Options o(info, 0, "NtkRandomFeaturesMap");
     ntk::NtkRandomFeaturesConfig c;
-    c.input_dim = size_arg(info[0], "inputDim");
-    const int64_t depth = size_arg(info[1], "depth");
-    if (depth < 1 || depth > 1000) throw Napi::RangeError::New(env, "depth must be in [1, 1000]");
-    c.depth = static_cast<int>(depth);
-    c.features = size_arg(info[2], "features");
-    c.step_features = size_arg(info[3], "stepFeatures");
-    c.arccos_features = size_arg(info[4], "arcCosineFeatures");
-    c.sketch_features = size_arg(info[5], "sketchFeatures");
-    c.leverage = info[6].ToBoolean();
-    c.seed = static_cast<uint64_t>(size_arg(info[7], "seed"));
-    const DType dtype = dtype_name_arg(info[8]);
-    c.normalize = info[9].ToBoolean();
-    c.orthogonal = info[10].ToBoolean();
+    c.input_dim = o.integer("inputDim", 1);
+    c.depth = static_cast<int>(o.integer("depth", 1, 1000));
+    c.features = o.integer("features", 1);
+    c.step_features = o.integer("stepFeatures", 1);
+    c.arccos_features = o.integer("arcCosineFeatures", 1);
+    c.sketch_features = o.integer("sketchFeatures", 1);
+    c.leverage = o.boolean("leverage", false);
+    c.seed = static_cast<uint64_t>(o.integer("seed"));
+    const DType dtype = o.dtype();
+    c.normalize = o.boolean("normalize", true);
+    c.orthogonal = o.boolean("orthogonal", false);
     map_.build(env, dtype, c, "NTKRandomFeatures: out of memory while drawing the weights");
   }
 

@@ -65,17 +65,17 @@ export interface NativeAddon {
     indices: Int32Array | null, y: T | null, inDimY: number, out: T,
   ): void;
   NtkSketchMap: new (options: NativeNtkSketchOptions) => NativeNtkSketchMap;
-  NtkRandomFeaturesMap: new (
-    inputDim: number, depth: number, features: number, stepFeatures: number, arcCosineFeatures: number,
-    sketchFeatures: number, leverage: boolean, seed: number, dtype: 'float32' | 'float64', normalize: boolean,
-    orthogonal: boolean,
-  ) => NativeNtkRandomFeaturesMap;
+  NtkRandomFeaturesMap: new (options: {
+    inputDim: number; depth: number; features: number; stepFeatures: number; arcCosineFeatures: number; sketchFeatures: number;
+    seed: number; dtype: 'float32' | 'float64'; leverage?: boolean; normalize?: boolean; orthogonal?: boolean;
+  }) => NativeNtkRandomFeaturesMap;
   cntkSketchPolynomial(kernel: 'k0' | 'k1', approximation: 'taylor' | 'nnls', degree: number, layer: number): Float64Array;
-  CntkSketchMap: new (
-    channels: number, height: number, width: number, depth: number, filterSize: number, same: boolean,
-    features: number, sketchDim: number, seed: number, dtype: 'float32' | 'float64', k1: Float64Array[], k0: Float64Array[],
-    renormalise: boolean,
-  ) => NativeCntkSketchMap;
+  CntkSketchMap: new (options: {
+    channels: number; height: number; width: number; depth: number; filterSize: number; padding: 'valid' | 'same';
+    features: number; sketchDim: number; seed: number; dtype: 'float32' | 'float64'; k1: Float64Array[]; k0: Float64Array[];
+    /** Diagnostics: false skips projecting per-pixel vectors onto their exact norms. Default true. */
+    renormalise?: boolean;
+  }) => NativeCntkSketchMap;
   /** Registers a new result array: the first transform writing it prefaults it in bulk (bindings/result_memory.hpp). */
   markFreshResult(array: FloatArray): void;
   /** The arrays registered by markFreshResult and still alive. */

@@ -243,10 +243,10 @@ export class CNTKSketch extends FeatureMap {
     this.k1 = polynomials.k1;
     this.k0 = polynomials.k0;
     const [channels, height, width] = r.inputShape;
-    this.map = new (native().CntkSketchMap)(
-      channels, height, width, r.depth, r.filterSize, r.padding === 'same', r.features, r.sketchDim, r.seed, r.dtype,
-      this.k1, this.k0, true,
-    );
+    const { depth, filterSize, padding, features, sketchDim, seed, dtype } = r;
+    this.map = new (native().CntkSketchMap)({
+      channels, height, width, depth, filterSize, padding, features, sketchDim, seed, dtype, k1: this.k1, k0: this.k0,
+    });
   }
 
   /**

@@ -310,10 +310,8 @@ export class NTKRandomFeatures extends FeatureMap {
       parameterBytes(r) + drawScratchBytes(r),
       r.memoryLimit,
     );
-    this.map = new (native().NtkRandomFeaturesMap)(
-      r.inputDim, r.depth, r.features, r.stepFeatures, r.arcCosineFeatures, r.sketchFeatures, r.leverage, r.seed, r.dtype,
-      r.normalize, r.orthogonal,
-    );
+    const { memoryLimit: _limit, ...parameters } = r;
+    this.map = new (native().NtkRandomFeaturesMap)(parameters);
   }
 
   /** Whether NTK features pass through a final SRHT (arcCosineFeatures + sketchFeatures != features). */

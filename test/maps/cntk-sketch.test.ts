@@ -250,7 +250,9 @@ describe('CNTKSketch with a layer whose P1 is linear', () => {
   it("an image's features do not depend on the images transformed before it", () => {
     const k1 = [Float64Array.from([0.2, 0.5, 0.3]), Float64Array.from([0.3, 0.7])];
     const k0 = [Float64Array.from([0.5, 0.2, 0.3]), Float64Array.from([0.5, 0, 0.5])];
-    const map = new (native().CntkSketchMap)(1, 10, 10, 2, 3, true, 128, 32, 13, 'float64', k1, k0, true);
+    const map = new (native().CntkSketchMap)({
+      channels: 1, height: 10, width: 10, depth: 2, filterSize: 3, padding: 'same', features: 128, sketchDim: 32, seed: 13, dtype: 'float64', k1, k0,
+    });
     const r = rng(5);
     const images = Float64Array.from({ length: 3 * 100 }, () => r.uniform() - 0.25);
     for (const threads of [1, 2]) {
