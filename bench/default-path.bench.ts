@@ -26,6 +26,7 @@ import { NTKRandomFeatures, NTKSketch, backends } from '../src/index.js';
 import { FASHION_MNIST_DIR, loadFashionMnist } from '../src/data/datasets.js';
 import { median, timeInterleaved, type TimedTask } from './lib/interleaved-timing.js';
 import { machineDescription } from './lib/machine.js';
+import { gaussianRows } from './lib/gaussian-rows.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -40,19 +41,6 @@ const MAPS = arg('maps', 'ntk-sketch,ntk-random-features').split(',');
 const D = 784, DEPTH = 2;
 const NEW_TARGET = 1.5, F64_TARGET = 1.2;
 
-function gaussianRows(n: number, d: number, seed: number): Float64Array {
-  let s = seed >>> 0;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-  const out = new Float64Array(n * d);
-  for (let i = 0; i < out.length; i++) out[i] = Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-  return out;
-}
 
 const fashion = existsSync(`${FASHION_MNIST_DIR}/t10k-images-idx3-ubyte.gz`);
 const X64 = fashion ? loadFashionMnist({ train: 0, test: ROWS }).test.X : gaussianRows(ROWS, D, 1);

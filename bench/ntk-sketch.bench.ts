@@ -43,6 +43,7 @@ import { median, timeInterleaved, type TimedTask } from './lib/interleaved-timin
 import { machineDescription } from './lib/machine.js';
 import { cliSplit, ridgeTestAccuracy, runCli } from './lib/ridge-protocol.js';
 import { lineChart, type Series } from './lib/svg-plot.js';
+import { gaussianRows } from './lib/gaussian-rows.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -71,21 +72,6 @@ if (!existsSync(`${FASHION_MNIST_DIR}/t10k-images-idx3-ubyte.gz`)) {
 type Rows = { X: Float64Array; n: number; d: number };
 const mat = (r: Rows) => ({ data: r.X, shape: [r.n, r.d] });
 
-function gaussianRows(n: number, d: number, seed: number): Float64Array {
-  let s = seed >>> 0;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const X = new Float64Array(n * d);
-  for (let i = 0; i < X.length; i++) {
-    X[i] = (Math.sqrt(-2 * Math.log(Math.max(uniform(), 1e-300))) * Math.cos(2 * Math.PI * uniform())) / Math.sqrt(d);
-  }
-  return X;
-}
 
 
 /** Norms and cosines of the rows (for the polynomial floor). */
