@@ -26,6 +26,7 @@ class Options {
     object_ = info[index].As<Napi::Object>();
   }
 
+  Napi::Env env() const { return env_; }
   bool has(const char* key) const { return object_.Has(key) && !object_.Get(key).IsUndefined(); }
   Napi::Value get(const char* key) const { return object_.Get(key); }
 

@@ -23,18 +23,17 @@ export interface NativeAddon {
     x: T, n: number, d: number, z: T | null, m: number, depth: number,
     ntkOut: T | null, nngpOut: T | null, backend: NativeBackendName, async: boolean,
   ): Promise<void> | undefined;
-  cntkLayout(
-    channels: number, height: number, width: number, depth: number, filterSize: number, same: boolean,
-  ): { prepDoubles: number; scratchBytes: number; threads: number; outHeight: number; outWidth: number };
+  cntkLayout(shape: NativeCntkShape): { prepDoubles: number; scratchBytes: number; threads: number; outHeight: number; outWidth: number };
   cntkPrepare<T extends FloatArray>(
-    x: T, n: number, channels: number, height: number, width: number, depth: number, filterSize: number,
-    same: boolean, prep: Float64Array, async: boolean,
+    options: { shape: NativeCntkShape; x: T; n: number; prep: Float64Array }, async: boolean,
   ): Promise<void> | undefined;
+  /** Rows [rowBegin, rowEnd) of the n x m kernels, on the backend named. */
   cntkPairs<T extends FloatArray>(
-    prepX: Float64Array, n: number, prepZ: Float64Array | null, m: number,
-    channels: number, height: number, width: number, depth: number, filterSize: number, same: boolean,
-    rowBegin: number, rowEnd: number, ntkOut: T | null, nngpOut: T | null, async: boolean,
-    backend?: NativeBackendName,
+    options: {
+      shape: NativeCntkShape; prepX: Float64Array; n: number; prepZ: Float64Array | null; m: number;
+      rowBegin: number; rowEnd: number; ntkOut: T | null; nngpOut: T | null; backend?: NativeBackendName;
+    },
+    async: boolean,
   ): Promise<void> | undefined;
   gramAccumulate<T extends FloatArray>(
     phi: T, n: number, m: number, y: T | null, k: number,
@@ -110,6 +109,16 @@ export interface NativeRowFeatureMap extends NativeFeatureMap {
     indptr: Int32Array, indices: Int32Array, values: FloatArray, n: number, out: FloatArray, kernel: 'ntk' | 'nngp',
     async: boolean,
   ): Promise<void> | undefined;
+}
+
+/** Images and network of the exact CNTK. */
+export interface NativeCntkShape {
+  channels: number;
+  height: number;
+  width: number;
+  depth: number;
+  filterSize: number;
+  padding: 'valid' | 'same';
 }
 
 /** The native NTKSketch's parameters, by name. */

@@ -36,7 +36,7 @@ import {
   toNdarray,
   type Images,
 } from '../core/arrays.js';
-import { native, type FloatArray } from '../core/native.js';
+import { native, type FloatArray, type NativeCntkShape } from '../core/native.js';
 import { resolveBackend, type BackendChoice } from '../core/backends.js';
 import type { ImagesLike } from '../core/inputs.js';
 import { MAX_DEPTH, type KernelOutput, type KernelResult, type NngpResult, type NtkResult } from './ntk-kernel.js';
@@ -134,7 +134,7 @@ function prepare(fn: string, X: unknown, Z: unknown, options: unknown): Prepared
     }
   }
 
-  const layout = native().cntkLayout(x.channels, height, width, depth, filterSize, same);
+  const layout = native().cntkLayout({ channels: x.channels, height, width, depth, filterSize, padding: same ? 'same' : 'valid' });
   const n = x.count;
   const m = z ? z.count : n;
   const outputs = output === 'both' ? 2 : 1;
@@ -187,14 +187,20 @@ function prepBuffers(p: Prepared): { px: Float64Array; pz: Float64Array | null }
   };
 }
 
+/** The shape the native calls take. */
+function shapeOf(p: Prepared): NativeCntkShape {
+  const { channels, height, width } = p.x;
+  return { channels, height, width, depth: p.depth, filterSize: p.filterSize, padding: p.same ? 'same' : 'valid' };
+}
+
 function prepareImages(p: Prepared, images: Images, out: Float64Array, async: boolean) {
-  return native().cntkPrepare(images.data, images.count, images.channels, images.height, images.width, p.depth, p.filterSize, p.same, out, async);
+  return native().cntkPrepare({ shape: shapeOf(p), x: images.data, n: images.count, prep: out }, async);
 }
 
 function pairs(p: Prepared, px: Float64Array, pz: Float64Array | null, r0: number, r1: number, async: boolean) {
-  const { x } = p;
   return native().cntkPairs(
-    px, x.count, pz, p.m, x.channels, x.height, x.width, p.depth, p.filterSize, p.same, r0, r1, p.ntk, p.nngp, async, p.backend,
+    { shape: shapeOf(p), prepX: px, n: p.x.count, prepZ: pz, m: p.m, rowBegin: r0, rowEnd: r1, ntkOut: p.ntk, nngpOut: p.nngp, backend: p.backend },
+    async,
   );
 }
 

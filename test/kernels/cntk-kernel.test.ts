@@ -539,15 +539,16 @@ describe('raw addon guards', () => {
 
   it('refuse short arrays, bad shapes and bad row ranges instead of touching memory', () => {
     const prep = new Float64Array(10);
-    expect(() => addon.cntkPrepare(new Float64Array(10), 1, 1, 4, 4, 1, 3, true, new Float64Array(1000), false)).toThrow(/X is too short/);
-    expect(() => addon.cntkPrepare(new Float64Array(16), 1, 1, 4, 4, 1, 3, true, prep, false)).toThrow(/prep is too short/);
-    expect(() => addon.cntkLayout(1, 4, 4, 1, 2, true)).toThrow(/odd/);
-    expect(() => addon.cntkLayout(1, 4, 4, 2, 3, false)).toThrow(/nothing/);
-    const per = addon.cntkLayout(1, 4, 4, 1, 3, true).prepDoubles;
+    const shape = { channels: 1, height: 4, width: 4, depth: 1, filterSize: 3, padding: 'same' as const };
+    expect(() => addon.cntkPrepare({ shape, x: new Float64Array(10), n: 1, prep: new Float64Array(1000) }, false)).toThrow(/X is too short/);
+    expect(() => addon.cntkPrepare({ shape, x: new Float64Array(16), n: 1, prep }, false)).toThrow(/prep is too short/);
+    expect(() => addon.cntkLayout({ channels: 1, height: 4, width: 4, depth: 1, filterSize: 2, padding: 'same' })).toThrow(/odd/);
+    expect(() => addon.cntkLayout({ channels: 1, height: 4, width: 4, depth: 2, filterSize: 3, padding: 'valid' })).toThrow(/nothing/);
+    const per = addon.cntkLayout(shape).prepDoubles;
     const px = new Float64Array(2 * per);
-    expect(() => addon.cntkPairs(px, 2, null, 0, 1, 4, 4, 1, 3, true, 0, 3, new Float64Array(4), null, false)).toThrow(/rowEnd/);
-    expect(() => addon.cntkPairs(px, 2, null, 0, 1, 4, 4, 1, 3, true, 0, 2, new Float64Array(3), null, false)).toThrow(/ntkOut is too short/);
-    expect(() => addon.cntkPairs(px, 3, null, 0, 1, 4, 4, 1, 3, true, 0, 2, new Float64Array(9), null, false)).toThrow(/prepX is too short/);
-    expect(() => addon.cntkPairs(px, 2, null, 0, 1, 4, 4, 1, 3, true, 0, 2, null, null, false)).toThrow(/both null/);
+    expect(() => addon.cntkPairs({ shape, prepX: px, n: 2, prepZ: null, m: 0, rowBegin: 0, rowEnd: 3, ntkOut: new Float64Array(4), nngpOut: null }, false)).toThrow(/rowEnd/);
+    expect(() => addon.cntkPairs({ shape, prepX: px, n: 2, prepZ: null, m: 0, rowBegin: 0, rowEnd: 2, ntkOut: new Float64Array(3), nngpOut: null }, false)).toThrow(/ntkOut is too short/);
+    expect(() => addon.cntkPairs({ shape, prepX: px, n: 3, prepZ: null, m: 0, rowBegin: 0, rowEnd: 2, ntkOut: new Float64Array(9), nngpOut: null }, false)).toThrow(/prepX is too short/);
+    expect(() => addon.cntkPairs({ shape, prepX: px, n: 2, prepZ: null, m: 0, rowBegin: 0, rowEnd: 2, ntkOut: null, nngpOut: null }, false)).toThrow(/both null/);
   });
 });
