@@ -43,7 +43,7 @@
  * below 16,384 features) and 0.6% at degree 16 (the default from 16,384 on).
  */
 import type { NdArray } from 'ndarray';
-import { allocate, checkMemory, describe, elementBytes, intOption, nextPow2, toImages } from '../core/arrays.js';
+import { allocate, checkMemory, describe, elementBytes, intOption, nextPow2, toImages, type DType } from '../core/arrays.js';
 import { backends, type BackendChoice } from '../core/backends.js';
 import type { Padding } from '../kernels/cntk-kernel.js';
 import {
@@ -53,6 +53,7 @@ import {
   outputBuffer,
   transformOptions,
   noWork,
+  type PoolInput,
   polynomialsToJSON,
   readPolynomials,
   readSaved,
@@ -223,6 +224,20 @@ export interface CNTKSketch extends Readonly<Omit<Resolved, 'features' | 'inputS
 
 export class CNTKSketch extends FeatureMap {
   declare readonly features: number;
+  declare readonly dtype: DType;
+  readonly mapType = 'CNTKSketch';
+
+  /** @internal Images [n, C, H, W] of this map's shape, in blocks of images. */
+  poolInput(X: unknown): PoolInput {
+    const images = toImages('X', X, { dtype: this.dtype, nativeValues: true });
+    const per = images.channels * images.height * images.width;
+    const shape = [images.channels, images.height, images.width];
+    return {
+      count: images.count,
+      arrays: [images.data],
+      slice: (b, e) => ({ data: images.data.subarray(b * per, e * per), shape: [e - b, ...shape] }),
+    };
+  }
   declare readonly inputShape: readonly [number, number, number];
   private readonly k1: Float64Array[];
   private readonly k0: Float64Array[];

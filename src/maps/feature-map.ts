@@ -64,13 +64,57 @@ export interface TransformBatch {
   run(async: boolean): Promise<void> | undefined;
 }
 
+/** A map's validated inputs, cut into row blocks: how a selection feeds a pool (see {@link FeatureMap.poolInput}). */
+export interface PoolInput {
+  count: number;
+  /** The arrays the map will read (an `out` buffer must not overlap them). */
+  arrays: ArrayBufferView[];
+  slice(begin: number, end: number): RowsLike;
+}
+
+/** A native map that computes only some columns of a map's features, scaled (see {@link FeatureMap.keptColumns}). */
+export interface KeptColumns {
+  batch(fn: string, X: unknown, out: unknown, memoryLimit: number): TransformBatch;
+  dispose(): void;
+}
+
+/** The name a saved LeverageSelection records for the kind of its pool. */
+export type MapType = 'NTKSketch' | 'NTKRandomFeatures' | 'CNTKSketch';
+
 /**
  * Base of the feature maps: transform and transformSync over the batch
- * `prepare` checks, and dispose().
+ * `prepare` checks, dispose(), and what a selection (LeverageSelection)
+ * needs from any map it keeps columns of: its inputs cut into blocks, its
+ * always-exact columns, and, where the map can, a native map of the kept
+ * columns alone.
  */
 export abstract class FeatureMap {
   abstract readonly features: number;
+  abstract readonly dtype: DType;
+  /** What kind of map this is, as saved documents name it. */
+  abstract readonly mapType: MapType;
   private released = false;
+
+  /** @internal X validated as this map's input (rows, or images), and how to cut it into row blocks. */
+  abstract poolInput(X: unknown): PoolInput;
+
+  /** @internal The columns of `kernel`'s features that are exact for every seed (a selection always keeps them). */
+  constantColumns(_kernel: FeatureKernel): Int32Array {
+    return new Int32Array(0);
+  }
+
+  /**
+   * @internal A native map computing only `columns` (increasing) of
+   * `kernel`'s features, column k times scales[k], when this map can build
+   * one for a selection that `normalize`s; null when the selection must
+   * compute all features and gather the columns.
+   */
+  keptColumns(_columns: Int32Array, _scales: Float64Array, _kernel: FeatureKernel, _normalize: boolean): KeptColumns | null {
+    return null;
+  }
+
+  /** @internal Refuses, with a RangeError naming `map`, a map that a selection with `normalize` cannot use. */
+  checkPool(_normalize: boolean): void {}
 
   /** Checks X and the options and allocates the output; throws before any work. */
   protected abstract prepare(fn: 'transform' | 'transformSync', X: unknown, options: unknown): TransformBatch;
@@ -213,6 +257,26 @@ export function rowArrays(rows: Rows): ArrayBufferView[] {
 export function readRows(X: unknown, inputDim: number, dtype: DType, owner: string): Rows {
   const options = { cols: inputDim, colsName: `the inputDim of this ${owner}`, dtype, nonEmpty: false, nativeValues: true };
   return isCsrLike(X) ? { sparse: true, x: toCsr('X', X, options) } : { sparse: false, x: toMatrix('X', X, options) };
+}
+
+/** Dense or CSR rows of `inputDim` columns as a PoolInput (the maps that read rows). */
+export function rowsPoolInput(X: unknown, inputDim: number, dtype: DType, owner: string): PoolInput {
+  const rows: Rows = readRows(X, inputDim, dtype, owner);
+  if (!rows.sparse) {
+    const { data, rows: n, cols: d } = rows.x;
+    return { count: n, arrays: rowArrays(rows), slice: (b, e) => ({ data: data.subarray(b * d, e * d), shape: [e - b, d] }) };
+  }
+  const csr = rows.x;
+  return {
+    count: csr.rows,
+    arrays: rowArrays(rows),
+    slice: (b, e) => {
+      const base = csr.indptr[b];
+      const indptr = new Int32Array(e - b + 1);
+      for (let i = 0; i <= e - b; i++) indptr[i] = csr.indptr[b + i] - base;
+      return { indptr, indices: csr.indices.subarray(base, csr.indptr[e]), data: csr.data.subarray(base, csr.indptr[e]), shape: [e - b, csr.cols] };
+    },
+  };
 }
 
 /** The run of an empty batch. */

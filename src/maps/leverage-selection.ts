@@ -59,7 +59,6 @@ import {
   memoryLimitOption,
   numberOption,
   seedOption,
-  toImages,
   toNdarray,
   allocate,
   type DType,
@@ -67,16 +66,15 @@ import {
 import { CNTKSketch } from './cntk-sketch.js';
 import { mulberry32, permutation, seedHash } from '../core/random.js';
 import {
+  FeatureMap,
   kernelOption,
   outputBuffer,
-  readRows,
   readSaved,
-  rowArrays,
   type FeatureKernel,
-  type Rows,
+  type KeptColumns,
   type SavedFormat,
 } from './feature-map.js';
-import { native, type FloatArray, type NativeNtkSketchMap } from '../core/native.js';
+import { native, type FloatArray } from '../core/native.js';
 import { NTKRandomFeatures } from './ntk-random-features.js';
 import { NTKSketch } from './ntk-sketch.js';
 import { runAsync, runSync, type Steps } from '../core/steps.js';
@@ -222,48 +220,6 @@ export function drawColumns(pi: Float64Array, k: number, seed: number): Int32Arr
   return columns;
 }
 
-/** The input rows of a pool map, validated, and how to cut them into blocks. */
-interface PoolInput {
-  count: number;
-  arrays: ArrayBufferView[];
-  slice(begin: number, end: number): RowsLike;
-}
-
-function poolInput(map: PoolMap, X: unknown): PoolInput {
-  if (map instanceof CNTKSketch) {
-    const images = toImages('X', X, { dtype: map.dtype });
-    const per = images.channels * images.height * images.width;
-    const shape = [images.channels, images.height, images.width];
-    return {
-      count: images.count,
-      arrays: [images.data],
-      slice: (b, e) => ({ data: images.data.subarray(b * per, e * per), shape: [e - b, ...shape] }),
-    };
-  }
-  const rows: Rows = readRows(X, map.inputDim, map.dtype, map.constructor.name);
-  const x = rows.x;
-  if (!rows.sparse) {
-    const d = rows.x.cols;
-    return { count: x.rows, arrays: rowArrays(rows), slice: (b, e) => ({ data: rows.x.data.subarray(b * d, e * d), shape: [e - b, d] }) };
-  }
-  const csr = rows.x;
-  return {
-    count: csr.rows,
-    arrays: rowArrays(rows),
-    slice: (b, e) => {
-      const base = csr.indptr[b];
-      const indptr = new Int32Array(e - b + 1);
-      for (let i = 0; i <= e - b; i++) indptr[i] = csr.indptr[b + i] - base;
-      return {
-        indptr,
-        indices: csr.indices.subarray(base, csr.indptr[e]),
-        data: csr.data.subarray(base, csr.indptr[e]),
-        shape: [e - b, csr.cols],
-      };
-    },
-  };
-}
-
 /** Runs the pool's transform of `rows` into `out`: a Promise when async. */
 function poolTransform(map: PoolMap, rows: RowsLike, kernel: FeatureKernel, out: FloatArray, async: boolean): Promise<void> | undefined {
   if (async) return map.transform(rows, { kernel, out }).then(() => undefined);
@@ -271,10 +227,8 @@ function poolTransform(map: PoolMap, rows: RowsLike, kernel: FeatureKernel, out:
   return undefined;
 }
 
-function mapType(map: unknown): LeverageSelectionJSON['map']['type'] {
-  if (map instanceof NTKSketch) return 'NTKSketch';
-  if (map instanceof NTKRandomFeatures) return 'NTKRandomFeatures';
-  if (map instanceof CNTKSketch) return 'CNTKSketch';
+function poolMap(map: unknown): PoolMap {
+  if (map instanceof FeatureMap) return map as PoolMap;
   throw new TypeError(`map must be an NTKSketch, NTKRandomFeatures or CNTKSketch, got ${describe(map)}`);
 }
 
@@ -289,8 +243,8 @@ export class LeverageSelection {
   private cols: Int32Array | null = null;
   private colScales: Float64Array | null = null;
   private fittedScores: Float64Array | null = null;
-  /** NTKSketch pools with normalize: the native map of the kept rows alone. */
-  private kept: NativeNtkSketchMap | null = null;
+  /** Pools that can (NTKSketch with normalize): the native map of the kept columns alone. */
+  private kept: KeptColumns | null = null;
   /** Whether this selection built its pool (fromJSON), and so releases it in dispose(). */
   private ownsPool = false;
   private released = false;
@@ -298,8 +252,7 @@ export class LeverageSelection {
   constructor(options: LeverageSelectionOptions) {
     const opts = checkOptions('LeverageSelection options', options, ['map', 'features', 'kernel', 'lambda', 'seed', 'normalize', 'memoryLimit']);
     if (options === undefined) throw new TypeError('LeverageSelection options must be an object with map and features');
-    mapType(opts.map);
-    this.map = opts.map as PoolMap;
+    this.map = poolMap(opts.map);
     if (this.map.disposed) throw new RangeError('map has been disposed');
     this.features = intOption('features', opts.features, 1, this.map.features);
     this.kernel = kernelOption(opts.kernel);
@@ -307,12 +260,7 @@ export class LeverageSelection {
     this.seed = seedOption('seed', opts.seed);
     this.normalize = booleanOption('normalize', opts.normalize, true);
     this.memoryLimit = memoryLimitOption('memoryLimit', opts.memoryLimit);
-    if (this.map instanceof NTKSketch && this.normalize && this.map.exactCopies) {
-      throw new RangeError(
-        'map: an NTKSketch pool must be built with exactCopies: false (the kept rows are rescaled block by block, ' +
-          'which needs every block sampled), or use normalize: false',
-      );
-    }
+    this.map.checkPool(this.normalize);
   }
 
   /** The dtype of the features (the pool's). */
@@ -348,7 +296,7 @@ export class LeverageSelection {
   private *fitSteps(async: boolean, X: unknown): Steps<this> {
     this.requireLive('fit');
     if (this.map.disposed) throw new RangeError('LeverageSelection.fit: the map has been disposed');
-    const input = poolInput(this.map, X);
+    const input = this.map.poolInput(X);
     const n = input.count;
     if (n === 0) throw new RangeError('X must hold at least one row');
     const M = this.map.features;
@@ -367,15 +315,15 @@ export class LeverageSelection {
     if (status[0] !== 0) {
       throw new RangeError(`LeverageSelection.fit: the Gram matrix plus lambda is not positive definite (pivot ${status[0]}); use a larger lambda`);
     }
-    // Constant columns of an NTKSketch are exact for every seed: kept, no sampling noise.
-    const always = this.map instanceof NTKSketch ? this.map.constantColumns(this.kernel) : [];
+    // Columns exact for every seed (NTKSketch's constant blocks): kept, no sampling noise.
+    const always = this.map.constantColumns(this.kernel);
     const pi = inclusionProbabilities(scores, this.features, always);
     const columns = drawColumns(pi, this.features, this.seed);
     this.cols = columns;
     this.colScales = Float64Array.from(columns, (j) => 1 / Math.sqrt(pi[j]));
     this.fittedScores = scores;
     this.kept?.dispose();
-    this.kept = this.keptRowsMap();
+    this.kept = this.keptColumns();
     return this;
   }
 
@@ -406,9 +354,9 @@ export class LeverageSelection {
     if (this.released) throw new Error(`LeverageSelection.${what}: the selection has been disposed`);
   }
 
-  private keptRowsMap(): NativeNtkSketchMap | null {
-    if (!(this.map instanceof NTKSketch) || !this.normalize || !this.cols || !this.colScales) return null;
-    return this.map.keptRowsMap(this.cols, this.colScales, this.kernel);
+  private keptColumns(): KeptColumns | null {
+    if (!this.cols || !this.colScales) return null;
+    return this.map.keptColumns(this.cols, this.colScales, this.kernel, this.normalize);
   }
 
   /**
@@ -430,7 +378,7 @@ export class LeverageSelection {
     if (this.map.disposed) throw new RangeError('LeverageSelection.transform: the map has been disposed');
     const opts = checkOptions('transform options', options, ['out']);
     if (this.kept) return yield* this.keptTransformSteps(async, this.kept, X, opts.out);
-    const input = poolInput(this.map, X);
+    const input = this.map.poolInput(X);
     const n = input.count;
     const k = this.features, M = this.map.features;
     const target = outputBuffer(opts.out, this.dtype, n, k, input.arrays);
@@ -450,10 +398,9 @@ export class LeverageSelection {
     return toNdarray(out, n, k);
   }
 
-  /** NTKSketch pools: only the kept rows are computed, on the CPU, each block normalised over its kept rows. */
-  private *keptTransformSteps(async: boolean, kept: NativeNtkSketchMap, X: unknown, out: unknown): Steps<NdArray<FloatArray>> {
-    const map = this.map as NTKSketch;
-    const batch = map.rowsBatch('LeverageSelection.transform', kept, this.features, X, out, this.kernel, 'cpu', this.memoryLimit);
+  /** Pools with a kept-columns map: only the kept columns are computed (NTKSketch: on the CPU, each block normalised over its kept rows). */
+  private *keptTransformSteps(async: boolean, kept: KeptColumns, X: unknown, out: unknown): Steps<NdArray<FloatArray>> {
+    const batch = kept.batch('LeverageSelection.transform', X, out, this.memoryLimit);
     yield batch.run(async);
     return toNdarray(batch.out, batch.count, this.features);
   }
@@ -473,7 +420,7 @@ export class LeverageSelection {
     return {
       format: LEVERAGE_SELECTION_FORMAT,
       version: LEVERAGE_SELECTION_VERSION,
-      map: { type: mapType(this.map), json: this.map.toJSON() },
+      map: { type: this.map.mapType, json: this.map.toJSON() },
       features: this.features,
       kernel: this.kernel,
       lambda: this.lambda,
@@ -533,7 +480,7 @@ export class LeverageSelection {
     });
     sel.cols = columns;
     sel.colScales = scales;
-    sel.kept = sel.keptRowsMap();
+    sel.kept = sel.keptColumns();
     return sel;
   }
 }

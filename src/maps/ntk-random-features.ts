@@ -109,6 +109,7 @@ import {
   elementBytes,
   intOption,
   toNdarray,
+  type DType,
 } from '../core/arrays.js';
 import {
   FeatureMap,
@@ -116,6 +117,8 @@ import {
   rowArrays,
   transformOptions,
   readRows,
+  rowsPoolInput,
+  type PoolInput,
   readSaved,
   rowBatch,
   savedOptions,
@@ -297,6 +300,13 @@ export interface NTKRandomFeatures extends Readonly<Omit<Resolved, 'features'>> 
 
 export class NTKRandomFeatures extends FeatureMap {
   declare readonly features: number;
+  declare readonly dtype: DType;
+  readonly mapType = 'NTKRandomFeatures';
+
+  /** @internal Dense or CSR rows. */
+  poolInput(X: unknown): PoolInput {
+    return rowsPoolInput(X, this.inputDim, this.dtype, 'NTKRandomFeatures');
+  }
   private readonly map: NativeNtkRandomFeaturesMap;
 
   constructor(options: NTKRandomFeaturesOptions, ...restore: [typeof restoreToken] | []) {

@@ -39,7 +39,7 @@
  * 'taylor' uses the truncated series everywhere. bench/results/ntk-sketch.md
  * has measured errors and timings.
  */
-import { allocate, checkMemory, elementBytes, nextPow2 } from '../core/arrays.js';
+import { allocate, checkMemory, elementBytes, nextPow2, type DType } from '../core/arrays.js';
 import { backends, resolveBackend, type BackendChoice } from '../core/backends.js';
 import {
   FeatureMap,
@@ -53,7 +53,10 @@ import {
   readSaved,
   rowBatch,
   savedOptions,
+  rowsPoolInput,
   type FeatureKernel,
+  type KeptColumns,
+  type PoolInput,
   type FeatureTransformOptions,
   type LayerPolynomials,
   type PolynomialSource,
@@ -203,6 +206,8 @@ export interface NTKSketch extends Readonly<Omit<Resolved, 'features'>> {}
 
 export class NTKSketch extends FeatureMap {
   declare readonly features: number;
+  declare readonly dtype: DType;
+  readonly mapType = 'NTKSketch';
   private readonly k1: Float64Array[];
   private readonly k0: Float64Array[];
   private readonly lower: Float64Array;
@@ -247,11 +252,11 @@ export class NTKSketch extends FeatureMap {
   }
 
   /**
-   * @internal The checked batch of `map` (this map's native half, or a
-   * kept-rows map of it `features` wide) on the rows of X, into `out` when
-   * given; `fn` names the call in messages.
+   * The checked batch of `map` (this map's native half, or a kept-rows map
+   * of it `features` wide) on the rows of X, into `out` when given; `fn`
+   * names the call in messages.
    */
-  rowsBatch(
+  private rowsBatch(
     fn: string, map: NativeNtkSketchMap, features: number, X: unknown, out: unknown, kernel: FeatureKernel,
     backend: 'cpu' | 'cuda', memoryLimit: number,
   ): TransformBatch {
@@ -268,16 +273,36 @@ export class NTKSketch extends FeatureMap {
     return rowBatch(map, rows, target ?? allocate(this.dtype, n * features), kernel);
   }
 
+  /** @internal Dense or CSR rows. */
+  poolInput(X: unknown): PoolInput {
+    return rowsPoolInput(X, this.inputDim, this.dtype, 'NTKSketch');
+  }
+
   /**
-   * @internal LeverageSelection's transform: a native map that computes
-   * only the given output rows (increasing) of `kernel`'s features, row k
-   * times scales[k], every block rescaled to its exact norm over its kept
-   * rows. The hidden layers are this map's; the other output rows are never
-   * computed. Runs on the CPU.
+   * @internal With `normalize`: a native map that computes only the given
+   * output rows (increasing) of `kernel`'s features, row k times scales[k],
+   * every block rescaled to its exact norm over its kept rows. The hidden
+   * layers are this map's; the other output rows are never computed. Runs
+   * on the CPU.
    */
-  keptRowsMap(rows: Int32Array, scales: Float64Array, kernel: FeatureKernel): NativeNtkSketchMap {
-    this.requireLive('keptRowsMap');
-    return new (native().NtkSketchMap)({ ...this.nativeOptions(), kept: { rows, scales, kernel } });
+  override keptColumns(columns: Int32Array, scales: Float64Array, kernel: FeatureKernel, normalize: boolean): KeptColumns | null {
+    if (!normalize) return null;
+    this.requireLive('keptColumns');
+    const map = new (native().NtkSketchMap)({ ...this.nativeOptions(), kept: { rows: columns, scales, kernel } });
+    return {
+      batch: (fn, X, out, memoryLimit) => this.rowsBatch(fn, map, columns.length, X, out, kernel, 'cpu', memoryLimit),
+      dispose: () => map.dispose(),
+    };
+  }
+
+  /** @internal Kept rows are rescaled block by block, which needs every block sampled. */
+  override checkPool(normalize: boolean): void {
+    if (normalize && this.exactCopies) {
+      throw new RangeError(
+        'map: an NTKSketch pool must be built with exactCopies: false (the kept rows are rescaled block by block, ' +
+          'which needs every block sampled), or use normalize: false',
+      );
+    }
   }
 
   /** The native map's parameters (the same for the kept-rows maps built from it). */
@@ -291,7 +316,7 @@ export class NTKSketch extends FeatureMap {
    * parameter touches (the constant blocks, sqrt(c_0) |x|): exact for every
    * seed, so LeverageSelection always keeps them.
    */
-  constantColumns(kernel: FeatureKernel): Int32Array {
+  override constantColumns(kernel: FeatureKernel): Int32Array {
     this.requireLive('constantColumns');
     return this.map.constantRows(kernel);
   }
