@@ -1,10 +1,11 @@
-// ntkKernel(x, n, d, z | null, m, depth, ntkOut | null, nngpOut | null, backend, async)
+// ntkKernel({ x, n, d, z: T | null, m, depth, ntkOut: T | null, nngpOut: T | null, backend?: 'cpu' | 'cuda' }, async)
 #include <napi.h>
 
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "cuda/cuda_backend.hpp"
 #include "job.hpp"
+#include "options.hpp"
 #include "kernels/ntk_exact.hpp"
 
 namespace ntk_bindings {
@@ -12,33 +13,32 @@ namespace ntk_bindings {
 namespace {
 
 template <typename T>
-Napi::Value ntk_kernel_typed(const Napi::CallbackInfo& info) {
+Napi::Value ntk_kernel_typed(const Napi::CallbackInfo& info, const Options& o) {
   Napi::Env env = info.Env();
-  const int64_t n = size_arg(info[1], "n");
-  const int64_t d = size_arg(info[2], "d");
-  const bool symmetric = info[3].IsNull();
-  const int64_t m = symmetric ? n : size_arg(info[4], "m");
-  const int64_t depth = size_arg(info[5], "depth");
-  const T* x = typed_data<T>(info[0], "X", n * d);
-  const T* z = symmetric ? nullptr : typed_data<T>(info[3], "Z", m * d);
-  T* ntk_out = info[6].IsNull() ? nullptr : typed_data<T>(info[6], "ntkOut", n * m);
-  T* nngp_out = info[7].IsNull() ? nullptr : typed_data<T>(info[7], "nngpOut", n * m);
-  const bool use_cuda = cuda_backend_arg(info, 8);
-  const bool async = info[9].ToBoolean();
-  const int dep = static_cast<int>(depth);
+  const int64_t n = o.integer("n");
+  const int64_t d = o.integer("d");
+  const Napi::Value vx = o.get("x"), vz = o.get("z"), vntk = o.get("ntkOut"), vnngp = o.get("nngpOut");
+  const bool symmetric = vz.IsNull();
+  const int64_t m = symmetric ? n : o.integer("m");
+  const int dep = static_cast<int>(o.integer("depth", 1, 1000));
+  const T* x = typed_data<T>(vx, "X", n * d);
+  const T* z = symmetric ? nullptr : typed_data<T>(vz, "Z", m * d);
+  T* ntk_out = vntk.IsNull() ? nullptr : typed_data<T>(vntk, "ntkOut", n * m);
+  T* nngp_out = vnngp.IsNull() ? nullptr : typed_data<T>(vnngp, "nngpOut", n * m);
+  const bool use_cuda = o.cuda();
+  const bool async = info.Length() > 1 && info[1].ToBoolean();
   auto job = [=]() {
     if (use_cuda)
       ntk::ntk_exact_cuda<T>(x, n, z, m, d, symmetric, dep, ntk_out, nngp_out);
     else
       ntk::ntk_exact<T>(x, n, z, m, d, symmetric, dep, ntk_out, nngp_out);
   };
-  return run_job(env, async, job, {info[0], info[3], info[6], info[7]});
+  return run_job(env, async, job, {vx, vz, vntk, vnngp});
 }
 
 Napi::Value NtkKernel(const Napi::CallbackInfo& info) {
-  if (info.Length() < 10) throw Napi::TypeError::New(info.Env(), "ntkKernel: expected 10 arguments");
-  return dtype_of(info[0], "X") == DType::Float32 ? ntk_kernel_typed<float>(info)
-                                                  : ntk_kernel_typed<double>(info);
+  const Options o(info, 0, "ntkKernel");
+  return dtype_of(o.get("x"), "X") == DType::Float32 ? ntk_kernel_typed<float>(info, o) : ntk_kernel_typed<double>(info, o);
 }
 
 }  // namespace

@@ -19,9 +19,10 @@ export type NativeBackendName = 'cpu' | 'cuda';
 export interface NativeAddon {
   backends(): NativeBackends;
   setThreads(n: number): void;
+  /** The exact NTK / NNGP of the rows of x against z (x itself when z is null), on the backend named. */
   ntkKernel<T extends FloatArray>(
-    x: T, n: number, d: number, z: T | null, m: number, depth: number,
-    ntkOut: T | null, nngpOut: T | null, backend: NativeBackendName, async: boolean,
+    options: { x: T; n: number; d: number; z: T | null; m: number; depth: number; ntkOut: T | null; nngpOut: T | null; backend?: NativeBackendName },
+    async: boolean,
   ): Promise<void> | undefined;
   cntkLayout(shape: NativeCntkShape): { prepDoubles: number; scratchBytes: number; threads: number; outHeight: number; outWidth: number };
   cntkPrepare<T extends FloatArray>(

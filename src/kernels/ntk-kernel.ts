@@ -123,7 +123,10 @@ function result<O extends KernelOutput>(p: Prepared): KernelResult<O> {
 }
 
 function run(p: Prepared, async: boolean) {
-  return native().ntkKernel(p.x.data, p.x.rows, p.x.cols, p.z ? p.z.data : null, p.m, p.depth, p.ntk, p.nngp, p.backend, async);
+  return native().ntkKernel(
+    { x: p.x.data, n: p.x.rows, d: p.x.cols, z: p.z ? p.z.data : null, m: p.m, depth: p.depth, ntkOut: p.ntk, nngpOut: p.nngp, backend: p.backend },
+    async,
+  );
 }
 
 /**
