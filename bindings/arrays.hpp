@@ -38,11 +38,6 @@ T* typed_data(const Napi::Value& v, const char* name, int64_t count) {
   return arr.Data();
 }
 
-/// Whether the (optional) backend argument info[i] names 'cuda' (else 'cpu').
-inline bool cuda_backend_arg(const Napi::CallbackInfo& info, size_t i) {
-  return info.Length() > i && info[i].IsString() && info[i].ToString().Utf8Value() == "cuda";
-}
-
 inline int64_t size_arg(const Napi::Value& v, const char* name) {
   if (!v.IsNumber()) throw Napi::TypeError::New(v.Env(), std::string(name) + " must be a number");
   const double d = v.As<Napi::Number>().DoubleValue();

@@ -35,9 +35,6 @@ int checked_int(int64_t v, const char* what) {
   if (v < 0 || v > 2147483647) throw std::length_error(std::string(what) + " exceeds the 32-bit BLAS index range");
   return static_cast<int>(v);
 }
-}  // namespace
-
-namespace {
 
 // alpha op(A) op(B) + beta C through fma_gemm: alpha = 1 with beta = 0 or 1
 // (every caller in the core) runs in place; anything else scales a product
@@ -75,10 +72,11 @@ void gemm_serial(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, fl
 
 namespace {
 
-// Tiles C (m x n) and runs one serial GEMM per tile, in parallel.
-template <typename T>
+// Tiles C (m x n) into fixed kGemmTile tiles and runs serial(ta, tb, mi, nj, k,
+// alpha, A tile, lda, B tile, ldb, beta, C tile, ldc) on each, in parallel.
+template <typename T, typename Serial>
 void gemm_tiled(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
-                int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+                int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc, Serial serial) {
   if (m == 0 || n == 0) return;
   const int64_t tm = (m + kGemmTile - 1) / kGemmTile, tn = (n + kGemmTile - 1) / kGemmTile;
 #pragma omp parallel for schedule(dynamic) num_threads(thread_count())
@@ -88,8 +86,22 @@ void gemm_tiled(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, cons
     // op(A) rows i0.. and op(B) columns j0..: offset along the stored layout.
     const T* at = ta ? a + i0 : a + i0 * lda;
     const T* bt = tb ? b + j0 * ldb : b + j0;
-    gemm_serial(ta, tb, mi, nj, k, alpha, at, lda, bt, ldb, beta, c + i0 * ldc + j0, ldc);
+    serial(ta, tb, mi, nj, k, alpha, at, lda, bt, ldb, beta, c + i0 * ldc + j0, ldc);
   }
+}
+
+// One call of the BLAS library's own GEMM.
+void vendor_serial(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                   const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, checked_int(m, "m"),
+              checked_int(n, "n"), checked_int(k, "k"), alpha, a, checked_int(lda, "lda"), b, checked_int(ldb, "ldb"),
+              beta, c, checked_int(ldc, "ldc"));
+}
+void vendor_serial(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
+                   const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, checked_int(m, "m"),
+              checked_int(n, "n"), checked_int(k, "k"), alpha, a, checked_int(lda, "lda"), b, checked_int(ldb, "ldb"),
+              beta, c, checked_int(ldc, "ldc"));
 }
 
 }  // namespace
@@ -97,34 +109,22 @@ void gemm_tiled(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, cons
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha,
           const double* a, int64_t lda, const double* b, int64_t ldb, double beta, double* c,
           int64_t ldc) {
-  gemm_tiled(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  gemm_tiled(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+             [](auto... args) { gemm_serial(args...); });
 }
 
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
           int64_t ldc) {
-  gemm_tiled(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  gemm_tiled(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+             [](auto... args) { gemm_serial(args...); });
 }
 
 template <typename T>
 void gemm_vendor(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
                  const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
-  if (m == 0 || n == 0) return;
-  const auto op = [](bool t) { return t ? CblasTrans : CblasNoTrans; };
-  const int64_t tm = (m + kGemmTile - 1) / kGemmTile, tn = (n + kGemmTile - 1) / kGemmTile;
-#pragma omp parallel for schedule(dynamic) num_threads(thread_count())
-  for (int64_t t = 0; t < tm * tn; ++t) {
-    const int64_t i0 = (t / tn) * kGemmTile, j0 = (t % tn) * kGemmTile;
-    const int mi = static_cast<int>(std::min(kGemmTile, m - i0)), nj = static_cast<int>(std::min(kGemmTile, n - j0));
-    const T* at = trans_a ? a + i0 : a + i0 * lda;
-    const T* bt = trans_b ? b + j0 * ldb : b + j0;
-    if constexpr (sizeof(T) == 4)
-      cblas_sgemm(CblasRowMajor, op(trans_a), op(trans_b), mi, nj, checked_int(k, "k"), alpha, at,
-                  checked_int(lda, "lda"), bt, checked_int(ldb, "ldb"), beta, c + i0 * ldc + j0, checked_int(ldc, "ldc"));
-    else
-      cblas_dgemm(CblasRowMajor, op(trans_a), op(trans_b), mi, nj, checked_int(k, "k"), alpha, at,
-                  checked_int(lda, "lda"), bt, checked_int(ldb, "ldb"), beta, c + i0 * ldc + j0, checked_int(ldc, "ldc"));
-  }
+  gemm_tiled(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+             [](auto... args) { vendor_serial(args...); });
 }
 
 template void gemm_vendor<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
