@@ -43,30 +43,28 @@
  * below 16,384 features) and 0.6% at degree 16 (the default from 16,384 on).
  */
 import type { NdArray } from 'ndarray';
-import { allocate, checkMemory, describe, elementBytes, intOption, nextPow2, toImages, type DType } from '../core/arrays.js';
+import { checkMemory, describe, elementBytes, intOption, nextPow2, toImages, type DType } from '../core/arrays.js';
 import { backends, type BackendChoice } from '../core/backends.js';
 import type { Padding } from '../kernels/cntk-kernel.js';
 import {
   FeatureMap,
   computePolynomials,
   cpuBackendOption,
-  outputBuffer,
-  transformOptions,
-  noWork,
-  type PoolInput,
+  nativeTarget,
   polynomialsToJSON,
   readPolynomials,
   readSaved,
   savedOptions,
   type FeatureTransformOptions,
   type LayerPolynomials,
+  type MapInput,
   type PolynomialSource,
   type PolynomialsJSON,
   type SavedFormat,
-  type TransformBatch,
+  type TransformTarget,
 } from './feature-map.js';
 import type { ImagesLike } from '../core/inputs.js';
-import { native, type FloatArray, type NativeCntkSketchMap, type NativeFeatureMap } from '../core/native.js';
+import { native, type FloatArray, type NativeCntkSketchMap } from '../core/native.js';
 import {
   field,
   fields,
@@ -227,15 +225,28 @@ export class CNTKSketch extends FeatureMap {
   declare readonly dtype: DType;
   readonly mapType = 'CNTKSketch';
 
-  /** @internal Images [n, C, H, W] of this map's shape, in blocks of images. */
-  poolInput(X: unknown): PoolInput {
+  declare readonly memoryLimit: number;
+
+  /** @internal Images [n, C, H, W] of this map's inputShape, in blocks of images. */
+  readInput(X: unknown): MapInput {
+    const [C, H, W] = this.inputShape;
+    const shape = (X as { shape?: unknown } | null)?.shape;
+    if (Array.isArray(shape) && shape.length === 4 && shape[0] === 0) {
+      // An empty batch of the right image shape: no work, an empty result.
+      if (shape[1] !== C || shape[2] !== H || shape[3] !== W) this.shapeError(shape);
+      const none = new Float32Array(0);
+      return { count: 0, arrays: [], native: { x: none }, slice: () => ({ data: none, shape: [0, C, H, W] }) };
+    }
     const images = toImages('X', X, { dtype: this.dtype, nativeValues: true });
-    const per = images.channels * images.height * images.width;
-    const shape = [images.channels, images.height, images.width];
+    if (images.channels !== C || images.height !== H || images.width !== W) {
+      this.shapeError([images.count, images.channels, images.height, images.width]);
+    }
+    const per = C * H * W;
     return {
       count: images.count,
       arrays: [images.data],
-      slice: (b, e) => ({ data: images.data.subarray(b * per, e * per), shape: [e - b, ...shape] }),
+      native: { x: images.data },
+      slice: (b, e) => ({ data: images.data.subarray(b * per, e * per), shape: [e - b, C, H, W] }),
     };
   }
   declare readonly inputShape: readonly [number, number, number];
@@ -288,35 +299,16 @@ export class CNTKSketch extends FeatureMap {
     return { parameterBytes: info.parameterBytes, workspaceBytes: info.workspaceBytes.ntk };
   }
 
-  protected get nativeMap(): NativeFeatureMap {
-    return this.map;
+  protected target(): TransformTarget {
+    // Per-thread scratch (one thread per image at most).
+    return nativeTarget(this.map, this.features, (input, kernel) => {
+      const workspace = this.map.info().workspaceBytes;
+      return Math.min(backends().cpu.threads, input.count) * (kernel === 'ntk' ? workspace.ntk : workspace.nngp);
+    });
   }
 
-  protected prepare(fn: string, X: unknown, options: unknown): TransformBatch {
-    const { kernel, out: given } = transformOptions(fn, options);
-    const [C, H, W] = this.inputShape;
-    const shape = (X as { shape?: unknown } | null)?.shape;
-    if (Array.isArray(shape) && shape.length === 4 && shape[0] === 0) {
-      // An empty batch of the right image shape: no work, an empty result.
-      if (shape[1] !== C || shape[2] !== H || shape[3] !== W) this.shapeError(shape);
-      return { count: 0, out: outputBuffer(given, this.dtype, 0, this.features, []) ?? allocate(this.dtype, 0), run: noWork };
-    }
-    const images = toImages('X', X, { dtype: this.dtype, nativeValues: true });
-    if (images.channels !== C || images.height !== H || images.width !== W) {
-      this.shapeError([images.count, images.channels, images.height, images.width]);
-    }
-    const target = outputBuffer(given, this.dtype, images.count, this.features, [images.data]);
-    const elem = elementBytes(this.dtype);
-    const info = this.map.info();
-    const threads = Math.min(backends().cpu.threads, images.count);
-    const scratch = kernel === 'ntk' ? info.workspaceBytes.ntk : info.workspaceBytes.nngp;
-    checkMemory(
-      `${fn}: ${images.count} images x ${this.features} features`,
-      (target ? 0 : images.count * this.features * elem) + threads * scratch,
-      this.memoryLimit,
-    );
-    const out = target ?? allocate(this.dtype, images.count * this.features);
-    return { count: images.count, out, run: (async) => this.map.transform(images.data, images.count, out, kernel, async) };
+  protected release(): void {
+    this.map.dispose();
   }
 
   private shapeError(shape: readonly unknown[]): never {

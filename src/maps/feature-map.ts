@@ -1,25 +1,30 @@
 /**
- * What the feature maps (NTKSketch, NTKRandomFeatures, CNTKSketch) share: the
- * sync and async transform of a checked batch, the transform options, dense
- * or CSR rows, and saved documents (format, version and field checks, and
- * polynomial coefficients checked against those this version computes).
+ * What every feature map shares (NTKSketch, NTKRandomFeatures, CNTKSketch,
+ * LeverageSelection): the whole transform path — options, reading and
+ * checking X, the output buffer, the memory check, the native call, sync and
+ * async from one generator — and saved documents (format, version and field
+ * checks, and polynomial coefficients checked against those this version
+ * computes). A map supplies only how it reads X ({@link FeatureMap.readInput})
+ * and what runs a call ({@link FeatureMap.target}).
  */
 import type { NdArray } from 'ndarray';
 import {
+  allocate,
+  checkMemory,
   checkOptions,
   describe,
   dtypeOf,
+  elementBytes,
   isCsrLike,
   toCsr,
   toMatrix,
   toNdarray,
-  type CsrMatrix,
   type DType,
-  type Matrix,
   type MatrixLike,
 } from '../core/arrays.js';
 import type { RowsLike } from '../core/inputs.js';
 import type { FloatArray, NativeFeatureMap, NativeRowFeatureMap } from '../core/native.js';
+import { runAsync, runSync, type Steps } from '../core/steps.js';
 import type { PolynomialApproximation } from '../sketches/primitives.js';
 
 export type FeatureKernel = 'ntk' | 'nngp';
@@ -40,63 +45,85 @@ export interface PolynomialMapOptions extends FeatureMapOptions {
 
 /** Options of transform() and transformSync(). */
 export interface FeatureTransformOptions {
-  /** 'ntk' (default) or 'nngp'. */
+  /** 'ntk' (default; a LeverageSelection's default is its own kernel) or 'nngp'. */
   kernel?: FeatureKernel;
   /**
    * Where to write the features instead of a new array: a Float32Array or
    * Float64Array of the map's dtype with exactly n x features elements, or a
    * contiguous row-major n x features ndarray / { data, shape } of one (a
    * view with an offset, such as a block of rows of a larger matrix, is
-   * fine). The result is an ndarray over that memory. Reusing one buffer
-   * across calls saves allocating and first touching n x features new
-   * entries, which costs about a third of a float32 NTKSketch transform.
-   * It must not share memory with X; until an async transform settles its
-   * entries are being written.
+   * fine). The result is an ndarray over that memory. A new array costs
+   * little more (it is first touched in bulk by the native call), but a
+   * reused one spares the allocation. It must not share memory with X; until
+   * an async transform settles its entries are being written.
    */
   out?: FloatArray | MatrixLike;
 }
 
-/** A checked transform call: its output buffer and how to fill it. */
-export interface TransformBatch {
-  count: number;
-  out: FloatArray;
-  /** Runs the native map now (sync) or off the JavaScript thread (async: a Promise). */
-  run(async: boolean): Promise<void> | undefined;
-}
+/** The input fields of a native transform call: dense rows (or images), or CSR rows. */
+export type NativeInput = { x: FloatArray } | { indptr: Int32Array; indices: Int32Array; values: FloatArray };
 
-/** A map's validated inputs, cut into row blocks: how a selection feeds a pool (see {@link FeatureMap.poolInput}). */
-export interface PoolInput {
+/** X checked as a map's input: how many rows (or images), the arrays the native map reads, how to cut it into row blocks. */
+export interface MapInput {
   count: number;
   /** The arrays the map will read (an `out` buffer must not overlap them). */
   arrays: ArrayBufferView[];
+  /** Rows [begin, end) as a map input of the same kind (views, no copies of dense data). */
   slice(begin: number, end: number): RowsLike;
+  /** The fields the native transform reads. */
+  native: NativeInput;
 }
 
-/** A native map that computes only some columns of a map's features, scaled (see {@link FeatureMap.keptColumns}). */
-export interface KeptColumns {
-  batch(fn: string, X: unknown, out: unknown, memoryLimit: number): TransformBatch;
+/** What computes a map's transform calls. */
+export interface TransformTarget {
+  /** Output columns per row. */
+  features: number;
+  /** Bytes one call on `input` needs beyond its output (per-thread scratch, block buffers). */
+  scratchBytes(input: MapInput, kernel: FeatureKernel): number;
+  /** Writes the features of `input` into `out` now (sync) or off the JavaScript thread (async: a Promise). */
+  run(input: MapInput, out: FloatArray, kernel: FeatureKernel, async: boolean): Promise<void> | undefined;
+}
+
+/** A target that runs a native map (and, for selections, can be released). */
+export interface NativeTarget extends TransformTarget {
   dispose(): void;
 }
 
-/** The name a saved LeverageSelection records for the kind of its pool. */
-export type MapType = 'NTKSketch' | 'NTKRandomFeatures' | 'CNTKSketch';
+/** The kinds of map a LeverageSelection can draw from, as its saved documents name them. */
+export type PoolType = 'NTKSketch' | 'NTKRandomFeatures' | 'CNTKSketch';
+/** What kind of map this is. */
+export type MapType = PoolType | 'LeverageSelection';
 
 /**
- * Base of the feature maps: transform and transformSync over the batch
- * `prepare` checks, dispose(), and what a selection (LeverageSelection)
- * needs from any map it keeps columns of: its inputs cut into blocks, its
- * always-exact columns, and, where the map can, a native map of the kept
- * columns alone.
+ * Base of the feature maps. A subclass says how it reads X
+ * ({@link readInput}) and what runs a call ({@link target}); this class does
+ * the rest of transform and transformSync, and dispose(). It also declares
+ * what a selection (LeverageSelection) needs from any map it keeps columns
+ * of: its always-exact columns and, where the map can, a native map of the
+ * kept columns alone.
  */
 export abstract class FeatureMap {
   abstract readonly features: number;
   abstract readonly dtype: DType;
+  /** Refuse results needing more bytes than this. */
+  abstract readonly memoryLimit: number;
   /** What kind of map this is, as saved documents name it. */
   abstract readonly mapType: MapType;
   private released = false;
 
   /** @internal X validated as this map's input (rows, or images), and how to cut it into row blocks. */
-  abstract poolInput(X: unknown): PoolInput;
+  abstract readInput(X: unknown): MapInput;
+
+  /** What computes this map's features of `kernel` (called once the map is known to be live). */
+  protected abstract target(kernel: FeatureKernel): TransformTarget;
+
+  /** Releases the native parameters (called once, by dispose). */
+  protected abstract release(): void;
+
+  /** The kernel of a transform that names none. */
+  protected get defaultKernel(): FeatureKernel {
+    return 'ntk';
+  }
 
   /** @internal The columns of `kernel`'s features that are exact for every seed (a selection always keeps them). */
   constantColumns(_kernel: FeatureKernel): Int32Array {
@@ -109,18 +136,12 @@ export abstract class FeatureMap {
    * one for a selection that `normalize`s; null when the selection must
    * compute all features and gather the columns.
    */
-  keptColumns(_columns: Int32Array, _scales: Float64Array, _kernel: FeatureKernel, _normalize: boolean): KeptColumns | null {
+  keptColumns(_columns: Int32Array, _scales: Float64Array, _kernel: FeatureKernel, _normalize: boolean): NativeTarget | null {
     return null;
   }
 
-  /** @internal Refuses, with a RangeError naming `map`, a map that a selection with `normalize` cannot use. */
+  /** @internal Refuses, with a RangeError naming `map`, a map that a selection with `normalize` cannot draw from. */
   checkPool(_normalize: boolean): void {}
-
-  /** Checks X and the options and allocates the output; throws before any work. */
-  protected abstract prepare(fn: 'transform' | 'transformSync', X: unknown, options: unknown): TransformBatch;
-
-  /** The native half, which holds the parameters. */
-  protected abstract get nativeMap(): NativeFeatureMap;
 
   /** Whether {@link dispose} was called. */
   get disposed(): boolean {
@@ -138,7 +159,7 @@ export abstract class FeatureMap {
   dispose(): void {
     if (this.released) return;
     this.released = true;
-    this.nativeMap.dispose();
+    this.release();
   }
 
   [Symbol.dispose](): void {
@@ -151,24 +172,55 @@ export abstract class FeatureMap {
   }
 
   /**
+   * @internal A transform call checked before any work: X read, `out`
+   * checked (or a result allocated), the memory of the call checked against
+   * `memoryLimit`; `run` then computes it with `target`.
+   */
+  plan(fn: string, X: unknown, out: unknown, kernel: FeatureKernel, target: TransformTarget, memoryLimit: number): TransformPlan {
+    const input = this.readInput(X);
+    const n = input.count, f = target.features;
+    const given = outputBuffer(out, this.dtype, n, f, input.arrays);
+    const elem = elementBytes(this.dtype);
+    checkMemory(`${fn}: ${n} x ${f} features`, (given ? 0 : n * f * elem) + target.scratchBytes(input, kernel), memoryLimit);
+    const result = given ?? allocate(this.dtype, n * f);
+    return {
+      count: n,
+      out: result,
+      run: (async) => (n === 0 ? (async ? Promise.resolve() : undefined) : target.run(input, result, kernel, async)),
+    };
+  }
+
+  private *transformSteps(fn: string, async: boolean, X: unknown, options: unknown): Steps<NdArray<FloatArray>> {
+    this.requireLive(fn);
+    const opts = checkOptions(`${fn} options`, options, ['kernel', 'out']);
+    const kernel = opts.kernel === undefined ? this.defaultKernel : kernelOption(opts.kernel);
+    const plan = this.plan(fn, X, opts.out, kernel, this.target(kernel), this.memoryLimit);
+    yield plan.run(async);
+    return toNdarray(plan.out, plan.count, this.features);
+  }
+
+  /**
    * Features of the rows of X: a dense n x inputDim matrix (ndarray or
-   * { data, shape }) or a CSR matrix { indptr, indices, data, shape }.
-   * Returns an n x features ndarray of this map's dtype.
+   * { data, shape }) or a CSR matrix { indptr, indices, data, shape } (images
+   * [n, C, H, W] for CNTKSketch). Returns an n x features ndarray of this
+   * map's dtype.
    */
   transformSync(X: RowsLike, options?: FeatureTransformOptions): NdArray<FloatArray> {
-    this.requireLive('transformSync');
-    const batch = this.prepare('transformSync', X, options);
-    batch.run(false);
-    return toNdarray(batch.out, batch.count, this.features);
+    return runSync(this.transformSteps('transformSync', false, X, options));
   }
 
   /** Async form of {@link transformSync}: runs off the JavaScript thread; rejects on bad input. */
   async transform(X: RowsLike, options?: FeatureTransformOptions): Promise<NdArray<FloatArray>> {
-    this.requireLive('transform');
-    const batch = this.prepare('transform', X, options);
-    await batch.run(true);
-    return toNdarray(batch.out, batch.count, this.features);
+    return runAsync(this.transformSteps('transform', true, X, options));
   }
+}
+
+/** A checked transform call: its output buffer and how to fill it. */
+export interface TransformPlan {
+  count: number;
+  out: FloatArray;
+  /** Computes the features now (sync) or off the JavaScript thread (async: a Promise). */
+  run(async: boolean): Promise<void> | undefined;
 }
 
 /** The kernel option: 'ntk' (when undefined) or 'nngp'. */
@@ -178,10 +230,20 @@ export function kernelOption(value: unknown): FeatureKernel {
   return kernel;
 }
 
-/** A transform call's options: the kernel, and `out` as given (checked by {@link outputBuffer} once n is known). */
-export function transformOptions(fn: string, options: unknown): { kernel: FeatureKernel; out: unknown } {
-  const opts = checkOptions(`${fn} options`, options, ['kernel', 'out']);
-  return { kernel: kernelOption(opts.kernel), out: opts.out };
+/** The transform of a native map: `features` wide, `scratchBytes` as the map computes them. */
+export function nativeTarget(
+  map: NativeFeatureMap, features: number, scratchBytes: (input: MapInput, kernel: FeatureKernel) => number,
+): NativeTarget {
+  return {
+    features,
+    scratchBytes,
+    run: (input, out, kernel, async) => {
+      const n = input.count, x = input.native;
+      if ('indptr' in x) return (map as NativeRowFeatureMap).transformCsr(x.indptr, x.indices, x.values, n, out, kernel, async);
+      return map.transform(x.x, n, out, kernel, async);
+    },
+    dispose: () => map.dispose(),
+  };
 }
 
 /** The elements [from, to) of the buffer underlying a typed array, in bytes. */
@@ -238,38 +300,26 @@ export function outputBuffer(
   return view;
 }
 
-/** Input rows of a map: dense or CSR, possibly none. */
-export type Rows = { sparse: false; x: Matrix } | { sparse: true; x: CsrMatrix };
-
-/** The arrays the native map reads for `rows`. */
-export function rowArrays(rows: Rows): ArrayBufferView[] {
-  return rows.sparse ? [rows.x.indptr, rows.x.indices, rows.x.data] : [rows.x.data];
-}
-
 /**
- * X as rows of `inputDim` columns for a map of `dtype` named `owner`. The
- * structure is checked here; the values are not: contiguous float32 or
- * float64 data is passed as is, whatever `dtype`, and the native transform
- * converts it in chunks and refuses non-finite values with the RangeError
- * this check would give (bindings/feature_map.hpp). Other data (number[],
- * strided views) is copied to `dtype`.
+ * X as rows of `inputDim` columns for a map of `dtype` named `owner`: dense
+ * (ndarray, { data, shape }) or CSR. The structure is checked here; the
+ * values are not: contiguous float32 or float64 data is passed as is,
+ * whatever `dtype`, and the native transform converts it in chunks and
+ * refuses non-finite values with the RangeError this check would give
+ * (bindings/feature_map.hpp). Other data (number[], strided views) is copied
+ * to `dtype`.
  */
-export function readRows(X: unknown, inputDim: number, dtype: DType, owner: string): Rows {
+export function rowsInput(X: unknown, inputDim: number, dtype: DType, owner: string): MapInput {
   const options = { cols: inputDim, colsName: `the inputDim of this ${owner}`, dtype, nonEmpty: false, nativeValues: true };
-  return isCsrLike(X) ? { sparse: true, x: toCsr('X', X, options) } : { sparse: false, x: toMatrix('X', X, options) };
-}
-
-/** Dense or CSR rows of `inputDim` columns as a PoolInput (the maps that read rows). */
-export function rowsPoolInput(X: unknown, inputDim: number, dtype: DType, owner: string): PoolInput {
-  const rows: Rows = readRows(X, inputDim, dtype, owner);
-  if (!rows.sparse) {
-    const { data, rows: n, cols: d } = rows.x;
-    return { count: n, arrays: rowArrays(rows), slice: (b, e) => ({ data: data.subarray(b * d, e * d), shape: [e - b, d] }) };
+  if (!isCsrLike(X)) {
+    const { data, rows: n, cols: d } = toMatrix('X', X, options);
+    return { count: n, arrays: [data], native: { x: data }, slice: (b, e) => ({ data: data.subarray(b * d, e * d), shape: [e - b, d] }) };
   }
-  const csr = rows.x;
+  const csr = toCsr('X', X, options);
   return {
     count: csr.rows,
-    arrays: rowArrays(rows),
+    arrays: [csr.indptr, csr.indices, csr.data],
+    native: { indptr: csr.indptr, indices: csr.indices, values: csr.data },
     slice: (b, e) => {
       const base = csr.indptr[b];
       const indptr = new Int32Array(e - b + 1);
@@ -277,24 +327,6 @@ export function rowsPoolInput(X: unknown, inputDim: number, dtype: DType, owner:
       return { indptr, indices: csr.indices.subarray(base, csr.indptr[e]), data: csr.data.subarray(base, csr.indptr[e]), shape: [e - b, csr.cols] };
     },
   };
-}
-
-/** The run of an empty batch. */
-export function noWork(async: boolean): Promise<void> | undefined {
-  return async ? Promise.resolve() : undefined;
-}
-
-/** The batch that runs a native row map over `rows` into `out` (on the GPU: NTKSketch only). */
-export function rowBatch(
-  map: NativeRowFeatureMap, rows: Rows, out: FloatArray, kernel: FeatureKernel,
-): TransformBatch {
-  const n = rows.x.rows;
-  const run = (async: boolean) => {
-    if (n === 0) return noWork(async);
-    if (rows.sparse) return map.transformCsr(rows.x.indptr, rows.x.indices, rows.x.data, n, out, kernel, async);
-    return map.transform(rows.x.data, n, out, kernel, async);
-  };
-  return { count: n, out, run };
 }
 
 /** The backend option of a map that runs on the CPU only. */

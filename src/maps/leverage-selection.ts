@@ -47,9 +47,9 @@
  * NTKSketch pool, its hidden layers plus the kept rows; for other pools, one
  * pool transform plus a gather.
  */
-import type { MatrixLike, RowsLike } from '../core/inputs.js';
-import type { NdArray } from 'ndarray';
+import type { RowsLike } from '../core/inputs.js';
 import {
+  allocate,
   booleanOption,
   checkMemory,
   checkOptions,
@@ -59,8 +59,6 @@ import {
   memoryLimitOption,
   numberOption,
   seedOption,
-  toNdarray,
-  allocate,
   type DType,
 } from '../core/arrays.js';
 import { CNTKSketch } from './cntk-sketch.js';
@@ -68,11 +66,13 @@ import { mulberry32, permutation, seedHash } from '../core/random.js';
 import {
   FeatureMap,
   kernelOption,
-  outputBuffer,
   readSaved,
   type FeatureKernel,
-  type KeptColumns,
+  type MapInput,
+  type NativeTarget,
+  type PoolType,
   type SavedFormat,
+  type TransformTarget,
 } from './feature-map.js';
 import { native, type FloatArray } from '../core/native.js';
 import { NTKRandomFeatures } from './ntk-random-features.js';
@@ -113,7 +113,7 @@ export interface LeverageSelectionOptions {
 export interface LeverageSelectionJSON {
   format: 'ntk-sketch/leverage-selection';
   version: 2;
-  map: { type: 'NTKSketch' | 'NTKRandomFeatures' | 'CNTKSketch'; json: unknown };
+  map: { type: PoolType; json: unknown };
   features: number;
   kernel: FeatureKernel;
   lambda: number;
@@ -221,7 +221,7 @@ export function drawColumns(pi: Float64Array, k: number, seed: number): Int32Arr
 }
 
 /** Runs the pool's transform of `rows` into `out`: a Promise when async. */
-function poolTransform(map: PoolMap, rows: RowsLike, kernel: FeatureKernel, out: FloatArray, async: boolean): Promise<void> | undefined {
+function poolTransform(map: FeatureMap, rows: RowsLike, kernel: FeatureKernel, out: FloatArray, async: boolean): Promise<void> | undefined {
   if (async) return map.transform(rows, { kernel, out }).then(() => undefined);
   map.transformSync(rows, { kernel, out });
   return undefined;
@@ -232,7 +232,8 @@ function poolMap(map: unknown): PoolMap {
   throw new TypeError(`map must be an NTKSketch, NTKRandomFeatures or CNTKSketch, got ${describe(map)}`);
 }
 
-export class LeverageSelection {
+export class LeverageSelection extends FeatureMap {
+  readonly mapType = 'LeverageSelection';
   readonly map: PoolMap;
   readonly features: number;
   readonly kernel: FeatureKernel;
@@ -244,12 +245,12 @@ export class LeverageSelection {
   private colScales: Float64Array | null = null;
   private fittedScores: Float64Array | null = null;
   /** Pools that can (NTKSketch with normalize): the native map of the kept columns alone. */
-  private kept: KeptColumns | null = null;
+  private kept: NativeTarget | null = null;
   /** Whether this selection built its pool (fromJSON), and so releases it in dispose(). */
   private ownsPool = false;
-  private released = false;
 
   constructor(options: LeverageSelectionOptions) {
+    super();
     const opts = checkOptions('LeverageSelection options', options, ['map', 'features', 'kernel', 'lambda', 'seed', 'normalize', 'memoryLimit']);
     if (options === undefined) throw new TypeError('LeverageSelection options must be an object with map and features');
     this.map = poolMap(opts.map);
@@ -293,10 +294,18 @@ export class LeverageSelection {
     return { columns: this.cols, scales: this.colScales };
   }
 
+  protected override requireLive(what: string): void {
+    if (this.disposed) throw new Error(`LeverageSelection.${what}: the selection has been disposed`);
+  }
+
+  private requirePool(what: string): void {
+    if (this.map.disposed) throw new RangeError(`LeverageSelection.${what}: the map has been disposed`);
+  }
+
   private *fitSteps(async: boolean, X: unknown): Steps<this> {
     this.requireLive('fit');
-    if (this.map.disposed) throw new RangeError('LeverageSelection.fit: the map has been disposed');
-    const input = this.map.poolInput(X);
+    this.requirePool('fit');
+    const input = this.map.readInput(X);
     const n = input.count;
     if (n === 0) throw new RangeError('X must hold at least one row');
     const M = this.map.features;
@@ -323,13 +332,8 @@ export class LeverageSelection {
     this.colScales = Float64Array.from(columns, (j) => 1 / Math.sqrt(pi[j]));
     this.fittedScores = scores;
     this.kept?.dispose();
-    this.kept = this.keptColumns();
+    this.kept = this.keptTarget();
     return this;
-  }
-
-  /** Whether {@link dispose} was called. */
-  get disposed(): boolean {
-    return this.released;
   }
 
   /**
@@ -338,25 +342,70 @@ export class LeverageSelection {
    * still running keep what they need; later fit and transform calls throw.
    * Calling it again does nothing. Also `using selection = ...`.
    */
-  dispose(): void {
-    if (this.released) return;
-    this.released = true;
+  protected release(): void {
     this.kept?.dispose();
     this.kept = null;
     if (this.ownsPool) this.map.dispose();
   }
 
-  [Symbol.dispose](): void {
-    this.dispose();
-  }
-
-  private requireLive(what: string): void {
-    if (this.released) throw new Error(`LeverageSelection.${what}: the selection has been disposed`);
-  }
-
-  private keptColumns(): KeptColumns | null {
+  private keptTarget(): NativeTarget | null {
     if (!this.cols || !this.colScales) return null;
     return this.map.keptColumns(this.cols, this.colScales, this.kernel, this.normalize);
+  }
+
+  /** @internal The pool's input. */
+  readInput(X: unknown): MapInput {
+    this.requirePool('transform');
+    return this.map.readInput(X);
+  }
+
+  /** A transform names no kernel: the selection's. */
+  protected override get defaultKernel(): FeatureKernel {
+    return this.kernel;
+  }
+
+  /**
+   * The kept-columns map when the pool has one (NTKSketch: only the kept
+   * columns are computed, on the CPU, each block normalised over its kept
+   * rows); otherwise the pool's transform of blocks of rows, then a gather.
+   */
+  protected target(kernel: FeatureKernel): TransformTarget {
+    const { columns, scales } = this.requireFitted('transform');
+    this.requirePool('transform');
+    if (kernel !== this.kernel) {
+      throw new RangeError(`kernel must be '${this.kernel}' (the features this selection kept), got '${kernel}'`);
+    }
+    if (this.kept) return this.kept;
+    const M = this.map.features, elem = elementBytes(this.dtype);
+    const blockRows = (n: number) => Math.max(1, Math.min(n, Math.floor(BLOCK_BYTES / (M * elem))));
+    return {
+      features: this.features,
+      scratchBytes: (input) => blockRows(input.count) * M * elem,
+      run: (input, out, _kernel, async) => {
+        const steps = this.gatherSteps(async, input, out, blockRows(input.count), columns, scales);
+        if (async) return runAsync(steps);
+        runSync(steps);
+        return undefined;
+      },
+    };
+  }
+
+  /** The pool's features of blocks of `rows` rows, the kept columns gathered into `out`. */
+  private *gatherSteps(
+    async: boolean, input: MapInput, out: FloatArray, rows: number, columns: Int32Array, scales: Float64Array,
+  ): Steps<void> {
+    const n = input.count, k = this.features, M = this.map.features;
+    const pool = allocate(this.dtype, rows * M);
+    for (let b = 0; b < n; b += rows) {
+      const e = Math.min(n, b + rows);
+      yield poolTransform(this.map, input.slice(b, e), this.kernel, pool.subarray(0, (e - b) * M), async);
+      native().gatherColumns(pool.subarray(0, (e - b) * M), e - b, M, columns, scales, this.normalize, out.subarray(b * k, e * k));
+    }
+  }
+
+  /** @internal A selection does not feed another selection. */
+  override checkPool(): void {
+    throw new RangeError('map: a LeverageSelection cannot be the pool of another selection; select from its pool directly');
   }
 
   /**
@@ -370,48 +419,6 @@ export class LeverageSelection {
 
   async fit(X: RowsLike): Promise<this> {
     return runAsync(this.fitSteps(true, X));
-  }
-
-  private *transformSteps(async: boolean, X: unknown, options: unknown): Steps<NdArray<FloatArray>> {
-    const { columns, scales } = this.requireFitted('transform');
-    this.requireLive('transform');
-    if (this.map.disposed) throw new RangeError('LeverageSelection.transform: the map has been disposed');
-    const opts = checkOptions('transform options', options, ['out']);
-    if (this.kept) return yield* this.keptTransformSteps(async, this.kept, X, opts.out);
-    const input = this.map.poolInput(X);
-    const n = input.count;
-    const k = this.features, M = this.map.features;
-    const target = outputBuffer(opts.out, this.dtype, n, k, input.arrays);
-    const blockRows = Math.max(1, Math.min(n, Math.floor(BLOCK_BYTES / (M * elementBytes(this.dtype)))));
-    checkMemory(
-      `LeverageSelection.transform: ${n} x ${k} features (and ${blockRows} rows of ${M} pool features)`,
-      (target ? 0 : n * k * elementBytes(this.dtype)) + blockRows * M * elementBytes(this.dtype),
-      this.memoryLimit,
-    );
-    const out = target ?? allocate(this.dtype, n * k);
-    const pool = allocate(this.dtype, blockRows * M);
-    for (let b = 0; b < n; b += blockRows) {
-      const e = Math.min(n, b + blockRows);
-      yield poolTransform(this.map, input.slice(b, e), this.kernel, pool.subarray(0, (e - b) * M), async);
-      native().gatherColumns(pool.subarray(0, (e - b) * M), e - b, M, columns, scales, this.normalize, out.subarray(b * k, e * k));
-    }
-    return toNdarray(out, n, k);
-  }
-
-  /** Pools with a kept-columns map: only the kept columns are computed (NTKSketch: on the CPU, each block normalised over its kept rows). */
-  private *keptTransformSteps(async: boolean, kept: KeptColumns, X: unknown, out: unknown): Steps<NdArray<FloatArray>> {
-    const batch = kept.batch('LeverageSelection.transform', X, out, this.memoryLimit);
-    yield batch.run(async);
-    return toNdarray(batch.out, batch.count, this.features);
-  }
-
-  /** The kept features of the rows of X: n x features, in the pool's dtype. Options: `{ out }` as for the maps. */
-  transformSync(X: RowsLike, options?: { out?: FloatArray | MatrixLike }): NdArray<FloatArray> {
-    return runSync(this.transformSteps(false, X, options));
-  }
-
-  async transform(X: RowsLike, options?: { out?: FloatArray | MatrixLike }): Promise<NdArray<FloatArray>> {
-    return runAsync(this.transformSteps(true, X, options));
   }
 
   /** The pool's document and the kept columns with their scales (after fit). */
@@ -480,7 +487,7 @@ export class LeverageSelection {
     });
     sel.cols = columns;
     sel.colScales = scales;
-    sel.kept = sel.keptColumns();
+    sel.kept = sel.keptTarget();
     return sel;
   }
 }

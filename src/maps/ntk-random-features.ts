@@ -102,31 +102,20 @@
  * LAPACK Cholesky factorisation, rounded per kernel family); toJSON() stores only the options.
  */
 import type { NdArray } from 'ndarray';
-import {
-  allocate,
-  checkMemory,
-  describe,
-  elementBytes,
-  intOption,
-  toNdarray,
-  type DType,
-} from '../core/arrays.js';
+import { checkMemory, describe, elementBytes, intOption, toNdarray, type DType } from '../core/arrays.js';
 import {
   FeatureMap,
-  outputBuffer,
-  rowArrays,
-  transformOptions,
-  readRows,
-  rowsPoolInput,
-  type PoolInput,
+  nativeTarget,
   readSaved,
-  rowBatch,
+  rowsInput,
   savedOptions,
+  type FeatureKernel,
   type FeatureTransformOptions,
+  type MapInput,
   type SavedFormat,
-  type TransformBatch,
+  type TransformTarget,
 } from './feature-map.js';
-import { native, type FloatArray, type NativeFeatureMap, type NativeNtkRandomFeaturesMap } from '../core/native.js';
+import { native, type FloatArray, type NativeNtkRandomFeaturesMap } from '../core/native.js';
 import { field, fields, resolveOptions, savedKeys, savedValues, type OptionsOf, type SavedOf, type ValuesOf } from '../core/options.js';
 
 export const NTK_RANDOM_FEATURES_MAX_DEPTH = 32;
@@ -229,9 +218,6 @@ export interface NTKRandomFeaturesLayerWeights {
 
 export const NTK_RANDOM_FEATURES_FORMAT = 'ntk-sketch/ntk-random-features';
 export const NTK_RANDOM_FEATURES_VERSION = 2;
-/** Rows per GEMM block in the native core. */
-const BLOCK_ROWS = 256;
-
 /** Bytes of the map's parameters (checked before drawing them). */
 function parameterBytes(r: Resolved): number {
   const elem = elementBytes(r.dtype);
@@ -303,9 +289,11 @@ export class NTKRandomFeatures extends FeatureMap {
   declare readonly dtype: DType;
   readonly mapType = 'NTKRandomFeatures';
 
+  declare readonly memoryLimit: number;
+
   /** @internal Dense or CSR rows. */
-  poolInput(X: unknown): PoolInput {
-    return rowsPoolInput(X, this.inputDim, this.dtype, 'NTKRandomFeatures');
+  readInput(X: unknown): MapInput {
+    return rowsInput(X, this.inputDim, this.dtype, 'NTKRandomFeatures');
   }
   private readonly map: NativeNtkRandomFeaturesMap;
 
@@ -348,24 +336,19 @@ export class NTKRandomFeatures extends FeatureMap {
     };
   }
 
-  protected get nativeMap(): NativeFeatureMap {
-    return this.map;
+  protected target(): TransformTarget {
+    return nativeTarget(this.map, this.features, (input, kernel) => this.scratchBytes(input, kernel));
   }
 
-  protected prepare(fn: string, X: unknown, options: unknown): TransformBatch {
-    const { kernel, out } = transformOptions(fn, options);
-    const rows = readRows(X, this.inputDim, this.dtype, 'NTKRandomFeatures');
-    const n = rows.x.rows;
-    const target = outputBuffer(out, this.dtype, n, this.features, rowArrays(rows));
+  protected release(): void {
+    this.map.dispose();
+  }
+
+  /** The block buffers and per-thread scratch of one call, and the NNGP-only weights its first NNGP call draws. */
+  private scratchBytes(input: MapInput, kernel: FeatureKernel): number {
     const info = this.map.info();
-    const call = info.callBytes[`${kernel}${rows.sparse ? 'Csr' : 'Dense'}`];
-    const extra = kernel === 'nngp' ? info.nngpExtraBytes : 0;
-    checkMemory(
-      `${fn}: ${n} x ${this.features} features (plus ${BLOCK_ROWS}-row work buffers${extra ? ' and the NNGP-only weights' : ''})`,
-      (target ? 0 : n * this.features * elementBytes(this.dtype)) + call + extra,
-      this.memoryLimit,
-    );
-    return rowBatch(this.map, rows, target ?? allocate(this.dtype, n * this.features), kernel);
+    const call = info.callBytes[`${kernel}${'x' in input.native ? 'Dense' : 'Csr'}`];
+    return call + (kernel === 'nngp' ? info.nngpExtraBytes : 0);
   }
 
   /** The options (the weights follow from the seed) and their checksum. */

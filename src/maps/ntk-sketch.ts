@@ -39,32 +39,28 @@
  * 'taylor' uses the truncated series everywhere. bench/results/ntk-sketch.md
  * has measured errors and timings.
  */
-import { allocate, checkMemory, elementBytes, nextPow2, type DType } from '../core/arrays.js';
+import { checkMemory, elementBytes, nextPow2, type DType } from '../core/arrays.js';
 import { backends, resolveBackend, type BackendChoice } from '../core/backends.js';
 import {
   FeatureMap,
   computePolynomials,
-  outputBuffer,
-  rowArrays,
-  transformOptions,
+  nativeTarget,
   polynomialsToJSON,
   readPolynomials,
-  readRows,
   readSaved,
-  rowBatch,
+  rowsInput,
   savedOptions,
-  rowsPoolInput,
   type FeatureKernel,
-  type KeptColumns,
-  type PoolInput,
   type FeatureTransformOptions,
   type LayerPolynomials,
+  type MapInput,
+  type NativeTarget,
   type PolynomialSource,
   type PolynomialsJSON,
   type SavedFormat,
-  type TransformBatch,
+  type TransformTarget,
 } from './feature-map.js';
-import { native, type NativeFeatureMap, type NativeNtkSketchMap, type NativeNtkSketchOptions } from '../core/native.js';
+import { native, type NativeNtkSketchMap, type NativeNtkSketchOptions } from '../core/native.js';
 import {
   field,
   fields,
@@ -207,6 +203,7 @@ export interface NTKSketch extends Readonly<Omit<Resolved, 'features'>> {}
 export class NTKSketch extends FeatureMap {
   declare readonly features: number;
   declare readonly dtype: DType;
+  declare readonly memoryLimit: number;
   readonly mapType = 'NTKSketch';
   private readonly k1: Float64Array[];
   private readonly k0: Float64Array[];
@@ -242,40 +239,28 @@ export class NTKSketch extends FeatureMap {
     return this.map.info();
   }
 
-  protected get nativeMap(): NativeFeatureMap {
-    return this.map;
+  protected target(): TransformTarget {
+    return nativeTarget(this.map, this.features, (input) => this.scratchBytes(this.map, input, this.backend));
   }
 
-  protected prepare(fn: string, X: unknown, options: unknown): TransformBatch {
-    const { kernel, out } = transformOptions(fn, options);
-    return this.rowsBatch(fn, this.map, this.features, X, out, kernel, this.backend, this.memoryLimit);
+  protected release(): void {
+    this.map.dispose();
   }
 
   /**
-   * The checked batch of `map` (this map's native half, or a kept-rows map
-   * of it `features` wide) on the rows of X, into `out` when given; `fn`
-   * names the call in messages.
+   * Per-thread scratch of a call of `map` (a dense row also needs an
+   * inputDim buffer); the GPU's workspace is on the device, at most 1 GiB per
+   * batch of rows.
    */
-  private rowsBatch(
-    fn: string, map: NativeNtkSketchMap, features: number, X: unknown, out: unknown, kernel: FeatureKernel,
-    backend: 'cpu' | 'cuda', memoryLimit: number,
-  ): TransformBatch {
-    const rows = readRows(X, this.inputDim, this.dtype, 'NTKSketch');
-    const n = rows.x.rows;
-    const target = outputBuffer(out, this.dtype, n, features, rowArrays(rows));
-    const elem = elementBytes(this.dtype);
-    // Output, plus per-thread scratch (a dense row needs an inputDim buffer);
-    // the GPU's workspace is on the device, at most 1 GiB per batch of rows.
+  private scratchBytes(map: NativeNtkSketchMap, input: MapInput, backend: 'cpu' | 'cuda'): number {
     const threads = backend === 'cpu' ? backends().cpu.threads : 0;
-    const scratch = map.info().workspaceBytes + (rows.sparse ? 0 : this.inputDim * elem);
-    const outBytes = target ? 0 : n * features * elem;
-    checkMemory(`${fn}: ${n} x ${features} features`, outBytes + threads * scratch, memoryLimit);
-    return rowBatch(map, rows, target ?? allocate(this.dtype, n * features), kernel);
+    const dense = 'x' in input.native ? this.inputDim * elementBytes(this.dtype) : 0;
+    return threads * (map.info().workspaceBytes + dense);
   }
 
   /** @internal Dense or CSR rows. */
-  poolInput(X: unknown): PoolInput {
-    return rowsPoolInput(X, this.inputDim, this.dtype, 'NTKSketch');
+  readInput(X: unknown): MapInput {
+    return rowsInput(X, this.inputDim, this.dtype, 'NTKSketch');
   }
 
   /**
@@ -285,14 +270,11 @@ export class NTKSketch extends FeatureMap {
    * layers are this map's; the other output rows are never computed. Runs
    * on the CPU.
    */
-  override keptColumns(columns: Int32Array, scales: Float64Array, kernel: FeatureKernel, normalize: boolean): KeptColumns | null {
+  override keptColumns(columns: Int32Array, scales: Float64Array, kernel: FeatureKernel, normalize: boolean): NativeTarget | null {
     if (!normalize) return null;
     this.requireLive('keptColumns');
     const map = new (native().NtkSketchMap)({ ...this.nativeOptions(), kept: { rows: columns, scales, kernel } });
-    return {
-      batch: (fn, X, out, memoryLimit) => this.rowsBatch(fn, map, columns.length, X, out, kernel, 'cpu', memoryLimit),
-      dispose: () => map.dispose(),
-    };
+    return nativeTarget(map, columns.length, (input) => this.scratchBytes(map, input, 'cpu'));
   }
 
   /** @internal Kept rows are rescaled block by block, which needs every block sampled. */

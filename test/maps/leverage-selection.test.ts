@@ -3,7 +3,7 @@
 // (exact inclusion frequencies, unbiased Gram), the spectral gain over
 // uniform selection that is the point of it, transforms, saving, bad input.
 import { describe, expect, it } from 'vitest';
-import { CNTKSketch, LeverageSelection, NTKRandomFeatures, NTKSketch, loadDigits, setThreads } from '../../src/index.js';
+import { CNTKSketch, FeatureMap, LeverageSelection, NTKRandomFeatures, NTKSketch, loadDigits, setThreads } from '../../src/index.js';
 import { drawColumns, inclusionProbabilities } from '../../src/maps/leverage-selection.js';
 import { native } from '../../src/core/native.js';
 import { mulberry32 } from '../../src/core/random.js';
@@ -489,11 +489,40 @@ describe('LeverageSelection', () => {
     expect(() => small.fitSync(X)).toThrow(/memoryLimit/);
     sel.fitSync(X);
     expect(() => sel.transformSync(Xnew, { out: new Float32Array(3) })).toThrow(/options.out must have 40 x 8 = 320 elements/);
-    expect(() => sel.transformSync(Xnew, { kernel: 'ntk' } as never)).toThrow(/kernel is not a known option/);
+    expect(() => sel.transformSync(Xnew, { kernel: 'nngp' })).toThrow(/kernel must be 'ntk' \(the features this selection kept\), got 'nngp'/);
+    expect(() => sel.transformSync(Xnew, { kernel: 'ntk', scale: 2 } as never)).toThrow(/scale is not a known option/);
     await expect(sel.transform(mat(new Float64Array([NaN, ...new Float64Array(d - 1)]), 1, d))).rejects.toThrow(/finite/);
     pool.dispose();
     expect(() => sel.transformSync(Xnew)).toThrow(/disposed/);
     expect(() => new LeverageSelection({ map: pool, features: 8 })).toThrow(/map has been disposed/);
+  });
+
+  it('is a FeatureMap: the base transform path, `using`, no selection of a selection, pool input checked as the pool checks it', async () => {
+    const d = 12;
+    const X = { data: Float32Array.from({ length: 30 * d }, (_, i) => Math.cos(i * 0.41)), shape: [30, d] };
+    const pool = new NTKSketch({ inputDim: d, depth: 1, features: 96, seed: 3, exactCopies: false });
+    let selected: LeverageSelection;
+    {
+      using sel = new LeverageSelection({ map: pool, features: 12, kernel: 'nngp', seed: 1 }).fitSync(X);
+      selected = sel;
+      expect(sel).toBeInstanceOf(FeatureMap);
+      expect(sel.mapType).toBe('LeverageSelection');
+      // The default kernel of a selection is its own.
+      const a = sel.transformSync(X);
+      expect(Array.from(sel.transformSync(X, { kernel: 'nngp' }).data)).toEqual(Array.from(a.data));
+      const out = new Float32Array(30 * 12);
+      const b = await sel.transform(X, { out });
+      expect(b.data).toBe(out);
+      expect(Array.from(out)).toEqual(Array.from(a.data));
+      expect(() => new LeverageSelection({ map: sel as never, features: 4 })).toThrow(/a LeverageSelection cannot be the pool of another selection/);
+    }
+    expect(selected.disposed).toBe(true);
+    expect(pool.disposed).toBe(false);
+    // A CNTKSketch pool refuses images of another shape before any work (fit and transform alike).
+    const cntk = new CNTKSketch({ inputShape: [1, 4, 4], depth: 1, filterSize: 3, padding: 'same', features: 64, seed: 1 });
+    const images = { data: new Float32Array(3 * 25), shape: [3, 1, 5, 5] };
+    const csel = new LeverageSelection({ map: cntk, features: 8 });
+    expect(() => csel.fitSync(images)).toThrow(/X must hold images of shape \[1, 4, 4\]/);
   });
 
   it('dispose() releases the selection; a pool passed in stays usable, a pool built by fromJSON is released with it', () => {
@@ -507,7 +536,7 @@ describe('LeverageSelection', () => {
     sel.dispose();
     sel.dispose(); // again: nothing
     expect(sel.disposed).toBe(true);
-    expect(() => sel.transformSync(X)).toThrow(/LeverageSelection.transform: the selection has been disposed/);
+    expect(() => sel.transformSync(X)).toThrow(/LeverageSelection.transformSync: the selection has been disposed/);
     expect(() => sel.fitSync(X)).toThrow(/LeverageSelection.fit: the selection has been disposed/);
     expect(pool.disposed).toBe(false);
     expect(pool.transformSync(X).shape).toEqual([40, 128]);
