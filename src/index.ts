@@ -32,7 +32,7 @@ export type { MatrixLike, CsrMatrixLike, DType, Images, Matrix, CsrMatrix } from
 export type { ImagesLike, RowsLike, TargetsLike } from './core/inputs.js';
 export type { FloatArray } from './core/native.js';
 export { FeatureMap } from './maps/feature-map.js';
-export type { FeatureKernel, FeatureMapOptions, FeatureTransformOptions, PolynomialMapOptions } from './maps/feature-map.js';
+export type { FeatureKernel, FeatureMapOptions, FeatureTransformOptions, MapType, PolynomialMapOptions } from './maps/feature-map.js';
 export {
   loadDigits,
   loadFashionMnist,
@@ -54,4 +54,5 @@ export type {
 export { CNTKSketch, CNTK_SKETCH_MAX_DEPTH, CNTK_SKETCH_MAX_DEGREE } from './maps/cntk-sketch.js';
 export { LeverageSelection, LEVERAGE_SELECTION_FORMAT, LEVERAGE_SELECTION_VERSION } from './maps/leverage-selection.js';
 export type { LeverageSelectionOptions, LeverageSelectionJSON, PoolMap } from './maps/leverage-selection.js';
+export { mapFromJSON, SAVED_MAP_FORMATS } from './maps/saved-map.js';
 export type { CNTKSketchOptions, CNTKSketchTransformOptions, CNTKSketchJSON } from './maps/cntk-sketch.js';
