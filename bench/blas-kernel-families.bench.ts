@@ -63,8 +63,8 @@ function movedElements(engine: 'core' | 'vendor', dtype: 'float32' | 'float64', 
   const a = operand(m * k, 1, dtype), b = operand(k * n, 2, dtype);
   const whole = dtype === 'float32' ? new Float32Array(m * n) : new Float64Array(m * n);
   const part = dtype === 'float32' ? new Float32Array((m - s) * n) : new Float64Array((m - s) * n);
-  native().gemm(false, false, m, n, k, 1, a, k, b, n, 0, whole, n, false, engine);
-  native().gemm(false, false, m - s, n, k, 1, a.subarray(s * k), k, b, n, 0, part, n, false, engine);
+  native().gemm({ transA: false, transB: false, m, n, k, alpha: 1, a, lda: k, b, ldb: n, beta: 0, c: whole, ldc: n, engine }, false);
+  native().gemm({ transA: false, transB: false, m: m - s, n, k, alpha: 1, a: a.subarray(s * k), lda: k, b, ldb: n, beta: 0, c: part, ldc: n, engine }, false);
   let moved = 0;
   for (let i = 0; i < part.length; i++) if (part[i] !== whole[s * n + i]) moved++;
   return moved;
@@ -80,7 +80,7 @@ async function child(): Promise<FamilyResult> {
       for (const engine of ['core', 'vendor'] as const) {
         const name = `gemm ${dtype} k=${k} ${engine}`;
         flops[name] = 2 * ROWS * WIDTH * k;
-        tasks.push([name, () => native().gemm(false, false, ROWS, WIDTH, k, 1, a, k, b, WIDTH, 0, c, WIDTH, true, engine) as Promise<void>]);
+        tasks.push([name, () => native().gemm({ transA: false, transB: false, m: ROWS, n: WIDTH, k, alpha: 1, a, lda: k, b, ldb: WIDTH, beta: 0, c, ldc: WIDTH, engine }, true) as Promise<void>]);
       }
     }
   }

@@ -185,7 +185,7 @@ async function exactPart(): Promise<void> {
     const featurizeSeconds = seconds(t0);
     t0 = performance.now();
     const G = new Float64Array(total * total);
-    native().gemm(false, true, total, total, features, 1, phi, features, phi, features, 0, G, total, false);
+    native().gemm({ transA: false, transB: true, m: total, n: total, k: features, alpha: 1, a: phi, lda: features, b: phi, ldb: features, beta: 0, c: G, ldc: total }, false);
     const gramSeconds = seconds(t0);
     const gramError = relFrobenius(G, K, gramImages, total);
     const res: KrrResult[] = [];

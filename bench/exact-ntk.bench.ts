@@ -67,7 +67,7 @@ const fullBuf = new Float64Array(N * N);
 const addon = native();
 
 function fullGemm(): void {
-  addon.gemm(false, true, N, N, D, 1, unit, D, unit, D, 0, fullBuf, N, false);
+  addon.gemm({ transA: false, transB: true, m: N, n: N, k: D, alpha: 1, a: unit, lda: D, b: unit, ldb: D, beta: 0, c: fullBuf, ldc: N }, false);
 }
 
 let nativeResult: KernelResult | undefined;

@@ -134,7 +134,7 @@ const tasks: TimedTask[] = [
     [label, () => sel.transform(X)],
     [`${label}, out`, () => sel.transform(X, { out: reused })],
   ]),
-  ['sgemm', async () => native().gemm(false, false, speedRows, FEATURES, D, 1, split.Xtest, D, W, FEATURES, 0, C, FEATURES, true)],
+  ['sgemm', async () => native().gemm({ transA: false, transB: false, m: speedRows, n: FEATURES, k: D, alpha: 1, a: split.Xtest, lda: D, b: W, ldb: FEATURES, beta: 0, c: C, ldc: FEATURES }, true)],
 ];
 const samples = await timeInterleaved(tasks, ROUNDS);
 const gemmMs = median(samples.get('sgemm')!);

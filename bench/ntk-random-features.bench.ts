@@ -78,7 +78,7 @@ const log = (s: string) => console.log(`[${((Date.now() - started.getTime()) / 1
 function gram64(phi: Float32Array | Float64Array, n: number, m: number): Float64Array {
   const p = phi instanceof Float64Array ? phi : Float64Array.from(phi);
   const g = new Float64Array(n * n);
-  addon.gemm(false, true, n, n, m, 1, p, m, p, m, 0, g, n, false);
+  addon.gemm({ transA: false, transB: true, m: n, n, k: m, alpha: 1, a: p, lda: m, b: p, ldb: m, beta: 0, c: g, ldc: n }, false);
   return g;
 }
 
@@ -93,7 +93,7 @@ function relFrobenius(approx: ArrayLike<number>, exact: ArrayLike<number>): numb
 
 function eigh(a: Float64Array, n: number): { evals: Float64Array; vt: Float64Array } {
   const evals = new Float64Array(n), vt = new Float64Array(n * n), status = new Float64Array(1);
-  addon.symmetricEigh(a, n, evals, vt, status, false);
+  addon.symmetricEigh({ matrix: a, m: n, eigenvalues: evals, eigenvectors: vt, status }, false);
   if (status[0] !== 0) throw new Error(`symmetricEigh failed (info ${status[0]})`);
   return { evals, vt };
 }
@@ -129,8 +129,8 @@ class SpectralReference {
       const m = Float64Array.from(Kf);
       for (let i = 0; i < n; i++) m[i * n + i] += lambda;
       const t = new Float64Array(n * n), b = new Float64Array(n * n);
-      addon.gemm(false, true, n, n, n, 1, m, n, scaledVt, n, 0, t, n, false); // M S^T
-      addon.gemm(false, false, n, n, n, 1, scaledVt, n, t, n, 0, b, n, false); // S M S^T
+      addon.gemm({ transA: false, transB: true, m: n, n, k: n, alpha: 1, a: m, lda: n, b: scaledVt, ldb: n, beta: 0, c: t, ldc: n }, false); // M S^T
+      addon.gemm({ transA: false, transB: false, m: n, n, k: n, alpha: 1, a: scaledVt, lda: n, b: t, ldb: n, beta: 0, c: b, ldc: n }, false); // S M S^T
       for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) b[i * n + j] = b[j * n + i] = 0.5 * (b[i * n + j] + b[j * n + i]);
       const { evals } = eigh(b, n);
       return Math.max(1 - evals[0], evals[n - 1] - 1);
@@ -275,15 +275,15 @@ function accuracyByLambda(K: Float64Array, n: number, KTest: Float64Array, sp: S
   const { evals, vt } = eigh(Float64Array.from(K), n);
   const Y = oneHot(sp.train.labels, k).data;
   const B = new Float64Array(n * k), P = new Float64Array(t * n);
-  addon.gemm(false, false, n, k, n, 1, vt, n, Y, k, 0, B, k, false); // V^T Y
-  addon.gemm(false, true, t, n, n, 1, KTest, n, vt, n, 0, P, n, false); // KTest V
+  addon.gemm({ transA: false, transB: false, m: n, n: k, k: n, alpha: 1, a: vt, lda: n, b: Y, ldb: k, beta: 0, c: B, ldc: k }, false); // V^T Y
+  addon.gemm({ transA: false, transB: true, m: t, n, k: n, alpha: 1, a: KTest, lda: n, b: vt, ldb: n, beta: 0, c: P, ldc: n }, false); // KTest V
   const out: { rel: number; accuracy: number }[] = [];
   for (let e = -5; e <= 0; e += 0.5) {
     const lambda = mean * 10 ** e;
     const C = new Float64Array(n * k);
     for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) C[i * k + c] = B[i * k + c] / (evals[i] + lambda);
     const pred = new Float64Array(t * k);
-    addon.gemm(false, false, t, k, n, 1, P, n, C, k, 0, pred, k, false);
+    addon.gemm({ transA: false, transB: false, m: t, n: k, k: n, alpha: 1, a: P, lda: n, b: C, ldb: k, beta: 0, c: pred, ldc: k }, false);
     out.push({ rel: 10 ** e, accuracy: accuracy({ data: pred, shape: [t, k] }, sp.test.labels) });
   }
   return out;
@@ -303,7 +303,7 @@ function dualRidge(sp: Split, features: number, variant: Variant): RidgeRow {
   const cross = (X: Float64Array, rows: number) => {
     const p = rows === n && X === sp.train.X ? phi : (map.transformSync(mat(X, rows, sp.d)).data as Float32Array);
     const c = new Float32Array(rows * n);
-    addon.gemm(false, true, rows, n, features, 1, p, features, phi, features, 0, c, n, false);
+    addon.gemm({ transA: false, transB: true, m: rows, n, k: features, alpha: 1, a: p, lda: features, b: phi, ldb: features, beta: 0, c, ldc: n }, false);
     return Float64Array.from(c);
   };
   const K = cross(sp.train.X as Float64Array, n);
@@ -418,18 +418,18 @@ const TASKS: [string, () => Promise<void> | void][] = [
     await timingMap.transform(Xtiming);
   }],
   ['bare GEMMs of the map (native().gemm, same shapes)', async () => {
-    await addon.gemm(false, false, TIMING_ROWS, width, D, 1, X32, D, W1, width, 0, C1, width, true);
-    await addon.gemm(false, false, TIMING_ROWS, width, m1, 1, A2, m1, W2, width, 0, C2, width, true);
+    await addon.gemm({ transA: false, transB: false, m: TIMING_ROWS, n: width, k: D, alpha: 1, a: X32, lda: D, b: W1, ldb: width, beta: 0, c: C1, ldc: width }, true);
+    await addon.gemm({ transA: false, transB: false, m: TIMING_ROWS, n: width, k: m1, alpha: 1, a: A2, lda: m1, b: W2, ldb: width, beta: 0, c: C2, ldc: width }, true);
   }],
   [`transform, orthogonal: true`, async () => {
     await orthogonalMap.transform(Xtiming);
   }],
   ['bare GEMMs of the orthogonal map (half width)', async () => {
-    await addon.gemm(false, false, TIMING_ROWS, half, D, 1, X32, D, W1, half, 0, C1, half, true);
-    await addon.gemm(false, false, TIMING_ROWS, half, m1, 1, A2, m1, W2, half, 0, C2, half, true);
+    await addon.gemm({ transA: false, transB: false, m: TIMING_ROWS, n: half, k: D, alpha: 1, a: X32, lda: D, b: W1, ldb: half, beta: 0, c: C1, ldc: half }, true);
+    await addon.gemm({ transA: false, transB: false, m: TIMING_ROWS, n: half, k: m1, alpha: 1, a: A2, lda: m1, b: W2, ldb: half, beta: 0, c: C2, ldc: half }, true);
   }],
   [`sgemm ${PEAK}^3 (BLAS peak)`, async () => {
-    await addon.gemm(false, false, PEAK, PEAK, PEAK, 1, P1, PEAK, P2, PEAK, 0, P3, PEAK, true);
+    await addon.gemm({ transA: false, transB: false, m: PEAK, n: PEAK, k: PEAK, alpha: 1, a: P1, lda: PEAK, b: P2, ldb: PEAK, beta: 0, c: P3, ldc: PEAK }, true);
   }],
   ['draw weights, leverage (784 -> 8192, depth 2)', () => {
     new NTKRandomFeatures({ inputDim: D, depth: DEPTH, features: TIMING_FEATURES, leverage: true, seed: 2 });

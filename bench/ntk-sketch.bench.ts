@@ -77,7 +77,7 @@ const mat = (r: Rows) => ({ data: r.X, shape: [r.n, r.d] });
 /** Norms and cosines of the rows (for the polynomial floor). */
 function cosines(r: Rows): { norm: Float64Array; cos: Float64Array } {
   const g = new Float64Array(r.n * r.n);
-  native().gemm(false, true, r.n, r.n, r.d, 1, r.X, r.d, r.X, r.d, 0, g, r.n, false);
+  native().gemm({ transA: false, transB: true, m: r.n, n: r.n, k: r.d, alpha: 1, a: r.X, lda: r.d, b: r.X, ldb: r.d, beta: 0, c: g, ldc: r.n }, false);
   const norm = Float64Array.from({ length: r.n }, (_, i) => Math.sqrt(g[i * r.n + i]));
   const cos = g.map((v, k) => Math.max(-1, Math.min(1, v / (norm[Math.floor(k / r.n)] * norm[k % r.n] || 1))));
   return { norm, cos };
@@ -187,7 +187,7 @@ const tasks: TimedTask[] = [
   [`NNGP float32`, () => maps.float32.transform({ data: X32, shape: [ROWS, D] }, { kernel: 'nngp' })],
   [`NTK float64`, () => maps.float64.transform({ data: X64, shape: [ROWS, D] })],
   [`NNGP float64`, () => maps.float64.transform({ data: X64, shape: [ROWS, D] }, { kernel: 'nngp' })],
-  [`sgemm`, async () => native().gemm(false, false, ROWS, FEATURES, D, 1, X32, D, W, FEATURES, 0, C, FEATURES, true)],
+  [`sgemm`, async () => native().gemm({ transA: false, transB: false, m: ROWS, n: FEATURES, k: D, alpha: 1, a: X32, lda: D, b: W, ldb: FEATURES, beta: 0, c: C, ldc: FEATURES }, true)],
   // What any map returning a fresh float32 result pays before computing: a
   // new ArrayBuffer of the output's size, every page touched once.
   [`output alloc`, async () => new Float32Array(ROWS * FEATURES).fill(1)],

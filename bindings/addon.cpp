@@ -12,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ntk_bindings::register_ntk_kernel(env, exports);
   ntk_bindings::register_cntk_kernel(env, exports);
   ntk_bindings::register_ridge(env, exports);
+  ntk_bindings::register_column_selection(env, exports);
   ntk_bindings::register_sketches(env, exports);
   ntk_bindings::register_ntk_sketch(env, exports);
   ntk_bindings::register_ntk_random_features(env, exports);

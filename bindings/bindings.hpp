@@ -7,6 +7,7 @@ namespace ntk_bindings {
 
 void register_backends(Napi::Env env, Napi::Object exports);
 void register_cntk_kernel(Napi::Env env, Napi::Object exports);
+void register_column_selection(Napi::Env env, Napi::Object exports);
 void register_ntk_kernel(Napi::Env env, Napi::Object exports);
 void register_ridge(Napi::Env env, Napi::Object exports);
 void register_sketches(Napi::Env env, Napi::Object exports);

@@ -36,6 +36,19 @@ class Options {
     if (v < min || v > max) throw Napi::RangeError::New(env_, name(key) + " is out of range");
     return v;
   }
+  /// A number field (its range is the TypeScript layer's to check).
+  double number(const char* key) const {
+    const Napi::Value v = required(key);
+    if (!v.IsNumber()) throw Napi::TypeError::New(env_, name(key) + " must be a number");
+    return v.As<Napi::Number>().DoubleValue();
+  }
+  /// A required boolean field.
+  bool boolean(const char* key) const {
+    const Napi::Value v = required(key);
+    if (!v.IsBoolean()) throw Napi::TypeError::New(env_, name(key) + " must be a boolean");
+    return v.As<Napi::Boolean>().Value();
+  }
+  /// An optional boolean field, `fallback` when absent.
   bool boolean(const char* key, bool fallback) const {
     if (!has(key)) return fallback;
     const Napi::Value v = get(key);

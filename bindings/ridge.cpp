@@ -1,144 +1,141 @@
-// Linear-algebra entry points used by RidgeRegression / KernelRidgeRegression:
-//   gramAccumulate(phi, n, m, y | null, k, A, B | null, async)
-//   ridgeSolve(A, m, B, k, lambda, W, status, async)   status = [info, rcond]
-//   symmetricEigh(A, m, evals, vt, status, async)      status = [info]
-//   gemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, async, engine?)
-//     engine "vendor": the BLAS library's GEMM instead of the core's (benchmarks)
-//   ridgeLeverage(Phi, n, m, lambdaRel, scores, status, async)   status = [info, lambda]
-//   gatherColumns(pool, rows, m, columns, scales, normalize, out)  (LeverageSelection)
+// Linear-algebra entry points used by RidgeRegression / KernelRidgeRegression and LeverageSelection.
+// Each takes one options object (read by name) and `async`:
+//   gramAccumulate({ phi, n, m, y: T | null, k, gram, rhs: Float64Array | null }, async)
+//     gram (m x m, upper triangle) += phi^T phi; rhs (m x k) += phi^T y when both y and rhs are given
+//   ridgeSolve({ gram, m, rhs, k, lambda, weights, status }, async)
+//     weights (m x k) = (gram + lambda I)^-1 rhs; status = [info, rcond]
+//   symmetricEigh({ matrix, m, eigenvalues, eigenvectors, status }, async)
+//     ascending eigenvalues; eigenvectors (m x m) holds V^T (one eigenvector per row); status = [info]
+//   gemm({ transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, engine?: 'core' | 'vendor' }, async)
+//     c = alpha op(a) op(b) + beta c, row-major; engine 'vendor': the BLAS library's GEMM (benchmarks)
+//   ridgeLeverage({ phi, n, m, lambdaRel, scores, status }, async)   status = [info, lambda]
 #include <napi.h>
+
+#include <string>
 
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "job.hpp"
-#include "maps/column_selection.hpp"
 #include "linalg/blas.hpp"
 #include "linalg/leverage.hpp"
 #include "linalg/ridge.hpp"
+#include "options.hpp"
 
 namespace ntk_bindings {
 
 namespace {
 
+bool async_arg(const Napi::CallbackInfo& info) { return info.Length() > 1 && info[1].ToBoolean(); }
+
 template <typename T>
-Napi::Value gram_accumulate_typed(const Napi::CallbackInfo& info) {
-  const int64_t n = size_arg(info[1], "n");
-  const int64_t m = size_arg(info[2], "m");
-  const int64_t k = info[3].IsNull() ? 0 : size_arg(info[4], "k");
-  const T* phi = typed_data<T>(info[0], "Phi", n * m);
-  const T* y = info[3].IsNull() ? nullptr : typed_data<T>(info[3], "Y", n * k);
-  double* a = typed_data<double>(info[5], "A", m * m);
-  double* b = info[6].IsNull() ? nullptr : typed_data<double>(info[6], "B", m * k);
-  auto job = [=]() { ntk::gram_accumulate<T>(phi, n, m, b ? y : nullptr, k, a, b); };
-  return run_job(info.Env(), info[7].ToBoolean(), job, {info[0], info[3], info[5], info[6]});
+Napi::Value gram_accumulate_typed(const Napi::CallbackInfo& info, const Options& o) {
+  const int64_t n = o.integer("n");
+  const int64_t m = o.integer("m");
+  const Napi::Value vphi = o.get("phi"), vy = o.get("y"), vgram = o.get("gram"), vrhs = o.get("rhs");
+  const int64_t k = vy.IsNull() ? 0 : o.integer("k");
+  const T* phi = typed_data<T>(vphi, "phi", n * m);
+  const T* y = vy.IsNull() ? nullptr : typed_data<T>(vy, "y", n * k);
+  double* gram = typed_data<double>(vgram, "gram", m * m);
+  double* rhs = vrhs.IsNull() ? nullptr : typed_data<double>(vrhs, "rhs", m * k);
+  auto job = [=]() { ntk::gram_accumulate<T>(phi, n, m, rhs ? y : nullptr, k, gram, rhs); };
+  return run_job(info.Env(), async_arg(info), job, {vphi, vy, vgram, vrhs});
 }
 
 Napi::Value GramAccumulate(const Napi::CallbackInfo& info) {
-  if (info.Length() < 8) throw Napi::TypeError::New(info.Env(), "gramAccumulate: expected 8 arguments");
-  return dtype_of(info[0], "Phi") == DType::Float32 ? gram_accumulate_typed<float>(info)
-                                                    : gram_accumulate_typed<double>(info);
+  const Options o(info, 0, "gramAccumulate");
+  return dtype_of(o.get("phi"), "phi") == DType::Float32 ? gram_accumulate_typed<float>(info, o)
+                                                         : gram_accumulate_typed<double>(info, o);
 }
 
 Napi::Value RidgeSolve(const Napi::CallbackInfo& info) {
-  if (info.Length() < 8) throw Napi::TypeError::New(info.Env(), "ridgeSolve: expected 8 arguments");
-  const int64_t m = size_arg(info[1], "m");
-  const int64_t k = size_arg(info[3], "k");
-  const double* a = typed_data<double>(info[0], "A", m * m);
-  const double* b = typed_data<double>(info[2], "B", m * k);
-  const double lambda = info[4].As<Napi::Number>().DoubleValue();
-  double* w = typed_data<double>(info[5], "W", m * k);
-  double* status = typed_data<double>(info[6], "status", 2);
+  const Options o(info, 0, "ridgeSolve");
+  const int64_t m = o.integer("m");
+  const int64_t k = o.integer("k");
+  const Napi::Value vgram = o.get("gram"), vrhs = o.get("rhs"), vw = o.get("weights"), vstatus = o.get("status");
+  const double* gram = typed_data<double>(vgram, "gram", m * m);
+  const double* rhs = typed_data<double>(vrhs, "rhs", m * k);
+  const double lambda = o.number("lambda");
+  double* w = typed_data<double>(vw, "weights", m * k);
+  double* status = typed_data<double>(vstatus, "status", 2);
   auto job = [=]() {
-    const ntk::RidgeSolveResult r = ntk::ridge_solve(a, m, b, k, lambda, w);
+    const ntk::RidgeSolveResult r = ntk::ridge_solve(gram, m, rhs, k, lambda, w);
     status[0] = r.info;
     status[1] = r.rcond;
   };
-  return run_job(info.Env(), info[7].ToBoolean(), job, {info[0], info[2], info[5], info[6]});
+  return run_job(info.Env(), async_arg(info), job, {vgram, vrhs, vw, vstatus});
 }
 
 Napi::Value SymmetricEigh(const Napi::CallbackInfo& info) {
-  if (info.Length() < 6) throw Napi::TypeError::New(info.Env(), "symmetricEigh: expected 6 arguments");
-  const int64_t m = size_arg(info[1], "m");
-  const double* a = typed_data<double>(info[0], "A", m * m);
-  double* evals = typed_data<double>(info[2], "evals", m);
-  double* vt = typed_data<double>(info[3], "vt", m * m);
-  double* status = typed_data<double>(info[4], "status", 1);
+  const Options o(info, 0, "symmetricEigh");
+  const int64_t m = o.integer("m");
+  const Napi::Value va = o.get("matrix"), vvals = o.get("eigenvalues"), vvecs = o.get("eigenvectors"),
+                    vstatus = o.get("status");
+  const double* a = typed_data<double>(va, "matrix", m * m);
+  double* evals = typed_data<double>(vvals, "eigenvalues", m);
+  double* vt = typed_data<double>(vvecs, "eigenvectors", m * m);
+  double* status = typed_data<double>(vstatus, "status", 1);
   auto job = [=]() { status[0] = ntk::symmetric_eigh(a, m, evals, vt); };
-  return run_job(info.Env(), info[5].ToBoolean(), job, {info[0], info[2], info[3], info[4]});
+  return run_job(info.Env(), async_arg(info), job, {va, vvals, vvecs, vstatus});
+}
+
+/// engine: 'core' (absent) or 'vendor'.
+bool vendor_engine(const Options& o) {
+  if (!o.has("engine")) return false;
+  const std::string e = o.string("engine");
+  if (e != "core" && e != "vendor") throw Napi::RangeError::New(o.env(), "gemm.engine must be 'core' or 'vendor'");
+  return e == "vendor";
 }
 
 template <typename T>
-Napi::Value gemm_typed(const Napi::CallbackInfo& info) {
-  const bool ta = info[0].ToBoolean(), tb = info[1].ToBoolean();
-  const int64_t M = size_arg(info[2], "M"), N = size_arg(info[3], "N"), K = size_arg(info[4], "K");
-  const T alpha = static_cast<T>(info[5].As<Napi::Number>().DoubleValue());
-  const int64_t lda = size_arg(info[7], "lda"), ldb = size_arg(info[9], "ldb");
-  const T beta = static_cast<T>(info[10].As<Napi::Number>().DoubleValue());
-  const int64_t ldc = size_arg(info[12], "ldc");
+Napi::Value gemm_typed(const Napi::CallbackInfo& info, const Options& o) {
+  const bool ta = o.boolean("transA"), tb = o.boolean("transB");
+  const int64_t M = o.integer("m"), N = o.integer("n"), K = o.integer("k");
+  const T alpha = static_cast<T>(o.number("alpha"));
+  const int64_t lda = o.integer("lda"), ldb = o.integer("ldb");
+  const T beta = static_cast<T>(o.number("beta"));
+  const int64_t ldc = o.integer("ldc");
+  const Napi::Value va = o.get("a"), vb = o.get("b"), vc = o.get("c");
   // Extents of the stored operands (row-major): op(A) is M x K, op(B) is K x N.
   const int64_t a_rows = ta ? K : M, b_rows = tb ? N : K;
-  const T* a = typed_data<T>(info[6], "A", a_rows == 0 ? 0 : (a_rows - 1) * lda + (ta ? M : K));
-  const T* b = typed_data<T>(info[8], "B", b_rows == 0 ? 0 : (b_rows - 1) * ldb + (tb ? K : N));
-  T* c = typed_data<T>(info[11], "C", M == 0 ? 0 : (M - 1) * ldc + N);
-  const bool vendor = info.Length() > 14 && info[14].IsString() && info[14].As<Napi::String>().Utf8Value() == "vendor";
+  const T* a = typed_data<T>(va, "a", a_rows == 0 ? 0 : (a_rows - 1) * lda + (ta ? M : K));
+  const T* b = typed_data<T>(vb, "b", b_rows == 0 ? 0 : (b_rows - 1) * ldb + (tb ? K : N));
+  T* c = typed_data<T>(vc, "c", M == 0 ? 0 : (M - 1) * ldc + N);
+  const bool vendor = vendor_engine(o);
   auto job = [=]() {
     if (vendor)
       ntk::gemm_vendor(ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
     else
       ntk::gemm(ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
   };
-  return run_job(info.Env(), info[13].ToBoolean(), job, {info[6], info[8], info[11]});
+  return run_job(info.Env(), async_arg(info), job, {va, vb, vc});
 }
 
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
-  if (info.Length() < 14) throw Napi::TypeError::New(info.Env(), "gemm: expected 14 arguments");
-  return dtype_of(info[6], "A") == DType::Float32 ? gemm_typed<float>(info) : gemm_typed<double>(info);
+  const Options o(info, 0, "gemm");
+  return dtype_of(o.get("a"), "a") == DType::Float32 ? gemm_typed<float>(info, o) : gemm_typed<double>(info, o);
 }
 
 template <typename T>
-Napi::Value ridge_leverage_typed(const Napi::CallbackInfo& info) {
-  const int64_t n = size_arg(info[1], "n");
-  const int64_t m = size_arg(info[2], "m");
-  const T* phi = typed_data<T>(info[0], "Phi", n * m);
-  const double lambda_rel = info[3].As<Napi::Number>().DoubleValue();
-  double* scores = typed_data<double>(info[4], "scores", m);
-  double* status = typed_data<double>(info[5], "status", 2);
+Napi::Value ridge_leverage_typed(const Napi::CallbackInfo& info, const Options& o) {
+  const int64_t n = o.integer("n");
+  const int64_t m = o.integer("m");
+  const Napi::Value vphi = o.get("phi"), vscores = o.get("scores"), vstatus = o.get("status");
+  const T* phi = typed_data<T>(vphi, "phi", n * m);
+  const double lambda_rel = o.number("lambdaRel");
+  double* scores = typed_data<double>(vscores, "scores", m);
+  double* status = typed_data<double>(vstatus, "status", 2);
   auto job = [=]() {
     const ntk::LeverageResult r = ntk::ridge_leverage_scores<T>(phi, n, m, lambda_rel, scores);
     status[0] = r.info;
     status[1] = r.lambda;
   };
-  return run_job(info.Env(), info[6].ToBoolean(), job, {info[0], info[4], info[5]});
+  return run_job(info.Env(), async_arg(info), job, {vphi, vscores, vstatus});
 }
 
 Napi::Value RidgeLeverage(const Napi::CallbackInfo& info) {
-  if (info.Length() < 7) throw Napi::TypeError::New(info.Env(), "ridgeLeverage: expected 7 arguments");
-  return dtype_of(info[0], "Phi") == DType::Float32 ? ridge_leverage_typed<float>(info)
-                                                    : ridge_leverage_typed<double>(info);
-}
-
-template <typename T>
-Napi::Value gather_columns_typed(const Napi::CallbackInfo& info) {
-  const int64_t rows = size_arg(info[1], "rows");
-  const int64_t m = size_arg(info[2], "m");
-  const T* pool = typed_data<T>(info[0], "pool", rows * m);
-  if (!info[3].IsTypedArray() || info[3].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    throw Napi::TypeError::New(info.Env(), "columns must be an Int32Array");
-  auto columns = info[3].As<Napi::Int32Array>();
-  const int64_t k = static_cast<int64_t>(columns.ElementLength());
-  for (int64_t t = 0; t < k; ++t)
-    if (columns[t] < 0 || columns[t] >= m) throw Napi::RangeError::New(info.Env(), "columns out of range");
-  const double* scales = typed_data<double>(info[4], "scales", k);
-  const bool normalize = info[5].ToBoolean();
-  T* out = typed_data<T>(info[6], "out", rows * k);
-  ntk::gather_scaled_columns<T>(pool, rows, m, columns.Data(), scales, k, normalize, out);
-  return info.Env().Undefined();
-}
-
-Napi::Value GatherColumns(const Napi::CallbackInfo& info) {
-  if (info.Length() < 7) throw Napi::TypeError::New(info.Env(), "gatherColumns: expected 7 arguments");
-  return dtype_of(info[0], "pool") == DType::Float32 ? gather_columns_typed<float>(info)
-                                                     : gather_columns_typed<double>(info);
+  const Options o(info, 0, "ridgeLeverage");
+  return dtype_of(o.get("phi"), "phi") == DType::Float32 ? ridge_leverage_typed<float>(info, o)
+                                                         : ridge_leverage_typed<double>(info, o);
 }
 
 }  // namespace
@@ -149,7 +146,6 @@ void register_ridge(Napi::Env env, Napi::Object exports) {
   exports.Set("symmetricEigh", Napi::Function::New(env, SymmetricEigh, "symmetricEigh"));
   exports.Set("gemm", Napi::Function::New(env, Gemm, "gemm"));
   exports.Set("ridgeLeverage", Napi::Function::New(env, RidgeLeverage, "ridgeLeverage"));
-  exports.Set("gatherColumns", Napi::Function::New(env, GatherColumns, "gatherColumns"));
 }
 
 }  // namespace ntk_bindings

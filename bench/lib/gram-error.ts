@@ -5,7 +5,7 @@ import { native } from '../../src/core/native.js';
 export function gramError(phi: Float32Array | Float64Array, n: number, m: number, exact: ArrayLike<number>): number {
   const p = Float64Array.from(phi);
   const g = new Float64Array(n * n);
-  native().gemm(false, true, n, n, m, 1, p, m, p, m, 0, g, n, false);
+  native().gemm({ transA: false, transB: true, m: n, n, k: m, alpha: 1, a: p, lda: m, b: p, ldb: m, beta: 0, c: g, ldc: n }, false);
   let e = 0, t = 0;
   for (let i = 0; i < g.length; i++) {
     e += (g[i] - exact[i]) ** 2;

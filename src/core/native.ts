@@ -36,33 +36,39 @@ export interface NativeAddon {
     },
     async: boolean,
   ): Promise<void> | undefined;
+  /** gram (m x m, upper triangle) += phi^T phi and rhs (m x k) += phi^T y (when y and rhs are given) for n rows of phi (n x m). */
   gramAccumulate<T extends FloatArray>(
-    phi: T, n: number, m: number, y: T | null, k: number,
-    a: Float64Array, b: Float64Array | null, async: boolean,
+    options: { phi: T; n: number; m: number; y: T | null; k: number; gram: Float64Array; rhs: Float64Array | null },
+    async: boolean,
   ): Promise<void> | undefined;
+  /** weights (m x k) = (gram + lambda I)^-1 rhs, gram's upper triangle read; status = [info, rcond]. */
   ridgeSolve(
-    a: Float64Array, m: number, b: Float64Array, k: number, lambda: number,
-    w: Float64Array, status: Float64Array, async: boolean,
+    options: { gram: Float64Array; m: number; rhs: Float64Array; k: number; lambda: number; weights: Float64Array; status: Float64Array },
+    async: boolean,
   ): Promise<void> | undefined;
   /** status = [info, lambda]: scores[j] = phi_j^T (Phi Phi^T + lambda I)^-1 phi_j, lambda = lambdaRel x mean diagonal. */
   ridgeLeverage<T extends FloatArray>(
-    phi: T, n: number, m: number, lambdaRel: number, scores: Float64Array, status: Float64Array, async: boolean,
+    options: { phi: T; n: number; m: number; lambdaRel: number; scores: Float64Array; status: Float64Array },
+    async: boolean,
   ): Promise<void> | undefined;
-  /** out (rows x k) = pool[:, columns] * scales, each row rescaled to its pool row's norm when normalize (LeverageSelection). */
-  gatherColumns<T extends FloatArray>(
-    pool: T, rows: number, m: number, columns: Int32Array, scales: Float64Array, normalize: boolean, out: T,
-  ): void;
+  /**
+   * out (rows x columns.length) = pool (rows x poolFeatures)[:, columns] * scales, each row rescaled to its pool row's
+   * norm when normalize (LeverageSelection).
+   */
+  gatherColumns<T extends FloatArray>(options: {
+    pool: T; rows: number; poolFeatures: number; columns: Int32Array; scales: Float64Array; normalize: boolean; out: T;
+  }): void;
+  /** Ascending eigenvalues of a symmetric m x m matrix (upper triangle read); eigenvectors = V^T (one per row); status = [info]. */
   symmetricEigh(
-    a: Float64Array, m: number, evals: Float64Array, vt: Float64Array, status: Float64Array,
+    options: { matrix: Float64Array; m: number; eigenvalues: Float64Array; eigenvectors: Float64Array; status: Float64Array },
     async: boolean,
   ): Promise<void> | undefined;
   arccosPolynomial(kernel: 'k0' | 'k1', approximation: 'taylor' | 'nnls', degree: number, lower: number): Float64Array;
   layerLowerBounds(depth: number): Float64Array;
   polyKernelPackedDim(inDim: number, sketchDim: number, coeffs: Float64Array): number;
+  /** One sketch primitive of the rows of x (n x inDim; CSR when indptr is not null) into out (n x the primitive's width). */
   sketchPrimitive<T extends FloatArray>(
-    kind: 'fwht' | 'countsketch' | 'srht' | 'tensorsrht' | 'polysketch' | 'polykernel', seed: number, inDim: number,
-    outDim: number, degree: number, coeffs: Float64Array | null, x: T, n: number, indptr: Int32Array | null,
-    indices: Int32Array | null, y: T | null, inDimY: number, out: T,
+    options: { x: T; n: number; inDim: number; indptr: Int32Array | null; indices: Int32Array | null; out: T } & NativeSketchPrimitive<T>,
   ): void;
   NtkSketchMap: new (options: NativeNtkSketchOptions) => NativeNtkSketchMap;
   NtkRandomFeaturesMap: new (options: {
@@ -80,13 +86,30 @@ export interface NativeAddon {
   markFreshResult(array: FloatArray): void;
   /** The arrays registered by markFreshResult and still alive. */
   freshResultInfo(): { arrays: number; bytes: number };
+  /** c (m x n) = alpha op(a) op(b) + beta c, row-major, op(a) m x k and op(b) k x n. */
   gemm<T extends FloatArray>(
-    transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
-    a: T, lda: number, b: T, ldb: number, beta: number, c: T, ldc: number, async: boolean,
-    /** 'vendor': the BLAS library's own GEMM on the same tiles (benchmarks compare it with the core's). */
-    engine?: 'core' | 'vendor',
+    options: {
+      transA: boolean; transB: boolean; m: number; n: number; k: number; alpha: number;
+      a: T; lda: number; b: T; ldb: number; beta: number; c: T; ldc: number;
+      /** 'vendor': the BLAS library's own GEMM on the same tiles (benchmarks compare it with the core's). Default 'core'. */
+      engine?: 'core' | 'vendor';
+    },
+    async: boolean,
   ): Promise<void> | undefined;
 }
+
+/** A sketch primitive and the fields it reads (bindings/sketches.cpp). */
+export type NativeSketchPrimitive<T extends FloatArray> =
+  /** Unnormalised Walsh–Hadamard transform of dense rows, inDim a power of two: out is n x inDim. */
+  | { kind: 'fwht' }
+  /** out is n x outDim. */
+  | { kind: 'countsketch' | 'srht'; seed: number; outDim: number }
+  /** With row i of y (n x inDimY, dense): out is n x outDim. */
+  | { kind: 'tensorsrht'; seed: number; outDim: number; y: T; inDimY: number }
+  /** degree leaves, each sketchDim wide: out is n x degree * sketchDim. */
+  | { kind: 'polysketch'; seed: number; degree: number; sketchDim: number }
+  /** out is n x outDim, or n x polyKernelPackedDim(inDim, sketchDim, coefficients) when outDim is 0. */
+  | { kind: 'polykernel'; seed: number; coefficients: Float64Array; sketchDim: number; outDim: number };
 
 /**
  * Native half of a feature map: an immutable seeded map of n inputs (rows or images) to n x features.

@@ -320,7 +320,7 @@ export class LeverageSelection extends FeatureMap {
     yield poolTransform(this.map, input.slice(0, n), this.kernel, phi, async);
     const scores = new Float64Array(M);
     const status = new Float64Array(2);
-    yield native().ridgeLeverage(phi, n, M, this.lambda, scores, status, async);
+    yield native().ridgeLeverage({ phi, n, m: M, lambdaRel: this.lambda, scores, status }, async);
     if (status[0] !== 0) {
       throw new RangeError(`LeverageSelection.fit: the Gram matrix plus lambda is not positive definite (pivot ${status[0]}); use a larger lambda`);
     }
@@ -399,7 +399,9 @@ export class LeverageSelection extends FeatureMap {
     for (let b = 0; b < n; b += rows) {
       const e = Math.min(n, b + rows);
       yield poolTransform(this.map, input.slice(b, e), this.kernel, pool.subarray(0, (e - b) * M), async);
-      native().gatherColumns(pool.subarray(0, (e - b) * M), e - b, M, columns, scales, this.normalize, out.subarray(b * k, e * k));
+      native().gatherColumns({
+        pool: pool.subarray(0, (e - b) * M), rows: e - b, poolFeatures: M, columns, scales, normalize: this.normalize, out: out.subarray(b * k, e * k),
+      });
     }
   }
 

@@ -113,7 +113,7 @@ abstract class RegularizedSolver {
     if (this.lambdaValue === undefined) this.lambdaValue = 1e-6 * this.meanDiagonal(a);
     const w = new Float64Array(this.dim * this.outputs);
     const status = new Float64Array(2);
-    yield native().ridgeSolve(a, this.dim, b, this.outputs, this.lambdaValue, w, status, async);
+    yield native().ridgeSolve({ gram: a, m: this.dim, rhs: b, k: this.outputs, lambda: this.lambdaValue, weights: w, status }, async);
     const [info, rcond] = status;
     if (info !== 0) {
       throw new RangeError(
@@ -183,13 +183,13 @@ abstract class RegularizedSolver {
     const evals = new Float64Array(m);
     const vt = new Float64Array(m * m);
     const status = new Float64Array(1);
-    yield native().symmetricEigh(a, m, evals, vt, status, async);
+    yield native().symmetricEigh({ matrix: a, m, eigenvalues: evals, eigenvectors: vt, status }, async);
     if (status[0] !== 0) throw new RangeError(`eigendecomposition failed to converge (info ${status[0]})`);
     // C = V^T B, Q = M V (validation rows in the eigenbasis).
     const c = new Float64Array(m * k);
-    yield native().gemm(false, false, m, k, m, 1, vt, m, b, k, 0, c, k, async);
+    yield native().gemm({ transA: false, transB: false, m, n: k, k: m, alpha: 1, a: vt, lda: m, b, ldb: k, beta: 0, c, ldc: k }, async);
     const q = new Float64Array(rows * m);
-    yield native().gemm(false, true, rows, m, m, 1, val, m, vt, m, 0, q, m, async);
+    yield native().gemm({ transA: false, transB: true, m: rows, n: m, k: m, alpha: 1, a: val, lda: m, b: vt, ldb: m, beta: 0, c: q, ldc: m }, async);
     const scaled = new Float64Array(m * k);
     const emax = Math.max(evals[m - 1], 0);
     return function* (lambda: number): Generator<Promise<void> | undefined, boolean> {
@@ -201,7 +201,7 @@ abstract class RegularizedSolver {
         const d = Math.max(evals[j], 0) + lambda;
         for (let t = 0; t < k; t++) scaled[j * k + t] = c[j * k + t] / d;
       }
-      yield native().gemm(false, false, rows, k, m, 1, q, m, scaled, k, 0, pred, k, async);
+      yield native().gemm({ transA: false, transB: false, m: rows, n: k, k: m, alpha: 1, a: q, lda: m, b: scaled, ldb: k, beta: 0, c: pred, ldc: k }, async);
       return true;
     };
   }
@@ -212,9 +212,9 @@ abstract class RegularizedSolver {
     const w = new Float64Array(m * k);
     const status = new Float64Array(2);
     return function* (lambda: number): Generator<Promise<void> | undefined, boolean> {
-      yield native().ridgeSolve(a, m, b, k, lambda, w, status, async);
+      yield native().ridgeSolve({ gram: a, m, rhs: b, k, lambda, weights: w, status }, async);
       if (status[0] !== 0 || status[1] < MIN_RCOND) return false;
-      yield native().gemm(false, false, rows, k, m, 1, val, m, w, k, 0, pred, k, async);
+      yield native().gemm({ transA: false, transB: false, m: rows, n: k, k: m, alpha: 1, a: val, lda: m, b: w, ldb: k, beta: 0, c: pred, ldc: k }, async);
       return true;
     };
   }
@@ -225,7 +225,8 @@ abstract class RegularizedSolver {
     const w = this.weights as Float64Array;
     const m64 = mat.data instanceof Float64Array ? mat.data : Float64Array.from(mat.data);
     const out = new Float64Array(mat.rows * this.outputs);
-    yield native().gemm(false, false, mat.rows, this.outputs, this.dim, 1, m64, this.dim, w, this.outputs, 0, out, this.outputs, async);
+    const outputs = this.outputs, dim = this.dim;
+    yield native().gemm({ transA: false, transB: false, m: mat.rows, n: outputs, k: dim, alpha: 1, a: m64, lda: dim, b: w, ldb: outputs, beta: 0, c: out, ldc: outputs }, async);
     return toNdarray(out, mat.rows, this.outputs);
   }
 
@@ -336,7 +337,7 @@ export class RidgeRegression extends RegularizedSolver {
       this.rhs = new Float64Array(this.dim * this.outputs);
     }
     this.weights = null;
-    yield native().gramAccumulate(phi.data, phi.rows, phi.cols, y.data, y.cols, this.gram, this.rhs, async);
+    yield native().gramAccumulate({ phi: phi.data, n: phi.rows, m: phi.cols, y: y.data, k: y.cols, gram: this.gram, rhs: this.rhs }, async);
     this.rowsSeen += phi.rows;
   }
 

@@ -37,7 +37,7 @@ import {
   toNdarray,
   type DType,
 } from '../core/arrays.js';
-import { native, type FloatArray } from '../core/native.js';
+import { native, type FloatArray, type NativeSketchPrimitive } from '../core/native.js';
 import type { CsrMatrixLike, MatrixLike } from '../core/inputs.js';
 
 export type ArcCosKernelName = 'k0' | 'k1';
@@ -129,18 +129,10 @@ function input(name: string, X: unknown): Input {
   return x;
 }
 
-function run(
-  kind: 'fwht' | 'countsketch' | 'srht' | 'tensorsrht' | 'polysketch' | 'polykernel',
-  x: Input,
-  width: number,
-  args: { seed: number; outDim: number; degree: number; coeffs: Float64Array | null; y?: FloatArray; yCols?: number },
-): NdArray<FloatArray> {
-  checkMemory(`${kind}: a ${x.rows} x ${width} result`, x.rows * width * elementBytes(x.dtype), DEFAULT_MEMORY_LIMIT);
+function run(x: Input, width: number, primitive: NativeSketchPrimitive<FloatArray>): NdArray<FloatArray> {
+  checkMemory(`${primitive.kind}: a ${x.rows} x ${width} result`, x.rows * width * elementBytes(x.dtype), DEFAULT_MEMORY_LIMIT);
   const out = allocate(x.dtype, x.rows * width);
-  native().sketchPrimitive(
-    kind, args.seed, x.cols, args.outDim, args.degree, args.coeffs, x.data, x.rows, x.indptr, x.indices,
-    args.y ?? null, args.yCols ?? 0, out,
-  );
+  native().sketchPrimitive({ ...primitive, x: x.data, n: x.rows, inDim: x.cols, indptr: x.indptr, indices: x.indices, out });
   return toNdarray(out, x.rows, width);
 }
 
@@ -148,7 +140,7 @@ function run(
 export function walshHadamard(X: MatrixLike): NdArray<FloatArray> {
   const x = toMatrix('X', X);
   if (x.cols < 1 || (x.cols & (x.cols - 1)) !== 0) throw new RangeError(`X must have a power-of-two number of columns, got ${x.cols}`);
-  return run('fwht', { ...x, indptr: null, indices: null }, x.cols, { seed: 0, outDim: 0, degree: 0, coeffs: null });
+  return run({ ...x, indptr: null, indices: null }, x.cols, { kind: 'fwht' });
 }
 
 /** CountSketch of each row of X to outDim entries. */
@@ -156,7 +148,7 @@ export function countSketch(X: MatrixLike | CsrMatrixLike, options: { outDim: nu
   const opts = checkOptions('countSketch options', options, ['outDim', 'seed']);
   const outDim = intOption('outDim', opts.outDim, 1, MAX_SKETCH_DIM);
   const x = input('X', X);
-  return run('countsketch', x, outDim, { seed: seedOption('seed', opts.seed), outDim, degree: 0, coeffs: null });
+  return run(x, outDim, { kind: 'countsketch', seed: seedOption('seed', opts.seed), outDim });
 }
 
 /** SRHT of each row of X to outDim entries. */
@@ -164,7 +156,7 @@ export function srht(X: MatrixLike | CsrMatrixLike, options: { outDim: number; s
   const opts = checkOptions('srht options', options, ['outDim', 'seed']);
   const outDim = intOption('outDim', opts.outDim, 1, MAX_SKETCH_DIM);
   const x = input('X', X);
-  return run('srht', x, outDim, { seed: seedOption('seed', opts.seed), outDim, degree: 0, coeffs: null });
+  return run(x, outDim, { kind: 'srht', seed: seedOption('seed', opts.seed), outDim });
 }
 
 /** TensorSRHT of row i of X with row i of Y (dense), outDim entries each. */
@@ -175,7 +167,7 @@ export function tensorSrht(X: MatrixLike | CsrMatrixLike, Y: MatrixLike, options
   const y = toMatrix('Y', Y, { dtype: x.dtype });
   if (y.rows !== x.rows) throw new RangeError(`Y must have as many rows as X (${x.rows}), got ${y.rows}`);
   if (y.cols < 1) throw new RangeError('Y must have at least one column');
-  return run('tensorsrht', x, outDim, { seed: seedOption('seed', opts.seed), outDim, degree: 0, coeffs: null, y: y.data, yCols: y.cols });
+  return run(x, outDim, { kind: 'tensorsrht', seed: seedOption('seed', opts.seed), outDim, y: y.data, inDimY: y.cols });
 }
 
 /**
@@ -188,7 +180,7 @@ export function polySketch(X: MatrixLike | CsrMatrixLike, options: { degree: num
   if ((degree & (degree - 1)) !== 0) throw new RangeError(`degree must be a power of two, got ${degree}`);
   const sketchDim = intOption('sketchDim', opts.sketchDim, 1, MAX_SKETCH_DIM);
   const x = input('X', X);
-  return run('polysketch', x, degree * sketchDim, { seed: seedOption('seed', opts.seed), outDim: sketchDim, degree, coeffs: null });
+  return run(x, degree * sketchDim, { kind: 'polysketch', seed: seedOption('seed', opts.seed), degree, sketchDim });
 }
 
 /**
@@ -215,6 +207,5 @@ export function polyKernelSketch(
   const outDim = opts.outDim === undefined ? 0 : intOption('outDim', opts.outDim, 0, MAX_SKETCH_DIM);
   const x = input('X', X);
   const width = outDim > 0 ? outDim : native().polyKernelPackedDim(x.cols, sketchDim, coeffs);
-  // The sketch dimension travels in the degree slot of the native call.
-  return run('polykernel', x, width, { seed: seedOption('seed', opts.seed), outDim, degree: sketchDim, coeffs });
+  return run(x, width, { kind: 'polykernel', seed: seedOption('seed', opts.seed), coefficients: coeffs, sketchDim, outDim });
 }

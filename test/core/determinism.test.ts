@@ -53,7 +53,7 @@ describe('the core GEMM: each element is one FMA chain over k, wherever it sits'
           // op(A) rows s..e: rows of A, or columns of A (lda stays m) when transposed.
           const sub = ta ? a.subarray(s) : a.subarray(s * k);
           const part = dtype === 'float32' ? new Float32Array(rows * cols) : new Float64Array(rows * cols);
-          native().gemm(ta, tb, rows, cols, k, 1, sub, ta ? m : k, b, tb ? k : cols, 0, part, cols, false);
+          native().gemm({ transA: ta, transB: tb, m: rows, n: cols, k, alpha: 1, a: sub, lda: ta ? m : k, b, ldb: tb ? k : cols, beta: 0, c: part, ldc: cols }, false);
           expect(bitsEqual(part, c.subarray(s * cols, e * cols)), `${dtype} ${ta ? 'T' : 'N'}${tb ? 'T' : 'N'} rows ${s}..${e}`).toBe(true);
         }
       }
@@ -66,7 +66,7 @@ describe('the core GEMM: each element is one FMA chain over k, wherever it sits'
       const { a, b, c } = coreGemm(true, false, m, cols, k, dtype);
       const acc = dtype === 'float32' ? new Float32Array(m * cols) : new Float64Array(m * cols);
       for (const [s, e] of [[0, 3], [3, 517], [517, 1000]]) {
-        native().gemm(true, false, m, cols, e - s, 1, a.subarray(s * m), m, b.subarray(s * cols), cols, 1, acc, cols, false);
+        native().gemm({ transA: true, transB: false, m, n: cols, k: e - s, alpha: 1, a: a.subarray(s * m), lda: m, b: b.subarray(s * cols), ldb: cols, beta: 1, c: acc, ldc: cols }, false);
       }
       expect(bitsEqual(acc, c)).toBe(true);
     }
@@ -105,7 +105,7 @@ describe('the core GEMM: each element is one FMA chain over k, wherever it sits'
     const { a, b, c } = coreGemm(false, false, m, cols, k, 'float64');
     const out = gemmOperand(m * cols, 9, 'float64');
     const before = Float64Array.from(out);
-    native().gemm(false, false, m, cols, k, 0.5, a, k, b, cols, -2, out, cols, false);
+    native().gemm({ transA: false, transB: false, m, n: cols, k, alpha: 0.5, a, lda: k, b, ldb: cols, beta: -2, c: out, ldc: cols }, false);
     for (let i = 0; i < out.length; i++) expect(out[i]).toBe(0.5 * c[i] + -2 * before[i]);
   });
 });

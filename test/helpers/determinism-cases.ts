@@ -48,7 +48,7 @@ export function gemmOperand(len: number, seed: number, dtype: 'float32' | 'float
 export function coreGemm(ta: boolean, tb: boolean, m: number, nn: number, k: number, dtype: 'float32' | 'float64', seed = 1) {
   const a = gemmOperand(m * k, seed, dtype), b = gemmOperand(k * nn, seed + 1, dtype);
   const c = dtype === 'float32' ? new Float32Array(m * nn) : new Float64Array(m * nn);
-  native().gemm(ta, tb, m, nn, k, 1, a, ta ? m : k, b, tb ? k : nn, 0, c, nn, false);
+  native().gemm({ transA: ta, transB: tb, m, n: nn, k, alpha: 1, a, lda: ta ? m : k, b, ldb: tb ? k : nn, beta: 0, c, ldc: nn }, false);
   return { a, b, c };
 }
 
@@ -95,7 +95,7 @@ export function summary(): Summary {
   // Predictions use the LAPACK-solved weights, so only the statistics are compared bit for bit.
   const { phi, f, model, condition } = ridgeCase();
   const gram = new Float64Array(f * f);
-  native().gramAccumulate(Float64Array.from(phi), n, f, null, 0, gram, null, false);
+  native().gramAccumulate({ phi: Float64Array.from(phi), n, m: f, y: null, k: 0, gram, rhs: null }, false);
   exact.ridgeGram = hash(gram);
   const pool = new NTKSketch({ inputDim: d, depth: 2, features: 512, seed: 3, exactCopies: false });
   const kept = new LeverageSelection({ map: pool, features: 128, seed: 5 }).fitSync(mat(X32.subarray(0, 200 * d), 200, d));

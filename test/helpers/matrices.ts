@@ -11,7 +11,7 @@ export const mat = (data: Float32Array | Float64Array | number[], rows: number, 
 export function gram(phi: Float32Array | Float64Array, n: number, m: number): Float64Array {
   const p = Float64Array.from(phi);
   const g = new Float64Array(n * n);
-  native().gemm(false, true, n, n, m, 1, p, m, p, m, 0, g, n, false);
+  native().gemm({ transA: false, transB: true, m: n, n, k: m, alpha: 1, a: p, lda: m, b: p, ldb: m, beta: 0, c: g, ldc: n }, false);
   return g;
 }
 

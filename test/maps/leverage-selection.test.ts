@@ -12,7 +12,7 @@ import { bitsEqual, mat, relFrobenius } from '../helpers/matrices.js';
 /** A x B^T for row-major A (n x k), B (m x k), in float64 through BLAS. */
 function abt(a: Float64Array, n: number, b: Float64Array, m: number, k: number): Float64Array {
   const c = new Float64Array(n * m);
-  native().gemm(false, true, n, m, k, 1, a, k, b, k, 0, c, m, false);
+  native().gemm({ transA: false, transB: true, m: n, n: m, k, alpha: 1, a, lda: k, b, ldb: k, beta: 0, c, ldc: m }, false);
   return c;
 }
 
@@ -64,7 +64,7 @@ describe('ridgeLeverage (native)', () => {
       const phi = randomMatrix(n, m, 3);
       const ref = referenceScores(phi, n, m, lambdaRel);
       const scores = new Float64Array(m), status = new Float64Array(2);
-      native().ridgeLeverage(phi, n, m, lambdaRel, scores, status, false);
+      native().ridgeLeverage({ phi, n, m, lambdaRel, scores, status }, false);
       expect(status[0]).toBe(0);
       expect(status[1]).toBeCloseTo(ref.lambda, 12);
       for (let j = 0; j < m; j++) expect(Math.abs(scores[j] - ref.scores[j])).toBeLessThan(1e-10 * Math.max(1, ref.scores[j]));
@@ -75,7 +75,7 @@ describe('ridgeLeverage (native)', () => {
       expect(Math.max(...scores)).toBeLessThan(1);
       const phi32 = Float32Array.from(phi);
       const ref32 = referenceScores(phi32, n, m, lambdaRel);
-      native().ridgeLeverage(phi32, n, m, lambdaRel, scores, status, false);
+      native().ridgeLeverage({ phi: phi32, n, m, lambdaRel, scores, status }, false);
       for (let j = 0; j < m; j++) expect(Math.abs(scores[j] - ref32.scores[j])).toBeLessThan(1e-10 * Math.max(1, ref32.scores[j]));
     }
   });
@@ -86,7 +86,7 @@ describe('ridgeLeverage (native)', () => {
     const ref = referenceScores(phi, n, m, 1e-2);
     const run = () => {
       const s = new Float64Array(m), st = new Float64Array(2);
-      native().ridgeLeverage(phi, n, m, 1e-2, s, st, false);
+      native().ridgeLeverage({ phi, n, m, lambdaRel: 1e-2, scores: s, status: st }, false);
       return s;
     };
     const two = run();
@@ -100,10 +100,10 @@ describe('ridgeLeverage (native)', () => {
     expect(bitsEqual(one, two)).toBe(true);
     for (let j = 0; j < m; j += 97) expect(two[j]).toBeCloseTo(ref.scores[j], 10);
     const async = new Float64Array(m), st = new Float64Array(2);
-    await native().ridgeLeverage(phi, n, m, 1e-2, async, st, true);
+    await native().ridgeLeverage({ phi, n, m, lambdaRel: 1e-2, scores: async, status: st }, true);
     expect(bitsEqual(async, two)).toBe(true);
     const zeros = new Float64Array(m).fill(7);
-    native().ridgeLeverage(new Float64Array(n * m), n, m, 1e-2, zeros, st, false);
+    native().ridgeLeverage({ phi: new Float64Array(n * m), n, m, lambdaRel: 1e-2, scores: zeros, status: st }, false);
     expect(zeros.every((v) => v === 0)).toBe(true);
   });
 });
@@ -181,7 +181,7 @@ describe('column draw', () => {
     const n = 12, M = 60, k = 15;
     const phi = randomMatrix(n, M, 8);
     const scores = new Float64Array(M), st = new Float64Array(2);
-    native().ridgeLeverage(phi, n, M, 1e-2, scores, st, false);
+    native().ridgeLeverage({ phi, n, m: M, lambdaRel: 1e-2, scores, status: st }, false);
     const pi = inclusionProbabilities(scores, k);
     const full = abt(phi, n, phi, n, M);
     const mean = new Float64Array(n * n), plain = new Float64Array(n * n);
@@ -222,16 +222,16 @@ describe('LeverageSelection', () => {
     const a = Float64Array.from(K);
     for (let i = 0; i < m; i++) a[i * m + i] += lam;
     const ev = new Float64Array(m), vt = new Float64Array(m * m), st = new Float64Array(1);
-    native().symmetricEigh(a, m, ev, vt, st, false);
+    native().symmetricEigh({ matrix: a, m, eigenvalues: ev, eigenvectors: vt, status: st }, false);
     const w = new Float64Array(m * m);
     for (let r = 0; r < m; r++) for (let i = 0; i < m; i++) w[r * m + i] = vt[r * m + i] / Math.sqrt(ev[r]);
     const b = Float64Array.from(Kt);
     for (let i = 0; i < m; i++) b[i * m + i] += lam;
     const wb = new Float64Array(m * m), c = new Float64Array(m * m);
-    native().gemm(false, false, m, m, m, 1, w, m, b, m, 0, wb, m, false);
-    native().gemm(false, true, m, m, m, 1, wb, m, w, m, 0, c, m, false);
+    native().gemm({ transA: false, transB: false, m, n: m, k: m, alpha: 1, a: w, lda: m, b, ldb: m, beta: 0, c: wb, ldc: m }, false);
+    native().gemm({ transA: false, transB: true, m, n: m, k: m, alpha: 1, a: wb, lda: m, b: w, ldb: m, beta: 0, c, ldc: m }, false);
     const e = new Float64Array(m);
-    native().symmetricEigh(c, m, e, new Float64Array(m * m), st, false);
+    native().symmetricEigh({ matrix: c, m, eigenvalues: e, eigenvectors: new Float64Array(m * m), status: st }, false);
     return Math.max(1 - e[0], e[m - 1] - 1);
   }
 
