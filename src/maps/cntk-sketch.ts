@@ -316,7 +316,7 @@ export class CNTKSketch extends FeatureMap {
       this.memoryLimit,
     );
     const out = target ?? allocate(this.dtype, images.count * this.features);
-    return { count: images.count, out, run: (async) => this.map.transform(images.data, images.count, out, kernel, async) };
+    return { count: images.count, out, run: (async) => this.map.transform({ x: images.data, n: images.count, out, kernel }, async) };
   }
 
   private shapeError(shape: readonly unknown[]): never {

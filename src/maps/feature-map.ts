@@ -19,7 +19,7 @@ import {
   type MatrixLike,
 } from '../core/arrays.js';
 import type { RowsLike } from '../core/inputs.js';
-import type { FloatArray, NativeFeatureMap, NativeRowFeatureMap } from '../core/native.js';
+import type { FloatArray, NativeFeatureMap } from '../core/native.js';
 import type { PolynomialApproximation } from '../sketches/primitives.js';
 
 export type FeatureKernel = 'ntk' | 'nngp';
@@ -286,13 +286,13 @@ export function noWork(async: boolean): Promise<void> | undefined {
 
 /** The batch that runs a native row map over `rows` into `out` (on the GPU: NTKSketch only). */
 export function rowBatch(
-  map: NativeRowFeatureMap, rows: Rows, out: FloatArray, kernel: FeatureKernel,
+  map: NativeFeatureMap, rows: Rows, out: FloatArray, kernel: FeatureKernel,
 ): TransformBatch {
   const n = rows.x.rows;
   const run = (async: boolean) => {
     if (n === 0) return noWork(async);
-    if (rows.sparse) return map.transformCsr(rows.x.indptr, rows.x.indices, rows.x.data, n, out, kernel, async);
-    return map.transform(rows.x.data, n, out, kernel, async);
+    if (rows.sparse) return map.transform({ indptr: rows.x.indptr, indices: rows.x.indices, values: rows.x.data, n, out, kernel }, async);
+    return map.transform({ x: rows.x.data, n, out, kernel }, async);
   };
   return { count: n, out, run };
 }

@@ -288,7 +288,7 @@ export class NTKSketch extends FeatureMap {
   override keptColumns(columns: Int32Array, scales: Float64Array, kernel: FeatureKernel, normalize: boolean): KeptColumns | null {
     if (!normalize) return null;
     this.requireLive('keptColumns');
-    const map = new (native().NtkSketchMap)({ ...this.nativeOptions(), kept: { rows: columns, scales, kernel } });
+    const map = new (native().NtkSketchMap)({ pool: this.map, kept: { rows: columns, scales, kernel } });
     return {
       batch: (fn, X, out, memoryLimit) => this.rowsBatch(fn, map, columns.length, X, out, kernel, 'cpu', memoryLimit),
       dispose: () => map.dispose(),
