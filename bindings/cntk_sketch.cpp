@@ -1,7 +1,7 @@
 // CntkSketchMap: the native half of the CNTKSketch class.
 //   new CntkSketchMap({ channels, height, width, depth, filterSize, padding: 'valid' | 'same', features, sketchDim,
 //                       seed, dtype, k1: Float64Array[], k0: Float64Array[], renormalise?: true })
-//   .transform(x, n, out, kernel, async)
+//   .transform({ x, n, out, kernel }, async)     dense images only: CSR arguments are a TypeError
 //   .dispose(): drops the parameters (running jobs keep theirs)
 //   .info() -> { parameterBytes, workspaceBytes: { ntk, nngp }, outHeight, outWidth }
 // cntkSketchPolynomial(kernel, approximation, degree, layer) -> Float64Array
@@ -22,16 +22,11 @@ namespace ntk_bindings {
 
 namespace {
 
-class CntkSketchMap : public Napi::ObjectWrap<CntkSketchMap> {
+class CntkSketchMap : public FeatureMapBinding<CntkSketchMap, ntk::CntkSketch> {
  public:
-  static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "CntkSketchMap",
-                       {InstanceMethod("transform", &CntkSketchMap::Transform),
-                        InstanceMethod("info", &CntkSketchMap::Info),
-                        InstanceMethod("dispose", &CntkSketchMap::Dispose)});
-  }
+  static Napi::Function Define(Napi::Env env) { return define(env, "CntkSketchMap", {}); }
 
-  explicit CntkSketchMap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CntkSketchMap>(info) {
+  explicit CntkSketchMap(const Napi::CallbackInfo& info) : FeatureMapBinding(info) {
     Napi::Env env = info.Env();
     const Options o(info, 0, "CntkSketchMap");
     ntk::CntkSketchConfig c;
@@ -58,34 +53,17 @@ class CntkSketchMap : public Napi::ObjectWrap<CntkSketchMap> {
   }
 
  private:
-  Napi::Value Dispose(const Napi::CallbackInfo& info) {
-    map_.dispose(info.Env());
-    return info.Env().Undefined();
-  }
+  friend FeatureMapBinding;
 
-  Napi::Value Transform(const Napi::CallbackInfo& info) {
-    return map_.visit([&](auto map) {
-      const ntk::CntkSketchConfig& c = map->config();
-      return transform_dense(info, map, c.channels * c.height * c.width);
-    });
+  template <typename T>
+  void add_info(Napi::Object& o, const ntk::CntkSketch<T>& map) const {
+    Napi::Object ws = Napi::Object::New(o.Env());
+    ws.Set("ntk", static_cast<double>(map.workspace_bytes(ntk::FeatureKernel::Ntk)));
+    ws.Set("nngp", static_cast<double>(map.workspace_bytes(ntk::FeatureKernel::Nngp)));
+    o.Set("outHeight", static_cast<double>(map.grid_rows(map.config().depth)));
+    o.Set("outWidth", static_cast<double>(map.grid_cols(map.config().depth)));
+    o.Set("workspaceBytes", ws);
   }
-
-  Napi::Value Info(const Napi::CallbackInfo& info) {
-    return map_.visit([&](auto map) {
-      Napi::Env env = info.Env();
-      Napi::Object o = Napi::Object::New(env);
-      Napi::Object ws = Napi::Object::New(env);
-      o.Set("parameterBytes", static_cast<double>(map->parameter_bytes()));
-      ws.Set("ntk", static_cast<double>(map->workspace_bytes(ntk::FeatureKernel::Ntk)));
-      ws.Set("nngp", static_cast<double>(map->workspace_bytes(ntk::FeatureKernel::Nngp)));
-      o.Set("outHeight", static_cast<double>(map->grid_rows(map->config().depth)));
-      o.Set("outWidth", static_cast<double>(map->grid_cols(map->config().depth)));
-      o.Set("workspaceBytes", ws);
-      return o;
-    });
-  }
-
-  TypedMap<ntk::CntkSketch> map_;
 };
 
 /// cntkSketchPolynomial(kernel 'k0' | 'k1', approximation 'taylor' | 'nnls', degree, layer) -> Float64Array

@@ -1,6 +1,11 @@
 // What the bindings of the feature maps (NtkSketchMap, NtkRandomFeaturesMap,
-// CntkSketchMap) share: argument parsing, and transform calls that run as
-// jobs on the map in the float32 or float64 form it was built in.
+// CntkSketchMap) share: one base class (FeatureMapBinding) with transform,
+// info and dispose, whose transforms run as jobs through the ntk::FeatureMap
+// interface on the map of the float32 or float64 form it was built in (the
+// CPU map, or a copy of it that runs elsewhere, such as NTKSketch's GPU copy).
+//
+//   transform({ x, n, out, kernel }, async)                          dense rows
+//   transform({ indptr, indices, values, n, out, kernel }, async)    CSR rows (maps that read them)
 //
 // A transform job takes X in either float dtype and checks it itself, so that
 // the JavaScript layer neither converts nor scans it on its own thread:
@@ -10,10 +15,11 @@
 //   2. a fresh result array (allocate() in arrays.ts, markFreshResult) is
 //      prefaulted in bulk, in parallel (result_memory.hpp);
 //   3. X of the map's dtype is transformed in place; X of the other dtype is
-//      converted in chunks of rows into a scratch buffer, each chunk
-//      transformed into its rows of out. Every map gives bit-identical
-//      features for any split of the rows into calls, so the chunks change
-//      nothing but the memory used: a few MiB instead of a converted copy of X.
+//      converted in chunks of rows (FeatureMap::preferred_chunk_bytes) into a
+//      scratch buffer, each chunk transformed into its rows of out. Every map
+//      gives bit-identical features for any split of the rows into calls, so
+//      the chunks change nothing but the memory used: a few MiB instead of a
+//      converted copy of X.
 #pragma once
 
 #include <napi.h>
@@ -23,6 +29,7 @@
 #include <cmath>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -35,7 +42,9 @@
 #include "common/aligned_buffer.hpp"
 #include "common/threads.hpp"
 #include "maps/feature_kernel.hpp"
+#include "maps/feature_map.hpp"
 #include "job.hpp"
+#include "options.hpp"
 #include "result_memory.hpp"
 
 namespace ntk_bindings {
@@ -47,9 +56,23 @@ inline ntk::FeatureKernel kernel_arg(const Napi::Value& v) {
   throw Napi::RangeError::New(v.Env(), "kernel must be 'ntk' or 'nngp'");
 }
 
-/// An immutable native map Map<float> or Map<double>, shared with running
-/// jobs (shared_ptr) so that an async job keeps it alive even if the
-/// JavaScript object is collected meanwhile.
+/// make() (a shared_ptr to a new map), its errors as RangeErrors (out of
+/// memory: `out_of_memory` when given).
+template <typename F>
+auto construct_map(Napi::Env env, F&& make, const char* out_of_memory = nullptr) {
+  try {
+    return make();
+  } catch (const std::bad_alloc& e) {
+    throw Napi::RangeError::New(env, out_of_memory ? out_of_memory : e.what());
+  } catch (const std::exception& e) {
+    throw Napi::RangeError::New(env, e.what());
+  }
+}
+
+/// An immutable native map Map<float> or Map<double>, and the FeatureMap
+/// that runs its transforms (the map itself unless run_on gave a copy),
+/// shared with running jobs (shared_ptr) so that an async job keeps them
+/// alive even if the JavaScript object is disposed or collected meanwhile.
 ///
 /// The map's parameter bytes are reported to V8 as external memory: a small
 /// JavaScript object holding hundreds of MiB of weights must count as such,
@@ -75,42 +98,77 @@ class TypedMap {
     reported_ = bytes;
   }
 
-  /// Builds the map; its errors become RangeErrors (out of memory: `out_of_memory` when given).
+  /// Builds the map from its config; its errors become RangeErrors.
   template <typename Config>
   void build(Napi::Env env, DType dtype, const Config& config, const char* out_of_memory = nullptr) {
-    try {
-      if (dtype == DType::Float32)
-        f32_ = std::make_shared<const Map<float>>(config);
-      else
-        f64_ = std::make_shared<const Map<double>>(config);
-    } catch (const std::bad_alloc& e) {
-      throw Napi::RangeError::New(env, out_of_memory ? out_of_memory : e.what());
-    } catch (const std::exception& e) {
-      throw Napi::RangeError::New(env, e.what());
-    }
-    env_ = env;
-    visit([&](const auto& map) { track(env, map->parameter_bytes()); });
+    if (dtype == DType::Float32)
+      adopt(env, construct_map(env, [&] { return std::make_shared<const Map<float>>(config); }, out_of_memory));
+    else
+      adopt(env, construct_map(env, [&] { return std::make_shared<const Map<double>>(config); }, out_of_memory));
   }
+
+  /// Holds a map built elsewhere; it runs its own transforms.
+  template <typename T>
+  void adopt(Napi::Env env, std::shared_ptr<const Map<T>> map) {
+    track(env, map->parameter_bytes());
+    slot<T>().runner = map;
+    slot<T>().map = std::move(map);
+  }
+
+  /// Transforms of the form built run on `runner` (a copy of the map elsewhere) from now on.
+  template <typename T>
+  void run_on(std::shared_ptr<const ntk::FeatureMap<T>> runner) {
+    slot<T>().runner = std::move(runner);
+  }
+
+  bool live() const { return f32_.map || f64_.map; }
 
   /// f(map) with the shared_ptr of the form that was built; throws once
   /// disposed (the TypeScript layer refuses such calls first).
   template <typename F>
   decltype(auto) visit(F&& f) const {
-    if (!f32_ && !f64_) throw Napi::Error::New(Napi::Env(env_), "the map has been disposed");
-    return f32_ ? f(f32_) : f(f64_);
+    if (!live()) throw Napi::Error::New(Napi::Env(env_), "the map has been disposed");
+    return f32_.map ? f(f32_.map) : f(f64_.map);
   }
 
-  /// Drops this object's reference to the map (jobs still running hold
-  /// their own) and reports the memory as released.
+  /// The FeatureMap that runs the transforms of the form T (call within visit).
+  template <typename T>
+  std::shared_ptr<const ntk::FeatureMap<T>> runner() const {
+    return slot<T>().runner;
+  }
+
+  /// Parameter bytes of a runner that is not the map itself (a device copy), else 0.
+  template <typename T>
+  int64_t runner_bytes() const {
+    const Slot<T>& s = slot<T>();
+    return s.runner && s.runner.get() != s.map.get() ? s.runner->parameter_bytes() : 0;
+  }
+
+  /// Drops this object's references (jobs still running hold their own)
+  /// and reports the memory as released.
   void dispose(Napi::Env env) {
-    f32_.reset();
-    f64_.reset();
+    f32_ = Slot<float>();
+    f64_ = Slot<double>();
     track(env, 0);
   }
 
  private:
-  std::shared_ptr<const Map<float>> f32_;
-  std::shared_ptr<const Map<double>> f64_;
+  template <typename T>
+  struct Slot {
+    std::shared_ptr<const Map<T>> map;
+    std::shared_ptr<const ntk::FeatureMap<T>> runner;
+  };
+  template <typename T>
+  Slot<T>& slot() {
+    if constexpr (std::is_same_v<T, float>) return f32_; else return f64_;
+  }
+  template <typename T>
+  const Slot<T>& slot() const {
+    if constexpr (std::is_same_v<T, float>) return f32_; else return f64_;
+  }
+
+  Slot<float> f32_;
+  Slot<double> f64_;
   napi_env env_ = nullptr;
   int64_t reported_ = 0;
 };
@@ -284,94 +342,138 @@ void for_converted_csr(const int32_t* indptr, const int32_t* indices, const S* v
 
 }  // namespace input_values
 
-/// Runs a map's own CPU transforms (the default of the calls below).
-struct CpuTransform {
-  /// Converted input per chunk (X of the other dtype): small enough to stay
-  /// around in the cache while its rows are transformed.
-  static constexpr int64_t kConvertChunkBytes = int64_t{4} << 20;
 
-  template <typename M, typename T>
-  void dense(const M& map, const T* x, int64_t n, T* out, ntk::FeatureKernel kernel) const {
-    map.transform(x, n, out, kernel);
-  }
-  template <typename M, typename T>
-  void csr(const M& map, const int32_t* indptr, const int32_t* indices, const T* values, int64_t n, T* out,
-           ntk::FeatureKernel kernel) const {
-    map.transform_csr(indptr, indices, values, n, out, kernel);
-  }
-};
+// ------------------------------------------------------------- transform calls
 
-/// transform(x, n, out, kernel, async): features of n dense inputs of `input_dim` values each,
-/// computed by run.dense(map, ...). x is a Float32Array or Float64Array whatever the map's dtype
-/// (see the notes at the top).
-template <typename T, template <typename> class Map, typename Run = CpuTransform>
-Napi::Value transform_dense(const Napi::CallbackInfo& info, std::shared_ptr<const Map<T>> map, int64_t input_dim,
-                            Run run = Run()) {
-  if (info.Length() < 5) throw Napi::TypeError::New(info.Env(), "transform: expected 5 arguments");
-  const int64_t n = size_arg(info[1], "n");
-  const DType xtype = dtype_of(info[0], "X");
-  const int64_t count = n * input_dim, f = map->features();
-  T* out = typed_data<T>(info[2], "out", n * f);
-  const ntk::FeatureKernel kernel = kernel_arg(info[3]);
-  const size_t out_bytes = static_cast<size_t>(n * f) * sizeof(T);
-  std::function<void()> job;
-  if (xtype == dtype_v<T>) {
-    const T* x = typed_data<T>(info[0], "X", count);
-    job = [=]() {
-      input_values::check_finite<T>(x, count, "X");
-      result_memory::prefault(out, out_bytes);
-      run.dense(*map, x, n, out, kernel);
-    };
-  } else {
-    const OtherFloat<T>* x = typed_data<OtherFloat<T>>(info[0], "X", count);
-    job = [=]() {
-      input_values::check_finite<T>(x, count, "X");
-      result_memory::prefault(out, out_bytes);
-      input_values::for_converted_rows<T>(x, n, input_dim, Run::kConvertChunkBytes,
+/// The job on n dense rows x of dtype S into out: check, prefault, transform
+/// (in converted chunks when S is not the map's T).
+template <typename T, typename S>
+std::function<void()> dense_job(std::shared_ptr<const ntk::FeatureMap<T>> map, const S* x, int64_t n, T* out,
+                                ntk::FeatureKernel kernel) {
+  return [=]() {
+    const int64_t d = map->input_dim(), f = map->features();
+    input_values::check_finite<T>(x, n * d, "X");
+    result_memory::prefault(out, static_cast<size_t>(n * f) * sizeof(T));
+    if constexpr (std::is_same_v<S, T>) {
+      map->transform(x, n, out, kernel);
+    } else {
+      input_values::for_converted_rows<T>(x, n, d, map->preferred_chunk_bytes(),
                                           [&](const T* rows, int64_t r0, int64_t m) {
-                                            run.dense(*map, rows, m, out + r0 * f, kernel);
+                                            map->transform(rows, m, out + r0 * f, kernel);
                                           });
-    };
-  }
-  return run_job(info.Env(), info[4].ToBoolean(), job, {info[0], info[2]});
+    }
+  };
 }
 
-/// transformCsr(indptr, indices, values, n, out, kernel, async): features of n CSR rows of `input_dim` columns;
-/// values of either float dtype, as X of transform_dense.
-template <typename T, template <typename> class Map, typename Run = CpuTransform>
-Napi::Value transform_csr(const Napi::CallbackInfo& info, std::shared_ptr<const Map<T>> map, int64_t input_dim,
-                          Run run = Run()) {
-  if (info.Length() < 7) throw Napi::TypeError::New(info.Env(), "transformCsr: expected 7 arguments");
-  const int64_t n = size_arg(info[3], "n");
+/// The same for n CSR rows with values of dtype S.
+template <typename T, typename S>
+std::function<void()> csr_job(std::shared_ptr<const ntk::FeatureMap<T>> map, const CsrStructure& csr, const S* values,
+                              int64_t n, T* out, ntk::FeatureKernel kernel) {
+  return [=]() {
+    const int64_t f = map->features();
+    input_values::check_finite<T>(values, csr.nnz, "X.data");
+    result_memory::prefault(out, static_cast<size_t>(n * f) * sizeof(T));
+    if constexpr (std::is_same_v<S, T>) {
+      map->transform_csr(csr.indptr, csr.indices, values, n, out, kernel);
+    } else {
+      input_values::for_converted_csr<T>(
+          csr.indptr, csr.indices, values, n, map->preferred_chunk_bytes(),
+          [&](const int32_t* indptr, const int32_t* indices, const T* v, int64_t r0, int64_t m) {
+            map->transform_csr(indptr, indices, v, m, out + r0 * f, kernel);
+          });
+    }
+  };
+}
+
+/// transform({ x, n, out, kernel } | { indptr, indices, values, n, out, kernel }, async) on `map`:
+/// features of n rows of map->input_dim() values, x / values of either float dtype.
+template <typename T>
+Napi::Value transform_call(const Options& o, bool async, std::shared_ptr<const ntk::FeatureMap<T>> map,
+                           ntk::FeatureKernel kernel) {
+  Napi::Env env = o.env();
+  const bool sparse = o.has("indptr");
+  if (sparse && !map->reads_csr())
+    throw Napi::TypeError::New(env, "transform: this map reads dense input only (no indptr, indices, values)");
+  const int64_t n = o.integer("n");
+  const Napi::Value vout = o.value("out");
+  T* out = typed_data<T>(vout, "out", n * map->features());
+  if (!sparse) {
+    const Napi::Value vx = o.value("x");
+    const int64_t count = n * map->input_dim();
+    const bool same = dtype_of(vx, "X") == dtype_v<T>;
+    auto job = same ? dense_job(map, typed_data<T>(vx, "X", count), n, out, kernel)
+                    : dense_job(map, typed_data<OtherFloat<T>>(vx, "X", count), n, out, kernel);
+    return run_job(env, async, job, {vx, vout});
+  }
   // The TypeScript layer has validated the structure; recheck what guards
   // memory (indices are read through) at O(nnz).
-  const CsrStructure csr = csr_structure(info[0], info[1], n, input_dim);
-  const DType vtype = dtype_of(info[2], "values");
-  const int64_t f = map->features();
-  T* out = typed_data<T>(info[4], "out", n * f);
-  const ntk::FeatureKernel kernel = kernel_arg(info[5]);
-  const size_t out_bytes = static_cast<size_t>(n * f) * sizeof(T);
-  std::function<void()> job;
-  if (vtype == dtype_v<T>) {
-    const T* values = typed_data<T>(info[2], "values", csr.nnz);
-    job = [=]() {
-      input_values::check_finite<T>(values, csr.nnz, "X.data");
-      result_memory::prefault(out, out_bytes);
-      run.csr(*map, csr.indptr, csr.indices, values, n, out, kernel);
-    };
-  } else {
-    const OtherFloat<T>* values = typed_data<OtherFloat<T>>(info[2], "values", csr.nnz);
-    job = [=]() {
-      input_values::check_finite<T>(values, csr.nnz, "X.data");
-      result_memory::prefault(out, out_bytes);
-      input_values::for_converted_csr<T>(
-          csr.indptr, csr.indices, values, n, Run::kConvertChunkBytes,
-          [&](const int32_t* indptr, const int32_t* indices, const T* v, int64_t r0, int64_t m) {
-            run.csr(*map, indptr, indices, v, m, out + r0 * f, kernel);
-          });
-    };
-  }
-  return run_job(info.Env(), info[6].ToBoolean(), job, {info[0], info[1], info[2], info[4]});
+  const Napi::Value vp = o.value("indptr"), vi = o.value("indices"), vv = o.value("values");
+  const CsrStructure csr = csr_structure(vp, vi, n, map->input_dim());
+  const bool same = dtype_of(vv, "values") == dtype_v<T>;
+  auto job = same ? csr_job(map, csr, typed_data<T>(vv, "values", csr.nnz), n, out, kernel)
+                  : csr_job(map, csr, typed_data<OtherFloat<T>>(vv, "values", csr.nnz), n, out, kernel);
+  return run_job(env, async, job, {vp, vi, vv, vout});
 }
+
+// ------------------------------------------------------------- the binding base
+
+/// The JavaScript class of a feature map (CRTP): transform, info and dispose
+/// for every map; Derived adds its constructor (options -> config, then
+/// map_.build) and its own methods, and may provide
+///   void before_transform(Napi::Env, const Map<T>&, ntk::FeatureKernel)   (refusals, accounting)
+///   void add_info(Napi::Object&, const Map<T>&) const                     (map-specific info fields)
+/// (templates over T; Derived befriends the base when they are private).
+template <typename Derived, template <typename> class Map>
+class FeatureMapBinding : public Napi::ObjectWrap<Derived> {
+ public:
+  using Wrap = Napi::ObjectWrap<Derived>;
+  using Method = typename Wrap::PropertyDescriptor;
+
+ protected:
+  explicit FeatureMapBinding(const Napi::CallbackInfo& info) : Wrap(info) {}
+
+  /// The class: transform, info and dispose, plus Derived's `methods`.
+  static Napi::Function define(Napi::Env env, const char* name, std::vector<Method> methods) {
+    using Callback = Napi::Value (Derived::*)(const Napi::CallbackInfo&);
+    methods.push_back(Wrap::InstanceMethod("transform", static_cast<Callback>(&FeatureMapBinding::Transform)));
+    methods.push_back(Wrap::InstanceMethod("info", static_cast<Callback>(&FeatureMapBinding::Info)));
+    methods.push_back(Wrap::InstanceMethod("dispose", static_cast<Callback>(&FeatureMapBinding::Dispose)));
+    return Wrap::DefineClass(env, name, methods);
+  }
+
+  // Defaults of Derived's hooks.
+  template <typename T>
+  void before_transform(Napi::Env, const Map<T>&, ntk::FeatureKernel) {}
+  template <typename T>
+  void add_info(Napi::Object&, const Map<T>&) const {}
+
+  TypedMap<Map> map_;
+
+ private:
+  Napi::Value Transform(const Napi::CallbackInfo& info) {
+    const Options o(info, 0, "transform");
+    const ntk::FeatureKernel kernel = o.kernel();
+    const bool async = info.Length() > 1 && info[1].ToBoolean();
+    return map_.visit([&](auto map) {
+      using T = typename std::decay_t<decltype(*map)>::Scalar;
+      static_cast<Derived*>(this)->before_transform(info.Env(), *map, kernel);
+      return transform_call<T>(o, async, map_.template runner<T>(), kernel);
+    });
+  }
+
+  Napi::Value Info(const Napi::CallbackInfo& info) {
+    return map_.visit([&](auto map) {
+      Napi::Object o = Napi::Object::New(info.Env());
+      o.Set("parameterBytes", static_cast<double>(map->parameter_bytes()));
+      static_cast<const Derived*>(this)->add_info(o, *map);
+      return o;
+    });
+  }
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    map_.dispose(info.Env());
+    return info.Env().Undefined();
+  }
+};
 
 }  // namespace ntk_bindings

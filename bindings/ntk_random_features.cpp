@@ -1,8 +1,7 @@
 // NtkRandomFeaturesMap: the native half of the NTKRandomFeatures class.
 //   new NtkRandomFeaturesMap({ inputDim, depth, features, stepFeatures, arcCosineFeatures, sketchFeatures,
 //                              seed, dtype, leverage?: false, normalize?: true, orthogonal?: false })
-//   .transform(x, n, out, kernel, async)
-//   .transformCsr(indptr, indices, values, n, out, kernel, async)
+//   .transform({ x, n, out, kernel } | { indptr, indices, values, n, out, kernel }, async)  (feature_map.hpp)
 //   .dispose(): drops the parameters (running jobs keep theirs)
 //   .info() -> { parameterBytes, nngpExtraBytes, finalSrht, callBytes: { ntkDense, ntkCsr, nngpDense, nngpCsr } }
 //               (callBytes: per call, block buffers plus per-thread scratch for the current thread count)
@@ -22,18 +21,13 @@ namespace ntk_bindings {
 
 namespace {
 
-class NtkRandomFeaturesMap : public Napi::ObjectWrap<NtkRandomFeaturesMap> {
+class NtkRandomFeaturesMap : public FeatureMapBinding<NtkRandomFeaturesMap, ntk::NtkRandomFeatures> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "NtkRandomFeaturesMap",
-                       {InstanceMethod("transform", &NtkRandomFeaturesMap::Transform),
-                        InstanceMethod("transformCsr", &NtkRandomFeaturesMap::TransformCsr),
-                        InstanceMethod("info", &NtkRandomFeaturesMap::Info),
-                        InstanceMethod("dispose", &NtkRandomFeaturesMap::Dispose),
-                        InstanceMethod("weights", &NtkRandomFeaturesMap::Weights)});
+    return define(env, "NtkRandomFeaturesMap", {InstanceMethod("weights", &NtkRandomFeaturesMap::Weights)});
   }
 
-  explicit NtkRandomFeaturesMap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NtkRandomFeaturesMap>(info) {
+  explicit NtkRandomFeaturesMap(const Napi::CallbackInfo& info) : FeatureMapBinding(info) {
     Napi::Env env = info.Env();
     const Options o(info, 0, "NtkRandomFeaturesMap");
     ntk::NtkRandomFeaturesConfig c;
@@ -52,45 +46,25 @@ class NtkRandomFeaturesMap : public Napi::ObjectWrap<NtkRandomFeaturesMap> {
   }
 
  private:
-  Napi::Value Dispose(const Napi::CallbackInfo& info) {
-    map_.dispose(info.Env());
-    return info.Env().Undefined();
-  }
-
-  Napi::Value Transform(const Napi::CallbackInfo& info) {
-    track_nngp(info, 3);
-    return map_.visit([&](auto map) { return transform_dense(info, map, map->config().input_dim); });
-  }
-
-  Napi::Value TransformCsr(const Napi::CallbackInfo& info) {
-    track_nngp(info, 5);
-    return map_.visit([&](auto map) { return transform_csr(info, map, map->config().input_dim); });
-  }
+  friend FeatureMapBinding;
 
   // The first NNGP call draws the NNGP-only weights: report them up front.
-  void track_nngp(const Napi::CallbackInfo& info, size_t kernel_arg_index) {
-    if (info.Length() <= kernel_arg_index || !info[kernel_arg_index].IsString() ||
-        info[kernel_arg_index].As<Napi::String>().Utf8Value() != "nngp")
-      return;
-    map_.visit([&](const auto& map) { map_.track(info.Env(), map->parameter_bytes() + map->nngp_extra_bytes()); });
+  template <typename T>
+  void before_transform(Napi::Env env, const ntk::NtkRandomFeatures<T>& map, ntk::FeatureKernel kernel) {
+    if (kernel == ntk::FeatureKernel::Nngp) map_.track(env, map.parameter_bytes() + map.nngp_extra_bytes());
   }
 
-  Napi::Value Info(const Napi::CallbackInfo& info) {
-    return map_.visit([&](auto map) {
-      Napi::Env env = info.Env();
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("parameterBytes", static_cast<double>(map->parameter_bytes()));
-      o.Set("nngpExtraBytes", static_cast<double>(map->nngp_extra_bytes()));
-      o.Set("finalSrht", map->final_srht());
-      const int threads = ntk::thread_count();
-      Napi::Object call = Napi::Object::New(env);
-      call.Set("ntkDense", static_cast<double>(map->call_bytes(ntk::FeatureKernel::Ntk, true, threads)));
-      call.Set("ntkCsr", static_cast<double>(map->call_bytes(ntk::FeatureKernel::Ntk, false, threads)));
-      call.Set("nngpDense", static_cast<double>(map->call_bytes(ntk::FeatureKernel::Nngp, true, threads)));
-      call.Set("nngpCsr", static_cast<double>(map->call_bytes(ntk::FeatureKernel::Nngp, false, threads)));
-      o.Set("callBytes", call);
-      return o;
-    });
+  template <typename T>
+  void add_info(Napi::Object& o, const ntk::NtkRandomFeatures<T>& map) const {
+    o.Set("nngpExtraBytes", static_cast<double>(map.nngp_extra_bytes()));
+    o.Set("finalSrht", map.final_srht());
+    const int threads = ntk::thread_count();
+    Napi::Object call = Napi::Object::New(o.Env());
+    call.Set("ntkDense", static_cast<double>(map.call_bytes(ntk::FeatureKernel::Ntk, true, threads)));
+    call.Set("ntkCsr", static_cast<double>(map.call_bytes(ntk::FeatureKernel::Ntk, false, threads)));
+    call.Set("nngpDense", static_cast<double>(map.call_bytes(ntk::FeatureKernel::Nngp, true, threads)));
+    call.Set("nngpCsr", static_cast<double>(map.call_bytes(ntk::FeatureKernel::Nngp, false, threads)));
+    o.Set("callBytes", call);
   }
 
   template <typename T>
@@ -116,8 +90,6 @@ class NtkRandomFeaturesMap : public Napi::ObjectWrap<NtkRandomFeaturesMap> {
     if (info.Length() < 1) throw Napi::TypeError::New(info.Env(), "weights: expected 1 argument");
     return map_.visit([&](auto map) { return weights_typed(info, *map); });
   }
-
-  TypedMap<ntk::NtkRandomFeatures> map_;
 };
 
 }  // namespace

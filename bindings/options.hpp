@@ -29,6 +29,8 @@ class Options {
   Napi::Env env() const { return env_; }
   bool has(const char* key) const { return object_.Has(key) && !object_.Get(key).IsUndefined(); }
   Napi::Value get(const char* key) const { return object_.Get(key); }
+  /// A field that must be present (any type; the caller checks it).
+  Napi::Value value(const char* key) const { return required(key); }
 
   /// A non-negative integer field in [min, max].
   int64_t integer(const char* key, int64_t min = 0, int64_t max = INT64_MAX) const {

@@ -599,6 +599,7 @@ class CudaNtkSketch final : public FeatureMap<T> {
   int64_t features() const override { return cpu_->features(); }
   int64_t parameter_bytes() const override { return gpu_.device_bytes(); }
   int64_t workspace_bytes() const override { return 0; }
+  int64_t preferred_chunk_bytes() const override { return int64_t{256} << 20; }
 
   void transform(const T* x, int64_t n, T* out, FeatureKernel kernel) const override {
     if (n > 0) gpu_.run(x, nullptr, nullptr, nullptr, n, out, kernel);
@@ -618,6 +619,7 @@ class CudaNtkSketch final : public FeatureMap<T> {
 
 template <typename T>
 std::shared_ptr<const FeatureMap<T>> ntk_sketch_on_cuda(std::shared_ptr<const NtkSketch<T>> map) {
+  if (map && map->kept()) throw std::invalid_argument("NTKSketch: a kept-rows map runs on the CPU only");
   require_device();
   return std::make_shared<const CudaNtkSketch<T>>(std::move(map));
 }

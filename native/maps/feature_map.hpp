@@ -27,6 +27,10 @@ class FeatureMap {
   virtual int64_t workspace_bytes() const = 0;
   /// Whether transform_csr is implemented (image maps read dense images only).
   virtual bool reads_csr() const { return true; }
+  /// Bytes of input per call when a caller converts X of the other dtype in
+  /// chunks: on the CPU small enough to stay in cache while its rows are
+  /// transformed; a device map wants few large calls (each is a round trip).
+  virtual int64_t preferred_chunk_bytes() const { return int64_t{4} << 20; }
 
   /// out (n x features) = the features of n dense rows x (n x input_dim).
   virtual void transform(const T* x, int64_t n, T* out, FeatureKernel kernel) const = 0;

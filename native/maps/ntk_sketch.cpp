@@ -212,13 +212,32 @@ NtkSketch<T>::NtkSketch(const NtkSketchConfig& config) : config_(config) {
   node_padded_ = next_pow2(c.sketch_dim);
   choose_input_sketch();
   int64_t phi_dim = dim0_, t_dim = 0;
+  std::vector<Layer> layers;
   for (int h = 1; h <= c.depth; ++h) {
-    Layer layer = make_layer(h, phi_dim, t_dim);
-    phi_dim = layer.phi.dim;
-    t_dim = layer.tpart.dim;
-    layers_.push_back(std::move(layer));
+    layers.push_back(make_layer(h, phi_dim, t_dim));
+    phi_dim = layers.back().phi.dim;
+    t_dim = layers.back().tpart.dim;
   }
-  if (!c.kept_rows.empty()) keep_rows();
+  layers_ = std::make_shared<const std::vector<Layer>>(std::move(layers));
+}
+
+// The layers are the pool's (the same shared_ptr): the kept map computes the
+// pool's hidden layers bit for bit and draws nothing itself.
+template <typename T>
+NtkSketch<T>::NtkSketch(std::shared_ptr<const NtkSketch> pool, const NtkSketchKept& kept)
+    : config_(pool ? pool->config_ : throw std::invalid_argument("NTKSketch: kept rows need a pool")),
+      identity0_(pool->identity0_),
+      dim0_(pool->dim0_),
+      node_padded_(pool->node_padded_),
+      cs0_(pool->cs0_),
+      layers_(pool->layers_),
+      max_nodes_(pool->max_nodes_),
+      max_leaf_(pool->max_leaf_),
+      kept_(true),
+      kept_kernel_(kept.kernel) {
+  if (pool->kept_) throw std::invalid_argument("NTKSketch: the pool keeps rows itself");
+  check_kept(kept);
+  keep_rows(kept);
 }
 
 // phi^0 = u exactly while the input is at most 2m wide (its transform costs
@@ -308,10 +327,27 @@ void NtkSketch<T>::draw_block_samples(Output& out, const Layer& layer, int h, in
   }
 }
 
-// Replaces the last layer's output by the kept rows of its blocks: a block
-// keeps its parts and weight, and gathers each part at the kept rows' sample
-// positions (a sequential first part becomes (start + r) mod its length).
-// The rows of a sampled block are alike (independent samples of one
+template <typename T>
+void NtkSketch<T>::check_kept(const NtkSketchKept& kept) const {
+  const int64_t count = static_cast<int64_t>(kept.rows.size());
+  if (!config_.normalize) throw std::invalid_argument("NTKSketch: kept rows require normalized blocks");
+  if (count == 0) throw std::invalid_argument("NTKSketch: kept rows must not be empty");
+  if (static_cast<int64_t>(kept.scales.size()) != count)
+    throw std::invalid_argument("NTKSketch: one scale per kept row required");
+  for (int64_t k = 0; k < count; ++k) {
+    if (kept.rows[k] < 0 || kept.rows[k] >= config_.features || (k > 0 && kept.rows[k] <= kept.rows[k - 1]))
+      throw std::invalid_argument("NTKSketch: kept rows must be strictly increasing and below features");
+    if (!std::isfinite(kept.scales[k]) || !(kept.scales[k] > 0))
+      throw std::invalid_argument("NTKSketch: kept scales must be finite and positive");
+  }
+  for (const Block& blk : last_output(kept.kernel == FeatureKernel::Ntk).blocks)
+    if (blk.copy) throw std::invalid_argument("NTKSketch: kept rows require a map without exact copies");
+}
+
+// The kept rows of the pool's last output (kept_out_, used in its place): a
+// block keeps its parts and weight, and gathers each part at the kept rows'
+// sample positions (a sequential first part becomes (start + r) mod its
+// length). The rows of a sampled block are alike (independent samples of one
 // product), so the kept rows are rescaled to the block's exact norm among
 // themselves, a ratio estimator like the whole block: the other rows are
 // never computed. Exact copies are refused: their rows are the layer
@@ -319,44 +355,22 @@ void NtkSketch<T>::draw_block_samples(Output& out, const Layer& layer, int h, in
 // rows: Gram errors up to 0.07 rescaled over the kept rows, 0.15 by the whole
 // copy's norm, against 0.035 without copies).
 template <typename T>
-void NtkSketch<T>::keep_rows() {
-  NtkSketchConfig& c = config_;
-  const int64_t count = static_cast<int64_t>(c.kept_rows.size());
-  if (!c.normalize) throw std::invalid_argument("NTKSketch: kept rows require normalized blocks");
-  if (static_cast<int64_t>(c.kept_scales.size()) != count)
-    throw std::invalid_argument("NTKSketch: one scale per kept row required");
-  for (int64_t k = 0; k < count; ++k) {
-    if (c.kept_rows[k] < 0 || c.kept_rows[k] >= c.features || (k > 0 && c.kept_rows[k] <= c.kept_rows[k - 1]))
-      throw std::invalid_argument("NTKSketch: kept rows must be strictly increasing and below features");
-    if (!std::isfinite(c.kept_scales[k]) || !(c.kept_scales[k] > 0))
-      throw std::invalid_argument("NTKSketch: kept scales must be finite and positive");
-  }
-  Layer& layer = layers_.back();
-  const bool ntk = c.kept_kernel == FeatureKernel::Ntk;
-  Output& source = ntk ? layer.psi : layer.phi;
-  for (const Block& blk : source.blocks)
-    if (blk.copy) throw std::invalid_argument("NTKSketch: kept rows require a map without exact copies");
-  auto index_bytes = [](const Output& o) {
-    int64_t bytes = 0;
-    for (const Block& blk : o.blocks)
-      for (const auto& idx : blk.index) bytes += static_cast<int64_t>(idx.size() * sizeof(int32_t));
-    return bytes;
-  };
-  parameter_bytes_ -= index_bytes(layer.psi) + index_bytes(layer.phi);
-  Output kept;
+void NtkSketch<T>::keep_rows(const NtkSketchKept& kept) {
+  const Layer& layer = layers_->back();
+  const int64_t count = static_cast<int64_t>(kept.rows.size());
   int64_t k = 0;
-  for (const Block& blk : source.blocks) {
+  for (const Block& blk : last_output(kept.kernel == FeatureKernel::Ntk).blocks) {
     Block nb;
     nb.parts = blk.parts;
     nb.weight = blk.weight;
     nb.coef = blk.coef;
     nb.gathered = true;
-    nb.offset = kept.dim;
+    nb.offset = kept_out_.dim;
     const size_t parts = blk.parts.size();
     nb.index.resize(parts);
-    for (; k < count && c.kept_rows[k] < blk.offset + blk.rows; ++k) {
-      const int64_t r = c.kept_rows[k] - blk.offset;
-      nb.scales.push_back(static_cast<T>(c.kept_scales[k]));
+    for (; k < count && kept.rows[k] < blk.offset + blk.rows; ++k) {
+      const int64_t r = kept.rows[k] - blk.offset;
+      nb.scales.push_back(static_cast<T>(kept.scales[k]));
       if (blk.parts.empty()) continue;
       if (parts == 1) {
         nb.index[0].push_back(blk.index[0][r]);
@@ -367,13 +381,24 @@ void NtkSketch<T>::keep_rows() {
     }
     nb.rows = static_cast<int64_t>(nb.scales.size());
     if (nb.rows == 0) continue;
-    kept.dim += nb.rows;
-    kept.blocks.push_back(std::move(nb));
+    kept_out_.dim += nb.rows;
+    for (const auto& idx : nb.index) parameter_bytes_ += static_cast<int64_t>(idx.size() * sizeof(int32_t));
+    kept_out_.blocks.push_back(std::move(nb));
   }
-  source = std::move(kept);
-  (ntk ? layer.phi : layer.psi) = Output();  // the other kernel's rows: refused
-  parameter_bytes_ += index_bytes(source) + static_cast<int64_t>(count * sizeof(T));
-  c.features = count;
+  parameter_bytes_ += count * static_cast<int64_t>(sizeof(T));
+  config_.features = count;
+}
+
+// The last layer's own output of `ntk`'s features (a kept-rows map's: the pool's).
+template <typename T>
+const typename NtkSketch<T>::Output& NtkSketch<T>::last_output(bool ntk) const {
+  return ntk ? layers_->back().psi : layers_->back().phi;
+}
+
+// The output the features are: the kept blocks of a kept-rows map.
+template <typename T>
+const typename NtkSketch<T>::Output& NtkSketch<T>::final_output(bool ntk) const {
+  return kept_ ? kept_out_ : last_output(ntk);
 }
 
 // Splits `total` rows among the blocks of an output: one row for the
@@ -498,11 +523,12 @@ void NtkSketch<T>::transform_row(const T* dense, const int32_t* index, const T* 
   const T* phi = input_sketch_row(dense, index, nnz, ws);
   const T* tprev = nullptr;
   int next = 0;
-  for (size_t h = 0; h < layers_.size(); ++h) {
-    const Layer& layer = layers_[h];
+  const std::vector<Layer>& layers = *layers_;
+  for (size_t h = 0; h < layers.size(); ++h) {
+    const Layer& layer = layers[h];
     transform_sources(layer, phi, tprev, ntk, ws);
-    if (h + 1 == layers_.size()) {
-      const Output& o = ntk ? layer.psi : layer.phi;
+    if (h + 1 == layers.size()) {
+      const Output& o = final_output(ntk);
       emit(layer, o, phi, tprev, out, norm, ws);
       // Rows no block took (only when exact copies and constants cover
       // every block) are zeros.
@@ -685,9 +711,9 @@ double NtkSketch<T>::sample_block(const Layer& layer, const Block& blk, const Wo
 
 template <typename T>
 std::vector<int64_t> NtkSketch<T>::constant_rows(FeatureKernel kernel) const {
-  const Layer& layer = layers_.back();
-  const Output& o = kernel == FeatureKernel::Ntk ? layer.psi : layer.phi;
   std::vector<int64_t> rows;
+  if (kept_ && kernel != kept_kernel_) return rows;  // the other kernel's rows are not computed
+  const Output& o = final_output(kernel == FeatureKernel::Ntk);
   for (const Block& blk : o.blocks)
     if (blk.parts.empty()) rows.push_back(blk.offset);
   return rows;
@@ -695,7 +721,7 @@ std::vector<int64_t> NtkSketch<T>::constant_rows(FeatureKernel kernel) const {
 
 template <typename T>
 void NtkSketch<T>::check_kernel(FeatureKernel kernel) const {
-  if (kept() && kernel != config_.kept_kernel)
+  if (kept_ && kernel != kept_kernel_)
     throw std::invalid_argument("NTKSketch: the map keeps rows of the other kernel's features");
 }
 

@@ -69,6 +69,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "maps/feature_kernel.hpp"
@@ -98,31 +99,40 @@ struct NtkSketchConfig {
   /// LeverageSelection's kept rows need: the rows of a copy are the layer
   /// input's entries, and one of them can hold a third of its norm.
   bool exact_copies = true;
-  /// When not empty: keep only these output rows of the `kept_kernel`
-  /// features (strictly increasing, < features), row k times kept_scales[k],
-  /// and rescale every block over its kept rows (LeverageSelection's columns
-  /// without computing the others; requires normalize and no exact copies).
-  /// `features` is then the number of kept rows, and the other kernel is
-  /// refused.
-  std::vector<int32_t> kept_rows;
-  std::vector<double> kept_scales;
-  FeatureKernel kept_kernel = FeatureKernel::Ntk;
+};
+
+/// Output rows of one kernel's features that a kept-rows map computes
+/// (LeverageSelection's columns, without computing the others): `rows`
+/// strictly increasing and below the pool's features, row k times scales[k]
+/// (finite, > 0).
+struct NtkSketchKept {
+  std::vector<int32_t> rows;
+  std::vector<double> scales;
+  FeatureKernel kernel = FeatureKernel::Ntk;
 };
 
 template <typename T>
 class NtkSketch final : public FeatureMap<T> {
  public:
   explicit NtkSketch(const NtkSketchConfig& config);
-  /// The config it was built from; after kept_rows, `features` is the kept count.
+  /// The kept rows of `pool`'s output, every block rescaled over its kept
+  /// rows (requires normalize and no exact copies). The map shares the
+  /// pool's layers (immutable; they live as long as either map) and owns
+  /// only its gathered output blocks; it computes the kept kernel only.
+  NtkSketch(std::shared_ptr<const NtkSketch> pool, const NtkSketchKept& kept);
+  /// The config it was built from; for a kept-rows map, `features` is the kept count.
   const NtkSketchConfig& config() const { return config_; }
-  /// Whether the map keeps only some rows of its output (config().kept_rows).
-  bool kept() const { return !config_.kept_rows.empty(); }
+  /// Whether the map keeps only some rows of a pool's output.
+  bool kept() const { return kept_; }
+  /// The kernel whose rows a kept-rows map computes.
+  FeatureKernel kept_kernel() const { return kept_kernel_; }
   /// The output rows of `kernel`'s features that no random parameter
   /// touches (constant blocks: sqrt(weight) |x|), increasing.
   std::vector<int64_t> constant_rows(FeatureKernel kernel) const;
   int64_t input_dim() const override { return config_.input_dim; }
   int64_t features() const override { return config_.features; }
-  /// Bytes held by the map's random parameters and constants.
+  /// Bytes of the random parameters the map owns (a kept-rows map: its
+  /// gathered blocks only, not the pool's layers it shares).
   int64_t parameter_bytes() const override { return parameter_bytes_; }
   /// Scratch bytes each thread allocates while transforming, plus input_dim
   /// entries for dense input (sparse rows need O(nnz) only).
@@ -160,7 +170,7 @@ class NtkSketch final : public FeatureMap<T> {
     /// |T^(h-1)|^2 = h - 1 factor (what scales the unnormalised sketch).
     double weight = 0, coef = 0;
     bool copy = false;
-    /// Kept rows of a larger block (NtkSketchConfig::kept_rows): every part,
+    /// Kept rows of a larger block (NtkSketchKept): every part,
     /// the first included, is gathered through `index`, and row r is times
     /// scales[r].
     bool gathered = false;
@@ -189,7 +199,8 @@ class NtkSketch final : public FeatureMap<T> {
     Output tpart;    // T^h, sketch_dim rows (h < depth)
     Output psi;      // NTK output, features rows (h = depth)
   };
-  const std::vector<Layer>& layers() const { return layers_; }
+  /// The layers; a kept-rows map's last layer is the pool's, its output replaced by the kept blocks.
+  const std::vector<Layer>& layers() const { return *layers_; }
   /// phi^0 is the unit input itself (input_dim <= 2 sketch_dim), else its CountSketch.
   bool identity_input() const { return identity0_; }
   /// Entries of phi^0; the CountSketch that makes it when not identity_input().
@@ -211,7 +222,10 @@ class NtkSketch final : public FeatureMap<T> {
   void draw_nodes(Layer& layer, int h);
   static void allocate_rows(Output& out, int64_t total, int64_t leaf_dim, int64_t t_dim, bool copies);
   void draw_block_samples(Output& out, const Layer& layer, int h, int out_id);
-  void keep_rows();
+  void check_kept(const NtkSketchKept& kept) const;
+  void keep_rows(const NtkSketchKept& kept);
+  const Output& last_output(bool ntk) const;
+  const Output& final_output(bool ntk) const;
   int64_t source_padded(const Layer& layer, int source) const;
   void check_kernel(FeatureKernel kernel) const;
   Workspace make_workspace(FeatureKernel kernel, bool dense) const;
@@ -230,9 +244,13 @@ class NtkSketch final : public FeatureMap<T> {
   bool identity0_ = false;
   int64_t dim0_ = 0;  // entries of phi^0
   int64_t node_padded_ = 0;
-  CountSketch<T> cs0_;
-  std::vector<Layer> layers_;
+  CountSketch<T> cs0_;  // a counter-based hash: no table to share
+  // Immutable once built: shared by a pool and the kept-rows maps made from it.
+  std::shared_ptr<const std::vector<Layer>> layers_;
   int64_t parameter_bytes_ = 0, max_nodes_ = 0, max_leaf_ = 0;
+  bool kept_ = false;
+  FeatureKernel kept_kernel_ = FeatureKernel::Ntk;
+  Output kept_out_;  // a kept-rows map's output, in place of the last layer's
 };
 
 }  // namespace ntk

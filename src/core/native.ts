@@ -70,7 +70,7 @@ export interface NativeAddon {
   sketchPrimitive<T extends FloatArray>(
     options: { x: T; n: number; inDim: number; indptr: Int32Array | null; indices: Int32Array | null; out: T } & NativeSketchPrimitive<T>,
   ): void;
-  NtkSketchMap: new (options: NativeNtkSketchOptions) => NativeNtkSketchMap;
+  NtkSketchMap: new (options: NativeNtkSketchOptions | NativeNtkSketchKeptOptions) => NativeNtkSketchMap;
   NtkRandomFeaturesMap: new (options: {
     inputDim: number; depth: number; features: number; stepFeatures: number; arcCosineFeatures: number; sketchFeatures: number;
     seed: number; dtype: 'float32' | 'float64'; leverage?: boolean; normalize?: boolean; orthogonal?: boolean;
@@ -111,28 +111,37 @@ export type NativeSketchPrimitive<T extends FloatArray> =
   /** out is n x outDim, or n x polyKernelPackedDim(inDim, sketchDim, coefficients) when outDim is 0. */
   | { kind: 'polykernel'; seed: number; coefficients: Float64Array; sketchDim: number; outDim: number };
 
+/** Dense rows (or images) for {@link NativeFeatureMap.transform}: n x inputDim values, row-major. */
+export interface NativeDenseArgs {
+  x: FloatArray;
+  n: number;
+  out: FloatArray;
+  kernel: 'ntk' | 'nngp';
+}
+
+/** CSR rows for {@link NativeFeatureMap.transform} (chosen by the presence of `indptr`). */
+export interface NativeCsrArgs {
+  indptr: Int32Array;
+  indices: Int32Array;
+  values: FloatArray;
+  n: number;
+  out: FloatArray;
+  kernel: 'ntk' | 'nngp';
+}
+
 /**
  * Native half of a feature map: an immutable seeded map of n inputs (rows or images) to n x features.
  * The inputs (x, values) may be float32 or float64 whatever the map's dtype: the job converts them in
  * chunks of rows and first refuses a non-finite value (as converted) with a RangeError naming X
  * (X.data for CSR) and its flat index, before writing anything (async: the Promise rejects with it).
- * `out` is of the map's dtype.
+ * `out` is of the map's dtype. A map that reads dense input only (CNTKSketch) refuses CSR args with a
+ * TypeError.
  */
 export interface NativeFeatureMap {
-  /** backend: NTKSketch only ('cpu' when absent). */
-  transform(
-    x: FloatArray, n: number, out: FloatArray, kernel: 'ntk' | 'nngp', async: boolean, backend?: NativeBackendName,
-  ): Promise<void> | undefined;
+  /** Runs on the backend chosen when the map was built. */
+  transform(args: NativeDenseArgs | NativeCsrArgs, async: boolean): Promise<void> | undefined;
   /** Releases the parameters now (running async jobs keep their own reference); later calls throw. */
   dispose(): void;
-}
-
-/** A feature map of rows, which also takes CSR input. */
-export interface NativeRowFeatureMap extends NativeFeatureMap {
-  transformCsr(
-    indptr: Int32Array, indices: Int32Array, values: FloatArray, n: number, out: FloatArray, kernel: 'ntk' | 'nngp',
-    async: boolean,
-  ): Promise<void> | undefined;
 }
 
 /** Images and network of the exact CNTK. */
@@ -161,19 +170,28 @@ export interface NativeNtkSketchOptions {
   exactCopies?: boolean;
   /** Where transforms run, chosen once: 'cuda' uploads the parameters to the device now. Default 'cpu'. */
   backend?: NativeBackendName;
-  /** Only these output rows (increasing) of `kernel`'s features, times `scales`; CPU only. */
-  kept?: { rows: Int32Array; scales: Float64Array; kernel: 'ntk' | 'nngp' };
+}
+
+/**
+ * A kept-rows NTKSketch: only these output rows (increasing) of the pool's `kernel` features, times
+ * `scales`, every block rescaled over its kept rows. It shares the pool's layers (they stay alive while
+ * either map holds them: disposing the pool leaves the kept map working) and runs on the CPU.
+ */
+export interface NativeNtkSketchKeptOptions {
+  pool: NativeNtkSketchMap;
+  kept: { rows: Int32Array; scales: Float64Array; kernel: 'ntk' | 'nngp' };
 }
 
 /** Native half of NTKSketch. */
-export interface NativeNtkSketchMap extends NativeRowFeatureMap {
+export interface NativeNtkSketchMap extends NativeFeatureMap {
+  /** parameterBytes: what this map owns (a kept-rows map: its gathered blocks, not the pool's layers). */
   info(): { parameterBytes: number; workspaceBytes: number; deviceBytes: number };
   /** Output rows of `kernel`'s features that are the same for every seed (constant blocks). */
   constantRows(kernel: 'ntk' | 'nngp'): Int32Array;
 }
 
 /** Native half of NTKRandomFeatures. */
-export interface NativeNtkRandomFeaturesMap extends NativeRowFeatureMap {
+export interface NativeNtkRandomFeaturesMap extends NativeFeatureMap {
   info(): {
     parameterBytes: number;
     nngpExtraBytes: number;

@@ -23,7 +23,7 @@ import {
   type MatrixLike,
 } from '../core/arrays.js';
 import type { RowsLike } from '../core/inputs.js';
-import type { FloatArray, NativeFeatureMap, NativeRowFeatureMap } from '../core/native.js';
+import type { FloatArray, NativeFeatureMap } from '../core/native.js';
 import { runAsync, runSync, type Steps } from '../core/steps.js';
 import type { PolynomialApproximation } from '../sketches/primitives.js';
 
@@ -237,11 +237,7 @@ export function nativeTarget(
   return {
     features,
     scratchBytes,
-    run: (input, out, kernel, async) => {
-      const n = input.count, x = input.native;
-      if ('indptr' in x) return (map as NativeRowFeatureMap).transformCsr(x.indptr, x.indices, x.values, n, out, kernel, async);
-      return map.transform(x.x, n, out, kernel, async);
-    },
+    run: (input, out, kernel, async) => map.transform({ ...input.native, n: input.count, out, kernel }, async),
     dispose: () => map.dispose(),
   };
 }

@@ -60,7 +60,7 @@ import {
   type SavedFormat,
   type TransformTarget,
 } from './feature-map.js';
-import { native, type NativeNtkSketchMap, type NativeNtkSketchOptions } from '../core/native.js';
+import { native, type NativeNtkSketchMap } from '../core/native.js';
 import {
   field,
   fields,
@@ -221,7 +221,8 @@ export class NTKSketch extends FeatureMap {
     const polynomials = fromJson ? restore[1]! : computePolynomials(r.depth, polynomialSource(r, this.lower));
     this.k1 = polynomials.k1;
     this.k0 = polynomials.k0;
-    this.map = new nat.NtkSketchMap({ ...this.nativeOptions(), backend: r.backend });
+    const { inputDim, depth, features, sketchDim, seed, dtype, exactCopies, backend } = r;
+    this.map = new nat.NtkSketchMap({ inputDim, depth, features, sketchDim, seed, dtype, k1: this.k1, k0: this.k0, exactCopies, backend });
   }
 
   /**
@@ -266,14 +267,15 @@ export class NTKSketch extends FeatureMap {
   /**
    * @internal With `normalize`: a native map that computes only the given
    * output rows (increasing) of `kernel`'s features, row k times scales[k],
-   * every block rescaled to its exact norm over its kept rows. The hidden
-   * layers are this map's; the other output rows are never computed. Runs
-   * on the CPU.
+   * every block rescaled to its exact norm over its kept rows. It shares
+   * this map's layers (it holds only its own output blocks, and keeps the
+   * layers alive after this map's dispose()); the other output rows are never
+   * computed. Runs on the CPU.
    */
   override keptColumns(columns: Int32Array, scales: Float64Array, kernel: FeatureKernel, normalize: boolean): NativeTarget | null {
     if (!normalize) return null;
     this.requireLive('keptColumns');
-    const map = new (native().NtkSketchMap)({ ...this.nativeOptions(), kept: { rows: columns, scales, kernel } });
+    const map = new (native().NtkSketchMap)({ pool: this.map, kept: { rows: columns, scales, kernel } });
     return nativeTarget(map, columns.length, (input) => this.scratchBytes(map, input, 'cpu'));
   }
 
@@ -285,12 +287,6 @@ export class NTKSketch extends FeatureMap {
           'which needs every block sampled), or use normalize: false',
       );
     }
-  }
-
-  /** The native map's parameters (the same for the kept-rows maps built from it). */
-  private nativeOptions(): NativeNtkSketchOptions {
-    const { inputDim, depth, features, sketchDim, seed, dtype, exactCopies } = this;
-    return { inputDim, depth, features, sketchDim, seed, dtype, k1: this.k1, k0: this.k0, exactCopies };
   }
 
   /**

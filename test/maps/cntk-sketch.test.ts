@@ -258,10 +258,10 @@ describe('CNTKSketch with a layer whose P1 is linear', () => {
     for (const threads of [1, 2]) {
       setThreads(threads);
       const all = new Float64Array(3 * 128);
-      map.transform(images, 3, all, 'nngp', false);
+      map.transform({ x: images, n: 3, out: all, kernel: 'nngp' }, false);
       for (let i = 0; i < 3; i++) {
         const one = new Float64Array(128);
-        map.transform(images.subarray(i * 100, (i + 1) * 100), 1, one, 'nngp', false);
+        map.transform({ x: images.subarray(i * 100, (i + 1) * 100), n: 1, out: one, kernel: 'nngp' }, false);
         expect(Array.from(one), `image ${i}, ${threads} threads`).toEqual(Array.from(all.subarray(i * 128, (i + 1) * 128)));
       }
     }

@@ -396,30 +396,43 @@ describe('LeverageSelection', () => {
     }
   });
 
-  it('the native kept-rows map refuses bad rows, scales and kernels without crashing', () => {
+  it('the native kept-rows map refuses bad pools, rows, scales and kernels without crashing', () => {
     const pool = new NTKSketch({ inputDim: d, depth: 2, features: 256, seed: 1, exactCopies: false });
     const p = pool.polynomials;
     const k1 = p.k1.map((c) => Float64Array.from(c)), k0 = p.k0.map((c) => Float64Array.from(c));
     const base = { inputDim: d, depth: 2, features: 256, sketchDim: pool.sketchDim, seed: 1, dtype: 'float32' as const, k1, k0, exactCopies: false };
+    const nat = native();
+    const raw = new nat.NtkSketchMap(base);
+    const kept = (rows: number[], scales: number[], kernel: 'ntk' | 'nngp' = 'ntk') => ({ rows: Int32Array.from(rows), scales: Float64Array.from(scales), kernel });
     const make = (rows: number[], scales: number[], kernel: 'ntk' | 'nngp' = 'ntk', backend: 'cpu' | 'cuda' = 'cpu') =>
-      new (native().NtkSketchMap)({ ...base, backend, kept: { rows: Int32Array.from(rows), scales: Float64Array.from(scales), kernel } });
+      new nat.NtkSketchMap({ pool: raw, kept: kept(rows, scales, kernel), ...(backend === 'cuda' ? { backend } : {}) } as never);
     expect(() => make([3, 2], [1, 1])).toThrow(/strictly increasing/);
     expect(() => make([3, 256], [1, 1])).toThrow(/below features/);
     expect(() => make([3, 4], [1, 0])).toThrow(/finite and positive/);
     expect(() => make([3, 4], [1, Number.NaN])).toThrow(/finite and positive/);
     expect(() => make([3, 4], [1])).toThrow(/kept.scales is too short/);
     expect(() => make([], [])).toThrow(/must not be empty/);
+    expect(() => make([3, 4], [1, 1], 'ntk', 'cuda')).toThrow(/'cuda' backend is not available/);
+    // The pool must be a live NtkSketchMap that keeps no rows itself; kept rows need a pool.
+    expect(() => new nat.NtkSketchMap({ pool: {} as never, kept: kept([3], [1]) })).toThrow(/pool must be an NtkSketchMap/);
+    const other = new nat.NtkRandomFeaturesMap({ inputDim: d, depth: 1, features: 32, stepFeatures: 16, arcCosineFeatures: 16, sketchFeatures: 16, seed: 1, dtype: 'float32' });
+    expect(() => new nat.NtkSketchMap({ pool: other as never, kept: kept([3], [1]) })).toThrow(TypeError);
+    expect(() => new nat.NtkSketchMap({ pool: raw } as never)).toThrow(/kept is required/);
+    expect(() => new nat.NtkSketchMap({ ...base, kept: kept([3], [1]) } as never)).toThrow(/kept needs NtkSketchMap.pool/);
+    expect(() => new nat.NtkSketchMap({ pool: make([3], [1]), kept: kept([0], [1]) })).toThrow(/keeps rows itself/);
+    const dropped = new nat.NtkSketchMap(base);
+    dropped.dispose();
+    expect(() => new nat.NtkSketchMap({ pool: dropped, kept: kept([3], [1]) })).toThrow(/pool: the map has been disposed/);
     // A map with exact copies cannot keep rows (their rows are not alike).
-    expect(
-      () => new (native().NtkSketchMap)({ ...base, features: 2048, sketchDim: 256, exactCopies: true, kept: { rows: Int32Array.from([3]), scales: Float64Array.from([1]), kernel: 'ntk' } }),
-    ).toThrow(/without exact copies/);
+    const copies = new nat.NtkSketchMap({ ...base, features: 2048, sketchDim: 256, exactCopies: true });
+    expect(() => new nat.NtkSketchMap({ pool: copies, kept: kept([3], [1]) })).toThrow(/without exact copies/);
     const m = make([3, 4, 100], [1, 2, 1]);
     const out = new Float32Array(3);
     const x = Float32Array.from({ length: d }, (_, i) => i % 3);
-    expect(() => m.transform(x, 1, out, 'nngp', false)).toThrow(/other kernel/);
-    expect(() => make([3, 4], [1, 1], 'ntk', 'cuda')).toThrow(/'cuda' backend is not available/);
-    m.transform(x, 1, out, 'ntk', false);
+    expect(() => m.transform({ x, n: 1, out, kernel: 'nngp' }, false)).toThrow(/other kernel/);
+    m.transform({ x, n: 1, out, kernel: 'ntk' }, false);
     for (const v of out) expect(Number.isFinite(v)).toBe(true);
+    for (const map of [raw, other, copies, m]) map.dispose();
   });
 
   it('works on CNTKSketch images, in row blocks that do not change the result', () => {

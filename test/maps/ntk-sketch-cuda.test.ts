@@ -95,8 +95,8 @@ describe(`NTKSketch backend 'cuda' (${why})`, () => {
     expect(gpu.info().deviceBytes).toBeGreaterThan(0); // the parameters live on the device
     for (const kernel of ['ntk', 'nngp'] as const) {
       const a = new Float64Array(n * features), b = new Float64Array(n * features);
-      cpu.transform(X, n, a, kernel, false);
-      gpu.transform(X, n, b, kernel, false);
+      cpu.transform({ x: X, n, out: a, kernel }, false);
+      gpu.transform({ x: X, n, out: b, kernel }, false);
       expectSame(b, a);
     }
     cpu.dispose();

@@ -211,7 +211,7 @@ describe('NTKSketch construction', () => {
         const sum = new Float64Array(n * n), sq = new Float64Array(n * n);
         const out = new Float64Array(n * F);
         for (let seed = 0; seed < SEEDS; seed++) {
-          new nat.NtkSketchMap({ inputDim: d, depth: 1, features: F, sketchDim: m, seed, dtype: 'float64', k1, k0, normalize: false }).transform(X, n, out, kernel, false);
+          new nat.NtkSketchMap({ inputDim: d, depth: 1, features: F, sketchDim: m, seed, dtype: 'float64', k1, k0, normalize: false }).transform({ x: X, n, out, kernel }, false);
           for (let i = 0; i < n; i++) {
             for (let j = 0; j < n; j++) {
               let g = 0;

@@ -7,7 +7,8 @@ const d = 10;
 const rows = { data: Float64Array.from({ length: 24 * d }, (_, i) => Math.sin(0.7 * i) + 0.1), shape: [24, d] };
 const images = { data: Float32Array.from({ length: 6 * 2 * 5 * 5 }, (_, i) => Math.cos(0.3 * i)), shape: [6, 2, 5, 5] };
 
-function roundTrip(map: FeatureMap, X: unknown, cls: abstract new (...args: never[]) => FeatureMap): void {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function roundTrip(map: FeatureMap, X: unknown, cls: abstract new (...args: any[]) => FeatureMap): void {
   const restored = mapFromJSON(JSON.stringify(map));
   expect(restored).toBeInstanceOf(cls);
   expect(restored.mapType).toBe(map.mapType);
