@@ -57,6 +57,7 @@ import {
   savedOptions,
   type FeatureTransformOptions,
   type LayerPolynomials,
+  type InputLayout,
   type MapInput,
   type PolynomialSource,
   type PolynomialsJSON,
@@ -226,6 +227,12 @@ export class CNTKSketch extends FeatureMap {
   readonly mapType = 'CNTKSketch';
 
   declare readonly memoryLimit: number;
+
+  /** Images of inputShape. */
+  get inputLayout(): InputLayout {
+    const [C, H, W] = this.inputShape;
+    return { kind: 'images', shape: this.inputShape, columns: C * H * W };
+  }
 
   /** @internal Images [n, C, H, W] of this map's inputShape, in blocks of images. */
   readInput(X: unknown): MapInput {

@@ -89,6 +89,11 @@ export interface NativeTarget extends TransformTarget {
   dispose(): void;
 }
 
+/** What one input of a map is: a row of `columns` values, or an image [C, H, W] of `columns` = C * H * W values. */
+export type InputLayout =
+  | { kind: 'rows'; columns: number }
+  | { kind: 'images'; shape: readonly [number, number, number]; columns: number };
+
 /** The kinds of map a LeverageSelection can draw from, as its saved documents name them. */
 export type PoolType = 'NTKSketch' | 'NTKRandomFeatures' | 'CNTKSketch';
 /** What kind of map this is. */
@@ -109,6 +114,8 @@ export abstract class FeatureMap {
   abstract readonly memoryLimit: number;
   /** What kind of map this is, as saved documents name it. */
   abstract readonly mapType: MapType;
+  /** What one input (a row of X) is. */
+  abstract readonly inputLayout: InputLayout;
   private released = false;
 
   /** @internal X validated as this map's input (rows, or images), and how to cut it into row blocks. */

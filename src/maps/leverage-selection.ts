@@ -68,6 +68,7 @@ import {
   kernelOption,
   readSaved,
   type FeatureKernel,
+  type InputLayout,
   type MapInput,
   type NativeTarget,
   type PoolType,
@@ -241,6 +242,11 @@ export class LeverageSelection extends FeatureMap {
   readonly seed: number;
   readonly normalize: boolean;
   readonly memoryLimit: number;
+
+  /** The pool's inputs. */
+  get inputLayout(): InputLayout {
+    return this.map.inputLayout;
+  }
   private cols: Int32Array | null = null;
   private colScales: Float64Array | null = null;
   private fittedScores: Float64Array | null = null;

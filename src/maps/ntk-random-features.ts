@@ -111,6 +111,7 @@ import {
   savedOptions,
   type FeatureKernel,
   type FeatureTransformOptions,
+  type InputLayout,
   type MapInput,
   type SavedFormat,
   type TransformTarget,
@@ -290,6 +291,11 @@ export class NTKRandomFeatures extends FeatureMap {
   readonly mapType = 'NTKRandomFeatures';
 
   declare readonly memoryLimit: number;
+
+  /** Rows of inputDim values. */
+  get inputLayout(): InputLayout {
+    return { kind: 'rows', columns: this.inputDim };
+  }
 
   /** @internal Dense or CSR rows. */
   readInput(X: unknown): MapInput {

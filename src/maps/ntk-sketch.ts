@@ -53,6 +53,7 @@ import {
   type FeatureKernel,
   type FeatureTransformOptions,
   type LayerPolynomials,
+  type InputLayout,
   type MapInput,
   type NativeTarget,
   type PolynomialSource,
@@ -204,6 +205,11 @@ export class NTKSketch extends FeatureMap {
   declare readonly features: number;
   declare readonly dtype: DType;
   declare readonly memoryLimit: number;
+
+  /** Rows of inputDim values. */
+  get inputLayout(): InputLayout {
+    return { kind: 'rows', columns: this.inputDim };
+  }
   readonly mapType = 'NTKSketch';
   private readonly k1: Float64Array[];
   private readonly k0: Float64Array[];

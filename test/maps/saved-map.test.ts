@@ -12,6 +12,7 @@ function roundTrip(map: FeatureMap, X: unknown, cls: abstract new (...args: any[
   const restored = mapFromJSON(JSON.stringify(map));
   expect(restored).toBeInstanceOf(cls);
   expect(restored.mapType).toBe(map.mapType);
+  expect(restored.inputLayout).toEqual(map.inputLayout);
   const a = map.transformSync(X as never).data, b = restored.transformSync(X as never).data;
   expect(Buffer.from(b.buffer, b.byteOffset, b.byteLength).equals(Buffer.from(a.buffer, a.byteOffset, a.byteLength))).toBe(true);
   restored.dispose();
@@ -26,6 +27,10 @@ describe('mapFromJSON', () => {
     roundTrip(new LeverageSelection({ map: pool, features: 16, seed: 1 }).fitSync(rows), rows, LeverageSelection);
     const doc = new NTKSketch({ inputDim: d, depth: 1, features: 8 }).toJSON();
     expect(mapFromJSON(doc)).toBeInstanceOf(NTKSketch);
+    expect(mapFromJSON(doc).inputLayout).toEqual({ kind: 'rows', columns: d });
+    const cntk = new CNTKSketch({ inputShape: [2, 5, 5], depth: 1, filterSize: 3, padding: 'same', features: 32 });
+    expect(cntk.inputLayout).toEqual({ kind: 'images', shape: [2, 5, 5], columns: 50 });
+    expect(new LeverageSelection({ map: cntk, features: 8 }).inputLayout).toEqual(cntk.inputLayout);
   });
 
   it('refuses documents of no known format, and passes on what the class refuses', () => {
