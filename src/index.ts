@@ -56,3 +56,20 @@ export { LeverageSelection, LEVERAGE_SELECTION_FORMAT, LEVERAGE_SELECTION_VERSIO
 export type { LeverageSelectionOptions, LeverageSelectionJSON, PoolMap } from './maps/leverage-selection.js';
 export { mapFromJSON, SAVED_MAP_FORMATS } from './maps/saved-map.js';
 export type { CNTKSketchOptions, CNTKSketchTransformOptions, CNTKSketchJSON } from './maps/cntk-sketch.js';
+export { openData, readAll, formatFromName, defaultBatchRows, DataFileError, DATA_FORMATS } from './data/readers/index.js';
+export type {
+  OpenDataOptions,
+  DataSource,
+  DataBatch,
+  DataFormat,
+  DataFileLocation,
+  DenseRows,
+  CsrRows,
+  ImageRows,
+  Layout,
+  Targets,
+} from './data/readers/index.js';
+export { createNpyWriter, createCsvWriter, createDataWriter, writeData, writeTextFile, NpyWriter, CsvWriter } from './data/writers.js';
+export type { DataWriter, NpyWriterOptions, CsvWriterOptions, DataWriterOptions } from './data/writers.js';
+export { FeatureRidge, FEATURE_RIDGE_FORMAT, labelsOf } from './regression/feature-ridge.js';
+export type { FeatureRidgeOptions, FeatureRidgeJSON, TrainingBatch, LambdaChoice, Task } from './regression/feature-ridge.js';

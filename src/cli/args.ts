@@ -23,3 +23,10 @@ export function parseBackend(value: string): 'cpu' | 'cuda' {
   }
 }
 
+
+/** A finite number given to `flag`. */
+export function parseNumber(flag: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${flag} must be a finite number, got '${value}'`);
+  return n;
+}

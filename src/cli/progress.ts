@@ -1,49 +1,62 @@
 /**
- * Progress of long phases on stderr, drawn only on a terminal (and never
- * under --json): nothing but results reaches stdout.
+ * Progress of long phases on stderr, drawn by cli-progress only on a
+ * terminal (and never under --json): nothing but results reaches stdout.
+ * Each phase shows its label, the share done, the rate and the time left
+ * when its total is known; a phase of unknown length (a CSV file before its
+ * end) shows what is done and the rate.
  */
 import { performance } from 'node:perf_hooks';
+import { SingleBar } from 'cli-progress';
 
-/** A one-line progress bar on stderr (drawn only when enabled). */
 export class Progress {
+  private bar: SingleBar | null = null;
   private total = 0;
   private done = 0;
+  private unit = '';
   private label = '';
-  private lastDraw = 0;
+  private started = 0;
+
   constructor(private readonly enabled: boolean) {}
 
-  start(label: string, total: number): void {
+  /** A new phase: `total` units of work (0 when unknown), counted in `unit` (shown with the rate; '' to hide it). */
+  start(label: string, total: number, unit = ''): void {
+    this.stop();
     this.label = label;
     this.total = total;
     this.done = 0;
-    this.lastDraw = 0;
-    this.draw(true);
+    this.unit = unit;
+    this.started = performance.now();
+    if (!this.enabled) return;
+    const counts = unit ? ` | {value}${total > 0 ? '/{total}' : ''} ${unit} | {rate} ${unit}/s` : '';
+    const format = total > 0 ? `{bar} {percentage}% | {label}${counts} | {eta_formatted} left` : `{label}${counts} | {duration_formatted}`;
+    this.bar = new SingleBar({ format, stream: process.stderr, hideCursor: true, clearOnComplete: true, etaBuffer: 50, barsize: 24, fps: 8 });
+    this.bar.start(Math.max(total, 1), 0, this.payload());
   }
+
   advance(amount: number): void {
     this.done += amount;
-    this.draw(false);
+    this.bar?.update(this.done, this.payload());
   }
+
+  /** Changes the label of the current phase. */
   note(label: string): void {
+    if (!this.bar) return this.start(label, 0);
     this.label = label;
-    this.draw(true);
+    this.bar.update(this.done, this.payload());
   }
+
   clear(): void {
-    if (this.enabled) process.stderr.write('\r\x1b[K');
+    this.stop();
   }
-  private draw(force: boolean): void {
-    if (!this.enabled) return;
-    const now = performance.now();
-    if (!force && now - this.lastDraw < 80 && this.done < this.total) return;
-    this.lastDraw = now;
-    if (this.total === 0) {
-      process.stderr.write(`\r\x1b[K${this.label}...`);
-      return;
-    }
-    const width = 30;
-    const frac = this.total > 0 ? Math.min(1, this.done / this.total) : 0;
-    const filled = Math.round(frac * width);
-    const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
-    process.stderr.write(`\r\x1b[K[${bar}] ${(frac * 100).toFixed(0).padStart(3)}% ${this.label}`);
+
+  private stop(): void {
+    this.bar?.stop();
+    this.bar = null;
+  }
+
+  private payload(): { label: string; rate: string } {
+    const seconds = (performance.now() - this.started) / 1000;
+    const rate = seconds > 0 ? this.done / seconds : 0;
+    return { label: this.label, rate: rate >= 100 ? rate.toFixed(0) : rate.toPrecision(3) };
   }
 }
-

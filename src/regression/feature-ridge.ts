@@ -1,0 +1,534 @@
+/**
+ * FeatureRidge: ridge regression (or one-hot ridge classification) on the
+ * features of any feature map, fitted from a stream of batches that is never
+ * whole in memory (docs/math.md#ridge-regression).
+ *
+ * Only sufficient statistics are accumulated, in float64 through the core's
+ * FMA-chain GEMM: A = Phi^T Phi (m x m), Phi^T [Y 1] (the last column the
+ * feature sums s), Y^T 1, the sum of squares of Y and n. With an intercept
+ * (the default) the model is fitted on centred data, from the sums alone:
+ *
+ *     A_c = A - n mu mu^T,   B_c = Phi^T Y - n mu ybar^T,   mu = s / n, ybar = Y^T 1 / n
+ *     (A_c + lambda I) W = B_c,   b = ybar - W^T mu,   prediction Phi W + 1 b^T
+ *
+ * which is what scikit-learn's Ridge(alpha=lambda, fit_intercept=True)
+ * computes on the same features. Classification one-hot encodes the labels
+ * (classes in order of first appearance; a class first seen late adds a
+ * column that is zero for the rows before it, which is exact) and predicts
+ * the class of the largest output.
+ *
+ * Lambda, when not given, is chosen on a validation part of the rows (each
+ * row held out with probability `validation` by a seeded hash of its index,
+ * so the split does not depend on the batches) from the statistics of both
+ * parts, with no second pass and no features kept: one eigendecomposition
+ * A_c = V E V^T of the fit part serves every lambda, and the validation
+ * squared error of W(lambda) = V (E + lambda)^-1 V^T B_c is
+ *
+ *     sum ||y - Phi W - b||^2 = sum y^2 - 2 tr(W^T Phi_v^T Y_v) - 2 b^T Y_v^T 1
+ *                               + tr(W^T A_v W) + 2 b^T W^T s_v + n_v b^T b,
+ *
+ * evaluated in the eigenbasis (Q = V^T A_v V once, then O(m^2 k) per lambda).
+ * The model is then solved on all rows with lambda scaled by (all rows / fit
+ * rows), keeping the regularisation per row the same. Classification picks
+ * lambda by the squared error of the one-hot outputs.
+ *
+ * Cost: O(n m^2) to accumulate (the featurisation usually dominates), then
+ * O(m^3): one eigendecomposition and two m x m x m products for the lambda
+ * path, one Cholesky solve. Memory: two or three m x m float64 matrices while
+ * accumulating, five during the path.
+ */
+import type { NdArray } from 'ndarray';
+import {
+  checkMemory,
+  checkOptions,
+  describe,
+  memoryLimitOption,
+  numberOption,
+  seedOption,
+  toNdarray,
+} from '../core/arrays.js';
+import type { RowsLike } from '../core/inputs.js';
+import { native, type FloatArray } from '../core/native.js';
+import { seedHash } from '../core/random.js';
+import type { FeatureMap } from '../maps/feature-map.js';
+import { MIN_RCOND } from './ridge.js';
+
+export type Task = 'regression' | 'classification';
+
+export interface FeatureRidgeOptions {
+  /** The feature map (any map, or a LeverageSelection). */
+  map: FeatureMap;
+  /** 'regression' (default: targets n x k) or 'classification' (labels: one number per row). */
+  task?: Task;
+  /** Absolute ridge lambda >= 0; when absent it is chosen on the validation rows. */
+  lambda?: number;
+  /** Share of rows held out to choose lambda, in (0, 0.5]. Default 0.1 when lambda is absent; not allowed with lambda. */
+  validation?: number;
+  /** Lambdas to try, relative to the mean diagonal of the centred Gram matrix. Default 10^-7 .. 10^1. */
+  lambdas?: number[];
+  /** Fit an intercept by centring (default true). */
+  fitIntercept?: boolean;
+  /** Seed of the validation split. Default 0. */
+  seed?: number;
+  /** Refuse statistics and solves needing more bytes than this. Default 4 GiB. */
+  memoryLimit?: number;
+}
+
+/** A batch of a stream: inputs of the map and their targets (regression: n x k; classification: n labels). */
+export interface TrainingBatch {
+  X: RowsLike;
+  y: { data: ArrayLike<number>; shape: readonly number[] } | ArrayLike<number> | null;
+  /** Index of the batch's first row in the stream (the validation split hashes row indices). Default: rows seen so far. */
+  offset?: number;
+}
+
+/** Validation score of one lambda. */
+export interface LambdaChoice {
+  /** Absolute lambda on the fit rows. */
+  lambda: number;
+  /** Mean squared error per output on the validation rows (Infinity when the solve would be unreliable). */
+  mse: number;
+}
+
+/** What toJSON writes (the statistics are not saved: a restored model predicts, it does not continue a fit). */
+export interface FeatureRidgeJSON {
+  format: 'ntk-sketch/feature-ridge';
+  version: 1;
+  task: Task;
+  fitIntercept: boolean;
+  lambda: number;
+  rows: number;
+  /** Classification: the label of each output, in order. */
+  classes: number[] | null;
+  outputs: number;
+  /** features x outputs, row-major. */
+  weights: number[];
+  intercept: number[];
+}
+
+export const FEATURE_RIDGE_FORMAT = 'ntk-sketch/feature-ridge';
+const DEFAULT_VALIDATION = 0.1;
+const DEFAULT_LAMBDAS = [1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10];
+
+/** Accumulated statistics of a set of rows. */
+class Statistics {
+  rows = 0;
+  /** Upper triangle of Phi^T Phi. */
+  readonly gram: Float64Array;
+  /** Phi^T [Y 1]: m x (k + 1), the last column the feature sums. */
+  rhs: Float64Array;
+  /** Y^T 1 (k). */
+  ysum: Float64Array;
+  /** Sum of squares of all of Y. */
+  yy = 0;
+
+  constructor(readonly m: number, public k: number) {
+    this.gram = new Float64Array(m * m);
+    this.rhs = new Float64Array(m * (k + 1));
+    this.ysum = new Float64Array(k);
+  }
+
+  /** More outputs (a new class): the new columns are zero for the rows seen so far. */
+  widen(k: number): void {
+    if (k === this.k) return;
+    const m = this.m, old = this.k, rhs = new Float64Array(m * (k + 1));
+    for (let j = 0; j < m; j++) {
+      rhs.set(this.rhs.subarray(j * (old + 1), j * (old + 1) + old), j * (k + 1));
+      rhs[j * (k + 1) + k] = this.rhs[j * (old + 1) + old];
+    }
+    const ysum = new Float64Array(k);
+    ysum.set(this.ysum);
+    this.rhs = rhs;
+    this.ysum = ysum;
+    this.k = k;
+  }
+
+  /** Adds n rows of features phi (n x m) with targets y (n x k, float64). */
+  add(phi: FloatArray, n: number, y: Float64Array): void {
+    if (n === 0) return;
+    const k = this.k, ext = new Float64Array(n * (k + 1));
+    for (let i = 0; i < n; i++) {
+      for (let t = 0; t < k; t++) {
+        const v = y[i * k + t];
+        ext[i * (k + 1) + t] = v;
+        this.ysum[t] += v;
+        this.yy += v * v;
+      }
+      ext[i * (k + 1) + k] = 1;
+    }
+    const p64 = phi instanceof Float64Array ? phi : Float64Array.from(phi);
+    native().gramAccumulate({ phi: p64, n, m: this.m, y: ext, k: k + 1, gram: this.gram, rhs: this.rhs }, false);
+    this.rows += n;
+  }
+
+  /** Adds another part's statistics (same m and k). */
+  merge(other: Statistics): void {
+    for (let i = 0; i < this.gram.length; i++) this.gram[i] += other.gram[i];
+    for (let i = 0; i < this.rhs.length; i++) this.rhs[i] += other.rhs[i];
+    for (let i = 0; i < this.k; i++) this.ysum[i] += other.ysum[i];
+    this.yy += other.yy;
+    this.rows += other.rows;
+  }
+
+  /** Feature sums s (m). */
+  sums(): Float64Array {
+    const m = this.m, k = this.k, s = new Float64Array(m);
+    for (let j = 0; j < m; j++) s[j] = this.rhs[j * (k + 1) + k];
+    return s;
+  }
+
+  /** Phi^T Y (m x k). */
+  cross(): Float64Array {
+    const m = this.m, k = this.k, b = new Float64Array(m * k);
+    for (let j = 0; j < m; j++) b.set(this.rhs.subarray(j * (k + 1), j * (k + 1) + k), j * k);
+    return b;
+  }
+
+  /**
+   * The centred system (full symmetric A_c, B_c), the feature means mu and
+   * the target means ybar; uncentred (mu = ybar = 0) without an intercept.
+   */
+  system(intercept: boolean): { a: Float64Array; b: Float64Array; mu: Float64Array; ybar: Float64Array } {
+    const m = this.m, k = this.k, n = Math.max(1, this.rows);
+    const a = Float64Array.from(this.gram);
+    symmetrizeUpper(a, m);
+    const b = this.cross();
+    const mu = new Float64Array(m), ybar = new Float64Array(k);
+    if (intercept) {
+      const s = this.sums();
+      for (let j = 0; j < m; j++) mu[j] = s[j] / n;
+      for (let t = 0; t < k; t++) ybar[t] = this.ysum[t] / n;
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < m; j++) a[i * m + j] -= n * mu[i] * mu[j];
+        for (let t = 0; t < k; t++) b[i * k + t] -= n * mu[i] * ybar[t];
+      }
+    }
+    return { a, b, mu, ybar };
+  }
+}
+
+function symmetrizeUpper(a: Float64Array, m: number): void {
+  for (let i = 0; i < m; i++) for (let j = 0; j < i; j++) a[i * m + j] = a[j * m + i];
+}
+
+/** A row's part: validation when a seeded hash of its index falls below the share. */
+function heldOut(seed: number, row: number, share: number): boolean {
+  let h = (seedHash(seed) ^ Math.imul(row | 0, 0x9e3779b1) ^ Math.imul(Math.floor(row / 2 ** 32), 0x85ebca6b)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b) >>> 0;
+  h = (h ^ (h >>> 16)) >>> 0;
+  return h / 2 ** 32 < share;
+}
+
+export class FeatureRidge {
+  readonly map: FeatureMap;
+  readonly task: Task;
+  readonly fitIntercept: boolean;
+  readonly validation: number;
+  readonly seed: number;
+  readonly memoryLimit: number;
+  private readonly lambdaGiven: number | undefined;
+  private readonly relativeLambdas: number[];
+  private fitPart: Statistics | null = null;
+  private valPart: Statistics | null = null;
+  private classIndex = new Map<number, number>();
+  private classList: number[] = [];
+  private solved: { lambda: number; weights: Float64Array; intercept: Float64Array; rows: number } | null = null;
+  private path: LambdaChoice[] = [];
+
+  constructor(options: FeatureRidgeOptions) {
+    const o = checkOptions('FeatureRidge options', options, ['map', 'task', 'lambda', 'validation', 'lambdas', 'fitIntercept', 'seed', 'memoryLimit']);
+    if (!o.map || typeof (o.map as FeatureMap).transform !== 'function' || typeof (o.map as FeatureMap).features !== 'number') {
+      throw new TypeError(`map must be a feature map (NTKSketch, NTKRandomFeatures, CNTKSketch or LeverageSelection), got ${describe(o.map)}`);
+    }
+    this.map = o.map as FeatureMap;
+    const task = o.task ?? 'regression';
+    if (task !== 'regression' && task !== 'classification') throw new RangeError(`task must be 'regression' or 'classification', got ${describe(task)}`);
+    this.task = task;
+    this.lambdaGiven = o.lambda === undefined ? undefined : numberOption('lambda', o.lambda, 0, Number.MAX_VALUE);
+    if (o.lambda !== undefined && o.validation !== undefined) throw new RangeError('give lambda or validation, not both (validation rows choose lambda)');
+    this.validation = this.lambdaGiven !== undefined ? 0 : o.validation === undefined ? DEFAULT_VALIDATION : numberOption('validation', o.validation, Number.MIN_VALUE, 0.5);
+    if (o.lambdas !== undefined) {
+      if (!Array.isArray(o.lambdas) || o.lambdas.length === 0) throw new TypeError(`lambdas must be a non-empty array of numbers, got ${describe(o.lambdas)}`);
+      this.relativeLambdas = o.lambdas.map((v, i) => numberOption(`lambdas[${i}]`, v, Number.MIN_VALUE, Number.MAX_VALUE));
+    } else {
+      this.relativeLambdas = DEFAULT_LAMBDAS;
+    }
+    const fi = o.fitIntercept ?? true;
+    if (typeof fi !== 'boolean') throw new TypeError(`fitIntercept must be a boolean, got ${describe(fi)}`);
+    this.fitIntercept = fi;
+    this.seed = seedOption('seed', o.seed);
+    this.memoryLimit = memoryLimitOption('memoryLimit', o.memoryLimit);
+  }
+
+  /** Rows accumulated so far (both parts). */
+  get rows(): number {
+    return (this.fitPart?.rows ?? 0) + (this.valPart?.rows ?? 0);
+  }
+
+  /** Classification: the label of each output, in order of first appearance; null for regression. */
+  get classes(): number[] | null {
+    return this.task === 'classification' ? this.classList.slice() : null;
+  }
+
+  /** The lambda in use after a solve (absolute, for all rows). */
+  get lambda(): number | undefined {
+    return this.solved?.lambda;
+  }
+
+  /** The validation error of each lambda tried by the last solve (empty when lambda was given). */
+  get lambdaPath(): LambdaChoice[] {
+    return this.path.map((p) => ({ ...p }));
+  }
+
+  /** Targets of a batch as n x k float64, classes assigned for classification. */
+  private targets(y: TrainingBatch['y'], n: number): Float64Array {
+    if (y === null || y === undefined) throw new TypeError('y must hold the targets of the batch, got null');
+    const shaped = y as { data?: ArrayLike<number>; shape?: readonly number[] };
+    const data = shaped.data ?? (y as ArrayLike<number>);
+    const shape = shaped.shape ?? [data.length];
+    if (shape[0] !== n) throw new RangeError(`y must have one row per row of X (${n}), got ${shape[0]}`);
+    const k = shape.length === 1 ? 1 : shape[1];
+    for (let i = 0; i < n * k; i++) {
+      if (!Number.isFinite(data[i])) throw new RangeError(`y must contain only finite numbers, found ${data[i]} at flat index ${i}`);
+    }
+    if (this.task === 'regression') {
+      const width = this.fitPart?.k;
+      if (width !== undefined && width !== k) throw new RangeError(`y must have ${width} columns (as the first batch), got ${k}`);
+      return Float64Array.from({ length: n * k }, (_, i) => data[i]);
+    }
+    if (k !== 1) throw new RangeError(`y of a classification must be one label per row, got ${k} columns`);
+    for (let i = 0; i < n; i++) {
+      if (!this.classIndex.has(data[i])) {
+        this.classIndex.set(data[i], this.classList.length);
+        this.classList.push(data[i]);
+      }
+    }
+    const c = this.classList.length, out = new Float64Array(n * c);
+    for (let i = 0; i < n; i++) out[i * c + (this.classIndex.get(data[i]) as number)] = 1;
+    return out;
+  }
+
+  /** Accumulates a batch: its features (computed here, by the map) and targets. */
+  async partialFit(X: RowsLike, y: TrainingBatch['y'], offset = this.rows): Promise<this> {
+    const phi = await this.map.transform(X);
+    const n = phi.shape[0], m = this.map.features;
+    const Y = this.targets(y, n);
+    const k = Y.length / Math.max(1, n) || this.fitPart?.k || 1;
+    if (!this.fitPart) {
+      checkMemory(`FeatureRidge: the ${m} x ${m} float64 Gram matrices`, 8 * m * m * (this.validation > 0 ? 2 : 1), this.memoryLimit);
+      this.fitPart = new Statistics(m, k);
+      if (this.validation > 0) this.valPart = new Statistics(m, k);
+    }
+    this.fitPart.widen(k);
+    this.valPart?.widen(k);
+    if (!this.valPart) {
+      this.fitPart.add(phi.data, n, Y);
+    } else {
+      // Split the batch's rows by their hashed index.
+      const fitRows: number[] = [], valRows: number[] = [];
+      for (let i = 0; i < n; i++) (heldOut(this.seed, offset + i, this.validation) ? valRows : fitRows).push(i);
+      for (const [part, rows] of [[this.fitPart, fitRows], [this.valPart, valRows]] as const) {
+        const p = new (phi.data.constructor as Float32ArrayConstructor | Float64ArrayConstructor)(rows.length * m);
+        const t = new Float64Array(rows.length * k);
+        rows.forEach((r, i) => {
+          p.set(phi.data.subarray(r * m, (r + 1) * m), i * m);
+          t.set(Y.subarray(r * k, (r + 1) * k), i * k);
+        });
+        part.add(p, rows.length, t);
+      }
+    }
+    this.solved = null;
+    return this;
+  }
+
+  /** Fits on a stream of batches (replacing what was accumulated), then solves. */
+  async fit(batches: AsyncIterable<TrainingBatch> | Iterable<TrainingBatch>): Promise<this> {
+    this.reset();
+    for await (const b of batches) await this.partialFit(b.X, b.y, b.offset ?? this.rows);
+    await this.solve();
+    return this;
+  }
+
+  private reset(): void {
+    this.fitPart = this.valPart = null;
+    this.classIndex = new Map();
+    this.classList = [];
+    this.solved = null;
+    this.path = [];
+  }
+
+  /** Chooses lambda (when not given) and solves for the weights on all rows accumulated. */
+  async solve(): Promise<this> {
+    const fit = this.fitPart;
+    if (!fit || this.rows === 0) throw new RangeError('FeatureRidge: no rows to fit (call partialFit or fit first)');
+    let lambda = this.lambdaGiven;
+    this.path = [];
+    if (lambda === undefined) {
+      const val = this.valPart as Statistics;
+      if (fit.rows < 2 || val.rows === 0) {
+        throw new RangeError(`FeatureRidge: choosing lambda needs rows in both parts (fit ${fit.rows}, validation ${val.rows}); use more rows, a larger validation share, or give lambda`);
+      }
+      lambda = (await this.choose(fit, val)) * (this.rows / fit.rows);
+    }
+    const all = new Statistics(fit.m, fit.k);
+    all.merge(fit);
+    if (this.valPart) all.merge(this.valPart);
+    const { a, b, mu, ybar } = all.system(this.fitIntercept);
+    const m = fit.m, k = fit.k;
+    const weights = new Float64Array(m * k), status = new Float64Array(2);
+    await native().ridgeSolve({ gram: a, m, rhs: b, k, lambda, weights, status }, true);
+    if (status[0] !== 0 || status[1] < MIN_RCOND) {
+      throw new RangeError(`lambda = ${lambda} leaves the ${m} x ${m} system singular or ill-conditioned; use a larger lambda`);
+    }
+    const intercept = new Float64Array(k);
+    for (let t = 0; t < k; t++) {
+      let s = ybar[t];
+      for (let j = 0; j < m; j++) s -= weights[j * k + t] * mu[j];
+      intercept[t] = s;
+    }
+    this.solved = { lambda, weights, intercept, rows: this.rows };
+    return this;
+  }
+
+  /** The lambda (absolute, on the fit rows) of least validation error, from the statistics of both parts. */
+  private async choose(fit: Statistics, val: Statistics): Promise<number> {
+    const m = fit.m, k = fit.k, nat = native();
+    checkMemory(`FeatureRidge: the lambda path's five ${m} x ${m} float64 matrices`, 5 * 8 * m * m, this.memoryLimit);
+    const { a, b, mu, ybar } = fit.system(this.fitIntercept);
+    let trace = 0;
+    for (let j = 0; j < m; j++) trace += a[j * m + j];
+    const scale = trace / m;
+    const evals = new Float64Array(m), vt = new Float64Array(m * m), status = new Float64Array(1);
+    await nat.symmetricEigh({ matrix: a, m, eigenvalues: evals, eigenvectors: vt, status }, true);
+    if (status[0] !== 0) throw new RangeError(`FeatureRidge: the eigendecomposition failed to converge (info ${status[0]})`);
+    const gemm = (transB: boolean, rows: number, cols: number, inner: number, x: Float64Array, y: Float64Array, c: Float64Array) =>
+      nat.gemm({ transA: false, transB, m: rows, n: cols, k: inner, alpha: 1, a: x, lda: inner, b: y, ldb: transB ? inner : cols, beta: 0, c, ldc: cols }, true);
+    // The eigenbasis: C = V^T B_c, P = V^T Phi_v^T Y_v, u = V^T mu, r = V^T s_v, Q = V^T A_v V.
+    const av = Float64Array.from(val.gram);
+    symmetrizeUpper(av, m);
+    const c = new Float64Array(m * k), p = new Float64Array(m * k), q = new Float64Array(m * m), tmp = new Float64Array(m * m);
+    await gemm(false, m, k, m, vt, b, c);
+    await gemm(false, m, k, m, vt, val.cross(), p);
+    await gemm(false, m, m, m, vt, av, tmp);
+    await gemm(true, m, m, m, tmp, vt, q);
+    const u = new Float64Array(m), r = new Float64Array(m), sv = val.sums();
+    for (let j = 0; j < m; j++) {
+      let x = 0, y = 0;
+      for (let i = 0; i < m; i++) {
+        x += vt[j * m + i] * mu[i];
+        y += vt[j * m + i] * sv[i];
+      }
+      u[j] = x;
+      r[j] = y;
+    }
+    const w = new Float64Array(m * k), qw = new Float64Array(m * k), bias = new Float64Array(k);
+    const emax = Math.max(evals[m - 1], 0);
+    let best: LambdaChoice | undefined;
+    for (const rel of this.relativeLambdas) {
+      const lambda = rel * scale;
+      // The acceptance rule of a direct solve (see RidgeRegression).
+      if (Math.max(evals[0], 0) + lambda < (emax + lambda) * MIN_RCOND * m) {
+        this.path.push({ lambda, mse: Infinity });
+        continue;
+      }
+      for (let j = 0; j < m; j++) {
+        const d = 1 / (Math.max(evals[j], 0) + lambda);
+        for (let t = 0; t < k; t++) w[j * k + t] = c[j * k + t] * d;
+      }
+      for (let t = 0; t < k; t++) {
+        let s = ybar[t];
+        for (let j = 0; j < m; j++) s -= w[j * k + t] * u[j];
+        bias[t] = s;
+      }
+      await gemm(false, m, k, m, q, w, qw);
+      let loss = val.yy;
+      for (let j = 0; j < m; j++) {
+        for (let t = 0; t < k; t++) loss += -2 * w[j * k + t] * p[j * k + t] + w[j * k + t] * qw[j * k + t] + 2 * bias[t] * w[j * k + t] * r[j];
+      }
+      for (let t = 0; t < k; t++) loss += -2 * bias[t] * val.ysum[t] + val.rows * bias[t] * bias[t];
+      const choice = { lambda, mse: Math.max(0, loss) / (val.rows * k) };
+      this.path.push(choice);
+      if (!best || choice.mse < best.mse) best = choice;
+    }
+    if (!best) throw new RangeError('FeatureRidge: no lambda in the path gives a well-conditioned solve; give larger lambdas');
+    return best.lambda;
+  }
+
+  private requireSolved(what: string): { lambda: number; weights: Float64Array; intercept: Float64Array } {
+    if (!this.solved) throw new RangeError(`FeatureRidge.${what}: the model has not been fitted (call fit, or partialFit then solve)`);
+    return this.solved;
+  }
+
+  /** Outputs of the rows of X: n x k (regression targets; classification scores per class). */
+  async predict(X: RowsLike): Promise<NdArray<Float64Array>> {
+    const { weights, intercept } = this.requireSolved('predict');
+    const phi = await this.map.transform(X);
+    const n = phi.shape[0], m = this.map.features, k = intercept.length;
+    const p64 = phi.data instanceof Float64Array ? phi.data : Float64Array.from(phi.data);
+    const out = new Float64Array(n * k);
+    for (let i = 0; i < n; i++) out.set(intercept, i * k);
+    if (n > 0) await native().gemm({ transA: false, transB: false, m: n, n: k, k: m, alpha: 1, a: p64, lda: m, b: weights, ldb: k, beta: 1, c: out, ldc: k }, true);
+    return toNdarray(out, n, k);
+  }
+
+  /** Classification: the predicted label of each row of X. */
+  async predictLabels(X: RowsLike): Promise<Float64Array> {
+    if (this.task !== 'classification') throw new RangeError('FeatureRidge.predictLabels: the task is regression; use predict');
+    const scores = await this.predict(X);
+    return labelsOf(scores.data, scores.shape[0], this.classList);
+  }
+
+  toJSON(): FeatureRidgeJSON {
+    const { lambda, weights, intercept } = this.requireSolved('toJSON');
+    return {
+      format: FEATURE_RIDGE_FORMAT,
+      version: 1,
+      task: this.task,
+      fitIntercept: this.fitIntercept,
+      lambda,
+      rows: this.rows,
+      classes: this.classes,
+      outputs: intercept.length,
+      weights: Array.from(weights),
+      intercept: Array.from(intercept),
+    };
+  }
+
+  /** A solved model from its document and the map it was fitted on (saved separately: see the CLI's model file). */
+  static fromJSON(json: unknown, map: FeatureMap): FeatureRidge {
+    const d = (typeof json === 'string' ? JSON.parse(json) : json) as Partial<FeatureRidgeJSON> | null;
+    if (!d || d.format !== FEATURE_RIDGE_FORMAT) throw new TypeError(`json is not a saved FeatureRidge (format must be '${FEATURE_RIDGE_FORMAT}')`);
+    if (d.version !== 1) throw new RangeError(`json.version ${describe(d.version)} is not supported (this library reads version 1)`);
+    const k = d.outputs, m = map.features;
+    if (!Number.isSafeInteger(k) || (k as number) < 1) throw new RangeError(`json.outputs must be a positive integer, got ${describe(k)}`);
+    if (!Array.isArray(d.weights) || d.weights.length !== m * (k as number)) {
+      throw new RangeError(`json.weights must hold features x outputs = ${m} x ${k} numbers (the map has ${m} features)`);
+    }
+    if (!Array.isArray(d.intercept) || d.intercept.length !== k) throw new RangeError(`json.intercept must hold ${k} numbers`);
+    if (d.task === 'classification' && (!Array.isArray(d.classes) || d.classes.length !== k)) throw new RangeError(`json.classes must hold ${k} labels`);
+    const model = new FeatureRidge({ map, task: d.task as Task, lambda: d.lambda as number, fitIntercept: d.fitIntercept as boolean });
+    const weights = Float64Array.from(d.weights), intercept = Float64Array.from(d.intercept);
+    for (const [name, v] of [['weights', weights], ['intercept', intercept]] as const) {
+      const bad = v.findIndex((x) => !Number.isFinite(x));
+      if (bad >= 0) throw new RangeError(`json.${name}[${bad}] must be a finite number`);
+    }
+    model.solved = { lambda: d.lambda as number, weights, intercept, rows: d.rows as number };
+    if (d.classes) {
+      model.classList = d.classes.slice();
+      d.classes.forEach((c, i) => model.classIndex.set(c, i));
+    }
+    return model;
+  }
+}
+
+/** The class of the largest score of each row. */
+export function labelsOf(scores: ArrayLike<number>, n: number, classes: readonly number[]): Float64Array {
+  const k = classes.length, out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let t = 1; t < k; t++) if (scores[i * k + t] > scores[i * k + best]) best = t;
+    out[i] = classes[best];
+  }
+  return out;
+}
