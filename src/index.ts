@@ -71,5 +71,5 @@ export type {
 } from './data/readers/index.js';
 export { createNpyWriter, createCsvWriter, createDataWriter, writeData, writeTextFile, NpyWriter, CsvWriter } from './data/writers.js';
 export type { DataWriter, NpyWriterOptions, CsvWriterOptions, DataWriterOptions } from './data/writers.js';
-export { FeatureRidge, FEATURE_RIDGE_FORMAT, labelsOf } from './regression/feature-ridge.js';
+export { FeatureRidge, FEATURE_RIDGE_FORMAT, labelsOf, isValidationRow } from './regression/feature-ridge.js';
 export type { FeatureRidgeOptions, FeatureRidgeJSON, TrainingBatch, LambdaChoice, Task } from './regression/feature-ridge.js';

@@ -211,8 +211,12 @@ function symmetrizeUpper(a: Float64Array, m: number): void {
   for (let i = 0; i < m; i++) for (let j = 0; j < i; j++) a[i * m + j] = a[j * m + i];
 }
 
-/** A row's part: validation when a seeded hash of its index falls below the share. */
-function heldOut(seed: number, row: number, share: number): boolean {
+/**
+ * Whether row `row` (0-based index in the stream) is a validation row of a
+ * fit with this seed and validation share: a seeded hash of the index falls
+ * below the share. Independent of how the rows come in batches.
+ */
+export function isValidationRow(seed: number, row: number, share: number): boolean {
   let h = (seedHash(seed) ^ Math.imul(row | 0, 0x9e3779b1) ^ Math.imul(Math.floor(row / 2 ** 32), 0x85ebca6b)) >>> 0;
   h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
   h = Math.imul(h ^ (h >>> 15), 0x846ca68b) >>> 0;
@@ -327,7 +331,7 @@ export class FeatureRidge {
     } else {
       // Split the batch's rows by their hashed index.
       const fitRows: number[] = [], valRows: number[] = [];
-      for (let i = 0; i < n; i++) (heldOut(this.seed, offset + i, this.validation) ? valRows : fitRows).push(i);
+      for (let i = 0; i < n; i++) (isValidationRow(this.seed, offset + i, this.validation) ? valRows : fitRows).push(i);
       for (const [part, rows] of [[this.fitPart, fitRows], [this.valPart, valRows]] as const) {
         const p = new (phi.data.constructor as Float32ArrayConstructor | Float64ArrayConstructor)(rows.length * m);
         const t = new Float64Array(rows.length * k);
@@ -499,7 +503,7 @@ export class FeatureRidge {
   static fromJSON(json: unknown, map: FeatureMap): FeatureRidge {
     const d = (typeof json === 'string' ? JSON.parse(json) : json) as Partial<FeatureRidgeJSON> | null;
     if (!d || d.format !== FEATURE_RIDGE_FORMAT) throw new TypeError(`json is not a saved FeatureRidge (format must be '${FEATURE_RIDGE_FORMAT}')`);
-    if (d.version !== 1) throw new RangeError(`json.version ${describe(d.version)} is not supported (this library reads version 1)`);
+    if (d.version !== 1) throw new RangeError(`json.version ${typeof d.version === 'number' ? d.version : describe(d.version)} is not supported (this library reads version 1)`);
     const k = d.outputs, m = map.features;
     if (!Number.isSafeInteger(k) || (k as number) < 1) throw new RangeError(`json.outputs must be a positive integer, got ${describe(k)}`);
     if (!Array.isArray(d.weights) || d.weights.length !== m * (k as number)) {
