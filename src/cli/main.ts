@@ -6,6 +6,8 @@
  *                                    NTKSketch features and a linear baseline on the
  *                                    packaged digits (or Fashion-MNIST), side by side
  *   ntk-sketch transform ...         features of a data file, with the map saved beside them
+ *   ntk-sketch fit ...               streamed ridge on a map's features of a data file -> model file
+ *   ntk-sketch predict | evaluate    a model file on a data file: predictions, or accuracy / MSE and R^2
  *
  * Errors: a message on stderr and exit code 2 for a bad command line, 1 for
  * anything else (a bad data file names the file and line); under --json the
@@ -15,9 +17,11 @@ import { createRequire } from 'node:module';
 import { compare, COMPARE_HELP } from './compare.js';
 import { UsageError } from './args.js';
 import { transform } from './transform.js';
+import { fit } from './fit.js';
+import { evaluate, predict } from './predict.js';
 import { DataFileError } from '../data/readers/index.js';
 
-const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<void>> = { compare, transform };
+const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<void>> = { compare, transform, fit, predict, evaluate };
 
 const USAGE = `Usage: ntk-sketch <command> [options]   (ntk-sketch <command> --help for its options)
 
@@ -25,6 +29,9 @@ Commands:
   compare     exact NTK vs NTKSketch vs linear ridge on digits or Fashion-MNIST
               (the default when no command is given)
   transform   features of a data file (.csv, .tsv, .npy, LIBSVM, IDX) into .npy
+  fit         ridge regression or classification on a map's features -> model file
+  predict     a model's predictions for a data file (.csv or .npy)
+  evaluate    a model's accuracy, or MSE and R^2, on a data file
 
 Global:
   --version   print the version

@@ -9,13 +9,12 @@
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { setThreads } from '../core/backends.js';
-import type { FeatureKernel, FeatureMap } from '../maps/feature-map.js';
 import { createDataWriter, writeTextFile, type DataWriter } from '../data/writers.js';
-import type { DataBatch, DataSource } from '../data/readers/index.js';
 import { UsageError, parseInteger } from './args.js';
 import { DATA_FLAGS, DATA_HELP, openDataFlags } from './data-options.js';
 import { MAP_FLAGS, MAP_HELP, checkWidth, loadMap, mapRequest, newMap, readsImages } from './map-options.js';
 import { Progress } from './progress.js';
+import { forEachBatch, mapInput } from './stream.js';
 
 export const TRANSFORM_HELP = `Usage: ntk-sketch transform --data FILE (--map MAP | --method M --features N --depth L) --out FEATURES.npy [options]
 
@@ -48,60 +47,6 @@ const FLAGS = {
 /** FEATURES.npy -> FEATURES.<suffix> (the files written beside the features). */
 export function besideOutput(out: string, suffix: string): string {
   return out.replace(/\.(npy|csv|tsv)$/i, '') + suffix;
-}
-
-/** The rows of a batch as the map reads them: flat rows of images reshaped when the map reads images. */
-export function mapInput(batch: DataBatch, images: boolean, map: FeatureMap): DataBatch['X'] {
-  const layout = map.inputLayout;
-  if (!images || layout.kind !== 'images' || batch.X.shape.length === 4) return batch.X;
-  const [C, H, W] = layout.shape;
-  return { data: batch.X.data, shape: [batch.X.shape[0], C, H, W] };
-}
-
-/** Seconds spent waiting for the reader, in the map and in the writers. */
-export interface StreamTimes {
-  read: number;
-  transform: number;
-  write: number;
-}
-
-/**
- * Streams every batch of `source` through `map`, handing each batch's
- * features (and targets) to `sink`; the next batch is read while the map
- * works on the current one. Returns the rows and where the time went.
- */
-export async function streamFeatures(
-  source: DataSource, map: FeatureMap, kernel: FeatureKernel, images: boolean, progress: Progress,
-  sink: (features: { data: Float32Array | Float64Array; shape: [number, number] }, batch: DataBatch) => Promise<void>,
-): Promise<{ rows: number; times: StreamTimes }> {
-  const times: StreamTimes = { read: 0, transform: 0, write: 0 };
-  const iterator = source.batches()[Symbol.asyncIterator]();
-  let rows = 0;
-  let t = performance.now();
-  let next = iterator.next();
-  try {
-    for (;;) {
-      const item = await next;
-      const now = performance.now();
-      times.read += now - t;
-      if (item.done) break;
-      const batch = item.value;
-      next = iterator.next(); // read ahead while the map works
-      // Keep the read-ahead from rejecting unobserved if the map fails first.
-      next.catch(() => undefined);
-      const features = await map.transform(mapInput(batch, images, map), { kernel });
-      const mid = performance.now();
-      times.transform += mid - now;
-      await sink({ data: features.data, shape: [features.shape[0], features.shape[1]] }, batch);
-      t = performance.now();
-      times.write += t - mid;
-      rows += batch.X.shape[0];
-      progress.advance(batch.X.shape[0]);
-    }
-  } finally {
-    await iterator.return?.();
-  }
-  return { rows, times: { read: times.read / 1000, transform: times.transform / 1000, write: times.write / 1000 } };
 }
 
 export async function transform(argv: string[]): Promise<void> {
@@ -140,6 +85,7 @@ export async function transform(argv: string[]): Promise<void> {
   const targetsPath = besideOutput(out, '.targets.npy');
   const mapPath = besideOutput(out, '.map.json');
   let result;
+  let times = { read: 0, transform: 0, write: 0 };
   try {
     const features = await createDataWriter(out, { columns: map.features, dtype: map.dtype });
     writers.push(features);
@@ -148,10 +94,16 @@ export async function transform(argv: string[]): Promise<void> {
       targets = await createDataWriter(targetsPath, { columns: source.targetNames.length, dtype: 'float64' });
       writers.push(targets);
     }
-    result = await streamFeatures(source, map, kernel, images, progress, async (phi, batch) => {
+    let transformSeconds = 0;
+    result = await forEachBatch(source, progress, async (batch) => {
+      const t = performance.now();
+      const phi = await map.transform(mapInput(batch.X, map), { kernel });
+      transformSeconds += (performance.now() - t) / 1000;
       await features.write(phi);
       if (targets && batch.y) await targets.write(batch.y);
     });
+    result.times.work -= transformSeconds;
+    times = { read: times.read, transform: transformSeconds, write: result.times.work };
     progress.clear();
     // The map first: features never appear without the map that made them.
     await writeTextFile(mapPath, `${JSON.stringify(map)}\n`);
@@ -180,9 +132,9 @@ export async function transform(argv: string[]): Promise<void> {
     targetsFile: source.targetNames.length > 0 ? targetsPath : null,
     seconds,
     rowsPerSecond: result.rows / seconds,
-    readSeconds: result.times.read,
-    transformSeconds: result.times.transform,
-    writeSeconds: result.times.write,
+    readSeconds: times.read,
+    transformSeconds: times.transform,
+    writeSeconds: times.write,
   };
   if (json) {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
@@ -191,7 +143,7 @@ export async function transform(argv: string[]): Promise<void> {
   process.stdout.write(
     `${result.rows} rows of ${source.columns} values -> ${map.features} ${map.mapType} ${kernel} features (${map.dtype}) in ${out}\n` +
       `map: ${mapPath}${summary.targetsFile ? `, targets: ${summary.targetsFile}` : ''}\n` +
-      `${seconds.toFixed(2)} s (${summary.rowsPerSecond.toFixed(0)} rows/s; reading ${result.times.read.toFixed(2)} s, ` +
-      `features ${result.times.transform.toFixed(2)} s, writing ${result.times.write.toFixed(2)} s)\n`,
+      `${seconds.toFixed(2)} s (${summary.rowsPerSecond.toFixed(0)} rows/s; reading ${times.read.toFixed(2)} s, ` +
+      `features ${times.transform.toFixed(2)} s, writing ${times.write.toFixed(2)} s)\n`,
   );
 }

@@ -124,6 +124,9 @@ export abstract class FeatureMap {
   /** What computes this map's features of `kernel` (called once the map is known to be live). */
   protected abstract target(kernel: FeatureKernel): TransformTarget;
 
+  /** A small document that mapFromJSON (or the class's fromJSON) turns back into the same map. */
+  abstract toJSON(): object;
+
   /** Releases the native parameters (called once, by dispose). */
   protected abstract release(): void;
 

@@ -1,12 +1,12 @@
 /**
  * Helpers of the data-file tests: temporary directories, NumPy through
- * python3, byte-level comparisons and concatenation of batches.
+ * Python, byte-level comparisons and concatenation of batches.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DataBatch, DataSource } from '../../src/data/readers/index.js';
+import { findPython, runPython } from '../helpers/python.js';
 
 /** A fresh temporary directory and a function that removes it. */
 export function tempDir(prefix = 'ntk-data-'): { dir: string; file: (name: string) => string; remove: () => void } {
@@ -14,19 +14,15 @@ export function tempDir(prefix = 'ntk-data-'): { dir: string; file: (name: strin
   return { dir, file: (name) => join(dir, name), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Why NumPy tests are skipped, or null when python3 with numpy runs. */
-export const numpyMissing: string | null = (() => {
-  const r = spawnSync('python3', ['-c', 'import numpy; print(numpy.__version__)'], { encoding: 'utf8' });
-  if (r.error) return `python3 not found (${r.error.message})`;
-  if (r.status !== 0) return `python3 cannot import numpy (${r.stderr.trim().split('\n').pop()})`;
-  return null;
-})();
+const numpy = findPython(['numpy']);
 
-/** Runs python3 code (numpy imported as np; argv[1..] = args) and returns its stdout. */
+/** Why NumPy tests are skipped, or null when a Python with numpy runs. */
+export const numpyMissing: string | null = numpy.missing;
+
+/** Runs Python code (numpy imported as np; argv[1..] = args) and returns its stdout. */
 export function python(code: string, ...args: string[]): string {
-  const r = spawnSync('python3', ['-c', `import numpy as np, sys\n${code}`, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`python3 failed: ${r.stderr}`);
-  return r.stdout;
+  if (numpy.exe === null) throw new Error(numpy.missing);
+  return runPython(numpy.exe, `import numpy as np, sys\n${code}`, ...args);
 }
 
 export function bytesOf(a: ArrayBufferView): Buffer {

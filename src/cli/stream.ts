@@ -1,0 +1,52 @@
+/**
+ * The batch loop of the file-reading subcommands: every batch of a source
+ * through a step, the next batch read while the step works on the current
+ * one (the map runs off the JavaScript thread, so parsing and featurising
+ * overlap), with the time spent waiting for the reader and in the step.
+ */
+import { performance } from 'node:perf_hooks';
+import type { DataBatch, DataSource } from '../data/readers/index.js';
+import type { FeatureMap } from '../maps/feature-map.js';
+import type { Progress } from './progress.js';
+
+/** Seconds spent waiting for the reader and in the step. */
+export interface StreamTimes {
+  read: number;
+  work: number;
+}
+
+export async function forEachBatch(
+  source: DataSource, progress: Progress, step: (batch: DataBatch) => Promise<void>,
+): Promise<{ rows: number; times: StreamTimes }> {
+  const times = { read: 0, work: 0 };
+  const iterator = source.batches()[Symbol.asyncIterator]();
+  let rows = 0;
+  let t = performance.now();
+  let next = iterator.next();
+  try {
+    for (;;) {
+      const item = await next;
+      const now = performance.now();
+      times.read += now - t;
+      if (item.done) break;
+      next = iterator.next(); // read ahead while the step works
+      next.catch(() => undefined); // observed below; do not let it reject unobserved if the step fails first
+      await step(item.value);
+      t = performance.now();
+      times.work += t - now;
+      rows += item.value.X.shape[0];
+      progress.advance(item.value.X.shape[0]);
+    }
+  } finally {
+    await iterator.return?.();
+  }
+  return { rows, times: { read: times.read / 1000, work: times.work / 1000 } };
+}
+
+/** The rows of a batch as the map reads them: flat rows reshaped into images when the map reads images. */
+export function mapInput(X: DataBatch['X'], map: FeatureMap): DataBatch['X'] {
+  const layout = map.inputLayout;
+  if (layout.kind !== 'images' || X.shape.length === 4) return X;
+  const [C, H, W] = layout.shape;
+  return { data: X.data, shape: [X.shape[0], C, H, W] };
+}
