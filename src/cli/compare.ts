@@ -34,6 +34,7 @@ import {
   KernelRidgeRegression,
   LeverageSelection,
   MAX_DEPTH,
+  NTK_SKETCH_MAX_DEPTH,
   NTKSketch,
   RidgeRegression,
   argmaxRows,
@@ -159,6 +160,11 @@ function parseConfig(argv: string[]): Config | 'help' {
   const features = parseInteger('--features', values.features, 1, 1 << 20) ?? (data === 'digits' ? 1024 : 4096);
   const pool = parseInteger('--pool', values.pool, 2, 1 << 22);
   if (pool !== undefined && pool <= features) throw new UsageError(`--pool must exceed --features (${features}), got ${pool}`);
+  // Each method's own limits, before any work (the exact kernel would otherwise run first).
+  const deepest = Math.max(...depths);
+  if (methods.includes('ntk-sketch') && deepest > NTK_SKETCH_MAX_DEPTH) {
+    throw new UsageError(`--depth must be at most ${NTK_SKETCH_MAX_DEPTH} with ntk-sketch, got ${deepest}`);
+  }
   return {
     data,
     methods,
@@ -233,11 +239,12 @@ function prepareTask(cfg: Config): Task {
   }
   const nTrain = cfg.train ?? 5000;
   if (nTrain < 4) throw new UsageError(`--train must be at least 4, got ${nTrain}`);
-  if (nTrain > MAX_FASHION_TRAIN) {
+  if (nTrain > 60000) throw new UsageError(`--train must be at most 60000 for fashion-mnist (its training images), got ${nTrain}`);
+  if (nTrain > MAX_FASHION_TRAIN && cfg.methods.includes('exact-ntk')) {
     const gib = (8 * nTrain * nTrain) / 1024 ** 3;
     throw new UsageError(
       `--train ${nTrain} is too large for the exact kernel (one ${nTrain} x ${nTrain} float64 kernel is ${gib.toFixed(1)} GiB ` +
-        `and the solver needs several); use at most ${MAX_FASHION_TRAIN}`,
+        `and the solver needs several); use at most ${MAX_FASHION_TRAIN} with exact-ntk, or --method without it`,
     );
   }
   const nTest = cfg.test ?? 10000;
@@ -482,9 +489,12 @@ function tableLine(cells: string[]): string {
   return cells.map((c, i) => (i === 0 ? c.padEnd(COLUMNS[i][1]) : c.padStart(COLUMNS[i][1]))).join('  ');
 }
 
-function printResult(r: Result, json: boolean): void {
-  if (json) {
-    process.stdout.write(`${JSON.stringify(r)}\n`);
+function printResult(r: Result, cfg: Config): void {
+  if (cfg.json) {
+    // Each line names what produced it: the data, the seed, the map and where it ran.
+    const map = r.method !== 'ntk-sketch' ? null : r.pool === undefined ? 'NTKSketch' : 'LeverageSelection';
+    const backend = r.method === 'linear-ridge' ? 'cpu' : cfg.backend;
+    process.stdout.write(`${JSON.stringify({ ...r, data: cfg.data, seed: cfg.seed, map, backend })}\n`);
     return;
   }
   process.stdout.write(
@@ -520,11 +530,11 @@ export async function compare(argv: string[]): Promise<void> {
     );
     process.stdout.write(`${tableLine(COLUMNS.map(([name]) => name))}\n`);
   }
-  if (cfg.methods.includes('linear-ridge')) printResult(await linearRidge(task, progress), cfg.json);
+  if (cfg.methods.includes('linear-ridge')) printResult(await linearRidge(task, progress), cfg);
   for (const depth of cfg.depths) {
-    if (cfg.methods.includes('exact-ntk')) printResult(await exactNtk(task, depth, progress, cfg.backend), cfg.json);
+    if (cfg.methods.includes('exact-ntk')) printResult(await exactNtk(task, depth, progress, cfg.backend), cfg);
     if (cfg.methods.includes('ntk-sketch')) {
-      printResult(await ntkSketchRidge(task, depth, cfg.features, cfg.pool, cfg.seed, progress, cfg.backend), cfg.json);
+      printResult(await ntkSketchRidge(task, depth, cfg.features, cfg.pool, cfg.seed, progress, cfg.backend), cfg);
     }
   }
 }

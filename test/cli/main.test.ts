@@ -44,6 +44,11 @@ describe('ntk-sketch command line', () => {
     expect(sketch.features).toBe(1024);
     expect(sketch.accuracy).toBeGreaterThan(ntk.accuracy - 0.02);
     expect(results).toHaveLength(3);
+    // Every line names what produced it.
+    for (const line of results) expect(line).toMatchObject({ data: 'digits', seed: 0 });
+    expect(sketch).toMatchObject({ map: 'NTKSketch' });
+    expect(ntk.backend).toMatch(/^(cpu|cuda)$/);
+    expect(lin).toMatchObject({ map: null, backend: 'cpu' });
   });
 
   it('--pool: ntk-sketch keeps --features columns of a larger NTKSketch by leverage scores', () => {
@@ -117,7 +122,9 @@ describe('ntk-sketch command line', () => {
     [['--json=yes'], /--json/],
     [['--backend', 'gpu'], /--backend must be 'auto', 'cpu' or 'cuda'/],
     [['extra'], /extra/],
-    [['--data', 'fashion-mnist', '--train', '30000'], /--train 30000 is too large/],
+    [['--data', 'fashion-mnist', '--train', '30000'], /--train 30000 is too large for the exact kernel .* or --method without it/],
+    [['--data', 'fashion-mnist', '--train', '70000', '--method', 'ntk-sketch'], /--train must be at most 60000/],
+    [['--method', 'ntk-sketch', '--depth', '1,40'], /--depth must be at most 32 with ntk-sketch, got 40/],
   ])('rejects %j with exit code 2 and a one-line message', (args, pattern) => {
     const r = cli(...(args as string[]));
     expect(r.code).toBe(2);
