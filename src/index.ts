@@ -72,4 +72,6 @@ export type {
 export { createNpyWriter, createCsvWriter, createDataWriter, writeData, writeTextFile, NpyWriter, CsvWriter } from './data/writers.js';
 export type { DataWriter, NpyWriterOptions, CsvWriterOptions, DataWriterOptions } from './data/writers.js';
 export { FeatureRidge, FEATURE_RIDGE_FORMAT, labelsOf, isValidationRow } from './regression/feature-ridge.js';
-export type { FeatureRidgeOptions, FeatureRidgeJSON, TrainingBatch, LambdaChoice, Task } from './regression/feature-ridge.js';
+export type { FeatureRidgeOptions, FeatureRidgeJSON, TrainingBatch, LambdaChoice, Task, StatisticsData } from './regression/feature-ridge.js';
+export { saveModel, loadModel, mergeModelFiles, MODEL_MAGIC, MODEL_VERSION } from './regression/model-file.js';
+export type { ModelData, RowRange } from './regression/model-file.js';

@@ -11,10 +11,12 @@ import { setThreads } from '../core/backends.js';
 import { FeatureRidge, type Task } from '../regression/feature-ridge.js';
 import { UsageError, parseInteger, parseNumber } from './args.js';
 import { DATA_FLAGS, DATA_HELP, openDataFlags } from './data-options.js';
-import { MAP_FLAGS, MAP_HELP, checkWidth, loadMap, mapRequest, newMap, readsImages } from './map-options.js';
-import { writeModel } from './model-file.js';
+import { MAP_FLAGS, MAP_HELP, checkWidth, loadMap, mapRequest, newMap, readsImages, type MapRequest } from './map-options.js';
+import { loadModel, saveModel, type RowRange } from '../regression/model-file.js';
+import type { FeatureMap } from '../maps/feature-map.js';
 import { Progress } from './progress.js';
-import { forEachBatch, mapInput } from './stream.js';
+import { countRows, forEachBatch, mapInput } from './stream.js';
+import type { DataBatch } from '../data/readers/index.js';
 
 export const FIT_HELP = `Usage: ntk-sketch fit --data FILE (--target COLS | --labels FILE) (--map MAP | --method M --features N --depth L) --out MODEL [options]
 
@@ -34,6 +36,10 @@ Model:
   --validation F     share of rows held out to choose lambda, in (0, 0.5]
                      (default 0.1); the model is then refitted on all rows
   --no-intercept     fit no intercept (default: an intercept, by centring)
+  --shard I/N        fit only shard I of N (I = 1..N): rows [(I-1) n/N, I n/N)
+                     of the file; ntk-sketch merge joins the N parts
+  --continue MODEL   continue MODEL's fit with the rows of FILE (its map and
+                     options; map flags are refused)
   --out MODEL        the model file to write (required)
   --threads T        threads of the native core (default: all cores)
   --json             print the result as one JSON object
@@ -46,11 +52,22 @@ const FLAGS = {
   lambda: { type: 'string' },
   validation: { type: 'string' },
   'no-intercept': { type: 'boolean' },
+  shard: { type: 'string' },
+  continue: { type: 'string' },
   out: { type: 'string' },
   threads: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+/** --shard I/N as [I, N]. */
+function parseShard(value: string | undefined): [number, number] | null {
+  if (value === undefined) return null;
+  const m = /^(\d+)\/(\d+)$/.exec(value.trim());
+  const i = m ? Number(m[1]) : NaN, n = m ? Number(m[2]) : NaN;
+  if (!m || !(n >= 1 && n <= 1_000_000) || !(i >= 1 && i <= n)) throw new UsageError(`--shard must be I/N with 1 <= I <= N, got '${value}'`);
+  return [i, n];
+}
 
 export async function fit(argv: string[]): Promise<void> {
   let values;
@@ -63,7 +80,13 @@ export async function fit(argv: string[]): Promise<void> {
     process.stdout.write(`${FIT_HELP}\n`);
     return;
   }
-  const request = mapRequest(values);
+  const resume = values.continue;
+  const modelFlags = ['task', 'lambda', 'validation', 'no-intercept'] as const;
+  if (resume !== undefined) {
+    const extra = [...Object.keys(MAP_FLAGS), ...modelFlags].find((k) => values[k as keyof typeof values] !== undefined);
+    if (extra) throw new UsageError(`--${extra} does not apply with --continue (the model fixes it)`);
+  }
+  const request = resume === undefined ? mapRequest(values) : null;
   const out = values.out;
   if (!out) throw new UsageError('--out MODEL is required');
   const task = (values.task ?? 'regression') as Task;
@@ -73,54 +96,79 @@ export async function fit(argv: string[]): Promise<void> {
   if (lambda !== undefined && lambda < 0) throw new UsageError(`--lambda must be >= 0, got ${values.lambda}`);
   const validation = values.validation === undefined ? undefined : parseNumber('--validation', values.validation);
   if (validation !== undefined && !(validation > 0 && validation <= 0.5)) throw new UsageError(`--validation must be in (0, 0.5], got ${values.validation}`);
+  const shard = parseShard(values.shard);
   const threads = parseInteger('--threads', values.threads, 0, 4096);
   if (threads !== undefined) setThreads(threads);
   const json = values.json ?? false;
 
   const t0 = performance.now();
-  const saved = request.kind === 'saved' ? await loadMap(request.path) : null;
-  const images = readsImages(request, saved);
-  const dtype = saved ? saved.dtype : request.kind === 'new' ? request.dtype : 'float32';
+  const previous = resume === undefined ? null : await loadModel(resume);
+  const saved = request?.kind === 'saved' ? await loadMap(request.path) : (previous?.map ?? null);
+  const images = request ? readsImages(request, saved) : (saved as FeatureMap).inputLayout.kind === 'images';
+  const dtype = saved ? saved.dtype : request?.kind === 'new' ? request.dtype : 'float32';
   const source = await openDataFlags(values, dtype, { flatten: !images });
   if (source.targetNames.length === 0) {
     throw new UsageError(`${source.path} gives no targets: name the target column(s) with --target, or a file with --labels`);
   }
-  if (task === 'classification' && source.targetNames.length !== 1) {
-    throw new UsageError(`--task classification needs one label column, got ${source.targetNames.length} (${source.targetNames.join(', ')})`);
-  }
-  const map = saved ?? (await newMap(request as Extract<typeof request, { kind: 'new' }>, source));
+  const map = saved ?? (await newMap(request as Extract<MapRequest, { kind: 'new' }>, source));
   checkWidth(map, source);
-  const seed = request.kind === 'new' ? request.seed : 0;
-  const model = new FeatureRidge({
-    map, task, seed, fitIntercept: !values['no-intercept'],
-    ...(lambda !== undefined ? { lambda } : {}),
-    ...(validation !== undefined ? { validation } : {}),
-  });
   const progress = new Progress(Boolean(process.stderr.isTTY) && !json);
   try {
-    progress.start(`fitting ${map.mapType} features of ${source.path}`, source.rows ?? 0, 'rows');
+    let model: FeatureRidge;
+    if (previous) {
+      model = previous.model;
+      if (JSON.stringify(previous.data.targetNames) !== JSON.stringify(source.targetNames)) {
+        throw new UsageError(`${source.path} gives targets ${source.targetNames.join(', ')}, but the model was fitted on ${previous.data.targetNames.join(', ')}`);
+      }
+    } else {
+      if (task === 'classification' && source.targetNames.length !== 1) {
+        throw new UsageError(`--task classification needs one label column, got ${source.targetNames.length} (${source.targetNames.join(', ')})`);
+      }
+      model = new FeatureRidge({
+        map, task, seed: request?.kind === 'new' ? request.seed : 0, fitIntercept: !values['no-intercept'],
+        ...(lambda !== undefined ? { lambda } : {}),
+        ...(validation !== undefined ? { validation } : {}),
+      });
+    }
+    // The rows of this fit: all, or this shard's range. Rows keep their index
+    // in the file, so the validation split is the single-process fit's.
+    let range: [number, number] = [0, Infinity];
+    if (shard) {
+      const n = source.rows ?? (await countRows(source, progress));
+      range = [Math.floor(((shard[0] - 1) * n) / shard[1]), Math.floor((shard[0] * n) / shard[1])];
+    }
+    progress.start(`fitting ${map.mapType} features of ${source.path}${shard ? ` (shard ${shard[0]}/${shard[1]})` : ''}`, source.rows === null ? 0 : Math.min(source.rows, range[1]) - range[0], 'rows');
+    let fitted = 0;
     const streamed = await forEachBatch(source, progress, async (batch) => {
-      await model.partialFit(mapInput(batch.X, map), batch.y, batch.offset);
-    });
-    progress.start(`solving (${map.features} x ${map.features}${lambda === undefined ? ', choosing lambda' : ''})`, 0);
+      const rows = sliceRows(batch, range[0], range[1]);
+      if (!rows) return;
+      await model.partialFit(mapInput(rows.X, map), rows.y, rows.offset);
+      fitted += rows.X.shape[0];
+    }, range[1]);
+    const end = Math.min(range[1], range[0] + fitted);
+    progress.start(`solving (${map.features} x ${map.features}${model.lambdaChosen ? ', choosing lambda' : ''})`, 0);
     const ts = performance.now();
     await model.solve();
     const solveSeconds = (performance.now() - ts) / 1000;
     progress.clear();
-    await writeModel(out, model, { columns: source.columns, targetNames: source.targetNames, rows: streamed.rows });
+    const ranges: RowRange[] = [...(previous?.data.ranges ?? []), { file: source.path, begin: range[0], end }];
+    await saveModel(out, model, { columns: source.columns, targetNames: source.targetNames, ranges });
     const best = model.lambdaPath.reduce<{ lambda: number; mse: number } | null>((b, p) => (!b || p.mse < b.mse ? p : b), null);
     const summary = {
       command: 'fit',
       data: source.path,
       format: source.format,
-      rows: streamed.rows,
+      rows: fitted,
+      range: [range[0], end],
+      shard: shard ? `${shard[0]}/${shard[1]}` : null,
+      totalRows: model.rows,
       columns: source.columns,
-      task,
+      task: model.task,
       targets: source.targetNames,
       classes: model.classes,
       map: map.mapType,
       features: map.features,
-      seed,
+      seed: model.seed,
       lambda: model.lambda,
       validationMse: best ? best.mse : null,
       lambdaPath: model.lambdaPath,
@@ -135,7 +183,8 @@ export async function fit(argv: string[]): Promise<void> {
       return;
     }
     process.stdout.write(
-      `${task} on ${streamed.rows} rows of ${source.path}: ${map.features} ${map.mapType} features, lambda ${(model.lambda as number).toExponential(3)}` +
+      `${model.task} on ${fitted} rows of ${source.path}${shard ? ` (shard ${shard[0]}/${shard[1]}: rows ${range[0]}..${end - 1})` : ''}` +
+        `${previous ? ` (${model.rows} rows in all)` : ''}: ${map.features} ${map.mapType} features, lambda ${(model.lambda as number).toExponential(3)}` +
         `${best ? ` (validation MSE ${best.mse.toPrecision(4)})` : ''}${model.classes ? `, ${model.classes.length} classes` : ''}\n` +
         `model: ${out}; ${summary.seconds.toFixed(2)} s (reading ${streamed.times.read.toFixed(2)} s, features and statistics ${streamed.times.work.toFixed(2)} s, solve ${solveSeconds.toFixed(2)} s)\n`,
     );
@@ -143,4 +192,27 @@ export async function fit(argv: string[]): Promise<void> {
     progress.clear();
     map.dispose();
   }
+}
+
+/** The rows of a batch within [begin, end) of the file, with their offset; null when none are. */
+function sliceRows(batch: DataBatch, begin: number, end: number): DataBatch | null {
+  const n = batch.X.shape[0], from = Math.max(begin - batch.offset, 0), to = Math.min(end - batch.offset, n);
+  if (to <= from) return null;
+  if (from === 0 && to === n) return batch;
+  const X = batch.X as { data: Float32Array | Float64Array; shape: number[]; indptr?: Int32Array; indices?: Int32Array };
+  let rows: DataBatch['X'];
+  if (X.indptr && X.indices) {
+    const base = X.indptr[from];
+    rows = {
+      indptr: Int32Array.from(X.indptr.subarray(from, to + 1), (p) => p - base),
+      indices: X.indices.subarray(base, X.indptr[to]),
+      data: X.data.subarray(base, X.indptr[to]),
+      shape: [to - from, X.shape[1]],
+    };
+  } else {
+    const per = X.shape.slice(1).reduce((a, b) => a * b, 1);
+    rows = { data: X.data.subarray(from * per, to * per), shape: [to - from, ...X.shape.slice(1)] } as DataBatch['X'];
+  }
+  const y = batch.y && { data: batch.y.data.subarray(from * batch.y.shape[1], to * batch.y.shape[1]), shape: [to - from, batch.y.shape[1]] as [number, number] };
+  return { X: rows, y, offset: batch.offset + from };
 }

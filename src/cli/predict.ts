@@ -15,7 +15,7 @@ import type { FeatureMap } from '../maps/feature-map.js';
 import { UsageError, parseInteger } from './args.js';
 import { DATA_FLAGS, DATA_HELP, openDataFlags } from './data-options.js';
 import { checkWidth } from './map-options.js';
-import { readModel, type ModelData } from './model-file.js';
+import { loadModel, type ModelData } from '../regression/model-file.js';
 import { Progress } from './progress.js';
 import { forEachBatch, mapInput } from './stream.js';
 
@@ -95,7 +95,7 @@ export async function predict(argv: string[]): Promise<void> {
   if (threads !== undefined) setThreads(threads);
   const json = values.json ?? false;
   const t0 = performance.now();
-  const { model, map, data } = await readModel(values.model);
+  const { model, map, data } = await loadModel(values.model);
   const progress = new Progress(Boolean(process.stderr.isTTY) && !json);
   let writer: DataWriter | null = null;
   try {
@@ -132,7 +132,7 @@ export async function evaluate(argv: string[]): Promise<void> {
   if (threads !== undefined) setThreads(threads);
   const json = values.json ?? false;
   const t0 = performance.now();
-  const { model, map, data } = await readModel(values.model);
+  const { model, map, data } = await loadModel(values.model);
   const progress = new Progress(Boolean(process.stderr.isTTY) && !json);
   try {
     const source = await openForModel(values, map, data);

@@ -15,8 +15,9 @@ export interface StreamTimes {
   work: number;
 }
 
+/** Runs `step` on every batch of `source` (up to the batch holding row `end - 1` when `end` is given). */
 export async function forEachBatch(
-  source: DataSource, progress: Progress, step: (batch: DataBatch) => Promise<void>,
+  source: DataSource, progress: Progress, step: (batch: DataBatch) => Promise<void>, end = Infinity,
 ): Promise<{ rows: number; times: StreamTimes }> {
   const times = { read: 0, work: 0 };
   const iterator = source.batches()[Symbol.asyncIterator]();
@@ -28,7 +29,7 @@ export async function forEachBatch(
       const item = await next;
       const now = performance.now();
       times.read += now - t;
-      if (item.done) break;
+      if (item.done || item.value.offset >= end) break;
       next = iterator.next(); // read ahead while the step works
       next.catch(() => undefined); // observed below; do not let it reject unobserved if the step fails first
       await step(item.value);
@@ -41,6 +42,17 @@ export async function forEachBatch(
     await iterator.return?.();
   }
   return { rows, times: { read: times.read / 1000, work: times.work / 1000 } };
+}
+
+/** Rows of a source whose count is not known up front (CSV, TSV): one pass that only counts. */
+export async function countRows(source: DataSource, progress: Progress): Promise<number> {
+  progress.start(`counting the rows of ${source.path}`, 0, 'rows');
+  let rows = 0;
+  for await (const batch of source.batches()) {
+    rows += batch.X.shape[0];
+    progress.advance(batch.X.shape[0]);
+  }
+  return rows;
 }
 
 /** The rows of a batch as the map reads them: flat rows reshaped into images when the map reads images. */

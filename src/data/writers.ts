@@ -338,18 +338,22 @@ export async function writeData(
   return writer.close();
 }
 
-/** A writer of one text document, by the same temporary-file-then-rename rule. */
-class TextFileWriter extends TempFileWriter {
+/**
+ * A writer of bytes (one text document, or a binary file written in pieces),
+ * by the same temporary-file-then-rename rule: `write(bytes)` appends a
+ * Uint8Array, `close()` renames, `abort()` removes.
+ */
+export class ByteFileWriter extends TempFileWriter {
   private constructor(path: string, tempPath: string, fh: FileHandle) {
     super(path, 0, tempPath, fh);
   }
 
-  static async create(path: string): Promise<TextFileWriter> {
+  static async create(path: string): Promise<ByteFileWriter> {
     const { tempPath, fh } = await TempFileWriter.openTemp(pathOption(path));
-    return new TextFileWriter(path, tempPath, fh);
+    return new ByteFileWriter(path, tempPath, fh);
   }
 
-  /** The bytes of the text (a Uint8Array, from writeTextFile). */
+  /** The bytes to append (a Uint8Array). */
   protected encode(value: MatrixLike | ArrayLike<number>): { bytes: Uint8Array; n: number } {
     if (!(value instanceof Uint8Array)) throw new TypeError(`text bytes must be a Uint8Array, got ${describe(value)}`);
     return { bytes: value, n: 0 };
@@ -364,7 +368,7 @@ class TextFileWriter extends TempFileWriter {
  */
 export async function writeTextFile(path: string, text: string): Promise<void> {
   if (typeof text !== 'string') throw new TypeError(`text must be a string, got ${describe(text)}`);
-  const writer = await TextFileWriter.create(path);
+  const writer = await ByteFileWriter.create(path);
   await writer.write(new TextEncoder().encode(text));
   await writer.close();
 }

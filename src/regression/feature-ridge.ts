@@ -110,6 +110,39 @@ export const FEATURE_RIDGE_FORMAT = 'ntk-sketch/feature-ridge';
 const DEFAULT_VALIDATION = 0.1;
 const DEFAULT_LAMBDAS = [1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10];
 
+/**
+ * The sufficient statistics of a set of rows (m features, k outputs): what a
+ * model file stores and a merge adds.
+ */
+export interface StatisticsData {
+  rows: number;
+  /** Sum of squares of all of Y. */
+  yy: number;
+  /** Y^T 1 (k). */
+  ysum: Float64Array;
+  /** Phi^T [Y 1] (m x (k + 1), row-major): the last column the feature sums. */
+  rhs: Float64Array;
+  /** Phi^T Phi (m x m, row-major; the upper triangle is what counts). */
+  gram: Float64Array;
+}
+
+/** Everything a FeatureRidge holds besides its map: options, classes, statistics and solution. */
+export interface FeatureRidgeState {
+  task: Task;
+  fitIntercept: boolean;
+  /** The lambda given, or null when it is chosen on the validation rows. */
+  lambda: number | null;
+  validation: number;
+  lambdas: number[];
+  seed: number;
+  classes: number[] | null;
+  /** Outputs (columns of Y, or classes); 0 before any row. */
+  outputs: number;
+  fit: StatisticsData | null;
+  validationPart: StatisticsData | null;
+  solution: { lambda: number; weights: Float64Array; intercept: Float64Array } | null;
+}
+
 /** Accumulated statistics of a set of rows. */
 class Statistics {
   rows = 0;
@@ -122,10 +155,18 @@ class Statistics {
   /** Sum of squares of all of Y. */
   yy = 0;
 
-  constructor(readonly m: number, public k: number) {
-    this.gram = new Float64Array(m * m);
-    this.rhs = new Float64Array(m * (k + 1));
-    this.ysum = new Float64Array(k);
+  constructor(readonly m: number, public k: number, data?: StatisticsData) {
+    this.gram = data?.gram ?? new Float64Array(m * m);
+    this.rhs = data?.rhs ?? new Float64Array(m * (k + 1));
+    this.ysum = data?.ysum ?? new Float64Array(k);
+    if (data) {
+      this.rows = data.rows;
+      this.yy = data.yy;
+    }
+  }
+
+  data(): StatisticsData {
+    return { rows: this.rows, yy: this.yy, ysum: this.ysum, rhs: this.rhs, gram: this.gram };
   }
 
   /** More outputs (a new class): the new columns are zero for the rows seen so far. */
@@ -275,6 +316,11 @@ export class FeatureRidge {
     return this.task === 'classification' ? this.classList.slice() : null;
   }
 
+  /** Whether lambda is chosen on the validation rows (it was not given). */
+  get lambdaChosen(): boolean {
+    return this.lambdaGiven === undefined;
+  }
+
   /** The lambda in use after a solve (absolute, for all rows). */
   get lambda(): number | undefined {
     return this.solved?.lambda;
@@ -346,12 +392,168 @@ export class FeatureRidge {
     return this;
   }
 
-  /** Fits on a stream of batches (replacing what was accumulated), then solves. */
-  async fit(batches: AsyncIterable<TrainingBatch> | Iterable<TrainingBatch>): Promise<this> {
+  /**
+   * Fits on the rows of X with targets y, or on a stream of batches
+   * `{ X, y, offset? }` (replacing what was accumulated), then solves.
+   */
+  async fit(X: RowsLike, y: TrainingBatch['y']): Promise<this>;
+  async fit(batches: AsyncIterable<TrainingBatch> | Iterable<TrainingBatch>): Promise<this>;
+  async fit(source: RowsLike | AsyncIterable<TrainingBatch> | Iterable<TrainingBatch>, y?: TrainingBatch['y']): Promise<this> {
     this.reset();
-    for await (const b of batches) await this.partialFit(b.X, b.y, b.offset ?? this.rows);
+    if (y !== undefined) {
+      await this.partialFit(source as RowsLike, y);
+    } else {
+      if (!isBatchSource(source)) throw new TypeError('fit takes (X, y) or an iterable of batches { X, y, offset? }');
+      for await (const b of source) await this.partialFit(b.X, b.y, b.offset ?? this.rows);
+    }
     await this.solve();
     return this;
+  }
+
+  /**
+   * The model on the rows of X against targets y: { accuracy } for
+   * classification (labels), { mse, r2 } for regression (MSE per output;
+   * R^2 per output, averaged, as scikit-learn's r2_score).
+   */
+  async score(X: RowsLike, y: TrainingBatch['y']): Promise<{ accuracy: number } | { mse: number; r2: number }> {
+    this.requireSolved('score');
+    const pred = await this.predict(X);
+    const n = pred.shape[0], k = pred.shape[1];
+    const shaped = y as { data?: ArrayLike<number>; shape?: readonly number[] } | null;
+    const data = shaped?.data ?? (y as ArrayLike<number> | null);
+    if (!data || data.length !== (this.task === 'classification' ? n : n * k)) {
+      throw new RangeError(`y must hold ${this.task === 'classification' ? n : `${n} x ${k}`} targets (one row per row of X), got ${data?.length ?? describe(y)}`);
+    }
+    if (this.task === 'classification') {
+      const labels = labelsOf(pred.data, n, this.classList);
+      let correct = 0;
+      for (let i = 0; i < n; i++) correct += labels[i] === data[i] ? 1 : 0;
+      return { accuracy: correct / n };
+    }
+    let mse = 0, r2 = 0;
+    for (let t = 0; t < k; t++) {
+      let sse = 0, sum = 0, sq = 0;
+      for (let i = 0; i < n; i++) {
+        const v = data[i * k + t];
+        sse += (pred.data[i * k + t] - v) ** 2;
+        sum += v;
+        sq += v * v;
+      }
+      const total = sq - (sum * sum) / n;
+      mse += sse / (n * k);
+      r2 += (total > 0 ? 1 - sse / total : sse === 0 ? 1 : 0) / k;
+    }
+    return { mse, r2 };
+  }
+
+  /** @internal Options, classes, statistics and solution (what a model file stores). */
+  state(): FeatureRidgeState {
+    return {
+      task: this.task,
+      fitIntercept: this.fitIntercept,
+      lambda: this.lambdaGiven ?? null,
+      validation: this.validation,
+      lambdas: this.relativeLambdas.slice(),
+      seed: this.seed,
+      classes: this.classes,
+      outputs: this.fitPart?.k ?? 0,
+      fit: this.fitPart?.data() ?? null,
+      validationPart: this.valPart?.data() ?? null,
+      solution: this.solved ? { lambda: this.solved.lambda, weights: this.solved.weights, intercept: this.solved.intercept } : null,
+    };
+  }
+
+  /** @internal A model on `map` from a stored state: it predicts, and continues partialFit where the state stopped. */
+  static fromState(map: FeatureMap, state: FeatureRidgeState, memoryLimit?: number): FeatureRidge {
+    const model = new FeatureRidge({
+      map,
+      task: state.task,
+      fitIntercept: state.fitIntercept,
+      seed: state.seed,
+      lambdas: state.lambdas,
+      ...(state.lambda !== null ? { lambda: state.lambda } : { validation: state.validation }),
+      ...(memoryLimit !== undefined ? { memoryLimit } : {}),
+    });
+    const m = map.features, k = state.outputs;
+    if (state.fit) model.fitPart = new Statistics(m, k, state.fit);
+    if (state.validationPart) model.valPart = new Statistics(m, k, state.validationPart);
+    if (state.classes) {
+      model.classList = state.classes.slice();
+      state.classes.forEach((c, i) => model.classIndex.set(c, i));
+    }
+    if (state.solution) model.solved = { ...state.solution, rows: model.rows };
+    return model;
+  }
+
+  /**
+   * The model of all the rows of `parts` (fitted on the same map with the
+   * same options, on disjoint rows): their statistics added, then solved.
+   * Classes are matched by label. Refuses parts that differ in map, task,
+   * intercept, lambda choice, seed or target width.
+   */
+  static async merge(parts: readonly FeatureRidge[]): Promise<FeatureRidge> {
+    if (parts.length === 0) throw new RangeError('merge needs at least one model');
+    const first = parts[0];
+    const merged = FeatureRidge.fromState(first.map, { ...first.state(), fit: null, validationPart: null, solution: null, classes: null, outputs: 0 });
+    parts.forEach((part, i) => {
+      try {
+        merged.include(part);
+      } catch (error) {
+        throw new RangeError(`merge: model ${i} cannot be merged with model 0: ${(error as Error).message}`);
+      }
+    });
+    await merged.solve();
+    return merged;
+  }
+
+  /**
+   * Adds the statistics of `other`, a model of other rows fitted with the
+   * same map and options (classes matched by label); the next solve uses
+   * both. Throws a RangeError saying what differs.
+   */
+  include(other: FeatureRidge): this {
+    const why = compatibility(this, other, JSON.stringify(this.map.toJSON()));
+    if (why) throw new RangeError(why);
+    this.add(other);
+    return this;
+  }
+
+  private add(other: FeatureRidge): void {
+    const of = other.fitPart, ov = other.valPart;
+    if (!of) return;
+    const m = this.map.features;
+    // Columns of `other`'s outputs in this model's order (classes by label).
+    let columns: number[];
+    if (this.task === 'classification') {
+      for (const c of other.classList) {
+        if (!this.classIndex.has(c)) {
+          this.classIndex.set(c, this.classList.length);
+          this.classList.push(c);
+        }
+      }
+      columns = other.classList.map((c) => this.classIndex.get(c) as number);
+    } else {
+      columns = Array.from({ length: of.k }, (_, t) => t);
+    }
+    const k = this.task === 'classification' ? this.classList.length : of.k;
+    if (!this.fitPart) {
+      this.fitPart = new Statistics(m, k);
+      if (this.validation > 0) this.valPart = new Statistics(m, k);
+    }
+    this.fitPart.widen(k);
+    this.valPart?.widen(k);
+    for (const [mine, theirs] of [[this.fitPart, of], [this.valPart, ov]] as const) {
+      if (!mine || !theirs) continue;
+      for (let i = 0; i < mine.gram.length; i++) mine.gram[i] += theirs.gram[i];
+      for (let j = 0; j < m; j++) {
+        for (let t = 0; t < theirs.k; t++) mine.rhs[j * (k + 1) + columns[t]] += theirs.rhs[j * (theirs.k + 1) + t];
+        mine.rhs[j * (k + 1) + k] += theirs.rhs[j * (theirs.k + 1) + theirs.k];
+      }
+      for (let t = 0; t < theirs.k; t++) mine.ysum[columns[t]] += theirs.ysum[t];
+      mine.yy += theirs.yy;
+      mine.rows += theirs.rows;
+    }
+    this.solved = null;
   }
 
   private reset(): void {
@@ -524,6 +726,24 @@ export class FeatureRidge {
     }
     return model;
   }
+}
+
+function isBatchSource(x: unknown): x is AsyncIterable<TrainingBatch> | Iterable<TrainingBatch> {
+  return x !== null && typeof x === 'object' && (Symbol.asyncIterator in x || (Symbol.iterator in x && !ArrayBuffer.isView(x)));
+}
+
+/** Why `b` cannot be merged into a model like `a` (whose map document is `doc`), or null. */
+function compatibility(a: FeatureRidge, b: FeatureRidge, doc: string): string | null {
+  if (JSON.stringify(b.map.toJSON()) !== doc) return 'it was fitted on another map (the saved map documents differ)';
+  const sa = a.state(), sb = b.state();
+  for (const key of ['task', 'fitIntercept', 'lambda', 'validation', 'seed'] as const) {
+    if (sa[key] !== sb[key]) return `its ${key} is ${JSON.stringify(sb[key])}, not ${JSON.stringify(sa[key])}`;
+  }
+  if (JSON.stringify(sa.lambdas) !== JSON.stringify(sb.lambdas)) return 'its lambda grid differs';
+  if (sa.task === 'regression' && sa.outputs !== 0 && sb.outputs !== 0 && sa.outputs !== sb.outputs) {
+    return `it has ${sb.outputs} target columns, not ${sa.outputs}`;
+  }
+  return null;
 }
 
 /** The class of the largest score of each row. */
