@@ -27,14 +27,16 @@
  *     sum ||y - Phi W - b||^2 = sum y^2 - 2 tr(W^T Phi_v^T Y_v) - 2 b^T Y_v^T 1
  *                               + tr(W^T A_v W) + 2 b^T W^T s_v + n_v b^T b,
  *
- * evaluated in the eigenbasis (Q = V^T A_v V once, then O(m^2 k) per lambda).
- * The model is then solved on all rows with lambda scaled by (all rows / fit
+ * (A_v, s_v, Phi_v^T Y_v, Y_v^T 1 and sum y^2 of the validation part), so a
+ * lambda costs two m x m x k products after the one eigendecomposition (or one
+ * Cholesky solve per lambda, which is cheaper for many features: see
+ * `solver`). The model is then solved on all rows with lambda scaled by (all rows / fit
  * rows), keeping the regularisation per row the same. Classification picks
  * lambda by the squared error of the one-hot outputs.
  *
  * Cost: O(n m^2) to accumulate (the featurisation usually dominates), then
- * O(m^3): one eigendecomposition and two m x m x m products for the lambda
- * path, one Cholesky solve. Memory: two or three m x m float64 matrices while
+ * O(m^3): one eigendecomposition (or a Cholesky solve per lambda) for the
+ * path and one Cholesky solve. Memory: two m x m float64 matrices while
  * accumulating, five during the path.
  */
 import type { NdArray } from 'ndarray';
@@ -51,7 +53,7 @@ import type { RowsLike } from '../core/inputs.js';
 import { native, type FloatArray } from '../core/native.js';
 import { seedHash } from '../core/random.js';
 import type { FeatureMap } from '../maps/feature-map.js';
-import { MIN_RCOND } from './ridge.js';
+import { EIGEN_PATH_MAX_DIM, MIN_RCOND } from './ridge.js';
 
 export type Task = 'regression' | 'classification';
 
@@ -68,6 +70,12 @@ export interface FeatureRidgeOptions {
   lambdas?: number[];
   /** Fit an intercept by centring (default true). */
   fitIntercept?: boolean;
+  /**
+   * How the lambda path is computed: 'eigen' (one eigendecomposition for all
+   * lambdas), 'cholesky' (one solve per lambda) or 'auto' (default: eigen up
+   * to EIGEN_PATH_MAX_DIM features or for more than 24 lambdas). Same choice.
+   */
+  solver?: 'auto' | 'eigen' | 'cholesky';
   /** Seed of the validation split. Default 0. */
   seed?: number;
   /** Refuse statistics and solves needing more bytes than this. Default 4 GiB. */
@@ -269,6 +277,7 @@ export class FeatureRidge {
   readonly map: FeatureMap;
   readonly task: Task;
   readonly fitIntercept: boolean;
+  readonly solver: 'auto' | 'eigen' | 'cholesky';
   readonly validation: number;
   readonly seed: number;
   readonly memoryLimit: number;
@@ -282,7 +291,7 @@ export class FeatureRidge {
   private path: LambdaChoice[] = [];
 
   constructor(options: FeatureRidgeOptions) {
-    const o = checkOptions('FeatureRidge options', options, ['map', 'task', 'lambda', 'validation', 'lambdas', 'fitIntercept', 'seed', 'memoryLimit']);
+    const o = checkOptions('FeatureRidge options', options, ['map', 'task', 'lambda', 'validation', 'lambdas', 'fitIntercept', 'solver', 'seed', 'memoryLimit']);
     if (!o.map || typeof (o.map as FeatureMap).transform !== 'function' || typeof (o.map as FeatureMap).features !== 'number') {
       throw new TypeError(`map must be a feature map (NTKSketch, NTKRandomFeatures, CNTKSketch or LeverageSelection), got ${describe(o.map)}`);
     }
@@ -299,6 +308,9 @@ export class FeatureRidge {
     } else {
       this.relativeLambdas = DEFAULT_LAMBDAS;
     }
+    const solver = o.solver ?? 'auto';
+    if (solver !== 'auto' && solver !== 'eigen' && solver !== 'cholesky') throw new RangeError(`solver must be 'auto', 'eigen' or 'cholesky', got ${describe(solver)}`);
+    this.solver = solver;
     const fi = o.fitIntercept ?? true;
     if (typeof fi !== 'boolean') throw new TypeError(`fitIntercept must be a boolean, got ${describe(fi)}`);
     this.fitIntercept = fi;
@@ -597,63 +609,77 @@ export class FeatureRidge {
     return this;
   }
 
-  /** The lambda (absolute, on the fit rows) of least validation error, from the statistics of both parts. */
+  /**
+   * The lambda (absolute, on the fit rows) of least validation error, from
+   * the statistics of both parts. 'eigen': one eigendecomposition of the fit
+   * part's Gram matrix serves every lambda; 'cholesky': one solve per lambda,
+   * cheaper for large m and few lambdas (an eigendecomposition costs about 17
+   * Cholesky solves at m = 4096 here). Both give the same errors to rounding.
+   */
   private async choose(fit: Statistics, val: Statistics): Promise<number> {
     const m = fit.m, k = fit.k, nat = native();
-    checkMemory(`FeatureRidge: the lambda path's five ${m} x ${m} float64 matrices`, 5 * 8 * m * m, this.memoryLimit);
+    const solver = this.solver === 'auto' ? (m <= EIGEN_PATH_MAX_DIM || this.relativeLambdas.length > 24 ? 'eigen' : 'cholesky') : this.solver;
+    checkMemory(`FeatureRidge: the lambda path's ${solver === 'eigen' ? 'three' : 'two'} ${m} x ${m} float64 matrices`, (solver === 'eigen' ? 3 : 2) * 8 * m * m, this.memoryLimit);
     const { a, b, mu, ybar } = fit.system(this.fitIntercept);
     let trace = 0;
     for (let j = 0; j < m; j++) trace += a[j * m + j];
     const scale = trace / m;
-    const evals = new Float64Array(m), vt = new Float64Array(m * m), status = new Float64Array(1);
-    await nat.symmetricEigh({ matrix: a, m, eigenvalues: evals, eigenvectors: vt, status }, true);
-    if (status[0] !== 0) throw new RangeError(`FeatureRidge: the eigendecomposition failed to converge (info ${status[0]})`);
-    const gemm = (transB: boolean, rows: number, cols: number, inner: number, x: Float64Array, y: Float64Array, c: Float64Array) =>
-      nat.gemm({ transA: false, transB, m: rows, n: cols, k: inner, alpha: 1, a: x, lda: inner, b: y, ldb: transB ? inner : cols, beta: 0, c, ldc: cols }, true);
-    // The eigenbasis: C = V^T B_c, P = V^T Phi_v^T Y_v, u = V^T mu, r = V^T s_v, Q = V^T A_v V.
+    const gemm = (transA: boolean, rows: number, cols: number, inner: number, x: Float64Array, y: Float64Array, c: Float64Array) =>
+      nat.gemm({ transA, transB: false, m: rows, n: cols, k: inner, alpha: 1, a: x, lda: transA ? rows : inner, b: y, ldb: cols, beta: 0, c, ldc: cols }, true);
     const av = Float64Array.from(val.gram);
     symmetrizeUpper(av, m);
-    const c = new Float64Array(m * k), p = new Float64Array(m * k), q = new Float64Array(m * m), tmp = new Float64Array(m * m);
-    await gemm(false, m, k, m, vt, b, c);
-    await gemm(false, m, k, m, vt, val.cross(), p);
-    await gemm(false, m, m, m, vt, av, tmp);
-    await gemm(true, m, m, m, tmp, vt, q);
-    const u = new Float64Array(m), r = new Float64Array(m), sv = val.sums();
-    for (let j = 0; j < m; j++) {
-      let x = 0, y = 0;
-      for (let i = 0; i < m; i++) {
-        x += vt[j * m + i] * mu[i];
-        y += vt[j * m + i] * sv[i];
+    const bv = val.cross(), sv = val.sums();
+    const avw = new Float64Array(m * k), bias = new Float64Array(k);
+    /** Validation squared error of weights w (m x k) and the intercept they imply. */
+    const loss = async (w: Float64Array): Promise<number> => {
+      await gemm(false, m, k, m, av, w, avw);
+      let total = val.yy;
+      for (let t = 0; t < k; t++) {
+        let s = ybar[t], ws = 0;
+        for (let j = 0; j < m; j++) {
+          s -= w[j * k + t] * mu[j];
+          ws += w[j * k + t] * sv[j];
+        }
+        bias[t] = s;
+        total += 2 * s * ws - 2 * s * val.ysum[t] + val.rows * s * s;
       }
-      u[j] = x;
-      r[j] = y;
+      for (let i = 0; i < m * k; i++) total += w[i] * (avw[i] - 2 * bv[i]);
+      return Math.max(0, total);
+    };
+    const w = new Float64Array(m * k);
+    let solve: (lambda: number) => Promise<boolean>;
+    if (solver === 'eigen') {
+      const evals = new Float64Array(m), vt = new Float64Array(m * m), status = new Float64Array(1);
+      await nat.symmetricEigh({ matrix: a, m, eigenvalues: evals, eigenvectors: vt, status }, true);
+      if (status[0] !== 0) throw new RangeError(`FeatureRidge: the eigendecomposition failed to converge (info ${status[0]})`);
+      const c = new Float64Array(m * k), scaled = new Float64Array(m * k);
+      await gemm(false, m, k, m, vt, b, c); // C = V^T B_c
+      const emax = Math.max(evals[m - 1], 0);
+      solve = async (lambda) => {
+        // The acceptance rule of a direct solve (see RidgeRegression).
+        if (Math.max(evals[0], 0) + lambda < (emax + lambda) * MIN_RCOND * m) return false;
+        for (let j = 0; j < m; j++) {
+          const d = 1 / (Math.max(evals[j], 0) + lambda);
+          for (let t = 0; t < k; t++) scaled[j * k + t] = c[j * k + t] * d;
+        }
+        await gemm(true, m, k, m, vt, scaled, w); // W = V (E + lambda)^-1 C
+        return true;
+      };
+    } else {
+      const status = new Float64Array(2);
+      solve = async (lambda) => {
+        await nat.ridgeSolve({ gram: a, m, rhs: b, k, lambda, weights: w, status }, true);
+        return status[0] === 0 && status[1] >= MIN_RCOND;
+      };
     }
-    const w = new Float64Array(m * k), qw = new Float64Array(m * k), bias = new Float64Array(k);
-    const emax = Math.max(evals[m - 1], 0);
     let best: LambdaChoice | undefined;
     for (const rel of this.relativeLambdas) {
       const lambda = rel * scale;
-      // The acceptance rule of a direct solve (see RidgeRegression).
-      if (Math.max(evals[0], 0) + lambda < (emax + lambda) * MIN_RCOND * m) {
+      if (!(await solve(lambda))) {
         this.path.push({ lambda, mse: Infinity });
         continue;
       }
-      for (let j = 0; j < m; j++) {
-        const d = 1 / (Math.max(evals[j], 0) + lambda);
-        for (let t = 0; t < k; t++) w[j * k + t] = c[j * k + t] * d;
-      }
-      for (let t = 0; t < k; t++) {
-        let s = ybar[t];
-        for (let j = 0; j < m; j++) s -= w[j * k + t] * u[j];
-        bias[t] = s;
-      }
-      await gemm(false, m, k, m, q, w, qw);
-      let loss = val.yy;
-      for (let j = 0; j < m; j++) {
-        for (let t = 0; t < k; t++) loss += -2 * w[j * k + t] * p[j * k + t] + w[j * k + t] * qw[j * k + t] + 2 * bias[t] * w[j * k + t] * r[j];
-      }
-      for (let t = 0; t < k; t++) loss += -2 * bias[t] * val.ysum[t] + val.rows * bias[t] * bias[t];
-      const choice = { lambda, mse: Math.max(0, loss) / (val.rows * k) };
+      const choice = { lambda, mse: (await loss(w)) / (val.rows * k) };
       this.path.push(choice);
       if (!best || choice.mse < best.mse) best = choice;
     }
