@@ -1,7 +1,8 @@
 // Linear-algebra entry points used by RidgeRegression / KernelRidgeRegression and LeverageSelection.
 // Each takes one options object (read by name) and `async`:
-//   gramAccumulate({ phi, n, m, y: T | null, k, gram, rhs: Float64Array | null }, async)
+//   gramAccumulate({ phi, n, m, y: Float64Array | null, k, gram, rhs: Float64Array | null }, async)
 //     gram (m x m, upper triangle) += phi^T phi; rhs (m x k) += phi^T y when both y and rhs are given
+//     (phi float32 or float64; targets always float64, so float32 features keep their targets' precision)
 //   ridgeSolve({ gram, m, rhs, k, lambda, weights, status }, async)
 //     weights (m x k) = (gram + lambda I)^-1 rhs; status = [info, rcond]
 //   symmetricEigh({ matrix, m, eigenvalues, eigenvectors, status }, async)
@@ -34,7 +35,7 @@ Napi::Value gram_accumulate_typed(const Napi::CallbackInfo& info, const Options&
   const Napi::Value vphi = o.get("phi"), vy = o.get("y"), vgram = o.get("gram"), vrhs = o.get("rhs");
   const int64_t k = vy.IsNull() ? 0 : o.integer("k");
   const T* phi = typed_data<T>(vphi, "phi", n * m);
-  const T* y = vy.IsNull() ? nullptr : typed_data<T>(vy, "y", n * k);
+  const double* y = vy.IsNull() ? nullptr : typed_data<double>(vy, "y", n * k);
   double* gram = typed_data<double>(vgram, "gram", m * m);
   double* rhs = vrhs.IsNull() ? nullptr : typed_data<double>(vrhs, "rhs", m * k);
   auto job = [=]() { ntk::gram_accumulate<T>(phi, n, m, rhs ? y : nullptr, k, gram, rhs); };

@@ -10,24 +10,19 @@
 namespace ntk {
 
 template <typename T>
-void gram_accumulate(const T* phi, int64_t n, int64_t m, const T* y, int64_t k, double* a,
+void gram_accumulate(const T* phi, int64_t n, int64_t m, const double* y, int64_t k, double* a,
                      double* b) {
   const int64_t chunk = 512;
-  std::vector<double> pbuf, ybuf;
+  std::vector<double> pbuf;
   for (int64_t r0 = 0; r0 < n; r0 += chunk) {
     const int64_t rows = std::min(chunk, n - r0);
     const double* p;
-    const double* yy = nullptr;
+    const double* yy = y ? y + r0 * k : nullptr;
     if constexpr (std::is_same_v<T, double>) {
       p = phi + r0 * m;
-      if (y) yy = y + r0 * k;
     } else {
       pbuf.assign(phi + r0 * m, phi + (r0 + rows) * m);
       p = pbuf.data();
-      if (y) {
-        ybuf.assign(y + r0 * k, y + (r0 + rows) * k);
-        yy = ybuf.data();
-      }
     }
     syrk_upper_at_a(m, rows, 1.0, p, m, 1.0, a, m);
     if (yy && k > 0) gemm(true, false, m, k, rows, 1.0, p, m, yy, k, 1.0, b, k);
@@ -66,7 +61,7 @@ int symmetric_eigh(const double* a, int64_t m, double* evals, double* vt) {
   return symmetric_eigen(m, vt, evals);
 }
 
-template void gram_accumulate<float>(const float*, int64_t, int64_t, const float*, int64_t,
+template void gram_accumulate<float>(const float*, int64_t, int64_t, const double*, int64_t,
                                      double*, double*);
 template void gram_accumulate<double>(const double*, int64_t, int64_t, const double*, int64_t,
                                       double*, double*);

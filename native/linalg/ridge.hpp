@@ -12,7 +12,7 @@ namespace ntk {
 /// Rows are converted to float64 in fixed-size chunks, so the sums are
 /// reproducible and float32 features lose nothing in the accumulation.
 template <typename T>
-void gram_accumulate(const T* phi, int64_t n, int64_t m, const T* y, int64_t k, double* a,
+void gram_accumulate(const T* phi, int64_t n, int64_t m, const double* y, int64_t k, double* a,
                      double* b);
 
 /// Copies the upper triangle of a row-major n x n matrix onto the lower one.

@@ -38,7 +38,7 @@ export interface NativeAddon {
   ): Promise<void> | undefined;
   /** gram (m x m, upper triangle) += phi^T phi and rhs (m x k) += phi^T y (when y and rhs are given) for n rows of phi (n x m). */
   gramAccumulate<T extends FloatArray>(
-    options: { phi: T; n: number; m: number; y: T | null; k: number; gram: Float64Array; rhs: Float64Array | null },
+    options: { phi: T; n: number; m: number; y: Float64Array | null; k: number; gram: Float64Array; rhs: Float64Array | null },
     async: boolean,
   ): Promise<void> | undefined;
   /** weights (m x k) = (gram + lambda I)^-1 rhs, gram's upper triangle read; status = [info, rcond]. */

@@ -192,8 +192,8 @@ class Statistics {
     this.k = k;
   }
 
-  /** Adds n rows of features phi (n x m) with targets y (n x k, float64). */
-  add(phi: FloatArray, n: number, y: Float64Array): void {
+  /** Adds n rows of features phi (n x m, float32 or float64) with targets y (n x k, float64), off the JavaScript thread. */
+  async add(phi: FloatArray, n: number, y: Float64Array): Promise<void> {
     if (n === 0) return;
     const k = this.k, ext = new Float64Array(n * (k + 1));
     for (let i = 0; i < n; i++) {
@@ -205,8 +205,7 @@ class Statistics {
       }
       ext[i * (k + 1) + k] = 1;
     }
-    const p64 = phi instanceof Float64Array ? phi : Float64Array.from(phi);
-    native().gramAccumulate({ phi: p64, n, m: this.m, y: ext, k: k + 1, gram: this.gram, rhs: this.rhs }, false);
+    await native().gramAccumulate({ phi, n, m: this.m, y: ext, k: k + 1, gram: this.gram, rhs: this.rhs }, true);
     this.rows += n;
   }
 
@@ -385,7 +384,7 @@ export class FeatureRidge {
     this.fitPart.widen(k);
     this.valPart?.widen(k);
     if (!this.valPart) {
-      this.fitPart.add(phi.data, n, Y);
+      await this.fitPart.add(phi.data, n, Y);
     } else {
       // Split the batch's rows by their hashed index.
       const fitRows: number[] = [], valRows: number[] = [];
@@ -397,7 +396,7 @@ export class FeatureRidge {
           p.set(phi.data.subarray(r * m, (r + 1) * m), i * m);
           t.set(Y.subarray(r * k, (r + 1) * k), i * k);
         });
-        part.add(p, rows.length, t);
+        await part.add(p, rows.length, t);
       }
     }
     this.solved = null;

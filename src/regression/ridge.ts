@@ -313,7 +313,7 @@ export class RidgeRegression extends RegularizedSolver {
 
   private checkBatch(Phi: unknown, Y: unknown): { phi: Matrix; y: Matrix } {
     const phi = toMatrix('Phi', Phi, this.dim ? { cols: this.dim, colsName: 'the features of earlier batches' } : {});
-    const y = toMatrix('Y', Y, { allowVector: true, dtype: phi.dtype, ...(this.outputs ? { cols: this.outputs, colsName: 'the outputs of earlier batches' } : {}) });
+    const y = toMatrix('Y', Y, { allowVector: true, dtype: 'float64', ...(this.outputs ? { cols: this.outputs, colsName: 'the outputs of earlier batches' } : {}) });
     if (y.rows !== phi.rows) throw new RangeError(`Y must have one row per row of Phi (${phi.rows}), got ${y.rows}`);
     if (!this.gram) {
       checkMemory(`RidgeRegression: the ${phi.cols} x ${phi.cols} Gram matrix`, 8 * phi.cols * (phi.cols + y.cols) * 2, this.memoryLimit);
@@ -337,7 +337,7 @@ export class RidgeRegression extends RegularizedSolver {
       this.rhs = new Float64Array(this.dim * this.outputs);
     }
     this.weights = null;
-    yield native().gramAccumulate({ phi: phi.data, n: phi.rows, m: phi.cols, y: y.data, k: y.cols, gram: this.gram, rhs: this.rhs }, async);
+    yield native().gramAccumulate({ phi: phi.data, n: phi.rows, m: phi.cols, y: y.data as Float64Array, k: y.cols, gram: this.gram, rhs: this.rhs }, async);
     this.rowsSeen += phi.rows;
   }
 
