@@ -147,9 +147,7 @@ export async function fit(argv: string[]): Promise<void> {
     }, range[1]);
     const end = Math.min(range[1], range[0] + fitted);
     progress.start(`solving (${map.features} x ${map.features}${model.lambdaChosen ? ', choosing lambda' : ''})`, 0);
-    const ts = performance.now();
     await model.solve();
-    const solveSeconds = (performance.now() - ts) / 1000;
     progress.clear();
     const ranges: RowRange[] = [...(previous?.data.ranges ?? []), { file: source.path, begin: range[0], end }];
     await saveModel(out, model, { columns: source.columns, targetNames: source.targetNames, ranges });
@@ -175,8 +173,10 @@ export async function fit(argv: string[]): Promise<void> {
       out,
       seconds: (performance.now() - t0) / 1000,
       readSeconds: streamed.times.read,
-      fitSeconds: streamed.times.work,
-      solveSeconds,
+      featureSeconds: model.seconds.features,
+      statisticsSeconds: model.seconds.statistics,
+      lambdaPathSeconds: model.seconds.lambdaPath,
+      solveSeconds: model.seconds.solve,
     };
     if (json) {
       process.stdout.write(`${JSON.stringify(summary)}\n`);
@@ -186,7 +186,7 @@ export async function fit(argv: string[]): Promise<void> {
       `${model.task} on ${fitted} rows of ${source.path}${shard ? ` (shard ${shard[0]}/${shard[1]}: rows ${range[0]}..${end - 1})` : ''}` +
         `${previous ? ` (${model.rows} rows in all)` : ''}: ${map.features} ${map.mapType} features, lambda ${(model.lambda as number).toExponential(3)}` +
         `${best ? ` (validation MSE ${best.mse.toPrecision(4)})` : ''}${model.classes ? `, ${model.classes.length} classes` : ''}\n` +
-        `model: ${out}; ${summary.seconds.toFixed(2)} s (reading ${streamed.times.read.toFixed(2)} s, features and statistics ${streamed.times.work.toFixed(2)} s, solve ${solveSeconds.toFixed(2)} s)\n`,
+        `model: ${out}; ${summary.seconds.toFixed(2)} s (reading ${streamed.times.read.toFixed(2)} s, features ${model.seconds.features.toFixed(2)} s, statistics ${model.seconds.statistics.toFixed(2)} s, lambda path ${model.seconds.lambdaPath.toFixed(2)} s, solve ${model.seconds.solve.toFixed(2)} s)\n`,
     );
   } finally {
     progress.clear();

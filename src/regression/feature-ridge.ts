@@ -40,6 +40,7 @@
  * accumulating, five during the path.
  */
 import type { NdArray } from 'ndarray';
+import { performance } from 'node:perf_hooks';
 import {
   checkMemory,
   checkOptions,
@@ -287,6 +288,8 @@ export class FeatureRidge {
   private classIndex = new Map<number, number>();
   private classList: number[] = [];
   private solved: { lambda: number; weights: Float64Array; intercept: Float64Array; rows: number } | null = null;
+  /** Seconds spent so far: computing features, accumulating statistics, on the lambda path, solving. */
+  readonly seconds = { features: 0, statistics: 0, lambdaPath: 0, solve: 0 };
   private path: LambdaChoice[] = [];
 
   constructor(options: FeatureRidgeOptions) {
@@ -372,7 +375,10 @@ export class FeatureRidge {
 
   /** Accumulates a batch: its features (computed here, by the map) and targets. */
   async partialFit(X: RowsLike, y: TrainingBatch['y'], offset = this.rows): Promise<this> {
+    let t = performance.now();
     const phi = await this.map.transform(X);
+    this.seconds.features += (performance.now() - t) / 1000;
+    t = performance.now();
     const n = phi.shape[0], m = this.map.features;
     const Y = this.targets(y, n);
     const k = Y.length / Math.max(1, n) || this.fitPart?.k || 1;
@@ -390,15 +396,16 @@ export class FeatureRidge {
       const fitRows: number[] = [], valRows: number[] = [];
       for (let i = 0; i < n; i++) (isValidationRow(this.seed, offset + i, this.validation) ? valRows : fitRows).push(i);
       for (const [part, rows] of [[this.fitPart, fitRows], [this.valPart, valRows]] as const) {
-        const p = new (phi.data.constructor as Float32ArrayConstructor | Float64ArrayConstructor)(rows.length * m);
-        const t = new Float64Array(rows.length * k);
+        const features = new (phi.data.constructor as Float32ArrayConstructor | Float64ArrayConstructor)(rows.length * m);
+        const targets = new Float64Array(rows.length * k);
         rows.forEach((r, i) => {
-          p.set(phi.data.subarray(r * m, (r + 1) * m), i * m);
-          t.set(Y.subarray(r * k, (r + 1) * k), i * k);
+          features.set(phi.data.subarray(r * m, (r + 1) * m), i * m);
+          targets.set(Y.subarray(r * k, (r + 1) * k), i * k);
         });
-        await part.add(p, rows.length, t);
+        await part.add(features, rows.length, targets);
       }
     }
+    this.seconds.statistics += (performance.now() - t) / 1000;
     this.solved = null;
     return this;
   }
@@ -586,8 +593,11 @@ export class FeatureRidge {
       if (fit.rows < 2 || val.rows === 0) {
         throw new RangeError(`FeatureRidge: choosing lambda needs rows in both parts (fit ${fit.rows}, validation ${val.rows}); use more rows, a larger validation share, or give lambda`);
       }
+      const t = performance.now();
       lambda = (await this.choose(fit, val)) * (this.rows / fit.rows);
+      this.seconds.lambdaPath += (performance.now() - t) / 1000;
     }
+    const t0 = performance.now();
     const all = new Statistics(fit.m, fit.k);
     all.merge(fit);
     if (this.valPart) all.merge(this.valPart);
@@ -605,6 +615,7 @@ export class FeatureRidge {
       intercept[t] = s;
     }
     this.solved = { lambda, weights, intercept, rows: this.rows };
+    this.seconds.solve += (performance.now() - t0) / 1000;
     return this;
   }
 
