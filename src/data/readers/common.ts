@@ -340,6 +340,70 @@ export function parseNumber(s: string): number {
   return v === parseFloat(s) ? v : NaN;
 }
 
+const POW10 = new Float64Array(23).map((_, i) => 10 ** i);
+
+/**
+ * {@link parseNumber}, faster for the common plain decimals: a field of an
+ * optional sign, at most 15 digits with an optional point and an optional
+ * exponent is converted here (the digits as an integer, exact, times or
+ * divided by an exact power of ten: one correctly rounded operation, so
+ * the very value Number gives); any other field goes to parseNumber.
+ */
+export function parseDecimal(s: string): number {
+  const n = s.length;
+  let i = 0;
+  let c = s.charCodeAt(0);
+  const negative = c === 45;
+  if (negative || c === 43) i = 1;
+  let m = 0;
+  const start = i;
+  for (; i < n; i++) {
+    c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) break;
+    m = m * 10 + c;
+  }
+  let digits = i - start;
+  let p = 0;
+  if (i < n && c === -2) {
+    const fraction = ++i;
+    for (; i < n; i++) {
+      c = s.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) break;
+      m = m * 10 + c;
+    }
+    p = fraction - i;
+    digits -= p;
+  }
+  if (digits === 0 || digits > 15) return parseNumber(s);
+  if (i < n) return c === 53 || c === 21 ? withExponent(s, i + 1, m, p, negative) : parseNumber(s);
+  // At most 15 digits after the point: 10 ** -p is exact.
+  const v = p === 0 ? m : m / POW10[-p];
+  return negative ? -v : v;
+}
+
+/** The rest of {@link parseDecimal} past the e of `s` (at `i`): digits `m` times ten to the `p`. */
+function withExponent(s: string, i: number, m: number, p: number, negative: boolean): number {
+  const n = s.length;
+  let c = s.charCodeAt(i);
+  const negativeExponent = c === 45;
+  if (negativeExponent || c === 43) i++;
+  // 1 to 3 digits to the end of the field.
+  if (i === n || n - i > 3) return parseNumber(s);
+  let e = 0;
+  for (; i < n; i++) {
+    c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return parseNumber(s);
+    e = e * 10 + c;
+  }
+  p += negativeExponent ? -e : e;
+  let v: number;
+  if (p === 0) v = m;
+  else if (p < 0 && p >= -22) v = m / POW10[-p];
+  else if (p > 0 && p <= 22) v = m * POW10[p];
+  else return parseNumber(s);
+  return negative ? -v : v;
+}
+
 /** Why `s` failed {@link parseNumber}: NOT_FINITE for NaN/Infinity spellings, else NOT_NUMERIC. */
 export function numberProblem(s: string): typeof NOT_NUMERIC | typeof NOT_FINITE {
   return NON_FINITE_WORDS.has(s.trim().toLowerCase()) ? NOT_FINITE : NOT_NUMERIC;

@@ -1,10 +1,17 @@
 /**
  * Reader of CSV and TSV files of numbers (optionally gzip-compressed),
- * parsed as a stream by csv-parse. Every field is a decimal number; one or
+ * parsed as a stream by papaparse. Every field is a decimal number; one or
  * more target columns (by header name or 0-based index) become y, the others
  * X in file order. Empty lines are skipped; quoting follows RFC 4180.
+ *
+ * The text is handed to papaparse's chunk parser about a mebibyte at a time
+ * (what papaparse's own streamers do: the unfinished last record is kept and
+ * parsed again with the next chunk); this reader counts the lines itself, so
+ * every error names the 1-based line where the record or field starts, also
+ * after quoted fields that hold line breaks. Fields go straight into the
+ * batch's Float32Array or Float64Array through {@link parseDecimal}.
  */
-import { parse, type CsvError, type Info } from 'csv-parse';
+import Papa from 'papaparse';
 import type { DType } from '../../core/arrays.js';
 import type { FloatArray } from '../../core/native.js';
 import {
@@ -14,6 +21,7 @@ import {
   NOT_NUMERIC,
   numberProblem,
   openTextStream,
+  parseDecimal,
   parseNumber,
   type Chunk,
   type FormatReader,
@@ -30,57 +38,173 @@ export interface CsvReaderOptions {
   target: Array<string | number> | null;
 }
 
-type Transform = (record: string[], info: Info & { lines: number }) => unknown;
+/** Characters of text gathered before each parse. */
+const PARSE_CHARS = 1 << 20;
+/** Longest record (in characters) accepted: past it, a quote is most likely left open. */
+const MAX_RECORD_CHARS = 1 << 27;
 
-/**
- * A csv-parse stream over the file; `onRecord` sees each record with its
- * info (line numbers) and returns what the stream emits (null: nothing).
- */
-async function csvStream(path: string, delimiter: string, onRecord: Transform) {
-  const input = await openTextStream(path);
-  const parser = parse({
-    delimiter,
-    bom: true,
-    skip_empty_lines: true,
-    relax_column_count: true,
-    on_record: onRecord as never,
-    // Stream options (csv-parse passes them to its Transform): hold at most
-    // two parsed batches ahead of the consumer.
-    ...({ readableHighWaterMark: 2 } as object),
-  });
-  input.on('error', (error) => parser.destroy(error));
-  input.pipe(parser);
-  const close = () => {
-    input.unpipe(parser);
-    parser.destroy();
-    input.destroy();
-  };
-  return { parser, close };
+const QUOTE = 34;
+
+/** Occurrences of the character `ch` in `text` from `start` to `end`. */
+function countChar(text: string, ch: string, start: number, end: number): number {
+  let count = 0;
+  for (let p = text.indexOf(ch, start); p >= 0 && p < end; p = text.indexOf(ch, p + 1)) count++;
+  return count;
 }
 
-/** Turns what a csv stream threw into a DataFileError naming the file and line. */
+/**
+ * The records that one parse of a stretch of text gave (empty lines among
+ * them, as a record of one empty field), with what it takes to find the
+ * line each starts on.
+ */
+class RecordBlock {
+  /** Line of each record relative to the block's first line, once asked for. */
+  private starts: Int32Array | null = null;
+  /** Offset in the text of each line of the block, once asked for. */
+  private lineOffsets: Int32Array | null = null;
+  /** The text holds a quote (null: not yet looked at). */
+  private quoted: boolean | null = null;
+
+  constructor(
+    readonly rows: string[][],
+    /** 1-based line of the first record. */
+    readonly line: number,
+    /** The text parsed: it starts with the first record. */
+    private readonly text: string,
+    /** The line break character counted: '\n' (also for CRLF) or '\r'. */
+    private readonly lineChar: string,
+  ) {}
+
+  /** The 1-based line where record `i` starts, or where its field `column` starts. */
+  lineOf(i: number, column = 0): number {
+    if (this.starts === null) {
+      // A record takes one line plus the line breaks inside its (quoted) fields.
+      const starts = new Int32Array(this.rows.length);
+      let at = 0;
+      for (let r = 0; r < this.rows.length; r++) {
+        starts[r] = at;
+        at += 1 + this.breaksIn(this.rows[r], this.rows[r].length);
+      }
+      this.starts = starts;
+    }
+    return this.line + this.starts[i] + this.breaksIn(this.rows[i], column);
+  }
+
+  private breaksIn(record: string[], fields: number): number {
+    let count = 0;
+    for (let j = 0; j < fields; j++) if (record[j].includes(this.lineChar)) count += countChar(record[j], this.lineChar, 0, record[j].length);
+    return count;
+  }
+
+  /** Record `i` is an empty line (not a quoted empty field, `""`, which is a record). */
+  isEmptyLine(i: number): boolean {
+    const record = this.rows[i];
+    if (record.length !== 1 || record[0] !== '') return false;
+    this.quoted ??= this.text.includes('"');
+    if (!this.quoted) return true;
+    if (this.lineOffsets === null) {
+      const lines = this.lineOf(this.rows.length - 1) - this.line + 1;
+      const offsets = new Int32Array(lines);
+      for (let l = 1, p = -1; l < lines; l++) {
+        p = this.text.indexOf(this.lineChar, p + 1);
+        offsets[l] = p + 1;
+      }
+      this.lineOffsets = offsets;
+    }
+    return this.text.charCodeAt(this.lineOffsets[this.lineOf(i) - this.line]) !== QUOTE;
+  }
+}
+
+/** Turns what reading the text stream threw into a DataFileError naming the file. */
 function streamError(path: string, error: unknown): Error {
   if (error instanceof DataFileError || error instanceof RangeError || error instanceof TypeError) return error;
-  const e = error as CsvError & { gzip?: boolean; lines?: number };
+  const e = error as Error & { gzip?: boolean };
   if (e.gzip) return new DataFileError(path, `is not a valid gzip file: ${e.message}`, {}, { cause: error });
-  if (typeof e.code === 'string' && e.code.startsWith('CSV_')) {
-    const message = e.message.replace(/^Invalid (Record|Closing Quote|Opening Quote):\s*/i, '').replace(/ at line \d+$/, '');
-    return new DataFileError(path, `is not valid CSV: ${message}`, typeof e.lines === 'number' ? { line: e.lines } : {}, { cause: error });
+  return new DataFileError(path, `cannot read: ${e.message}`, {}, { cause: error });
+}
+
+/**
+ * The records of a CSV file, in blocks, parsed by papaparse's chunk parser
+ * as the decompressed text streams in. A malformed quote is a DataFileError
+ * naming the line where the quoted field starts (thrown after the block of
+ * the records before it).
+ */
+async function* csvBlocks(path: string, delimiter: string): AsyncGenerator<RecordBlock> {
+  const stream = await openTextStream(path);
+  stream.setEncoding('utf8');
+  const input = (stream as AsyncIterable<string>)[Symbol.asyncIterator]();
+  let parser: Papa.Parser | null = null;
+  let lineChar = '\n';
+  let pending: string[] = [];
+  let pendingChars = 0;
+  let rest = '';
+  let line = 1;
+  let atStart = true;
+  try {
+    for (;;) {
+      let next: IteratorResult<string>;
+      try {
+        next = await input.next();
+      } catch (error) {
+        throw streamError(path, error);
+      }
+      const done = next.done === true;
+      if (!done) {
+        pending.push(next.value);
+        pendingChars += next.value.length;
+        // Parse a mebibyte at a time, and (past a record that long) at
+        // least as much new text as is left over, so that a long record
+        // is not parsed again and again.
+        if (pendingChars < PARSE_CHARS || pendingChars < rest.length) continue;
+      }
+      let text = rest + pending.join('');
+      pending = [];
+      pendingChars = 0;
+      if (atStart && text !== '') {
+        atStart = false;
+        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      }
+      if (done && text === '') return;
+      if (parser === null) {
+        // papaparse finds the line break (\n, \r\n or \r, outside quotes) in the first line break seen.
+        if (!done && !/[\r\n]/.test(text)) {
+          rest = text;
+          continue;
+        }
+        const newline = Papa.parse(text.slice(0, PARSE_CHARS), { delimiter, preview: 1 }).meta.linebreak as '\n' | '\r\n' | '\r';
+        lineChar = newline === '\r' ? '\r' : '\n';
+        parser = new Papa.Parser({ delimiter, newline, quoteChar: '"' });
+      }
+      const result = parser.parse(text, 0, !done) as Papa.ParseResult<string[]>;
+      const rows = result.data;
+      const consumed = done ? text.length : result.meta.cursor;
+      // Errors in the unfinished last record are found again with more text.
+      const error = result.errors.find((e) => done || (e.row !== undefined && e.row < rows.length));
+      if (error) {
+        const errorLine = line + countChar(text, lineChar, 0, error.index ?? 0);
+        if (error.row !== undefined && error.row > 0) yield new RecordBlock(rows.slice(0, error.row), line, text, lineChar);
+        throw new DataFileError(path, `is not valid CSV: ${error.message.charAt(0).toLowerCase()}${error.message.slice(1)}`, { line: errorLine });
+      }
+      const block = new RecordBlock(rows, line, text, lineChar);
+      line += countChar(text, lineChar, 0, consumed);
+      rest = text.slice(consumed);
+      if (rows.length > 0) yield block;
+      if (done) return;
+      if (rest.length > MAX_RECORD_CHARS) {
+        throw new DataFileError(path, `has a record of more than ${MAX_RECORD_CHARS} characters (is a quote left open?)`, { line });
+      }
+    }
+  } finally {
+    stream.destroy();
   }
-  return new DataFileError(path, `cannot read: ${(error as Error).message}`, {}, { cause: error });
 }
 
 /** The first record of the file (null for a file without records). */
 async function firstRecord(path: string, delimiter: string): Promise<string[] | null> {
-  const { parser, close } = await csvStream(path, delimiter, (record) => record);
-  try {
-    for await (const record of parser) return record as string[];
-    return null;
-  } catch (error) {
-    throw streamError(path, error);
-  } finally {
-    close();
+  for await (const block of csvBlocks(path, delimiter)) {
+    for (let i = 0; i < block.rows.length; i++) if (!block.isEmptyLine(i)) return block.rows[i];
   }
+  return null;
 }
 
 export async function openCsv(path: string, options: CsvReaderOptions): Promise<FormatReader> {
@@ -139,41 +263,27 @@ export async function openCsv(path: string, options: CsvReaderOptions): Promise<
     let y = new Float64Array(batchRows * k);
     let n = 0;
     let skip = skipFirst;
-    const full = () => {
-      const chunk: Chunk = { X: { data: X, shape: [n, columns] }, y: k ? { data: y, shape: [n, k] } : null };
-      X = allocFloat(options.dtype, batchRows * columns);
-      y = new Float64Array(batchRows * k);
-      n = 0;
-      return chunk;
-    };
-    const onRecord: Transform = (record, context) => {
-      if (skip) {
-        skip = false;
-        return null;
+    for await (const block of csvBlocks(path, options.delimiter)) {
+      const rows = block.rows;
+      for (let i = 0; i < rows.length; i++) {
+        const record = rows[i];
+        if (record.length === 1 && record[0] === '' && block.isEmptyLine(i)) continue;
+        if (skip) {
+          skip = false;
+          continue;
+        }
+        if (record.length !== width) {
+          throw new DataFileError(path, `has ${record.length} field${record.length === 1 ? '' : 's'} where the first record has ${width}`, { line: block.lineOf(i) });
+        }
+        const column = fillRow(record, X, n * columns, y, n * k - 1);
+        if (column >= 0) throw new DataFileError(path, fieldMessage(record[column]), { line: block.lineOf(i, column), column });
+        if (++n === batchRows) {
+          yield { X: { data: X, shape: [n, columns] }, y: k ? { data: y, shape: [n, k] } : null };
+          X = allocFloat(options.dtype, batchRows * columns);
+          y = new Float64Array(batchRows * k);
+          n = 0;
+        }
       }
-      if (record.length !== width) {
-        throw new DataFileError(path, `has ${record.length} field${record.length === 1 ? '' : 's'} where the first record has ${width}`, { line: context.lines });
-      }
-      const xBase = n * columns;
-      const yBase = n * k - 1;
-      for (let j = 0; j < width; j++) {
-        const s = record[j];
-        const v = parseNumber(s);
-        if (v !== v) throw new DataFileError(path, fieldMessage(s), { line: context.lines, column: j });
-        const r = role[j];
-        if (r >= 0) X[xBase + r] = v * scale;
-        else y[yBase - r] = v;
-      }
-      n++;
-      return n === batchRows ? full() : null;
-    };
-    const { parser, close } = await csvStream(path, options.delimiter, onRecord);
-    try {
-      for await (const chunk of parser) yield chunk as Chunk;
-    } catch (error) {
-      throw streamError(path, error);
-    } finally {
-      close();
     }
     if (n > 0) {
       yield {
@@ -181,6 +291,30 @@ export async function openCsv(path: string, options: CsvReaderOptions): Promise<
         y: k ? { data: y.slice(0, n * k), shape: [n, k] } : null,
       };
     }
+  }
+
+  /**
+   * Converts the fields of `record` into X (from `xBase`, times scale) and y
+   * (target t at `yBase` + t + 1); returns the column of the first field
+   * that is not a finite number, or -1.
+   */
+  function fillRow(record: string[], X: FloatArray, xBase: number, y: Float64Array, yBase: number): number {
+    if (k === 0) {
+      for (let j = 0; j < width; j++) {
+        const v = parseDecimal(record[j]);
+        if (v !== v) return j;
+        X[xBase + j] = v * scale;
+      }
+    } else {
+      for (let j = 0; j < width; j++) {
+        const v = parseDecimal(record[j]);
+        if (v !== v) return j;
+        const r = role[j];
+        if (r >= 0) X[xBase + r] = v * scale;
+        else y[yBase - r] = v;
+      }
+    }
+    return -1;
   }
   return { info, chunks };
 }
