@@ -103,7 +103,7 @@ export async function transform(argv: string[]): Promise<void> {
       if (targets && batch.y) await targets.write(batch.y);
     });
     result.times.work -= transformSeconds;
-    times = { read: times.read, transform: transformSeconds, write: result.times.work };
+    times = { read: result.times.read, transform: transformSeconds, write: result.times.work };
     progress.clear();
     // The map first: features never appear without the map that made them.
     await writeTextFile(mapPath, `${JSON.stringify(map)}\n`);

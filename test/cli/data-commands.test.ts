@@ -49,6 +49,11 @@ describe('ntk-sketch transform / fit / predict / evaluate', () => {
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.stdout);
     expect(summary).toMatchObject({ command: 'transform', rows: 300, columns: d, map: 'NTKRandomFeatures', features: 64, dtype: 'float64', seed: 3 });
+    // Where the time went: every phase measured, none more than the whole.
+    for (const phase of ['readSeconds', 'transformSeconds', 'writeSeconds']) {
+      expect(summary[phase]).toBeGreaterThan(0);
+      expect(summary[phase]).toBeLessThan(summary.seconds);
+    }
     const map = mapFromJSON(readFileSync(file('train.map.json'), 'utf8'));
     const expected = map.transformSync({ data: train.X, shape: [300, d] }).data;
     const ours = await readAll(await openData(file('train.npy')));
