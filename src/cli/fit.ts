@@ -12,7 +12,10 @@ import { FeatureRidge, type Task } from '../regression/feature-ridge.js';
 import { UsageError, parseInteger, parseNumber } from './args.js';
 import { DATA_FLAGS, DATA_HELP, openDataFlags } from './data-options.js';
 import { MAP_FLAGS, MAP_HELP, checkWidth, loadMap, mapRequest, newMap, readsImages, type MapRequest } from './map-options.js';
-import { loadModel, saveModel, type RowRange } from '../regression/model-file.js';
+import { loadModel, saveExactModel, saveModel, type RowRange } from '../regression/model-file.js';
+import { ExactKernelRidge, type ExactKernel } from '../regression/exact-kernel-ridge.js';
+import { readAll } from '../data/readers/index.js';
+import { totalmem } from 'node:os';
 import type { FeatureMap } from '../maps/feature-map.js';
 import { Progress } from './progress.js';
 import { countRows, forEachBatch, mapInput } from './stream.js';
@@ -29,6 +32,9 @@ ${DATA_HELP}
 ${MAP_HELP}
 
 Model:
+  --method M         as above, or exact-ntk / exact-cntk: kernel ridge with the
+                     exact kernel on every row, in memory (at most 20,000 rows;
+                     --depth, and for exact-cntk --image-shape/--filter/--padding)
   --task T           regression (default; targets as they are) or
                      classification (one label per row; one-hot outputs)
   --lambda X         the ridge lambda (absolute); otherwise chosen on the
@@ -69,13 +75,83 @@ function parseShard(value: string | undefined): [number, number] | null {
   return [i, n];
 }
 
-export async function fit(argv: string[]): Promise<void> {
-  let values;
+type FitValues = ReturnType<typeof parseFlags>;
+
+function parseFlags(argv: string[]) {
   try {
-    ({ values } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }));
+    return parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }).values;
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+}
+
+/** The largest training set of an exact kernel fit: its n x n float64 kernel, and the solver's copies. */
+const MAX_EXACT_ROWS = 20000;
+
+/**
+ * `fit --method exact-ntk | exact-cntk`: kernel ridge with the exact kernel on
+ * every row, held in memory (the ground truth of the feature maps, for data
+ * small enough for an n x n kernel); the model keeps the training rows.
+ */
+async function fitExact(values: FitValues, out: string, task: Task, lambda: number | undefined, validation: number | undefined, json: boolean): Promise<void> {
+  const method = values.method as 'exact-ntk' | 'exact-cntk';
+  for (const flag of ['map', 'features', 'pool', 'pool-rows', 'dtype', 'backend', 'shard', 'continue'] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply to --method ${method}`);
+  }
+  if (method === 'exact-ntk') {
+    for (const flag of ['image-shape', 'filter', 'padding'] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} applies to --method exact-cntk or cntk-sketch only`);
+  }
+  const depth = parseInteger('--depth', values.depth, 1, 1000);
+  if (depth === undefined) throw new UsageError(`--depth is required with --method ${method}`);
+  const padding = values.padding ?? 'same';
+  if (padding !== 'same' && padding !== 'valid') throw new UsageError(`--padding must be same or valid, got '${padding}'`);
+  const t0 = performance.now();
+  const source = await openDataFlags(values, 'float64', { flatten: method === 'exact-ntk' });
+  if (source.targetNames.length === 0) throw new UsageError(`${source.path} gives no targets: name the target column(s) with --target, or a file with --labels`);
+  if (task === 'classification' && source.targetNames.length !== 1) throw new UsageError(`--task classification needs one label column, got ${source.targetNames.length}`);
+  if (source.layout === 'csr') throw new UsageError(`--method ${method} reads dense rows; ${source.path} is sparse (use a feature map)`);
+  if (source.rows !== null && source.rows > MAX_EXACT_ROWS) {
+    throw new UsageError(`${source.path} has ${source.rows} rows: an exact kernel fit holds an n x n kernel; use at most ${MAX_EXACT_ROWS} rows, or a feature map (--method ntk-sketch, cntk-sketch)`);
+  }
+  let kernel: ExactKernel;
+  if (method === 'exact-ntk') {
+    kernel = { kind: 'ntk', depth };
+  } else {
+    let shape = source.imageShape;
+    if (values['image-shape'] !== undefined) {
+      const parts = values['image-shape'].split(',').map((p) => parseInteger('--image-shape', p, 1, 1 << 20) as number);
+      if (parts.length !== 3) throw new UsageError(`--image-shape must be C,H,W, got '${values['image-shape']}'`);
+      shape = parts as [number, number, number];
+    }
+    if (!shape) throw new UsageError(`--image-shape C,H,W is required: ${source.path} holds rows, not images`);
+    if (shape[0] * shape[1] * shape[2] !== source.columns) throw new UsageError(`--image-shape ${shape.join(',')} does not match the ${source.columns} values of each row`);
+    kernel = { kind: 'cntk', depth, inputShape: shape, filterSize: parseInteger('--filter', values.filter, 1, 1 << 20) ?? 3, padding };
+  }
+  const progress = new Progress(Boolean(process.stderr.isTTY) && !json);
+  progress.start(`reading ${source.path}`, source.rows ?? 0, 'rows');
+  const all = await readAll(source);
+  const n = all.X.shape[0];
+  if (n > MAX_EXACT_ROWS) throw new UsageError(`${source.path} has ${n} rows: an exact kernel fit holds an n x n kernel; use at most ${MAX_EXACT_ROWS} rows, or a feature map`);
+  progress.start(`exact ${kernel.kind.toUpperCase()} kernel of ${n} rows and the solve`, 0);
+  const model = new ExactKernelRidge({
+    kernel, task, seed: parseInteger('--seed', values.seed, 0, Number.MAX_SAFE_INTEGER) ?? 0, fitIntercept: !values['no-intercept'], memoryLimit: totalmem(),
+    ...(lambda !== undefined ? { lambda } : {}), ...(validation !== undefined ? { validation } : {}),
+  });
+  try {
+    await model.fit(all.X.data as Float64Array, n, source.columns, (all.y as { data: Float64Array }).data, source.targetNames.length);
+  } finally {
+    progress.clear();
+  }
+  await saveExactModel(out, model, { columns: source.columns, targetNames: source.targetNames, ranges: [{ file: source.path, begin: 0, end: n }] });
+  const summary = {
+    command: 'fit', data: source.path, format: source.format, rows: n, columns: source.columns, task, targets: source.targetNames, classes: model.classes,
+    map: null, method, depth, lambda: model.lambda, out, seconds: (performance.now() - t0) / 1000,
+  };
+  process.stdout.write(json ? `${JSON.stringify(summary)}\n` : `${task} on ${n} rows of ${source.path}: exact ${kernel.kind.toUpperCase()} (depth ${depth}) kernel ridge, lambda ${(model.lambda as number).toExponential(3)}\nmodel: ${out}; ${summary.seconds.toFixed(2)} s\n`);
+}
+
+export async function fit(argv: string[]): Promise<void> {
+  const values = parseFlags(argv);
   if (values.help) {
     process.stdout.write(`${FIT_HELP}\n`);
     return;
@@ -86,7 +162,8 @@ export async function fit(argv: string[]): Promise<void> {
     const extra = [...Object.keys(MAP_FLAGS), ...modelFlags].find((k) => values[k as keyof typeof values] !== undefined);
     if (extra) throw new UsageError(`--${extra} does not apply with --continue (the model fixes it)`);
   }
-  const request = resume === undefined ? mapRequest(values) : null;
+  const exact = values.method === 'exact-ntk' || values.method === 'exact-cntk';
+  const request = resume === undefined && !exact ? mapRequest(values) : null;
   const out = values.out;
   if (!out) throw new UsageError('--out MODEL is required');
   const task = (values.task ?? 'regression') as Task;
@@ -100,6 +177,7 @@ export async function fit(argv: string[]): Promise<void> {
   const threads = parseInteger('--threads', values.threads, 0, 4096);
   if (threads !== undefined) setThreads(threads);
   const json = values.json ?? false;
+  if (exact) return fitExact(values, out, task, lambda, validation, json);
 
   const t0 = performance.now();
   const previous = resume === undefined ? null : await loadModel(resume);

@@ -9,15 +9,13 @@ import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { setThreads } from '../core/backends.js';
 import { createDataWriter, type DataWriter } from '../data/writers.js';
-import type { DataSource } from '../data/readers/index.js';
-import { labelsOf, type FeatureRidge } from '../regression/feature-ridge.js';
-import type { FeatureMap } from '../maps/feature-map.js';
+import type { DataBatch, DataSource } from '../data/readers/index.js';
+import { labelsOf } from '../regression/feature-ridge.js';
 import { UsageError, parseInteger } from './args.js';
 import { DATA_FLAGS, DATA_HELP, openDataFlags } from './data-options.js';
-import { checkWidth } from './map-options.js';
-import { loadModel, type ModelData } from '../regression/model-file.js';
+import { loadPredictor, type Predictor } from '../regression/model-file.js';
 import { Progress } from './progress.js';
-import { forEachBatch, mapInput } from './stream.js';
+import { forEachBatch } from './stream.js';
 
 export const PREDICT_HELP = `Usage: ntk-sketch predict --model MODEL --data FILE --out PREDICTIONS.csv|.npy [options]
        ntk-sketch evaluate --model MODEL --data FILE [--target COLS | --labels FILE] [options]
@@ -59,23 +57,26 @@ function parseFlags(argv: string[]) {
  * and, when the file holds them, the targets — a CSV whose header holds the
  * model's target names uses those columns without --target.
  */
-async function openForModel(values: Values, map: FeatureMap, data: ModelData): Promise<DataSource> {
-  const extra = { flatten: map.inputLayout.kind !== 'images' };
-  let source = await openDataFlags(values, map.dtype, extra);
+async function openForModel(values: Values, model: Predictor): Promise<DataSource> {
+  const data = model.data;
+  const extra = { flatten: model.imageShape === null };
+  let source = await openDataFlags(values, model.dtype, extra);
   const names = source.featureNames;
   if (
     values.target === undefined && values.labels === undefined && names &&
     source.columns === data.columns + data.targetNames.length && data.targetNames.every((t) => names.includes(t))
   ) {
-    source = await openDataFlags({ ...values, target: data.targetNames.join(',') }, map.dtype, extra);
+    source = await openDataFlags({ ...values, target: data.targetNames.join(',') }, model.dtype, extra);
   }
-  checkWidth(map, source);
+  if (source.columns !== data.columns) {
+    throw new UsageError(`the model reads rows of ${data.columns} values, but the rows of ${source.path} have ${source.columns}`);
+  }
   return source;
 }
 
 /** The model's outputs for a batch: labels (classification, n x 1) or targets (n x k). */
-async function outputs(model: FeatureRidge, map: FeatureMap, X: Parameters<typeof mapInput>[0]): Promise<{ data: Float64Array; shape: [number, number] }> {
-  const scores = await model.predict(mapInput(X, map));
+async function outputs(model: Predictor, X: DataBatch['X']): Promise<{ data: Float64Array; shape: [number, number] }> {
+  const scores = await model.predict(X);
   const n = scores.shape[0];
   if (model.task === 'classification') return { data: labelsOf(scores.data, n, model.classes as number[]), shape: [n, 1] };
   return { data: scores.data, shape: [n, scores.shape[1]] };
@@ -95,17 +96,18 @@ export async function predict(argv: string[]): Promise<void> {
   if (threads !== undefined) setThreads(threads);
   const json = values.json ?? false;
   const t0 = performance.now();
-  const { model, map, data } = await loadModel(values.model);
+  const model = await loadPredictor(values.model);
+  const data = model.data;
   const progress = new Progress(Boolean(process.stderr.isTTY) && !json);
   let writer: DataWriter | null = null;
   try {
-    const source = await openForModel(values, map, data);
+    const source = await openForModel(values, model);
     const header = model.task === 'classification' ? ['label'] : data.targetNames;
     writer = await createDataWriter(out, { columns: header.length, header, dtype: 'float64' });
     const w = writer;
     progress.start(`predicting ${source.path}`, source.rows ?? 0, 'rows');
     const streamed = await forEachBatch(source, progress, async (batch) => {
-      await w.write(await outputs(model, map, batch.X));
+      await w.write(await outputs(model, batch.X));
     });
     progress.clear();
     await writer.close();
@@ -116,7 +118,7 @@ export async function predict(argv: string[]): Promise<void> {
     await writer?.abort();
     throw error;
   } finally {
-    map.dispose();
+    model.dispose();
   }
 }
 
@@ -132,10 +134,11 @@ export async function evaluate(argv: string[]): Promise<void> {
   if (threads !== undefined) setThreads(threads);
   const json = values.json ?? false;
   const t0 = performance.now();
-  const { model, map, data } = await loadModel(values.model);
+  const model = await loadPredictor(values.model);
+  const data = model.data;
   const progress = new Progress(Boolean(process.stderr.isTTY) && !json);
   try {
-    const source = await openForModel(values, map, data);
+    const source = await openForModel(values, model);
     const k = source.targetNames.length;
     if (k === 0) throw new UsageError(`${source.path} gives no targets to evaluate against: use --target or --labels`);
     const expected = model.task === 'classification' ? 1 : data.targetNames.length;
@@ -145,7 +148,7 @@ export async function evaluate(argv: string[]): Promise<void> {
     progress.start(`evaluating on ${source.path}`, source.rows ?? 0, 'rows');
     const streamed = await forEachBatch(source, progress, async (batch) => {
       if (!batch.y) return;
-      const pred = await outputs(model, map, batch.X);
+      const pred = await outputs(model, batch.X);
       const y = batch.y.data;
       for (let i = 0; i < pred.data.length; i++) {
         const t = i % k;
@@ -174,6 +177,6 @@ export async function evaluate(argv: string[]): Promise<void> {
     process.stdout.write(json ? `${JSON.stringify({ ...base, mse, r2 })}\n` : `MSE ${mse.toPrecision(5)}, R^2 ${r2.toFixed(4)} on ${n} rows of ${source.path}\n`);
   } finally {
     progress.clear();
-    map.dispose();
+    model.dispose();
   }
 }

@@ -106,6 +106,10 @@ function dataAndShape(name: string, v: Partial<MatrixLike>): { data: FloatArray 
  * contiguous and of the requested dtype.
  */
 export function toMatrix(name: string, value: unknown, options: ToMatrixOptions = {}): Matrix {
+  // Targets may be a bare vector (TargetsLike): a typed array or number[] of n values.
+  if (options.allowVector && (value instanceof Float32Array || value instanceof Float64Array || Array.isArray(value))) {
+    value = { data: value, shape: [value.length] };
+  }
   if (value === null || typeof value !== 'object') {
     throw new TypeError(`${name} must be an ndarray or { data, shape } matrix, got ${describe(value)}`);
   }

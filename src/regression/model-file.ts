@@ -28,6 +28,7 @@ import { DataFileError } from '../data/readers/common.js';
 import { ByteFileWriter } from '../data/writers.js';
 import { mapFromJSON } from '../maps/saved-map.js';
 import type { FeatureMap } from '../maps/feature-map.js';
+import { ExactKernelRidge, type ExactKernelRidgeState } from './exact-kernel-ridge.js';
 import { FeatureRidge, type FeatureRidgeState, type StatisticsData } from './feature-ridge.js';
 
 export const MODEL_MAGIC = 'NTKSMODL';
@@ -56,9 +57,12 @@ interface Block {
 }
 
 interface Header {
+  /** What the file holds (absent in files of the first builds: a feature ridge). */
+  kind?: 'feature-ridge' | 'exact-kernel-ridge';
   map: unknown;
   data: ModelData;
-  model: Omit<FeatureRidgeState, 'fit' | 'validationPart' | 'solution'> & { solvedLambda: number | null };
+  model?: Omit<FeatureRidgeState, 'fit' | 'validationPart' | 'solution'> & { solvedLambda: number | null };
+  exact?: Omit<ExactKernelRidgeState, 'train' | 'dual' | 'offset'> & { outputs: number };
   blocks: Block[];
 }
 
@@ -81,17 +85,8 @@ function partArrays(p: StatisticsData): Float64Array[] {
 
 const bytesOf = (a: Float64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
-/** Writes `model` (its map, statistics and solution) with `data` to `path`, atomically. */
-export async function saveModel(path: string, model: FeatureRidge, data: ModelData): Promise<void> {
-  const state = model.state();
-  const m = model.map.features;
-  const { fit, validationPart, solution, ...options } = state;
-  const header: Header = {
-    map: model.map.toJSON(),
-    data,
-    model: { ...options, solvedLambda: solution?.lambda ?? null },
-    blocks: blocksOf(state, m),
-  };
+/** Writes a container: the magic, version, the header (with the blocks' names and lengths) and the arrays, then the checksum. */
+async function writeContainer(path: string, header: Header, arrays: Float64Array[]): Promise<void> {
   const json = new TextEncoder().encode(JSON.stringify(header));
   const padded = Math.ceil(json.length / 8) * 8;
   const head = new Uint8Array(16 + padded);
@@ -100,10 +95,6 @@ export async function saveModel(path: string, model: FeatureRidge, data: ModelDa
   view.setUint32(8, MODEL_VERSION, true);
   view.setUint32(12, json.length, true);
   head.set(json, 16);
-  const arrays: Float64Array[] = [];
-  if (fit) arrays.push(...partArrays(fit));
-  if (validationPart) arrays.push(...partArrays(validationPart));
-  if (solution) arrays.push(solution.weights, solution.intercept);
   const hash = createHash('sha256');
   const writer = await ByteFileWriter.create(path);
   const put = async (bytes: Uint8Array) => {
@@ -123,6 +114,37 @@ export async function saveModel(path: string, model: FeatureRidge, data: ModelDa
     throw error;
   }
   await writer.close();
+}
+
+/** Writes `model` (its map, statistics and solution) with `data` to `path`, atomically. */
+export async function saveModel(path: string, model: FeatureRidge, data: ModelData): Promise<void> {
+  const state = model.state();
+  const { fit, validationPart, solution, ...options } = state;
+  const arrays: Float64Array[] = [];
+  if (fit) arrays.push(...partArrays(fit));
+  if (validationPart) arrays.push(...partArrays(validationPart));
+  if (solution) arrays.push(solution.weights, solution.intercept);
+  const header: Header = {
+    kind: 'feature-ridge',
+    map: model.map.toJSON(),
+    data,
+    model: { ...options, solvedLambda: solution?.lambda ?? null },
+    blocks: blocksOf(state, model.map.features),
+  };
+  await writeContainer(path, header, arrays);
+}
+
+/** Writes an exact kernel model (its training rows and dual weights) with `data` to `path`, atomically. */
+export async function saveExactModel(path: string, model: ExactKernelRidge, data: ModelData): Promise<void> {
+  const { train, dual, offset, ...rest } = model.state();
+  const header: Header = {
+    kind: 'exact-kernel-ridge',
+    map: null,
+    data,
+    exact: { ...rest, outputs: offset.length },
+    blocks: [{ name: 'train', length: train.length }, { name: 'dual', length: dual.length }, { name: 'offset', length: offset.length }],
+  };
+  await writeContainer(path, header, [train, dual, offset]);
 }
 
 /** A model file opened for reading: its header, checked, and a reader of its blocks in order. */
@@ -165,7 +187,7 @@ class ModelReader {
       } catch {
         throw new DataFileError(path, 'the model header is corrupted (not JSON)');
       }
-      if (!header || !Array.isArray(header.blocks) || !header.model || !header.data) throw new DataFileError(path, 'the model header is incomplete');
+      if (!header || !Array.isArray(header.blocks) || !(header.model || header.exact) || !header.data) throw new DataFileError(path, 'the model header is incomplete');
       const expected = 16 + json.length + header.blocks.reduce((s, b) => s + 8 * b.length, 0) + 32;
       if (size < expected) throw new DataFileError(path, `is truncated: ${size} bytes, the header describes ${expected}`);
       if (size > expected) throw new DataFileError(path, `has ${size - expected} bytes after its end: corrupted`);
@@ -231,6 +253,10 @@ class ModelReader {
 /** Reads a model file: the map, the model (statistics and solution) and what the data looked like. */
 export async function loadModel(path: string, options: { memoryLimit?: number } = {}): Promise<{ model: FeatureRidge; map: FeatureMap; data: ModelData }> {
   const reader = await ModelReader.open(path);
+  if (reader.header.kind === 'exact-kernel-ridge') {
+    await reader.close();
+    throw new DataFileError(path, 'holds an exact kernel model (training rows and dual weights, no statistics): it predicts, but cannot continue a fit or be merged');
+  }
   let map: FeatureMap;
   try {
     map = mapFromJSON(reader.header.map, options);
@@ -243,10 +269,10 @@ export async function loadModel(path: string, options: { memoryLimit?: number } 
     const validationPart = await reader.part('validation');
     let solution: FeatureRidgeState['solution'] = null;
     if (reader.has('solution.weights')) {
-      solution = { lambda: reader.header.model.solvedLambda as number, weights: await reader.block('solution.weights'), intercept: await reader.block('solution.intercept') };
+      solution = { lambda: reader.header.model?.solvedLambda as number, weights: await reader.block('solution.weights'), intercept: await reader.block('solution.intercept') };
     }
     await reader.finish();
-    const { solvedLambda: _solved, ...options0 } = reader.header.model;
+    const { solvedLambda: _solved, ...options0 } = reader.header.model as NonNullable<Header['model']>;
     const model = FeatureRidge.fromState(map, { ...options0, fit, validationPart, solution }, options.memoryLimit);
     return { model, map, data: reader.header.data };
   } catch (error) {
@@ -315,5 +341,63 @@ function checkRanges(data: ModelData, paths: readonly string[]): void {
       if (r.begin > end) throw new RangeError(`merge: rows [${end}, ${r.begin}) of ${file} are in no part (a shard is missing?)`);
       end = r.end;
     }
+  }
+}
+
+/** A fitted model of either kind, as predict and evaluate use it. */
+export interface Predictor {
+  kind: 'feature-ridge' | 'exact-kernel-ridge';
+  task: 'regression' | 'classification';
+  classes: number[] | null;
+  data: ModelData;
+  /** Whether rows are read as images [C, H, W] (CNTK maps and kernels). */
+  imageShape: readonly [number, number, number] | null;
+  /** The element type the model reads its rows in. */
+  dtype: 'float32' | 'float64';
+  /** Outputs (n x k) of a batch of rows (or images). */
+  predict(X: { data: Float32Array | Float64Array; shape: readonly number[]; indptr?: Int32Array; indices?: Int32Array }): Promise<{ data: Float64Array; shape: number[] }>;
+  dispose(): void;
+}
+
+/** Reads a model file of either kind for prediction. */
+export async function loadPredictor(path: string, options: { memoryLimit?: number } = {}): Promise<Predictor> {
+  const reader = await ModelReader.open(path);
+  if (reader.header.kind !== 'exact-kernel-ridge') {
+    await reader.close();
+    const { model, map, data } = await loadModel(path, options);
+    const layout = map.inputLayout;
+    return {
+      kind: 'feature-ridge', task: model.task, classes: model.classes, data, dtype: map.dtype,
+      imageShape: layout.kind === 'images' ? layout.shape : null,
+      predict: async (X) => {
+        const shaped = layout.kind === 'images' && X.shape.length === 2 ? { data: X.data, shape: [X.shape[0], ...layout.shape] } : X;
+        const r = await model.predict(shaped as never);
+        return { data: r.data, shape: [r.shape[0], r.shape[1]] };
+      },
+      dispose: () => map.dispose(),
+    };
+  }
+  try {
+    const e = reader.header.exact as NonNullable<Header['exact']>;
+    const train = await reader.block('train'), dual = await reader.block('dual'), offset = await reader.block('offset');
+    await reader.finish();
+    const { outputs: _k, ...rest } = e;
+    const model = ExactKernelRidge.fromState({ ...rest, train, dual, offset }, options.memoryLimit);
+    const shape = e.kernel.kind === 'cntk' ? e.kernel.inputShape : null;
+    return {
+      kind: 'exact-kernel-ridge', task: e.task, classes: e.classes, data: reader.header.data, dtype: 'float64', imageShape: shape,
+      predict: async (X) => {
+        if (X.indptr) throw new DataFileError(path, 'an exact kernel model reads dense rows, not sparse ones');
+        const n = X.shape[0];
+        const x = X.data instanceof Float64Array ? X.data : Float64Array.from(X.data);
+        const r = await model.predict(x, n);
+        return { data: r.data, shape: [n, r.shape[1]] };
+      },
+      dispose: () => undefined,
+    };
+  } catch (error) {
+    await reader.close().catch(() => undefined);
+    if (error instanceof DataFileError) throw error;
+    throw new DataFileError(path, `is not a valid model: ${(error as Error).message}`);
   }
 }

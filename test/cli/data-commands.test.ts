@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CNTKSketch, NTKSketch, mapFromJSON, openData, readAll, writeData } from '../../src/index.js';
+import { CNTKSketch, KernelRidgeRegression, NTKSketch, mapFromJSON, ntkKernel, openData, readAll, writeData } from '../../src/index.js';
 import { findPython, runPython } from '../helpers/python.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -121,6 +121,26 @@ describe('ntk-sketch transform / fit / predict / evaluate', () => {
     const dense = Float64Array.of(0.5, 0, -1, 0, 0, 2, 0, 0.25, 0, 0, 0, 1);
     const sketch = new NTKSketch({ inputDim: 4, depth: 2, features: 16 });
     expect(sha((await readAll(await openData(file('svm.npy'), { dtype: 'float32' }))).X.data)).toBe(sha(sketch.transformSync({ data: dense, shape: [3, 4] }).data));
+  });
+
+  it('fit --method exact-ntk: kernel ridge with the exact NTK (centred targets), predicting what the library computes', async () => {
+    const f = cli('fit', '--data', file('train.csv'), '--target', 'y', '--method', 'exact-ntk', '--depth', '2', '--lambda', '0.01', '--out', file('exact.ntkm'), '--json');
+    expect(f.stderr).toBe('');
+    expect(JSON.parse(f.stdout)).toMatchObject({ rows: 300, method: 'exact-ntk', depth: 2, lambda: 0.01, map: null });
+    expect(cli('predict', '--model', file('exact.ntkm'), '--data', file('test.csv'), '--out', file('exact.npy')).code).toBe(0);
+    const pred = (await readAll(await openData(file('exact.npy')))).X.data;
+    // The reference: K alpha = y - mean(y), predictions K(test, train) alpha + mean(y).
+    const mean = train.y.reduce((a, b) => a + b, 0) / 300;
+    const K = (await ntkKernel({ data: train.X, shape: [300, d] }, null, { depth: 2, output: 'ntk' })).ntk;
+    const model = await new KernelRidgeRegression({ lambda: 0.01 }).fit(K, { data: Float64Array.from(train.y, (v) => v - mean), shape: [300, 1] });
+    const Kt = (await ntkKernel({ data: test.X, shape: [120, d] }, { data: train.X, shape: [300, d] }, { depth: 2, output: 'ntk' })).ntk;
+    const expected = (await model.predict(Kt)).data.map((v) => v + mean);
+    let worst = 0;
+    for (let i = 0; i < 120; i++) worst = Math.max(worst, Math.abs(pred[i] - expected[i]) / Math.abs(expected[i]));
+    expect(worst).toBeLessThan(1e-10);
+    expect(JSON.parse(cli('evaluate', '--model', file('exact.ntkm'), '--data', file('test.csv'), '--json').stdout).r2).toBeGreaterThan(0.5);
+    expect(cli('fit', '--data', file('train.csv'), '--target', 'y', '--method', 'exact-ntk', '--depth', '2', '--features', '8', '--out', file('x.ntkm')).stderr).toMatch(/--features does not apply to --method exact-ntk/);
+    expect(cli('fit', '--data', file('test.csv'), '--target', 'y', '--continue', file('exact.ntkm'), '--out', file('x.ntkm')).stderr).toMatch(/holds an exact kernel model .* cannot continue a fit/);
   });
 
   it('bad files and flags: a message naming the file and line or the flag, exit 1 or 2, no output left behind', () => {
