@@ -73,5 +73,7 @@ export { createNpyWriter, createCsvWriter, createDataWriter, writeData, writeTex
 export type { DataWriter, NpyWriterOptions, CsvWriterOptions, DataWriterOptions } from './data/writers.js';
 export { FeatureRidge, FEATURE_RIDGE_FORMAT, labelsOf, isValidationRow } from './regression/feature-ridge.js';
 export type { FeatureRidgeOptions, FeatureRidgeJSON, TrainingBatch, LambdaChoice, Task, StatisticsData } from './regression/feature-ridge.js';
-export { saveModel, loadModel, mergeModelFiles, MODEL_MAGIC, MODEL_VERSION } from './regression/model-file.js';
-export type { ModelData, RowRange } from './regression/model-file.js';
+export { saveModel, saveExactModel, loadModel, loadPredictor, mergeModelFiles, MODEL_MAGIC, MODEL_VERSION } from './regression/model-file.js';
+export type { ModelData, RowRange, Predictor } from './regression/model-file.js';
+export { ExactKernelRidge } from './regression/exact-kernel-ridge.js';
+export type { ExactKernel, ExactKernelRidgeOptions } from './regression/exact-kernel-ridge.js';
