@@ -5,11 +5,9 @@
  * on a validation share of the rows from those statistics, written as one
  * model file.
  */
-import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { setThreads } from '../core/backends.js';
 import { FeatureRidge, type Task } from '../regression/feature-ridge.js';
-import { UsageError, parseInteger, parseNumber } from './args.js';
+import { COMMON_FLAGS, COMMON_HELP, UsageError, parseFlags, type FlagValues, parseInteger, parseNumber, startCommand } from './args.js';
 import { DATA_FLAGS, DATA_HELP, openDataFlags } from './data-options.js';
 import { MAP_FLAGS, MAP_HELP, checkWidth, loadMap, mapRequest, newMap, readsImages, type MapRequest } from './map-options.js';
 import { loadModel, saveExactModel, saveModel, type RowRange } from '../regression/model-file.js';
@@ -47,9 +45,7 @@ Model:
   --continue MODEL   continue MODEL's fit with the rows of FILE (its map and
                      options; map flags are refused)
   --out MODEL        the model file to write (required)
-  --threads T        threads of the native core (default: all cores)
-  --json             print the result as one JSON object
-  -h, --help         show this help`;
+${COMMON_HELP}`;
 
 const FLAGS = {
   ...DATA_FLAGS,
@@ -61,9 +57,7 @@ const FLAGS = {
   shard: { type: 'string' },
   continue: { type: 'string' },
   out: { type: 'string' },
-  threads: { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
+  ...COMMON_FLAGS,
 } as const;
 
 /** --shard I/N as [I, N]. */
@@ -75,15 +69,7 @@ function parseShard(value: string | undefined): [number, number] | null {
   return [i, n];
 }
 
-type FitValues = ReturnType<typeof parseFlags>;
-
-function parseFlags(argv: string[]) {
-  try {
-    return parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }).values;
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-}
+type FitValues = FlagValues<typeof FLAGS>;
 
 /** The largest training set of an exact kernel fit: its n x n float64 kernel, and the solver's copies. */
 const MAX_EXACT_ROWS = 20000;
@@ -151,11 +137,10 @@ async function fitExact(values: FitValues, out: string, task: Task, lambda: numb
 }
 
 export async function fit(argv: string[]): Promise<void> {
-  const values = parseFlags(argv);
-  if (values.help) {
-    process.stdout.write(`${FIT_HELP}\n`);
-    return;
-  }
+  const values = parseFlags(argv, FLAGS);
+  const started = startCommand(values, FIT_HELP);
+  if (!started) return;
+  const { json } = started;
   const resume = values.continue;
   const modelFlags = ['task', 'lambda', 'validation', 'no-intercept'] as const;
   if (resume !== undefined) {
@@ -174,9 +159,6 @@ export async function fit(argv: string[]): Promise<void> {
   const validation = values.validation === undefined ? undefined : parseNumber('--validation', values.validation);
   if (validation !== undefined && !(validation > 0 && validation <= 0.5)) throw new UsageError(`--validation must be in (0, 0.5], got ${values.validation}`);
   const shard = parseShard(values.shard);
-  const threads = parseInteger('--threads', values.threads, 0, 4096);
-  if (threads !== undefined) setThreads(threads);
-  const json = values.json ?? false;
   if (exact) return fitExact(values, out, task, lambda, validation, json);
 
   const t0 = performance.now();

@@ -5,13 +5,11 @@
  * evaluate scores the predictions against the file's targets (accuracy for
  * classification, MSE and R^2 for regression).
  */
-import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { setThreads } from '../core/backends.js';
 import { createDataWriter, type DataWriter } from '../data/writers.js';
 import type { DataBatch, DataSource } from '../data/readers/index.js';
 import { labelsOf } from '../regression/feature-ridge.js';
-import { UsageError, parseInteger } from './args.js';
+import { COMMON_FLAGS, COMMON_HELP, UsageError, parseFlags, type FlagValues, startCommand } from './args.js';
 import { DATA_FLAGS, DATA_HELP, openDataFlags } from './data-options.js';
 import { loadPredictor, type Predictor } from '../regression/model-file.js';
 import { Progress } from './progress.js';
@@ -29,28 +27,16 @@ ${DATA_HELP}
 
   --model MODEL      a model file written by ntk-sketch fit (required)
   --out FILE         predict: the predictions, .csv, .tsv or .npy (required)
-  --threads T        threads of the native core (default: all cores)
-  --json             print the result as one JSON object
-  -h, --help         show this help`;
+${COMMON_HELP}`;
 
 const FLAGS = {
   ...DATA_FLAGS,
   model: { type: 'string' },
   out: { type: 'string' },
-  threads: { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
+  ...COMMON_FLAGS,
 } as const;
 
-type Values = ReturnType<typeof parseFlags>;
-
-function parseFlags(argv: string[]) {
-  try {
-    return parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }).values;
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-}
+type Values = FlagValues<typeof FLAGS>;
 
 /**
  * The data file opened for the model: rows (or images) of the map's input
@@ -83,18 +69,14 @@ async function outputs(model: Predictor, X: DataBatch['X']): Promise<{ data: Flo
 }
 
 export async function predict(argv: string[]): Promise<void> {
-  const values = parseFlags(argv);
-  if (values.help) {
-    process.stdout.write(`${PREDICT_HELP}\n`);
-    return;
-  }
+  const values = parseFlags(argv, FLAGS);
+  const started = startCommand(values, PREDICT_HELP);
+  if (!started) return;
+  const { json } = started;
   if (!values.model) throw new UsageError('--model MODEL is required');
   const out = values.out;
   if (!out) throw new UsageError('--out PREDICTIONS.csv or .npy is required');
   if (!/\.(npy|csv|tsv)$/i.test(out)) throw new UsageError(`--out must name a .csv, .tsv or .npy file, got '${out}'`);
-  const threads = parseInteger('--threads', values.threads, 0, 4096);
-  if (threads !== undefined) setThreads(threads);
-  const json = values.json ?? false;
   const t0 = performance.now();
   const model = await loadPredictor(values.model);
   const data = model.data;
@@ -123,16 +105,12 @@ export async function predict(argv: string[]): Promise<void> {
 }
 
 export async function evaluate(argv: string[]): Promise<void> {
-  const values = parseFlags(argv);
-  if (values.help) {
-    process.stdout.write(`${PREDICT_HELP}\n`);
-    return;
-  }
+  const values = parseFlags(argv, FLAGS);
+  const started = startCommand(values, PREDICT_HELP);
+  if (!started) return;
+  const { json } = started;
   if (!values.model) throw new UsageError('--model MODEL is required');
   if (values.out !== undefined) throw new UsageError('--out applies to predict, not evaluate');
-  const threads = parseInteger('--threads', values.threads, 0, 4096);
-  if (threads !== undefined) setThreads(threads);
-  const json = values.json ?? false;
   const t0 = performance.now();
   const model = await loadPredictor(values.model);
   const data = model.data;

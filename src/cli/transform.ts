@@ -6,11 +6,9 @@
  * them, as FEATURES.targets.npy. Nothing is left under any output name
  * unless the whole run succeeds.
  */
-import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { setThreads } from '../core/backends.js';
 import { createDataWriter, writeTextFile, type DataWriter } from '../data/writers.js';
-import { UsageError, parseInteger } from './args.js';
+import { COMMON_FLAGS, COMMON_HELP, UsageError, parseFlags, startCommand } from './args.js';
 import { DATA_FLAGS, DATA_HELP, openDataFlags } from './data-options.js';
 import { MAP_FLAGS, MAP_HELP, checkWidth, loadMap, mapRequest, newMap, readsImages } from './map-options.js';
 import { Progress } from './progress.js';
@@ -30,18 +28,14 @@ ${MAP_HELP}
 Output:
   --out FILE         the features: .npy or .csv (required)
   --kernel K         ntk (default) or nngp features
-  --threads T        threads of the native core (default: all cores)
-  --json             print the result as one JSON object
-  -h, --help         show this help`;
+${COMMON_HELP}`;
 
 const FLAGS = {
   ...DATA_FLAGS,
   ...MAP_FLAGS,
   out: { type: 'string' },
   kernel: { type: 'string' },
-  threads: { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
+  ...COMMON_FLAGS,
 } as const;
 
 /** FEATURES.npy -> FEATURES.<suffix> (the files written beside the features). */
@@ -50,16 +44,10 @@ export function besideOutput(out: string, suffix: string): string {
 }
 
 export async function transform(argv: string[]): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }));
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  if (values.help) {
-    process.stdout.write(`${TRANSFORM_HELP}\n`);
-    return;
-  }
+  const values = parseFlags(argv, FLAGS);
+  const started = startCommand(values, TRANSFORM_HELP);
+  if (!started) return;
+  const { json } = started;
   // Every flag is checked before any file is read.
   const request = mapRequest(values);
   const out = values.out;
@@ -67,9 +55,6 @@ export async function transform(argv: string[]): Promise<void> {
   if (!/\.(npy|csv|tsv)$/i.test(out)) throw new UsageError(`--out must name a .npy, .csv or .tsv file, got '${out}'`);
   const kernel = values.kernel ?? 'ntk';
   if (kernel !== 'ntk' && kernel !== 'nngp') throw new UsageError(`--kernel must be ntk or nngp, got '${kernel}'`);
-  const threads = parseInteger('--threads', values.threads, 0, 4096);
-  if (threads !== undefined) setThreads(threads);
-  const json = values.json ?? false;
 
   const t0 = performance.now();
   const saved = request.kind === 'saved' ? await loadMap(request.path) : null;

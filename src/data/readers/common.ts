@@ -163,6 +163,16 @@ async function isGzip(fh: FileHandle): Promise<boolean> {
  * magic bytes (whatever its name). Reads are positional on the file handle
  * for a plain file, and through a stream for a compressed one.
  */
+/** `read` on a byte source of `path` opened for it and closed after (a header read up front). */
+export async function withBytes<T>(path: string, read: (source: ByteSource) => Promise<T>): Promise<T> {
+  const source = await openBytes(path);
+  try {
+    return await read(source);
+  } finally {
+    await source.close();
+  }
+}
+
 export async function openBytes(path: string): Promise<ByteSource> {
   const fh = await openFile(path);
   try {

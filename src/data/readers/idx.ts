@@ -7,7 +7,8 @@
  * images, magic 0x00000803); then DD big-endian int32 sizes and the data.
  */
 import type { DType } from '../../core/arrays.js';
-import { allocFloat, DataFileError, firstNonFinite, openBytes, readRows, type ByteSource, type Chunk, type FormatReader, type ReaderInfo } from './common.js';
+import { allocFloat, DataFileError, firstNonFinite, openBytes,
+  withBytes, readRows, type ByteSource, type Chunk, type FormatReader, type ReaderInfo } from './common.js';
 
 export interface IdxReaderOptions {
   dtype: DType;
@@ -78,26 +79,22 @@ function convert(raw: Uint8Array, count: number, type: number, out: ArrayLike<nu
 }
 
 export async function openIdx(path: string, options: IdxReaderOptions): Promise<FormatReader> {
-  const source = await openBytes(path);
-  let header: IdxHeader;
-  try {
-    header = await readHeader(path, source);
-  } finally {
-    await source.close();
-  }
+  const { header, gzip, fileSize } = await withBytes(path, async (source) => ({
+    header: await readHeader(path, source), gzip: source.gzip, fileSize: source.fileSize,
+  }));
   const { type, dims } = header;
   const elem = TYPES[type];
   const rows = dims[0];
   const rowElems = dims.slice(1).reduce((a, b) => a * b, 1);
   const rowBytes = rowElems * elem.bytes;
   const shapeText = dims.join(' x ');
-  if (!source.gzip) {
+  if (!gzip) {
     const expected = header.dataOffset + rows * rowBytes;
-    if (source.fileSize < expected) {
-      const record = rowBytes > 0 ? Math.floor((source.fileSize - header.dataOffset) / rowBytes) : 0;
-      throw new DataFileError(path, `is truncated: ${shapeText} ${elem.name} values need ${expected} bytes, the file has ${source.fileSize}`, { record });
+    if (fileSize < expected) {
+      const record = rowBytes > 0 ? Math.floor((fileSize - header.dataOffset) / rowBytes) : 0;
+      throw new DataFileError(path, `is truncated: ${shapeText} ${elem.name} values need ${expected} bytes, the file has ${fileSize}`, { record });
     }
-    if (source.fileSize > expected) throw new DataFileError(path, `has ${source.fileSize - expected} bytes after its ${shapeText} ${elem.name} values`);
+    if (fileSize > expected) throw new DataFileError(path, `has ${fileSize - expected} bytes after its ${shapeText} ${elem.name} values`);
   }
   const imageShape: [number, number, number] | null = dims.length === 3 ? [1, dims[1], dims[2]] : null;
   const info: ReaderInfo = {

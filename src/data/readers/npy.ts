@@ -13,6 +13,7 @@ import {
   DataFileError,
   firstNonFinite,
   openBytes,
+  withBytes,
   readRows,
   type ByteSource,
   type Chunk,
@@ -56,13 +57,9 @@ async function readHeader(path: string, source: ByteSource): Promise<NpyHeader> 
 
 /** Opens a .npy file: reads and checks its header. */
 export async function openNpy(path: string, options: NpyReaderOptions): Promise<FormatReader> {
-  const source = await openBytes(path);
-  let header: NpyHeader;
-  try {
-    header = await readHeader(path, source);
-  } finally {
-    await source.close();
-  }
+  const { header, gzip, fileSize } = await withBytes(path, async (source) => ({
+    header: await readHeader(path, source), gzip: source.gzip, fileSize: source.fileSize,
+  }));
   const found = npyElementType(header.descr);
   if (typeof found === 'string') throw new DataFileError(path, `has ${found}`);
   const type: NpyElementType = found;
@@ -82,18 +79,18 @@ export async function openNpy(path: string, options: NpyReaderOptions): Promise<
   const rowElems = shape.slice(1).reduce((a, b) => a * b, 1);
   const rowBytes = rowElems * type.bytes;
   const dataBytes = rows * rowBytes;
-  if (!source.gzip) {
+  if (!gzip) {
     const expected = header.dataOffset + dataBytes;
-    if (source.fileSize < expected) {
-      const lastRow = rowBytes > 0 ? Math.floor((source.fileSize - header.dataOffset) / rowBytes) : 0;
+    if (fileSize < expected) {
+      const lastRow = rowBytes > 0 ? Math.floor((fileSize - header.dataOffset) / rowBytes) : 0;
       throw new DataFileError(
         path,
-        `is truncated: shape (${shape.join(', ')}) of ${type.name} needs ${expected} bytes, the file has ${source.fileSize} (it ends inside row ${lastRow})`,
+        `is truncated: shape (${shape.join(', ')}) of ${type.name} needs ${expected} bytes, the file has ${fileSize} (it ends inside row ${lastRow})`,
         { record: lastRow },
       );
     }
-    if (source.fileSize > expected) {
-      throw new DataFileError(path, `has ${source.fileSize - expected} bytes after the data of shape (${shape.join(', ')}) of ${type.name}`);
+    if (fileSize > expected) {
+      throw new DataFileError(path, `has ${fileSize - expected} bytes after the data of shape (${shape.join(', ')}) of ${type.name}`);
     }
   }
 
