@@ -81,7 +81,7 @@ const MAX_EXACT_ROWS = 20000;
  */
 async function fitExact(values: FitValues, out: string, task: Task, lambda: number | undefined, validation: number | undefined, json: boolean): Promise<void> {
   const method = values.method as 'exact-ntk' | 'exact-cntk';
-  for (const flag of ['map', 'features', 'pool', 'pool-rows', 'dtype', 'backend', 'shard', 'continue'] as const) {
+  for (const flag of ['map', 'features', 'pool', 'pool-rows', 'sketch-dim', 'dtype', 'backend', 'shard', 'continue'] as const) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply to --method ${method}`);
   }
   if (method === 'exact-ntk') {

@@ -27,6 +27,7 @@ export const MAP_FLAGS = {
   padding: { type: 'string' },
   pool: { type: 'string' },
   'pool-rows': { type: 'string' },
+  'sketch-dim': { type: 'string' },
   backend: { type: 'string' },
 } as const;
 
@@ -44,6 +45,8 @@ export const MAP_HELP = `Map (a saved one, or a new one):
   --pool N           ntk-sketch: keep the --features columns of an N-feature
                      NTKSketch chosen by ridge leverage scores (LeverageSelection)
   --pool-rows R      rows the selection scores the pool on (default 4000)
+  --sketch-dim M     ntk-sketch, cntk-sketch: the internal sketch dimension
+                     (default: the map's; very wide sparse rows may want more)
   --backend B        cpu, cuda or auto (ntk-sketch; default cpu)`;
 
 export const METHODS = ['ntk-sketch', 'ntk-rf', 'cntk-sketch'] as const;
@@ -66,11 +69,12 @@ export type MapRequest =
       padding: 'same' | 'valid';
       pool: number | null;
       poolRows: number;
+      sketchDim: number | null;
       backend: 'cpu' | 'cuda';
     };
 
 /** Flags that only --method ... takes (a saved map fixes them). */
-const NEW_MAP_ONLY = ['method', 'features', 'depth', 'seed', 'dtype', 'image-shape', 'filter', 'padding', 'pool', 'pool-rows', 'backend'] as const;
+const NEW_MAP_ONLY = ['method', 'features', 'depth', 'seed', 'dtype', 'image-shape', 'filter', 'padding', 'pool', 'pool-rows', 'sketch-dim', 'backend'] as const;
 /** Flags that apply to one method only. */
 const METHOD_ONLY: Record<string, MapMethod> = {
   'image-shape': 'cntk-sketch', filter: 'cntk-sketch', padding: 'cntk-sketch', pool: 'ntk-sketch', 'pool-rows': 'ntk-sketch', backend: 'ntk-sketch',
@@ -105,6 +109,8 @@ export function mapRequest(values: MapValues): MapRequest {
   const pool = parseInteger('--pool', values.pool, 2, 1 << 24) ?? null;
   if (pool !== null && pool <= features) throw new UsageError(`--pool must exceed --features (${features}), got ${pool}`);
   if (values['pool-rows'] !== undefined && pool === null) throw new UsageError('--pool-rows applies with --pool only');
+  if (values['sketch-dim'] !== undefined && method === 'ntk-rf') throw new UsageError('--sketch-dim applies to --method ntk-sketch or cntk-sketch');
+  if (values['sketch-dim'] !== undefined && values.pool !== undefined) throw new UsageError('--sketch-dim does not apply with --pool (the pool sets its own)');
   return {
     kind: 'new',
     method: method as MapMethod,
@@ -117,13 +123,14 @@ export function mapRequest(values: MapValues): MapRequest {
     padding,
     pool,
     poolRows: parseInteger('--pool-rows', values['pool-rows'], 1, 1 << 24) ?? 4000,
+    sketchDim: parseInteger('--sketch-dim', values['sketch-dim'], 1, 1 << 22) ?? null,
     backend: parseBackend(values.backend ?? 'cpu'),
   };
 }
 
 const MAP_OPTION_FLAGS: Record<string, string> = {
   features: '--features', depth: '--depth', seed: '--seed', dtype: '--dtype', filterSize: '--filter', padding: '--padding',
-  inputShape: '--image-shape', backend: '--backend', inputDim: 'the number of input columns',
+  inputShape: '--image-shape', backend: '--backend', sketchDim: '--sketch-dim', inputDim: 'the number of input columns',
 };
 
 /** Runs a map constructor; its option errors become usage errors naming the flags. */
@@ -186,13 +193,14 @@ export function checkWidth(map: FeatureMap, source: DataSource): void {
  */
 export async function newMap(r: Extract<MapRequest, { kind: 'new' }>, source: DataSource): Promise<FeatureMap> {
   const common = { depth: r.depth, features: r.features, seed: r.seed, dtype: r.dtype };
+  const sketch = r.sketchDim === null ? {} : { sketchDim: r.sketchDim };
   if (r.method === 'cntk-sketch') {
     const inputShape = imagesOf(source, r.imageShape);
-    return build(() => new CNTKSketch({ ...common, inputShape, filterSize: r.filterSize, padding: r.padding }));
+    return build(() => new CNTKSketch({ ...common, ...sketch, inputShape, filterSize: r.filterSize, padding: r.padding }));
   }
   const inputDim = source.columns;
   if (r.method === 'ntk-rf') return build(() => new NTKRandomFeatures({ ...common, inputDim }));
-  if (r.pool === null) return build(() => new NTKSketch({ ...common, inputDim, backend: r.backend }));
+  if (r.pool === null) return build(() => new NTKSketch({ ...common, ...sketch, inputDim, backend: r.backend }));
   const poolSize = r.pool;
   const pool = build(() => new NTKSketch({ ...common, inputDim, features: poolSize, sketchDim: poolSketchDim(poolSize), exactCopies: false, backend: r.backend }));
   const selection = build(() => new LeverageSelection({ map: pool, features: r.features, seed: r.seed }));
