@@ -121,6 +121,9 @@ describe('ntk-sketch transform / fit / predict / evaluate', () => {
     const dense = Float64Array.of(0.5, 0, -1, 0, 0, 2, 0, 0.25, 0, 0, 0, 1);
     const sketch = new NTKSketch({ inputDim: 4, depth: 2, features: 16 });
     expect(sha((await readAll(await openData(file('svm.npy'), { dtype: 'float32' }))).X.data)).toBe(sha(sketch.transformSync({ data: dense, shape: [3, 4] }).data));
+    // --sketch-dim reaches the map (and its saved document).
+    expect(cli('transform', '--data', file('rows.svm'), '--method', 'ntk-sketch', '--features', '16', '--depth', '2', '--sketch-dim', '64', '--out', file('svm64.npy')).code).toBe(0);
+    expect(JSON.parse(readFileSync(file('svm64.map.json'), 'utf8')).sketchDim).toBe(64);
   });
 
   it('fit --method exact-ntk: kernel ridge with the exact NTK (centred targets), predicting what the library computes', async () => {
@@ -165,6 +168,8 @@ describe('ntk-sketch transform / fit / predict / evaluate', () => {
     usage(['fit', '--data', file('train.csv'), '--method', 'ntk-sketch', '--features', '8', '--depth', '1', '--out', file('x.json')], /gives no targets/);
     usage(['transform', '--data', file('train.csv'), '--method', 'ntk-sketch', '--features', '8', '--depth', '1', '--out', file('x.npy'), '--bogus'], /Unknown option '--bogus'/);
     usage(['frobnicate'], /unknown command 'frobnicate'/);
+    usage(['transform', '--data', file('train.csv'), '--method', 'ntk-rf', '--features', '8', '--depth', '1', '--sketch-dim', '64', '--out', file('x.npy')], /--sketch-dim applies to --method ntk-sketch or cntk-sketch/);
+    usage(['transform', '--data', file('train.csv'), '--method', 'ntk-sketch', '--features', '8', '--depth', '1', '--sketch-dim', '4', '--out', file('x.npy')], /--sketch-dim must be/);
     const unwritable = cli('transform', '--data', file('train.csv'), '--target', 'y', '--method', 'ntk-sketch', '--features', '8', '--depth', '1', '--out', join(dir, 'missing', 'f.npy'));
     expect(unwritable.code).toBe(1);
     expect(unwritable.stderr).toMatch(/missing.*f\.npy.*directory does not exist/);
