@@ -43,7 +43,8 @@ import { FASHION_MNIST_DIR, loadFashionMnist } from '../src/data/datasets.js';
 import { encodeNpyHeader } from '../src/data/npy.js';
 import { openData, type DataBatch, type OpenDataOptions } from '../src/data/readers/index.js';
 import { createDataWriter, NpyWriter } from '../src/data/writers.js';
-import { forEachBatch, mapInput } from '../src/cli/stream.js';
+import { forEachBatch } from '../src/cli/stream.js';
+import { asMapInput } from '../src/maps/feature-map.js';
 import { Progress } from '../src/cli/progress.js';
 import { median, timeInterleaved, type TimedTask } from './lib/interleaved-timing.js';
 import { machineDescription } from './lib/machine.js';
@@ -171,7 +172,7 @@ async function endToEnd(f: Format): Promise<void> {
   const targets = await createDataWriter(file(`${f.name}-targets.npy`), { columns: 1, dtype: 'float64' });
   try {
     const { rows } = await forEachBatch(source, new Progress(false), async (batch) => {
-      await features.write(await map.transform(mapInput(batch.X, map)));
+      await features.write(await map.transform(asMapInput(batch.X, map.inputLayout)));
       if (batch.y) await targets.write(batch.y);
     });
     if (rows !== ROWS) throw new Error(`${f.name}: ${rows} rows, expected ${ROWS}`);
@@ -201,12 +202,12 @@ for (const f of formats) {
 }
 const map = newMap();
 async function featuriseOnly(f: Format): Promise<void> {
-  for (const b of held.get(f.name)!) await map.transform(mapInput(b.X, map));
+  for (const b of held.get(f.name)!) await map.transform(asMapInput(b.X, map.inputLayout));
 }
 
 // Writing: ROWS rows of features, in the batches of the dense readers.
 const batchRows = held.get('npy')![0].X.shape[0];
-const someFeatures = (await map.transform(mapInput(held.get('npy')![0].X, map))).data as Float32Array;
+const someFeatures = (await map.transform(asMapInput(held.get('npy')![0].X, map.inputLayout))).data as Float32Array;
 async function writeOnly(): Promise<void> {
   const out = file('write-only.npy');
   const w = await NpyWriter.create(out, { columns: FEATURES, dtype: 'float32' });

@@ -43,10 +43,10 @@ import {
   oneHot,
   setThreads,
 } from '../index.js';
-import { defaultSketchDim } from '../maps/ntk-sketch.js';
 import { loadDigits, loadFashionMnist, permutation, type Dataset } from '../data/datasets.js';
 import { UsageError, parseBackend, parseInteger } from './args.js';
 import { Progress } from './progress.js';
+import { poolSketchDim } from './map-options.js';
 
 export const COMPARE_HELP = `Usage: ntk-sketch [compare] [options]
 
@@ -439,19 +439,6 @@ async function featurize(sketch: Featurizer, X: Float64Array, n: number, d: numb
 
 /** Rows of the fit part that LeverageSelection scores the pool's columns on. */
 const SELECTION_ROWS = 4000;
-
-/**
- * The pool's internal sketchDim: half its features up to 16,384, and never
- * below NTKSketch's default. Every pool column shares the noise of the
- * internal sketches, which selection cannot remove; on Fashion-MNIST (depth
- * 2, 8,192 kept of 32,768 features, mean of 3 seeds, one set of draws) ridge
- * accuracy was 86.61 % with sketchDim 4,096, 86.73 % with 8,192 and 86.80 %
- * with 16,384. The kept rows' transform costs the hidden layers at this
- * sketchDim plus the kept rows, whatever the pool's size.
- */
-function poolSketchDim(pool: number): number {
-  return Math.max(defaultSketchDim(pool), Math.min(16384, 2 ** Math.floor(Math.log2(pool / 2))));
-}
 
 async function ntkSketchRidge(
   task: Task, depth: number, features: number, pool: number | undefined, seed: number, progress: Progress, backend: 'cpu' | 'cuda',

@@ -16,7 +16,8 @@ import { readAll } from '../data/readers/index.js';
 import { totalmem } from 'node:os';
 import type { FeatureMap } from '../maps/feature-map.js';
 import { Progress } from './progress.js';
-import { countRows, forEachBatch, mapInput } from './stream.js';
+import { countRows, forEachBatch } from './stream.js';
+import { asMapInput } from '../maps/feature-map.js';
 import type { DataBatch } from '../data/readers/index.js';
 
 export const FIT_HELP = `Usage: ntk-sketch fit --data FILE (--target COLS | --labels FILE) (--map MAP | --method M --features N --depth L) --out MODEL [options]
@@ -202,7 +203,7 @@ export async function fit(argv: string[]): Promise<void> {
     const streamed = await forEachBatch(source, progress, async (batch) => {
       const rows = sliceRows(batch, range[0], range[1]);
       if (!rows) return;
-      await model.partialFit(mapInput(rows.X, map), rows.y, rows.offset);
+      await model.partialFit(asMapInput(rows.X, map.inputLayout), rows.y, rows.offset);
       fitted += rows.X.shape[0];
     }, range[1]);
     const end = Math.min(range[1], range[0] + fitted);

@@ -145,8 +145,12 @@ function build<M>(make: () => M): M {
 
 /**
  * The pool's internal sketchDim: half its features up to 16,384, and never
- * below NTKSketch's default (selection cannot remove the internal sketches'
- * noise, which every pool column shares).
+ * below NTKSketch's default. Every pool column shares the noise of the
+ * internal sketches, which selection cannot remove; on Fashion-MNIST (depth
+ * 2, 8,192 kept of 32,768 features, mean of 3 seeds, one set of draws) ridge
+ * accuracy was 86.61 % with sketchDim 4,096, 86.73 % with 8,192 and 86.80 %
+ * with 16,384. The kept rows' transform costs the hidden layers at this
+ * sketchDim plus the kept rows, whatever the pool's size.
  */
 export function poolSketchDim(pool: number): number {
   return Math.max(defaultSketchDim(pool), Math.min(16384, 2 ** Math.floor(Math.log2(pool / 2))));

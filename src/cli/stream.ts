@@ -6,7 +6,6 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { DataBatch, DataSource } from '../data/readers/index.js';
-import type { FeatureMap } from '../maps/feature-map.js';
 import type { Progress } from './progress.js';
 
 /** Seconds spent waiting for the reader and in the step. */
@@ -53,12 +52,4 @@ export async function countRows(source: DataSource, progress: Progress): Promise
     progress.advance(batch.X.shape[0]);
   }
   return rows;
-}
-
-/** The rows of a batch as the map reads them: flat rows reshaped into images when the map reads images. */
-export function mapInput(X: DataBatch['X'], map: FeatureMap): DataBatch['X'] {
-  const layout = map.inputLayout;
-  if (layout.kind !== 'images' || X.shape.length === 4) return X;
-  const [C, H, W] = layout.shape;
-  return { data: X.data, shape: [X.shape[0], C, H, W] };
 }

@@ -12,7 +12,8 @@ import { COMMON_FLAGS, COMMON_HELP, UsageError, parseFlags, startCommand } from 
 import { DATA_FLAGS, DATA_HELP, openDataFlags } from './data-options.js';
 import { MAP_FLAGS, MAP_HELP, checkWidth, loadMap, mapRequest, newMap, readsImages } from './map-options.js';
 import { Progress } from './progress.js';
-import { forEachBatch, mapInput } from './stream.js';
+import { forEachBatch } from './stream.js';
+import { asMapInput } from '../maps/feature-map.js';
 
 export const TRANSFORM_HELP = `Usage: ntk-sketch transform --data FILE (--map MAP | --method M --features N --depth L) --out FEATURES.npy [options]
 
@@ -82,7 +83,7 @@ export async function transform(argv: string[]): Promise<void> {
     let transformSeconds = 0;
     result = await forEachBatch(source, progress, async (batch) => {
       const t = performance.now();
-      const phi = await map.transform(mapInput(batch.X, map), { kernel });
+      const phi = await map.transform(asMapInput(batch.X, map.inputLayout), { kernel });
       transformSeconds += (performance.now() - t) / 1000;
       await features.write(phi);
       if (targets && batch.y) await targets.write(batch.y);

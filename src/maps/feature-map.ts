@@ -94,6 +94,16 @@ export type InputLayout =
   | { kind: 'rows'; columns: number }
   | { kind: 'images'; shape: readonly [number, number, number]; columns: number };
 
+/**
+ * X as a map of `layout` reads it: flat rows of C * H * W values reshaped
+ * (same data) into images [n, C, H, W] when the map reads images; anything
+ * else as it is.
+ */
+export function asMapInput<X extends { data: ArrayLike<number>; shape: readonly number[] }>(X: X, layout: InputLayout): X {
+  if (layout.kind !== 'images' || X.shape.length !== 2) return X;
+  return { ...X, shape: [X.shape[0], ...layout.shape] };
+}
+
 /** The kinds of map a LeverageSelection can draw from, as its saved documents name them. */
 export type PoolType = 'NTKSketch' | 'NTKRandomFeatures' | 'CNTKSketch';
 /** What kind of map this is. */

@@ -27,7 +27,8 @@ import { open, stat } from 'node:fs/promises';
 import { DataFileError } from '../data/readers/common.js';
 import { ByteFileWriter } from '../data/writers.js';
 import { mapFromJSON } from '../maps/saved-map.js';
-import type { FeatureMap } from '../maps/feature-map.js';
+import { asMapInput, type FeatureMap } from '../maps/feature-map.js';
+import type { RowsLike } from '../core/inputs.js';
 import { ExactKernelRidge, type ExactKernelRidgeState } from './exact-kernel-ridge.js';
 import { FeatureRidge, type FeatureRidgeState, type StatisticsData } from './feature-ridge.js';
 
@@ -257,6 +258,11 @@ export async function loadModel(path: string, options: { memoryLimit?: number } 
     await reader.close();
     throw new DataFileError(path, 'holds an exact kernel model (training rows and dual weights, no statistics): it predicts, but cannot continue a fit or be merged');
   }
+  return readFeatureRidge(path, reader, options);
+}
+
+/** The FeatureRidge of an opened model file (its header read): the map, the blocks, the checksum. */
+async function readFeatureRidge(path: string, reader: ModelReader, options: { memoryLimit?: number }): Promise<{ model: FeatureRidge; map: FeatureMap; data: ModelData }> {
   let map: FeatureMap;
   try {
     map = mapFromJSON(reader.header.map, options);
@@ -363,15 +369,13 @@ export interface Predictor {
 export async function loadPredictor(path: string, options: { memoryLimit?: number } = {}): Promise<Predictor> {
   const reader = await ModelReader.open(path);
   if (reader.header.kind !== 'exact-kernel-ridge') {
-    await reader.close();
-    const { model, map, data } = await loadModel(path, options);
+    const { model, map, data } = await readFeatureRidge(path, reader, options);
     const layout = map.inputLayout;
     return {
       kind: 'feature-ridge', task: model.task, classes: model.classes, data, dtype: map.dtype,
       imageShape: layout.kind === 'images' ? layout.shape : null,
       predict: async (X) => {
-        const shaped = layout.kind === 'images' && X.shape.length === 2 ? { data: X.data, shape: [X.shape[0], ...layout.shape] } : X;
-        const r = await model.predict(shaped as never);
+        const r = await model.predict(asMapInput(X, layout) as RowsLike);
         return { data: r.data, shape: [r.shape[0], r.shape[1]] };
       },
       dispose: () => map.dispose(),
