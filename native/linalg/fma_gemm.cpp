@@ -25,10 +25,22 @@ template <typename T>
 using MicroFn = void (*)(int64_t kc, const T* pa, const T* pb, T* c, int64_t ldc, bool from_zero);
 
 template <typename T>
+using SkinnyRowsFn = void (*)(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb,
+                              T* c, int64_t ldc, bool accumulate);
+template <typename T>
+using SkinnyTransposedFn = void (*)(int64_t m, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
+                                    int64_t ldc, bool accumulate);
+
+template <typename T>
 struct Kernel {
   int mr, nr;
   MicroFn<T> micro;
+  SkinnyRowsFn<T> skinny_rows;
+  SkinnyTransposedFn<T> skinny_transposed;
 };
+
+// Up to this many columns of C, A B runs without packing (skinny_rows).
+constexpr int64_t kSkinnyColumns = 16;
 
 // ---------------------------------------------------------------- portable
 // std::fma rounds once, like the vector FMA instructions, so this path gives
@@ -119,9 +131,11 @@ struct F64 {
 #endif  // NTK_X86_SIMD
 
 template <class Isa>
-Kernel<typename Isa::T> kernel_of(MicroFn<typename Isa::T> fn) {
-  return {Isa::MR, Isa::NV * Isa::L, fn};
+Kernel<typename Isa::T> kernel_of(MicroFn<typename Isa::T> fn, SkinnyRowsFn<typename Isa::T> rows,
+                                  SkinnyTransposedFn<typename Isa::T> transposed) {
+  return {Isa::MR, Isa::NV * Isa::L, fn, rows, transposed};
 }
+#define NTK_KERNEL_OF(ns, Isa) kernel_of<ns::Isa>(&ns::micro<ns::Isa>, &ns::skinny_rows<ns::Isa>, &ns::skinny_transposed<ns::Isa>)
 
 template <typename T>
 Kernel<T> pick_kernel();
@@ -129,19 +143,19 @@ Kernel<T> pick_kernel();
 template <>
 Kernel<float> pick_kernel<float>() {
 #if NTK_X86_SIMD
-  if (simd_level() == SimdLevel::Avx512) return kernel_of<avx512::F32>(&avx512::micro<avx512::F32>);
-  if (simd_level() == SimdLevel::Avx2) return kernel_of<avx2::F32>(&avx2::micro<avx2::F32>);
+  if (simd_level() == SimdLevel::Avx512) return NTK_KERNEL_OF(avx512, F32);
+  if (simd_level() == SimdLevel::Avx2) return NTK_KERNEL_OF(avx2, F32);
 #endif
-  return kernel_of<portable::F32>(&portable::micro<portable::F32>);
+  return NTK_KERNEL_OF(portable, F32);
 }
 
 template <>
 Kernel<double> pick_kernel<double>() {
 #if NTK_X86_SIMD
-  if (simd_level() == SimdLevel::Avx512) return kernel_of<avx512::F64>(&avx512::micro<avx512::F64>);
-  if (simd_level() == SimdLevel::Avx2) return kernel_of<avx2::F64>(&avx2::micro<avx2::F64>);
+  if (simd_level() == SimdLevel::Avx512) return NTK_KERNEL_OF(avx512, F64);
+  if (simd_level() == SimdLevel::Avx2) return NTK_KERNEL_OF(avx2, F64);
 #endif
-  return kernel_of<portable::F64>(&portable::micro<portable::F64>);
+  return NTK_KERNEL_OF(portable, F64);
 }
 
 template <typename T>
@@ -235,6 +249,14 @@ void fma_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const
     return;
   }
   const Kernel<T>& kern = kernel<T>();
+  if (!upper && !trans_b && !trans_a && n <= kSkinnyColumns) {
+    kern.skinny_rows(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+    return;
+  }
+  if (!upper && !trans_b && trans_a && n == 1) {
+    kern.skinny_transposed(m, k, a, lda, b, ldb, c, ldc, accumulate);
+    return;
+  }
   const int mr = kern.mr, nr = kern.nr;
   const int64_t mc_max = std::max<int64_t>(mr, kMcRows / mr * mr);
   const int64_t nc_max = kNc / nr * nr;

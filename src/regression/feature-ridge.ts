@@ -20,24 +20,21 @@
  * Lambda, when not given, is chosen on a validation part of the rows (each
  * row held out with probability `validation` by a seeded hash of its index,
  * so the split does not depend on the batches) from the statistics of both
- * parts, with no second pass and no features kept: one eigendecomposition
- * A_c = V E V^T of the fit part serves every lambda, and the validation
- * squared error of W(lambda) = V (E + lambda)^-1 V^T B_c is
- *
- *     sum ||y - Phi W - b||^2 = sum y^2 - 2 tr(W^T Phi_v^T Y_v) - 2 b^T Y_v^T 1
- *                               + tr(W^T A_v W) + 2 b^T W^T s_v + n_v b^T b,
- *
- * (A_v, s_v, Phi_v^T Y_v, Y_v^T 1 and sum y^2 of the validation part), so a
- * lambda costs two m x m x k products after the one eigendecomposition (or one
- * Cholesky solve per lambda, which is cheaper for many features: see
+ * parts, with no second pass and no features kept: the validation squared
+ * error of every lambda follows exactly from the statistics of both parts
+ * (lambda-path.ts), with W(lambda) from one eigendecomposition of the fit
+ * part's Gram matrix (up to EIGEN_PATH_MAX_DIM features), from one Lanczos
+ * run per output shared by all lambdas (Krylov spaces are shift-invariant;
+ * above that size, where an eigendecomposition costs 14-17 Cholesky
+ * factorisations), or from one Cholesky solve per lambda (see
  * `solver`). The model is then solved on all rows with lambda scaled by
  * (all rows / fit rows), keeping the regularisation per row the same. Classification picks
  * lambda by the squared error of the one-hot outputs.
  *
  * Cost: O(n m^2) to accumulate (85 % of a million-row, 4,096-feature fit
  * here, at 83 % of the machine's float64 GEMM peak: bench/results/million-rows.md),
- * then O(m^3): one eigendecomposition (or a Cholesky solve per lambda) for
- * the path and one Cholesky solve. Memory: two m x m float64 matrices while
+ * then the path (O(m^3) for an eigendecomposition, O(s m^2 k) for s Lanczos
+ * steps: 100-200 on Fashion-MNIST features) and one Cholesky solve. Memory: two m x m float64 matrices while
  * accumulating, up to five while choosing lambda and solving.
  */
 import type { NdArray } from 'ndarray';
@@ -55,6 +52,7 @@ import type { RowsLike } from '../core/inputs.js';
 import { native, type FloatArray } from '../core/native.js';
 import { seedHash } from '../core/random.js';
 import type { FeatureMap } from '../maps/feature-map.js';
+import { validationPath, type PathSolver } from './lambda-path.js';
 import { EIGEN_PATH_MAX_DIM, MIN_RCOND } from './ridge.js';
 
 export type Task = 'regression' | 'classification';
@@ -74,10 +72,12 @@ export interface FeatureRidgeOptions {
   fitIntercept?: boolean;
   /**
    * How the lambda path is computed: 'eigen' (one eigendecomposition for all
-   * lambdas), 'cholesky' (one solve per lambda) or 'auto' (default: eigen up
-   * to EIGEN_PATH_MAX_DIM features or for more than 24 lambdas). Same choice.
+   * lambdas), 'cholesky' (one solve per lambda), 'krylov' (one Lanczos run per
+   * output for all lambdas, errors to a relative 1e-6) or 'auto' (default:
+   * eigen up to EIGEN_PATH_MAX_DIM features, krylov above). The chosen lambda
+   * is then solved exactly whichever path chose it.
    */
-  solver?: 'auto' | 'eigen' | 'cholesky';
+  solver?: 'auto' | PathSolver;
   /** Seed of the validation split. Default 0. */
   seed?: number;
   /** Refuse statistics and solves needing more bytes than this. Default 4 GiB. */
@@ -98,6 +98,17 @@ export interface LambdaChoice {
   lambda: number;
   /** Mean squared error per output on the validation rows (Infinity when the solve would be unreliable). */
   mse: number;
+}
+
+/** How a lambda path was computed. */
+export interface LambdaPathInfo {
+  solver: PathSolver;
+  /** 'krylov': Lanczos steps taken; 0 for the direct solvers. */
+  iterations: number;
+  /** 'krylov': whether the path settled before its step limit; true for the direct solvers. */
+  converged: boolean;
+  /** 'krylov': lambdas whose errors are estimates (still moving, each clearly above the least); 0 otherwise. */
+  unsettled: number;
 }
 
 /** What toJSON writes (the statistics are not saved: a restored model predicts, it does not continue a fit). */
@@ -278,7 +289,7 @@ export class FeatureRidge {
   readonly map: FeatureMap;
   readonly task: Task;
   readonly fitIntercept: boolean;
-  readonly solver: 'auto' | 'eigen' | 'cholesky';
+  readonly solver: 'auto' | PathSolver;
   readonly validation: number;
   readonly seed: number;
   readonly memoryLimit: number;
@@ -292,6 +303,7 @@ export class FeatureRidge {
   /** Seconds spent so far: computing features, accumulating statistics, on the lambda path, solving. */
   readonly seconds = { features: 0, statistics: 0, lambdaPath: 0, solve: 0 };
   private path: LambdaChoice[] = [];
+  private pathReport: LambdaPathInfo | null = null;
 
   constructor(options: FeatureRidgeOptions) {
     const o = checkOptions('FeatureRidge options', options, ['map', 'task', 'lambda', 'validation', 'lambdas', 'fitIntercept', 'solver', 'seed', 'memoryLimit']);
@@ -312,7 +324,9 @@ export class FeatureRidge {
       this.relativeLambdas = DEFAULT_LAMBDAS;
     }
     const solver = o.solver ?? 'auto';
-    if (solver !== 'auto' && solver !== 'eigen' && solver !== 'cholesky') throw new RangeError(`solver must be 'auto', 'eigen' or 'cholesky', got ${describe(solver)}`);
+    if (solver !== 'auto' && solver !== 'eigen' && solver !== 'cholesky' && solver !== 'krylov') {
+      throw new RangeError(`solver must be 'auto', 'eigen', 'cholesky' or 'krylov', got ${describe(solver)}`);
+    }
     this.solver = solver;
     const fi = o.fitIntercept ?? true;
     if (typeof fi !== 'boolean') throw new TypeError(`fitIntercept must be a boolean, got ${describe(fi)}`);
@@ -342,6 +356,11 @@ export class FeatureRidge {
   }
 
   /** The validation error of each lambda tried by the last solve (empty when lambda was given). */
+  /** How the last lambda path was computed (null when lambda was given or before a solve). */
+  get lambdaPathInfo(): LambdaPathInfo | null {
+    return this.pathReport && { ...this.pathReport };
+  }
+
   get lambdaPath(): LambdaChoice[] {
     return this.path.map((p) => ({ ...p }));
   }
@@ -581,6 +600,7 @@ export class FeatureRidge {
     this.classList = [];
     this.solved = null;
     this.path = [];
+    this.pathReport = null;
   }
 
   /** Chooses lambda (when not given) and solves for the weights on all rows accumulated. */
@@ -589,6 +609,7 @@ export class FeatureRidge {
     if (!fit || this.rows === 0) throw new RangeError('FeatureRidge: no rows to fit (call partialFit or fit first)');
     let lambda = this.lambdaGiven;
     this.path = [];
+    this.pathReport = null;
     if (lambda === undefined) {
       const val = this.valPart as Statistics;
       if (fit.rows < 2 || val.rows === 0) {
@@ -622,78 +643,25 @@ export class FeatureRidge {
 
   /**
    * The lambda (absolute, on the fit rows) of least validation error, from
-   * the statistics of both parts. 'eigen': one eigendecomposition of the fit
-   * part's Gram matrix serves every lambda; 'cholesky': one solve per lambda,
-   * cheaper for large m and few lambdas (an eigendecomposition costs about 17
-   * Cholesky solves at m = 4096 here). Both give the same errors to rounding.
+   * the statistics of both parts (see lambda-path.ts for the three solvers).
    */
   private async choose(fit: Statistics, val: Statistics): Promise<number> {
-    const m = fit.m, k = fit.k, nat = native();
-    const solver = this.solver === 'auto' ? (m <= EIGEN_PATH_MAX_DIM || this.relativeLambdas.length > 24 ? 'eigen' : 'cholesky') : this.solver;
-    checkMemory(`FeatureRidge: the lambda path's ${solver === 'eigen' ? 'three' : 'two'} ${m} x ${m} float64 matrices`, (solver === 'eigen' ? 3 : 2) * 8 * m * m, this.memoryLimit);
+    const m = fit.m, k = fit.k;
+    const solver: PathSolver = this.solver === 'auto' ? (m <= EIGEN_PATH_MAX_DIM ? 'eigen' : 'krylov') : this.solver;
+    checkMemory(`FeatureRidge: the lambda path's two ${m} x ${m} float64 matrices`, 2 * 8 * m * m, this.memoryLimit);
     const { a, b, mu, ybar } = fit.system(this.fitIntercept);
     let trace = 0;
     for (let j = 0; j < m; j++) trace += a[j * m + j];
     const scale = trace / m;
-    const gemm = (transA: boolean, rows: number, cols: number, inner: number, x: Float64Array, y: Float64Array, c: Float64Array) =>
-      nat.gemm({ transA, transB: false, m: rows, n: cols, k: inner, alpha: 1, a: x, lda: transA ? rows : inner, b: y, ldb: cols, beta: 0, c, ldc: cols }, true);
-    const av = Float64Array.from(val.gram);
-    symmetrizeUpper(av, m);
-    const bv = val.cross(), sv = val.sums();
-    const avw = new Float64Array(m * k), bias = new Float64Array(k);
-    /** Validation squared error of weights w (m x k) and the intercept they imply. */
-    const loss = async (w: Float64Array): Promise<number> => {
-      await gemm(false, m, k, m, av, w, avw);
-      let total = val.yy;
-      for (let t = 0; t < k; t++) {
-        let s = ybar[t], ws = 0;
-        for (let j = 0; j < m; j++) {
-          s -= w[j * k + t] * mu[j];
-          ws += w[j * k + t] * sv[j];
-        }
-        bias[t] = s;
-        total += 2 * s * ws - 2 * s * val.ysum[t] + val.rows * s * s;
-      }
-      for (let i = 0; i < m * k; i++) total += w[i] * (avw[i] - 2 * bv[i]);
-      return Math.max(0, total);
-    };
-    const w = new Float64Array(m * k);
-    let solve: (lambda: number) => Promise<boolean>;
-    if (solver === 'eigen') {
-      const evals = new Float64Array(m), vt = new Float64Array(m * m), status = new Float64Array(1);
-      await nat.symmetricEigh({ matrix: a, m, eigenvalues: evals, eigenvectors: vt, status }, true);
-      if (status[0] !== 0) throw new RangeError(`FeatureRidge: the eigendecomposition failed to converge (info ${status[0]})`);
-      const c = new Float64Array(m * k), scaled = new Float64Array(m * k);
-      await gemm(false, m, k, m, vt, b, c); // C = V^T B_c
-      const emax = Math.max(evals[m - 1], 0);
-      solve = async (lambda) => {
-        // The acceptance rule of a direct solve (see RidgeRegression).
-        if (Math.max(evals[0], 0) + lambda < (emax + lambda) * MIN_RCOND * m) return false;
-        for (let j = 0; j < m; j++) {
-          const d = 1 / (Math.max(evals[j], 0) + lambda);
-          for (let t = 0; t < k; t++) scaled[j * k + t] = c[j * k + t] * d;
-        }
-        await gemm(true, m, k, m, vt, scaled, w); // W = V (E + lambda)^-1 C
-        return true;
-      };
-    } else {
-      const status = new Float64Array(2);
-      solve = async (lambda) => {
-        await nat.ridgeSolve({ gram: a, m, rhs: b, k, lambda, weights: w, status }, true);
-        return status[0] === 0 && status[1] >= MIN_RCOND;
-      };
-    }
+    const gram = Float64Array.from(val.gram);
+    symmetrizeUpper(gram, m);
+    const validation = { gram, cross: val.cross(), sums: val.sums(), ysum: val.ysum, yy: val.yy, rows: val.rows };
+    const lambdas = this.relativeLambdas.map((rel) => rel * scale);
+    const report = await validationPath({ m, k, a, b, mu, ybar, validation }, lambdas, solver, this.memoryLimit - 2 * 8 * m * m);
+    this.path = lambdas.map((lambda, l) => ({ lambda, mse: report.errors[l] }));
+    this.pathReport = { solver: report.solver, iterations: report.iterations, converged: report.converged, unsettled: report.unsettled };
     let best: LambdaChoice | undefined;
-    for (const rel of this.relativeLambdas) {
-      const lambda = rel * scale;
-      if (!(await solve(lambda))) {
-        this.path.push({ lambda, mse: Infinity });
-        continue;
-      }
-      const choice = { lambda, mse: (await loss(w)) / (val.rows * k) };
-      this.path.push(choice);
-      if (!best || choice.mse < best.mse) best = choice;
-    }
+    for (const choice of this.path) if (choice.mse !== Infinity && (!best || choice.mse < best.mse)) best = choice;
     if (!best) throw new RangeError('FeatureRidge: no lambda in the path gives a well-conditioned solve; give larger lambdas');
     return best.lambda;
   }

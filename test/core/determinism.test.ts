@@ -60,6 +60,34 @@ describe('the core GEMM: each element is one FMA chain over k, wherever it sits'
     }
   });
 
+  it('a few columns of op(B) (the unpacked paths: up to 16 columns, or one column of a transposed A) give the bits of the blocked product', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      for (const [ta, tb] of shapes) {
+        const m = 133, cols = 70, k = 1100;
+        const { a, b, c } = coreGemm(ta, tb, m, cols, k, dtype);
+        for (const [s, e] of [[0, 1], [5, 15], [3, 19], [40, 56], [69, 70]]) {
+          const n = e - s;
+          // Columns s..e of op(B): a copy with its own leading dimension.
+          const sub = dtype === 'float32' ? new Float32Array(k * n) : new Float64Array(k * n);
+          for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) sub[tb ? j * k + p : p * n + j] = b[tb ? (s + j) * k + p : p * cols + s + j];
+          for (const beta of [0, 1]) {
+            const part = dtype === 'float32' ? new Float32Array(m * n) : new Float64Array(m * n);
+            const start = dtype === 'float32' ? new Float32Array(m * n) : new Float64Array(m * n);
+            for (let i = 0; i < m * n; i++) part[i] = start[i] = beta * ((i % 7) - 3) * 0.125;
+            native().gemm({ transA: ta, transB: tb, m, n, k, alpha: 1, a, lda: ta ? m : k, b: sub, ldb: tb ? k : n, beta, c: part, ldc: n }, false);
+            // The reference: the blocked product over all 70 columns continuing from the same start.
+            const ref = dtype === 'float32' ? new Float32Array(m * cols) : new Float64Array(m * cols);
+            for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) ref[i * cols + s + j] = start[i * n + j];
+            native().gemm({ transA: ta, transB: tb, m, n: cols, k, alpha: 1, a, lda: ta ? m : k, b, ldb: tb ? k : cols, beta, c: ref, ldc: cols }, false);
+            const expected = dtype === 'float32' ? new Float32Array(m * n) : new Float64Array(m * n);
+            for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) expected[i * n + j] = ref[i * cols + s + j];
+            expect(bitsEqual(part, expected), `${dtype} ${ta ? 'T' : 'N'}${tb ? 'T' : 'N'} columns ${s}..${e} beta ${beta}`).toBe(true);
+          }
+        }
+      }
+    }
+  });
+
   it('accumulating (beta = 1) over blocks of k continues the chain: equal to one call over all of k', () => {
     for (const dtype of ['float32', 'float64'] as const) {
       const m = 90, cols = 41, k = 1000;

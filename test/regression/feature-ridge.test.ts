@@ -106,6 +106,56 @@ describe('FeatureRidge', () => {
     expect(model.lambda).toBeCloseTo((best.lambda * n) / parts.fit.length, 12);
   });
 
+  it('the Krylov path: exact once the Krylov space is invariant, and the errors and choice of the eigen path on a 30-lambda path of digits', async () => {
+    // 12 features: Lanczos exhausts the space (at most 12 steps) before its first check, so every lambda is solved exactly.
+    const small = new NTKRandomFeatures({ inputDim: d, depth: 1, features: 12, seed: 2, dtype: 'float64' });
+    const fitWith = async (solver: 'eigen' | 'krylov', map: NTKSketch | NTKRandomFeatures, options: { X: Float64Array; n: number; d: number; y: Float64Array; k: number; lambdas: number[] }) => {
+      const model = new FeatureRidge({ map, validation: 0.25, seed: 3, lambdas: options.lambdas, solver });
+      await model.fit([{ X: { data: options.X, shape: [options.n, options.d] }, y: { data: options.y, shape: [options.n, options.k] } }]);
+      return model;
+    };
+    const lambdas = Array.from({ length: 30 }, (_, i) => 10 ** (-7 + (8 * i) / 29));
+    const eig = await fitWith('eigen', small, { X, n, d, y: Y, k: 2, lambdas });
+    const kry = await fitWith('krylov', small, { X, n, d, y: Y, k: 2, lambdas });
+    expect(kry.lambdaPathInfo).toMatchObject({ solver: 'krylov', converged: true });
+    expect(kry.lambdaPathInfo!.iterations).toBeLessThanOrEqual(12);
+    expect(kry.lambdaPathInfo!.unsettled).toBe(0);
+    kry.lambdaPath.forEach((p, i) => {
+      const e = eig.lambdaPath[i].mse;
+      if (e === Infinity) return;
+      expect(Math.abs(p.mse - e)).toBeLessThan(1e-8 * e);
+    });
+    expect(kry.lambda).toBe(eig.lambda);
+    // Digits through 1,024 features, ten one-hot outputs (1,024 features on ~1,350 fit rows: full rank, so the
+    // smallest lambdas converge slowly): the Krylov path stops well before m steps, with the errors near the
+    // least within a few times its stopping tolerance (1e-6 relative change) of the exact ones and the rest
+    // (estimates still moving) clearly above the least.
+    const ds = loadDigits();
+    const map = new NTKSketch({ inputDim: 64, depth: 2, features: 1024, seed: 4, dtype: 'float64' });
+    const onehot = new Float64Array(ds.rows * 10);
+    for (let i = 0; i < ds.rows; i++) onehot[i * 10 + ds.labels[i]] = 1;
+    const digits = { X: ds.X, n: ds.rows, d: 64, y: onehot, k: 10, lambdas };
+    const exact = await fitWith('eigen', map, digits);
+    const krylov = await fitWith('krylov', map, digits);
+    const info = krylov.lambdaPathInfo!;
+    expect(info.converged).toBe(true);
+    expect(info.iterations).toBeLessThan(400);
+    const least = Math.min(...exact.lambdaPath.map((p) => p.mse));
+    let near = 0;
+    krylov.lambdaPath.forEach((p, i) => {
+      const e = exact.lambdaPath[i].mse;
+      if (e === Infinity || p.mse === Infinity) return;
+      if (e < 1.2 * least) {
+        near++;
+        expect(Math.abs(p.mse - e)).toBeLessThan(1e-4 * e);
+      } else {
+        expect(p.mse).toBeGreaterThan(1.1 * least);
+      }
+    });
+    expect(near).toBeGreaterThan(3);
+    expect(krylov.lambda).toBe(exact.lambda);
+  });
+
   it('classifies digits: labels in order of first appearance, one-hot outputs, accuracy far above chance', async () => {
     const ds = loadDigits();
     const rows = 1200, test = ds.rows - rows;
