@@ -72,8 +72,10 @@ export type {
 export { createNpyWriter, createCsvWriter, createDataWriter, writeData, writeTextFile, NpyWriter, CsvWriter } from './data/writers.js';
 export type { DataWriter, NpyWriterOptions, CsvWriterOptions, DataWriterOptions } from './data/writers.js';
 export { FeatureRidge, FEATURE_RIDGE_FORMAT, labelsOf, isValidationRow } from './regression/feature-ridge.js';
-export type { FeatureRidgeOptions, FeatureRidgeJSON, TrainingBatch, LambdaChoice, Task, StatisticsData } from './regression/feature-ridge.js';
+export type { FeatureRidgeOptions, FeatureRidgeJSON, TrainingBatch, LambdaChoice, LambdaPathInfo, Task, StatisticsData, FeatureRidgeState } from './regression/feature-ridge.js';
+export { KRYLOV_TOLERANCE } from './regression/lambda-path.js';
+export type { PathSolver } from './regression/lambda-path.js';
 export { saveModel, saveExactModel, loadModel, loadPredictor, mergeModelFiles, MODEL_MAGIC, MODEL_VERSION } from './regression/model-file.js';
-export type { ModelData, RowRange, Predictor } from './regression/model-file.js';
+export type { ModelData, RowRange, Predictor, LoadModelOptions } from './regression/model-file.js';
 export { ExactKernelRidge } from './regression/exact-kernel-ridge.js';
 export type { ExactKernel, ExactKernelRidgeOptions } from './regression/exact-kernel-ridge.js';

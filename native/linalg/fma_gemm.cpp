@@ -28,8 +28,8 @@ template <typename T>
 using SkinnyRowsFn = void (*)(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb,
                               T* c, int64_t ldc, bool accumulate);
 template <typename T>
-using SkinnyTransposedFn = void (*)(int64_t m, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
-                                    int64_t ldc, bool accumulate);
+using SkinnyTransposedFn = void (*)(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb,
+                                    T* c, int64_t ldc, bool accumulate);
 
 template <typename T>
 struct Kernel {
@@ -39,7 +39,7 @@ struct Kernel {
   SkinnyTransposedFn<T> skinny_transposed;
 };
 
-// Up to this many columns of C, A B runs without packing (skinny_rows).
+// Up to this many columns of C, A B and A^T B run without packing (skinny_rows, skinny_transposed).
 constexpr int64_t kSkinnyColumns = 16;
 
 // ---------------------------------------------------------------- portable
@@ -249,12 +249,11 @@ void fma_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const
     return;
   }
   const Kernel<T>& kern = kernel<T>();
-  if (!upper && !trans_b && !trans_a && n <= kSkinnyColumns) {
-    kern.skinny_rows(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
-    return;
-  }
-  if (!upper && !trans_b && trans_a && n == 1) {
-    kern.skinny_transposed(m, k, a, lda, b, ldb, c, ldc, accumulate);
+  if (!upper && !trans_b && n <= kSkinnyColumns) {
+    if (trans_a)
+      kern.skinny_transposed(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+    else
+      kern.skinny_rows(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
     return;
   }
   const int mr = kern.mr, nr = kern.nr;

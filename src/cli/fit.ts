@@ -41,6 +41,10 @@ Model:
   --validation F     share of rows held out to choose lambda, in (0, 0.5]
                      (default 0.1); the model is then refitted on all rows
   --no-intercept     fit no intercept (default: an intercept, by centring)
+  --lambda-path S    how the validation errors of the lambdas are computed:
+                     eigen, krylov, cholesky or auto (default: eigen up to
+                     2,048 features, krylov above; the chosen lambda is then
+                     solved exactly either way)
   --shard I/N        fit only shard I of N (I = 1..N): rows [(I-1) n/N, I n/N)
                      of the file; ntk-sketch merge joins the N parts
   --continue MODEL   continue MODEL's fit with the rows of FILE (its map and
@@ -55,6 +59,7 @@ const FLAGS = {
   lambda: { type: 'string' },
   validation: { type: 'string' },
   'no-intercept': { type: 'boolean' },
+  'lambda-path': { type: 'string' },
   shard: { type: 'string' },
   continue: { type: 'string' },
   out: { type: 'string' },
@@ -159,11 +164,16 @@ export async function fit(argv: string[]): Promise<void> {
   if (lambda !== undefined && lambda < 0) throw new UsageError(`--lambda must be >= 0, got ${values.lambda}`);
   const validation = values.validation === undefined ? undefined : parseNumber('--validation', values.validation);
   if (validation !== undefined && !(validation > 0 && validation <= 0.5)) throw new UsageError(`--validation must be in (0, 0.5], got ${values.validation}`);
+  const pathSolver = values['lambda-path'] ?? 'auto';
+  if (pathSolver !== 'auto' && pathSolver !== 'eigen' && pathSolver !== 'krylov' && pathSolver !== 'cholesky') {
+    throw new UsageError(`--lambda-path must be auto, eigen, krylov or cholesky, got '${pathSolver}'`);
+  }
+  if (values['lambda-path'] !== undefined && values.lambda !== undefined) throw new UsageError('--lambda-path chooses lambda; it cannot go with --lambda');
   const shard = parseShard(values.shard);
   if (exact) return fitExact(values, out, task, lambda, validation, json);
 
   const t0 = performance.now();
-  const previous = resume === undefined ? null : await loadModel(resume);
+  const previous = resume === undefined ? null : await loadModel(resume, { solver: pathSolver });
   const saved = request?.kind === 'saved' ? await loadMap(request.path) : (previous?.map ?? null);
   const images = request ? readsImages(request, saved) : (saved as FeatureMap).inputLayout.kind === 'images';
   const dtype = saved ? saved.dtype : request?.kind === 'new' ? request.dtype : 'float32';
@@ -186,7 +196,7 @@ export async function fit(argv: string[]): Promise<void> {
         throw new UsageError(`--task classification needs one label column, got ${source.targetNames.length} (${source.targetNames.join(', ')})`);
       }
       model = new FeatureRidge({
-        map, task, seed: request?.kind === 'new' ? request.seed : 0, fitIntercept: !values['no-intercept'],
+        map, task, seed: request?.kind === 'new' ? request.seed : 0, fitIntercept: !values['no-intercept'], solver: pathSolver,
         ...(lambda !== undefined ? { lambda } : {}),
         ...(validation !== undefined ? { validation } : {}),
       });
@@ -231,6 +241,7 @@ export async function fit(argv: string[]): Promise<void> {
       lambda: model.lambda,
       validationMse: best ? best.mse : null,
       lambdaPath: model.lambdaPath,
+      lambdaPathInfo: model.lambdaPathInfo,
       out,
       seconds: (performance.now() - t0) / 1000,
       readSeconds: streamed.times.read,

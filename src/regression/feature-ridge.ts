@@ -502,7 +502,8 @@ export class FeatureRidge {
   }
 
   /** @internal A model on `map` from a stored state: it predicts, and continues partialFit where the state stopped. */
-  static fromState(map: FeatureMap, state: FeatureRidgeState, memoryLimit?: number): FeatureRidge {
+  static fromState(map: FeatureMap, state: FeatureRidgeState, options: { memoryLimit?: number; solver?: 'auto' | PathSolver } = {}): FeatureRidge {
+    const { memoryLimit, solver } = options;
     const model = new FeatureRidge({
       map,
       task: state.task,
@@ -511,6 +512,7 @@ export class FeatureRidge {
       lambdas: state.lambdas,
       ...(state.lambda !== null ? { lambda: state.lambda } : { validation: state.validation }),
       ...(memoryLimit !== undefined ? { memoryLimit } : {}),
+      ...(solver !== undefined ? { solver } : {}),
     });
     const m = map.features, k = state.outputs;
     if (state.fit) model.fitPart = new Statistics(m, k, state.fit);

@@ -208,138 +208,211 @@ function acceptable(emin: number, emax: number, lambda: number, m: number): bool
   return emin + lambda >= (emax + lambda) * MIN_RCOND * m;
 }
 
-/** One Lanczos process (full reorthogonalisation) on A started at one column of B. */
-class Lanczos {
-  /** Orthonormal basis, one vector per row (steps + 1 rows once a step is taken). */
-  basis: Float64Array;
-  readonly alpha: number[] = [];
-  readonly beta: number[] = [];
-  /** Whether the Krylov space stopped growing (it is invariant: the solutions are exact). */
-  done: boolean;
-  private h: Float64Array;
+/**
+ * Block Lanczos with full reorthogonalisation on A, started at the k columns
+ * of B: after s steps the basis Q (m x sk) spans the block Krylov space
+ * K_s(A, B) (which contains every column's own Krylov space) and
+ * T = Q^T A Q is block tridiagonal with k x k blocks: diagonal blocks A_i,
+ * sub-diagonal blocks B_i (upper triangular) from A Q_i = Q_{i-1} B_{i-1}^T +
+ * Q_i A_i + Q_{i+1} B_i. The Galerkin solution of (A + lambda I) X = B in that
+ * space is X = Q (T + lambda I)^-1 E_1 R_0 with B = Q_0 R_0, for every lambda.
+ * Columns that become dependent are deflated (kept as zero vectors).
+ */
+class BlockLanczos {
+  /** Basis vectors as rows (block i: rows i k .. i k + k - 1), m values each. */
+  private basis: Float64Array;
+  /** Diagonal blocks A_i and sub-diagonal blocks B_i (k x k, row-major). */
+  readonly diag: Float64Array[] = [];
+  readonly sub: Float64Array[] = [];
+  /** B = Q_0 R_0. */
+  readonly r0: Float64Array;
+  /** Whether the space stopped growing (invariant, or all of R^m): the solutions are then exact. */
+  done = false;
+  private readonly packed: Float64Array;
+  private readonly product: Float64Array;
 
-  constructor(private readonly m: number, readonly norm: number, start: Float64Array, capacity: number) {
-    this.basis = new Float64Array(capacity * m);
-    this.h = new Float64Array(capacity);
-    this.done = !(norm > 0);
-    if (!this.done) for (let j = 0; j < m; j++) this.basis[j] = start[j] / norm;
+  constructor(private readonly m: number, private readonly k: number, b: Float64Array) {
+    this.basis = new Float64Array(Math.min(m, 8 * k) * m + k * m);
+    this.packed = new Float64Array(m * k);
+    this.product = new Float64Array(m * k);
+    // The first block: the columns of B as rows, orthonormalised.
+    for (let j = 0; j < m; j++) for (let c = 0; c < k; c++) this.basis[c * m + j] = b[j * k + c];
+    const norms = Array.from({ length: k }, (_, c) => norm(this.basis.subarray(c * m, (c + 1) * m)));
+    this.r0 = this.orthonormalize(0, norms);
+    if (this.r0.every((x) => x === 0)) this.done = true;
   }
 
+  /** Steps taken (diagonal blocks known). */
   get steps(): number {
-    return this.alpha.length;
+    return this.diag.length;
   }
 
-  /** The current (last) basis vector. */
-  current(): Float64Array {
-    return this.basis.subarray(this.steps * this.m, (this.steps + 1) * this.m);
+  /** Basis rows of the first `steps` blocks. */
+  rows(): Float64Array {
+    return this.basis.subarray(0, this.steps * this.k * this.m);
   }
 
-  /** Takes a step given w = A q (overwritten). */
-  async step(w: Float64Array, scale: number): Promise<void> {
-    const m = this.m, s = this.steps, q = this.current();
-    let a = 0;
-    for (let j = 0; j < m; j++) a += q[j] * w[j];
-    // Classical Gram-Schmidt twice against every basis vector: subsumes the
-    // three-term recurrence and keeps the basis orthogonal to rounding.
-    if (this.h.length < s + 1) this.h = new Float64Array(Math.min(2 * (s + 1), m + 1));
-    const rows = this.basis.subarray(0, (s + 1) * m), h = this.h.subarray(0, s + 1);
+  /** One step: A Q_i, full reorthogonalisation (classical Gram-Schmidt twice), the next block. */
+  async step(a: Float64Array): Promise<void> {
+    const { m, k } = this, i = this.steps, rows = (i + 1) * k;
+    const qi = this.basis.subarray(i * k * m, rows * m);
+    for (let c = 0; c < k; c++) for (let j = 0; j < m; j++) this.packed[j * k + c] = qi[c * m + j];
+    const w = this.product;
+    await gemm(false, m, k, m, a, this.packed, w); // A Q_i (m x k): one pass over A
+    const before = new Array<number>(k).fill(0);
+    for (let j = 0; j < m; j++) for (let c = 0; c < k; c++) before[c] += w[j * k + c] * w[j * k + c];
+    const basis = this.basis.subarray(0, rows * m);
+    const h = new Float64Array(rows * k), total = new Float64Array(rows * k);
     for (let pass = 0; pass < 2; pass++) {
-      await gemm(false, s + 1, 1, m, rows, w, h);
-      await gemm(true, m, 1, s + 1, rows, h, w, -1, 1);
+      await gemm(false, rows, k, m, basis, w, h); // H = Q^T W
+      await gemm(true, m, k, rows, basis, h, w, -1, 1); // W -= Q H
+      for (let x = 0; x < h.length; x++) total[x] += h[x];
     }
-    let b = 0;
-    for (let j = 0; j < m; j++) b += w[j] * w[j];
-    b = Math.sqrt(b);
-    this.alpha.push(a);
-    this.beta.push(b);
-    if (s + 1 >= m || !(b > 1e-12 * scale)) {
-      this.done = true;
+    const ai = new Float64Array(k * k);
+    for (let r = 0; r < k; r++) for (let c = 0; c < k; c++) ai[r * k + c] = (total[(i * k + r) * k + c] + total[(i * k + c) * k + r]) / 2;
+    this.diag.push(ai);
+    if ((i + 2) * k > m) {
+      this.done = true; // no room for another full block: the space is (nearly) all of R^m
       return;
     }
-    if ((s + 2) * m > this.basis.length) {
-      const grown = new Float64Array(Math.min(2 * this.basis.length, m * (m + 1)));
+    if ((i + 2) * k * m > this.basis.length) {
+      const grown = new Float64Array(Math.min(2 * this.basis.length, (Math.floor(m / k) + 1) * k * m));
       grown.set(this.basis);
       this.basis = grown;
     }
-    const next = this.basis.subarray((s + 1) * m, (s + 2) * m);
-    for (let j = 0; j < m; j++) next[j] = w[j] / b;
+    const next = this.basis.subarray(rows * m, (rows + k) * m);
+    for (let c = 0; c < k; c++) for (let j = 0; j < m; j++) next[c * m + j] = w[j * k + c];
+    const bi = this.orthonormalize(i + 1, before.map(Math.sqrt));
+    this.sub.push(bi);
+    if (bi.every((x) => x === 0)) this.done = true;
   }
 
-  /** y = (T_s + lambda I)^-1 e_1 ||b|| (T_s tridiagonal, symmetric positive definite for lambda > 0). */
-  solve(lambda: number, y: Float64Array): void {
-    const s = this.steps, c = new Float64Array(s);
-    // Thomas algorithm: no pivoting is needed for a positive definite T.
-    let d = this.alpha[0] + lambda;
-    y[0] = this.norm / d;
-    for (let i = 1; i < s; i++) {
-      c[i - 1] = this.beta[i - 1] / d;
-      d = this.alpha[i] + lambda - this.beta[i - 1] * c[i - 1];
-      y[i] = (0 - this.beta[i - 1] * y[i - 1]) / d;
-    }
-    for (let i = s - 2; i >= 0; i--) y[i] -= c[i] * y[i + 1];
-  }
-
-  /** Largest eigenvalue of T_s (a Ritz value: a lower bound on A's largest), by Sturm-sequence bisection. */
-  largestRitz(): number {
-    const s = this.steps;
-    if (s === 0) return 0;
-    let hi = 0;
-    for (let i = 0; i < s; i++) hi = Math.max(hi, this.alpha[i] + (i > 0 ? this.beta[i - 1] : 0) + (i < s - 1 ? this.beta[i] : 0));
-    let lo = 0;
-    for (let it = 0; it < 100 && hi - lo > 1e-12 * hi; it++) {
-      const mid = (lo + hi) / 2;
-      // Count of eigenvalues above mid: sign changes of the LDL^T pivots of T - mid.
-      let above = 0, piv = 1;
-      for (let i = 0; i < s; i++) {
-        piv = this.alpha[i] - mid - (i > 0 ? (this.beta[i - 1] * this.beta[i - 1]) / piv : 0);
-        if (piv === 0) piv = -1e-300;
-        if (piv > 0) above++;
+  /**
+   * Orthonormalises block `block`'s rows among themselves (Gram-Schmidt
+   * twice): returns R (k x k, upper triangular) with the block = Q R; a row
+   * whose remainder falls below 1e-12 of `scale[c]` is deflated (set to zero,
+   * R[c][c] = 0).
+   */
+  private orthonormalize(block: number, scale: number[]): Float64Array {
+    const { m, k } = this, r = new Float64Array(k * k);
+    const row = (c: number) => this.basis.subarray((block * k + c) * m, (block * k + c + 1) * m);
+    for (let c = 0; c < k; c++) {
+      const v = row(c);
+      for (let pass = 0; pass < 2; pass++) {
+        for (let p = 0; p < c; p++) {
+          const u = row(p);
+          let d = 0;
+          for (let j = 0; j < m; j++) d += u[j] * v[j];
+          for (let j = 0; j < m; j++) v[j] -= d * u[j];
+          r[p * k + c] += d;
+        }
       }
-      if (above > 0) lo = mid;
-      else hi = mid;
+      const nv = norm(v);
+      if (!(nv > 1e-12 * scale[c])) {
+        v.fill(0);
+        continue;
+      }
+      for (let j = 0; j < m; j++) v[j] /= nv;
+      r[c * k + c] = nv;
     }
-    return hi;
+    return r;
+  }
+
+  /** T (sk x sk) in lower band storage: band[r (p+1) + d] = T[r][r - d], half-bandwidth p = 2k - 1. */
+  band(): { n: number; p: number; band: Float64Array } {
+    const { k } = this, s = this.steps, n = s * k, p = 2 * k - 1, band = new Float64Array(n * (p + 1));
+    for (let i = 0; i < s; i++) {
+      const ai = this.diag[i];
+      for (let r = 0; r < k; r++) for (let c = 0; c <= r; c++) band[(i * k + r) * (p + 1) + (r - c)] = ai[r * k + c];
+      if (i + 1 < s) {
+        const bi = this.sub[i];
+        for (let r = 0; r < k; r++) for (let c = 0; c < k; c++) band[((i + 1) * k + r) * (p + 1) + (k + r - c)] = bi[r * k + c];
+      }
+    }
+    return { n, p, band };
   }
 }
 
-async function krylovPath(p: PathProblem, lambdas: readonly number[], errors: PathErrors): Promise<PathReport> {
-  const { m, k } = p;
-  const maxSteps = Math.min(m, KRYLOV_MAX_STEPS);
-  let trace = 0;
-  for (let j = 0; j < m; j++) trace += p.a[j * m + j];
-  const processes: Lanczos[] = [];
-  const column = new Float64Array(m);
-  for (let t = 0; t < k; t++) {
-    let norm = 0;
-    for (let j = 0; j < m; j++) {
-      column[j] = p.b[j * k + t];
-      norm += column[j] * column[j];
+function norm(v: Float64Array): number {
+  let s = 0;
+  for (let j = 0; j < v.length; j++) s += v[j] * v[j];
+  return Math.sqrt(s);
+}
+
+/**
+ * Y = (T + lambda I)^-1 R (n x k) by banded Cholesky (T + lambda I is
+ * positive definite: T = Q^T A Q with A positive semi-definite, lambda > 0).
+ * O(n p^2 + n p k).
+ */
+function bandedSolve(t: { n: number; p: number; band: Float64Array }, lambda: number, rhs: Float64Array, k: number): Float64Array {
+  const { n, p } = t, w = p + 1, l = Float64Array.from(t.band);
+  for (let r = 0; r < n; r++) l[r * w] += lambda;
+  for (let j = 0; j < n; j++) {
+    let d = l[j * w];
+    for (let q = Math.max(0, j - p); q < j; q++) d -= l[j * w + (j - q)] ** 2;
+    const djj = Math.sqrt(Math.max(d, Number.MIN_VALUE));
+    l[j * w] = djj;
+    for (let i = j + 1; i <= Math.min(n - 1, j + p); i++) {
+      let x = l[i * w + (i - j)];
+      for (let q = Math.max(0, i - p); q < j; q++) x -= l[i * w + (i - q)] * l[j * w + (j - q)];
+      l[i * w + (i - j)] = x / djj;
     }
-    processes.push(new Lanczos(m, Math.sqrt(norm), column, Math.min(m + 1, 64)));
   }
-  const q = new Float64Array(m * k), aq = new Float64Array(m * k), w = new Float64Array(m);
-  let previous: number[] | null = null;
-  let steps = 0, nextCheck = 16, converged = false, unsettled = lambdas.length;
-  for (;;) {
-    const active = processes.filter((proc) => !proc.done);
-    if (active.length > 0 && steps < maxSteps) {
-      for (let t = 0; t < k; t++) {
-        const proc = processes[t], cur = proc.done ? null : proc.current();
-        for (let j = 0; j < m; j++) q[j * k + t] = cur ? cur[j] : 0;
-      }
-      await gemm(false, m, k, m, p.a, q, aq); // one pass over A for every column
-      for (let t = 0; t < k; t++) {
-        const proc = processes[t];
-        if (proc.done) continue;
-        for (let j = 0; j < m; j++) w[j] = aq[j * k + t];
-        await proc.step(w, trace);
-      }
-      steps++;
-      if (steps < nextCheck && processes.some((proc) => !proc.done) && steps < maxSteps) continue;
+  const y = Float64Array.from(rhs);
+  for (let i = 0; i < n; i++) {
+    for (let q = Math.max(0, i - p); q < i; q++) {
+      const f = l[i * w + (i - q)];
+      for (let c = 0; c < k; c++) y[i * k + c] -= f * y[q * k + c];
     }
-    const finished = processes.every((proc) => proc.done) || steps >= maxSteps;
-    const current = await krylovErrors(p, lambdas, errors, processes);
-    if (processes.every((proc) => proc.done)) {
+    for (let c = 0; c < k; c++) y[i * k + c] /= l[i * w];
+  }
+  for (let i = n - 1; i >= 0; i--) {
+    for (let c = 0; c < k; c++) y[i * k + c] /= l[i * w];
+    for (let q = Math.max(0, i - p); q < i; q++) {
+      const f = l[i * w + (i - q)];
+      for (let c = 0; c < k; c++) y[q * k + c] -= f * y[i * k + c];
+    }
+  }
+  return y;
+}
+
+/** Largest eigenvalue of the banded T (a lower bound on A's largest), by 200 steps of the power method from the ones vector. */
+function largestEigenvalue(t: { n: number; p: number; band: Float64Array }): number {
+  const { n, p, band } = t, w = p + 1;
+  if (n === 0) return 0;
+  let x = new Float64Array(n).fill(1 / Math.sqrt(n)), rayleigh = 0;
+  for (let it = 0; it < 200; it++) {
+    const y = new Float64Array(n);
+    for (let r = 0; r < n; r++) {
+      y[r] += band[r * w] * x[r];
+      for (let d = 1; d <= Math.min(p, r); d++) {
+        const v = band[r * w + d];
+        y[r] += v * x[r - d];
+        y[r - d] += v * x[r];
+      }
+    }
+    let dot = 0;
+    for (let r = 0; r < n; r++) dot += x[r] * y[r];
+    rayleigh = dot;
+    const ny = norm(y);
+    if (!(ny > 0)) return 0;
+    for (let r = 0; r < n; r++) y[r] /= ny;
+    x = y;
+  }
+  return rayleigh;
+}
+
+async function krylovPath(p: PathProblem, lambdas: readonly number[], errors: PathErrors): Promise<PathReport> {
+  const { m } = p;
+  const lanczos = new BlockLanczos(m, p.k, p.b);
+  const maxSteps = Math.min(Math.ceil(m / p.k), KRYLOV_MAX_STEPS);
+  let previous: number[] | null = null;
+  let nextCheck = 8, converged = false, unsettled = lambdas.length;
+  for (;;) {
+    while (!lanczos.done && lanczos.steps < Math.min(nextCheck, maxSteps)) await lanczos.step(p.a);
+    const finished = lanczos.done || lanczos.steps >= maxSteps;
+    const current = await krylovErrors(p, lambdas, errors, lanczos);
+    if (lanczos.done) {
       converged = true;
       unsettled = 0;
       previous = current;
@@ -354,13 +427,12 @@ async function krylovPath(p: PathProblem, lambdas: readonly number[], errors: Pa
         break;
       }
     } else {
-      unsettled = lambdas.length;
       previous = current;
     }
     if (finished) break;
-    nextCheck = steps + Math.max(16, Math.round(steps / 4));
+    nextCheck = lanczos.steps + Math.max(8, Math.round(lanczos.steps / 2));
   }
-  return { errors: previous as number[], solver: 'krylov', iterations: Math.max(...processes.map((proc) => proc.steps)), converged, unsettled };
+  return { errors: previous, solver: 'krylov', iterations: lanczos.steps, converged, unsettled };
 }
 
 /**
@@ -382,24 +454,20 @@ function judge(before: number[], after: number[]): { done: boolean; unsettled: n
   return { done, unsettled };
 }
 
-/** Validation errors of the Krylov solutions of every lambda. */
-async function krylovErrors(p: PathProblem, lambdas: readonly number[], errors: PathErrors, processes: Lanczos[]): Promise<number[]> {
+/** Validation errors of the block Krylov solutions of every lambda. */
+async function krylovErrors(p: PathProblem, lambdas: readonly number[], errors: PathErrors, lanczos: BlockLanczos): Promise<number[]> {
   const { m, k } = p;
-  const emax = Math.max(...processes.map((proc) => proc.largestRitz()));
+  const t = lanczos.band(), n = t.n;
+  const emax = largestEigenvalue(t);
+  const rhs = new Float64Array(n * k);
+  rhs.set(lanczos.r0);
   return chunked(p, lambdas, errors, async (chunk, w) => {
-    const cols = chunk.length * k;
-    for (let t = 0; t < k; t++) {
-      const proc = processes[t], s = proc.steps;
-      if (s === 0) continue; // a zero target column: zero weights
-      const ys = new Float64Array(s * chunk.length), y = new Float64Array(s);
-      for (let l = 0; l < chunk.length; l++) {
-        proc.solve(chunk[l], y);
-        for (let i = 0; i < s; i++) ys[i * chunk.length + l] = y[i];
-      }
-      const wt = new Float64Array(m * chunk.length);
-      await gemm(true, m, chunk.length, s, proc.basis.subarray(0, s * m), ys, wt); // Q_s^T Y
-      for (let j = 0; j < m; j++) for (let l = 0; l < chunk.length; l++) w[j * cols + l * k + t] = wt[j * chunk.length + l];
-    }
+    const cols = chunk.length * k, y = new Float64Array(n * cols);
+    chunk.forEach((lambda, l) => {
+      const yl = bandedSolve(t, lambda, rhs, k);
+      for (let r = 0; r < n; r++) for (let c = 0; c < k; c++) y[r * cols + l * k + c] = yl[r * k + c];
+    });
+    if (n > 0) await gemm(true, m, cols, n, lanczos.rows(), y, w); // W = Q Y
     return chunk.map((lambda) => acceptable(0, emax, lambda, m));
   });
 }

@@ -31,6 +31,7 @@ import { asMapInput, type FeatureMap } from '../maps/feature-map.js';
 import type { RowsLike } from '../core/inputs.js';
 import { ExactKernelRidge, type ExactKernelRidgeState } from './exact-kernel-ridge.js';
 import { FeatureRidge, type FeatureRidgeState, type StatisticsData } from './feature-ridge.js';
+import type { PathSolver } from './lambda-path.js';
 
 export const MODEL_MAGIC = 'NTKSMODL';
 export const MODEL_VERSION = 1;
@@ -252,7 +253,13 @@ class ModelReader {
 }
 
 /** Reads a model file: the map, the model (statistics and solution) and what the data looked like. */
-export async function loadModel(path: string, options: { memoryLimit?: number } = {}): Promise<{ model: FeatureRidge; map: FeatureMap; data: ModelData }> {
+/** Options of loadModel: the memory limit of the restored map and model, and the lambda path solver of its next solve. */
+export interface LoadModelOptions {
+  memoryLimit?: number;
+  solver?: 'auto' | PathSolver;
+}
+
+export async function loadModel(path: string, options: LoadModelOptions = {}): Promise<{ model: FeatureRidge; map: FeatureMap; data: ModelData }> {
   const reader = await ModelReader.open(path);
   if (reader.header.kind === 'exact-kernel-ridge') {
     await reader.close();
@@ -262,10 +269,10 @@ export async function loadModel(path: string, options: { memoryLimit?: number } 
 }
 
 /** The FeatureRidge of an opened model file (its header read): the map, the blocks, the checksum. */
-async function readFeatureRidge(path: string, reader: ModelReader, options: { memoryLimit?: number }): Promise<{ model: FeatureRidge; map: FeatureMap; data: ModelData }> {
+async function readFeatureRidge(path: string, reader: ModelReader, options: LoadModelOptions): Promise<{ model: FeatureRidge; map: FeatureMap; data: ModelData }> {
   let map: FeatureMap;
   try {
-    map = mapFromJSON(reader.header.map, options);
+    map = mapFromJSON(reader.header.map, options.memoryLimit !== undefined ? { memoryLimit: options.memoryLimit } : {});
   } catch (error) {
     await reader.close();
     throw new DataFileError(path, `its map is invalid: ${(error as Error).message}`);
@@ -279,7 +286,7 @@ async function readFeatureRidge(path: string, reader: ModelReader, options: { me
     }
     await reader.finish();
     const { solvedLambda: _solved, ...options0 } = reader.header.model as NonNullable<Header['model']>;
-    const model = FeatureRidge.fromState(map, { ...options0, fit, validationPart, solution }, options.memoryLimit);
+    const model = FeatureRidge.fromState(map, { ...options0, fit, validationPart, solution }, options);
     return { model, map, data: reader.header.data };
   } catch (error) {
     map.dispose();

@@ -100,6 +100,12 @@ describe('ntk-sketch transform / fit / predict / evaluate', () => {
     expect(f.lambda).toBeGreaterThan(0);
     expect(f.lambdaPath).toHaveLength(9);
     expect(f.validationMse).toBe(Math.min(...f.lambdaPath.map((p: { mse: number }) => p.mse)));
+    expect(f.lambdaPathInfo).toEqual({ solver: 'eigen', iterations: 0, converged: true, unsettled: 0 });
+    // --lambda-path krylov: the same choice here (errors settle to 1e-6), its steps reported.
+    const kf = JSON.parse(cli('fit', '--data', file('train.csv'), '--target', 'y', '--method', 'ntk-sketch', '--features', '128', '--depth', '1', '--validation', '0.2', '--lambda-path', 'krylov', '--out', file('m2k.json'), '--json').stdout);
+    expect(kf.lambdaPathInfo.solver).toBe('krylov');
+    expect(kf.lambdaPathInfo.iterations).toBeGreaterThan(0);
+    expect(kf.lambda).toBe(f.lambda);
     // Classification: labels 7 and 9 by the sign of the target's deviation.
     const labels = Float64Array.from(train.y, (v) => (v > 3 ? 9 : 7));
     await writeData(file('labels.npy'), labels);
@@ -168,6 +174,8 @@ describe('ntk-sketch transform / fit / predict / evaluate', () => {
     usage(['fit', '--data', file('train.csv'), '--method', 'ntk-sketch', '--features', '8', '--depth', '1', '--out', file('x.json')], /gives no targets/);
     usage(['transform', '--data', file('train.csv'), '--method', 'ntk-sketch', '--features', '8', '--depth', '1', '--out', file('x.npy'), '--bogus'], /Unknown option '--bogus'/);
     usage(['frobnicate'], /unknown command 'frobnicate'/);
+    usage(['fit', '--data', file('train.csv'), '--target', 'y', '--method', 'ntk-sketch', '--features', '8', '--depth', '1', '--lambda-path', 'qr', '--out', file('x.json')], /--lambda-path must be auto, eigen, krylov or cholesky, got 'qr'/);
+    usage(['fit', '--data', file('train.csv'), '--target', 'y', '--method', 'ntk-sketch', '--features', '8', '--depth', '1', '--lambda-path', 'krylov', '--lambda', '1', '--out', file('x.json')], /--lambda-path chooses lambda/);
     usage(['transform', '--data', file('train.csv'), '--method', 'ntk-rf', '--features', '8', '--depth', '1', '--sketch-dim', '64', '--out', file('x.npy')], /--sketch-dim applies to --method ntk-sketch or cntk-sketch/);
     usage(['transform', '--data', file('train.csv'), '--method', 'ntk-sketch', '--features', '8', '--depth', '1', '--sketch-dim', '4', '--out', file('x.npy')], /--sketch-dim must be/);
     const unwritable = cli('transform', '--data', file('train.csv'), '--target', 'y', '--method', 'ntk-sketch', '--features', '8', '--depth', '1', '--out', join(dir, 'missing', 'f.npy'));

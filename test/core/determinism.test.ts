@@ -60,7 +60,7 @@ describe('the core GEMM: each element is one FMA chain over k, wherever it sits'
     }
   });
 
-  it('a few columns of op(B) (the unpacked paths: up to 16 columns, or one column of a transposed A) give the bits of the blocked product', () => {
+  it('a few columns of op(B) (the unpacked paths: up to 16 columns, or a transposed A) give the bits of the blocked product', () => {
     for (const dtype of ['float32', 'float64'] as const) {
       for (const [ta, tb] of shapes) {
         const m = 133, cols = 70, k = 1100;
