@@ -117,7 +117,12 @@ const OPTIONS = {
    * diagonal, in (0, 1e6], or 'auto' (default): chosen per level from the
    * sample's spectrum (see the class notes). Unused with uniform sampling.
    */
-  lambda: field<number | 'auto', number | 'auto'>((name, v) => (v === 'auto' ? 'auto' : numberOption(name, v, Number.MIN_VALUE, 1e6)))
+  lambda: field<number | 'auto', number | 'auto'>((name, v) => {
+    if (v === 'auto') return 'auto';
+    if (typeof v !== 'number') throw new TypeError(`${name} must be 'auto' or a number in (0, 1e6], got ${describe(v)}`);
+    if (!(v > 0 && v <= 1e6)) throw new RangeError(`${name} must be 'auto' or a number in (0, 1e6], got ${v}`);
+    return v;
+  })
     .default('auto')
     .save(),
   /** Dtype of the landmarks, the projection and the features (inputs are converted to it). Default 'float32'. */
