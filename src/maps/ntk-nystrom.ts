@@ -55,8 +55,8 @@
  * seed; features are bit-identical for any split of the rows into calls and
  * any thread count of the kernel and GEMM. A saved map stores its landmarks
  * (toJSON) and recomputes the eigendecomposition when loaded: the same
- * features on the machine that saved it (LAPACK's dsyevd may round
- * differently on another BLAS build).
+ * features for any thread count on the machine that saved it (LAPACK's
+ * dsyevd may round differently on another BLAS build).
  */
 import type { RowsLike } from '../core/inputs.js';
 import {

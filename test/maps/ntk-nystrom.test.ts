@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FeatureRidge, NTKNystrom, loadModel, mapFromJSON, ntkKernelSync, readAll, openData } from '../../src/index.js';
+import { FeatureRidge, NTKNystrom, backends, loadModel, mapFromJSON, ntkKernelSync, openData, readAll, setThreads } from '../../src/index.js';
 import { mulberry32 } from '../../src/core/random.js';
 import { bitsEqual, gram, mat, relFrobenius } from '../helpers/matrices.js';
 import { spreadRows } from '../helpers/rows.js';
@@ -162,6 +162,24 @@ describe('NTKNystrom features', () => {
     expect(Array.from(c.info.landmarkIndices as Int32Array)).not.toEqual(Array.from(a.info.landmarkIndices as Int32Array));
     expect(bitsEqual((await b.transform(Xrows)).data, a.transformSync(Xrows).data)).toBe(true);
     expect(a.info.levelLambdas.length).toBeGreaterThan(0);
+  });
+
+  it('fit, transform and a loaded map are bit-identical for any thread count', () => {
+    const threads = backends().cpu.threads;
+    const big = mat(spreadRows(600, d, 5), 600, d);
+    const run = (t: number) => {
+      setThreads(t);
+      const map = new NTKNystrom({ depth: 2, landmarks: 300, seed: 2 }).fitSync(big);
+      return { features: map.transformSync(big).data, loaded: mapFromJSON(JSON.stringify(map)).transformSync(big).data };
+    };
+    try {
+      const one = run(1), two = run(2);
+      expect(bitsEqual(one.features, two.features)).toBe(true);
+      expect(bitsEqual(one.loaded, one.features)).toBe(true);
+      expect(bitsEqual(two.loaded, one.features)).toBe(true);
+    } finally {
+      setThreads(threads);
+    }
   });
 
   it('fit on CSR rows chooses what fit on the same dense rows chooses', () => {
