@@ -54,6 +54,8 @@ export type {
 export { CNTKSketch, CNTK_SKETCH_MAX_DEPTH, CNTK_SKETCH_MAX_DEGREE } from './maps/cntk-sketch.js';
 export { LeverageSelection, LEVERAGE_SELECTION_FORMAT, LEVERAGE_SELECTION_VERSION } from './maps/leverage-selection.js';
 export type { LeverageSelectionOptions, LeverageSelectionJSON, PoolMap } from './maps/leverage-selection.js';
+export { NTKNystrom, NTK_NYSTROM_FORMAT, NTK_NYSTROM_VERSION, NTK_NYSTROM_MAX_LANDMARKS } from './maps/ntk-nystrom.js';
+export type { NTKNystromOptions, NTKNystromJSON, NTKNystromInfo } from './maps/ntk-nystrom.js';
 export { mapFromJSON, SAVED_MAP_FORMATS } from './maps/saved-map.js';
 export type { CNTKSketchOptions, CNTKSketchTransformOptions, CNTKSketchJSON } from './maps/cntk-sketch.js';
 export { openData, readAll, formatFromName, defaultBatchRows, DataFileError, DATA_FORMATS } from './data/readers/index.js';

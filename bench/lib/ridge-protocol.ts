@@ -95,7 +95,7 @@ export interface CliResult { method: string; depth: number | null; accuracy: num
  * the tail of its stderr when it failed.
  */
 export function runCli(args: string[]): { results: CliResult[]; error: string | null } {
-  const cli = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli.ts');
+  const cli = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.ts');
   const run = spawnSync(process.execPath, ['--import', 'tsx', cli, ...args, '--json'], { encoding: 'utf8', maxBuffer: 1 << 24 });
   const results: CliResult[] = [];
   for (const line of run.stdout.trim().split('\n')) {

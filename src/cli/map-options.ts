@@ -8,6 +8,7 @@ import type { DType } from '../core/arrays.js';
 import { CNTKSketch } from '../maps/cntk-sketch.js';
 import type { FeatureMap } from '../maps/feature-map.js';
 import { LeverageSelection } from '../maps/leverage-selection.js';
+import { NTKNystrom } from '../maps/ntk-nystrom.js';
 import { NTKRandomFeatures } from '../maps/ntk-random-features.js';
 import { NTKSketch, defaultSketchDim } from '../maps/ntk-sketch.js';
 import { mapFromJSON } from '../maps/saved-map.js';
@@ -29,12 +30,16 @@ export const MAP_FLAGS = {
   'pool-rows': { type: 'string' },
   'sketch-dim': { type: 'string' },
   backend: { type: 'string' },
+  sampling: { type: 'string' },
+  'landmark-rows': { type: 'string' },
 } as const;
 
 export const MAP_HELP = `Map (a saved one, or a new one):
   --map FILE         a map saved by transform or fit (.map.json)
-  --method M         ntk-sketch, ntk-rf (NTKRandomFeatures) or cntk-sketch
-  --features N       output features (required with --method)
+  --method M         ntk-sketch, ntk-rf (NTKRandomFeatures), cntk-sketch or
+                     nystrom (NTKNystrom: exact-NTK features of landmark rows)
+  --features N       output features (required with --method; nystrom: the
+                     number of landmarks)
   --depth L          hidden ReLU layers (required with --method)
   --seed S           seed of the map (default 0)
   --dtype D          float32 (default) or float64 features
@@ -47,9 +52,13 @@ export const MAP_HELP = `Map (a saved one, or a new one):
   --pool-rows R      rows the selection scores the pool on (default 4000)
   --sketch-dim M     ntk-sketch, cntk-sketch: the internal sketch dimension
                      (default: the map's; very wide sparse rows may want more)
-  --backend B        cpu, cuda or auto (ntk-sketch; default cpu)`;
+  --backend B        cpu, cuda or auto (ntk-sketch; default cpu)
+  --sampling S       nystrom: leverage (default; ridge leverage scores) or
+                     uniform landmarks
+  --landmark-rows R  nystrom: rows the landmarks are chosen from, the first R
+                     of the data (default 10000)`;
 
-export const METHODS = ['ntk-sketch', 'ntk-rf', 'cntk-sketch'] as const;
+export const METHODS = ['ntk-sketch', 'ntk-rf', 'cntk-sketch', 'nystrom'] as const;
 export type MapMethod = (typeof METHODS)[number];
 
 type MapValues = Partial<Record<keyof typeof MAP_FLAGS, string>>;
@@ -71,13 +80,18 @@ export type MapRequest =
       poolRows: number;
       sketchDim: number | null;
       backend: 'cpu' | 'cuda';
+      sampling: 'uniform' | 'leverage';
+      landmarkRows: number;
     };
 
 /** Flags that only --method ... takes (a saved map fixes them). */
-const NEW_MAP_ONLY = ['method', 'features', 'depth', 'seed', 'dtype', 'image-shape', 'filter', 'padding', 'pool', 'pool-rows', 'sketch-dim', 'backend'] as const;
+const NEW_MAP_ONLY = [
+  'method', 'features', 'depth', 'seed', 'dtype', 'image-shape', 'filter', 'padding', 'pool', 'pool-rows', 'sketch-dim', 'backend', 'sampling', 'landmark-rows',
+] as const;
 /** Flags that apply to one method only. */
 const METHOD_ONLY: Record<string, MapMethod> = {
   'image-shape': 'cntk-sketch', filter: 'cntk-sketch', padding: 'cntk-sketch', pool: 'ntk-sketch', 'pool-rows': 'ntk-sketch', backend: 'ntk-sketch',
+  sampling: 'nystrom', 'landmark-rows': 'nystrom',
 };
 
 export function mapRequest(values: MapValues): MapRequest {
@@ -109,7 +123,9 @@ export function mapRequest(values: MapValues): MapRequest {
   const pool = parseInteger('--pool', values.pool, 2, 1 << 24) ?? null;
   if (pool !== null && pool <= features) throw new UsageError(`--pool must exceed --features (${features}), got ${pool}`);
   if (values['pool-rows'] !== undefined && pool === null) throw new UsageError('--pool-rows applies with --pool only');
-  if (values['sketch-dim'] !== undefined && method === 'ntk-rf') throw new UsageError('--sketch-dim applies to --method ntk-sketch or cntk-sketch');
+  if (values['sketch-dim'] !== undefined && (method === 'ntk-rf' || method === 'nystrom')) throw new UsageError('--sketch-dim applies to --method ntk-sketch or cntk-sketch');
+  const sampling = values.sampling ?? 'leverage';
+  if (sampling !== 'uniform' && sampling !== 'leverage') throw new UsageError(`--sampling must be leverage or uniform, got '${sampling}'`);
   if (values['sketch-dim'] !== undefined && values.pool !== undefined) throw new UsageError('--sketch-dim does not apply with --pool (the pool sets its own)');
   return {
     kind: 'new',
@@ -125,12 +141,15 @@ export function mapRequest(values: MapValues): MapRequest {
     poolRows: parseInteger('--pool-rows', values['pool-rows'], 1, 1 << 24) ?? 4000,
     sketchDim: parseInteger('--sketch-dim', values['sketch-dim'], 1, 1 << 22) ?? null,
     backend: parseBackend(values.backend ?? 'cpu'),
+    sampling,
+    landmarkRows: parseInteger('--landmark-rows', values['landmark-rows'], 1, 1 << 24) ?? 10000,
   };
 }
 
 const MAP_OPTION_FLAGS: Record<string, string> = {
   features: '--features', depth: '--depth', seed: '--seed', dtype: '--dtype', filterSize: '--filter', padding: '--padding',
   inputShape: '--image-shape', backend: '--backend', sketchDim: '--sketch-dim', inputDim: 'the number of input columns',
+  landmarks: '--features', sampling: '--sampling',
 };
 
 /** Runs a map constructor; its option errors become usage errors naming the flags. */
@@ -193,7 +212,8 @@ export function checkWidth(map: FeatureMap, source: DataSource): void {
 
 /**
  * A new map for `source` as the flags ask; a --pool selection is fitted on
- * the first --pool-rows rows.
+ * the first --pool-rows rows, a Nyström map chooses its landmarks from the
+ * first --landmark-rows rows.
  */
 export async function newMap(r: Extract<MapRequest, { kind: 'new' }>, source: DataSource): Promise<FeatureMap> {
   const common = { depth: r.depth, features: r.features, seed: r.seed, dtype: r.dtype };
@@ -203,6 +223,15 @@ export async function newMap(r: Extract<MapRequest, { kind: 'new' }>, source: Da
     return build(() => new CNTKSketch({ ...common, ...sketch, inputShape, filterSize: r.filterSize, padding: r.padding }));
   }
   const inputDim = source.columns;
+  if (r.method === 'nystrom') {
+    const map = build(() => new NTKNystrom({ depth: r.depth, landmarks: r.features, inputDim, sampling: r.sampling, seed: r.seed, dtype: r.dtype }));
+    const rows = await firstRows(source, r.landmarkRows);
+    const n = rows.shape[0];
+    if (n < r.features) {
+      throw new UsageError(`--features ${r.features} landmarks need at least as many rows to choose from; ${source.path} gave ${n} (--landmark-rows ${r.landmarkRows})`);
+    }
+    return map.fit(rows);
+  }
   if (r.method === 'ntk-rf') return build(() => new NTKRandomFeatures({ ...common, inputDim }));
   if (r.pool === null) return build(() => new NTKSketch({ ...common, ...sketch, inputDim, backend: r.backend }));
   const poolSize = r.pool;

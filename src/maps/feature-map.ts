@@ -107,7 +107,7 @@ export function asMapInput<X extends { data: ArrayLike<number>; shape: readonly 
 /** The kinds of map a LeverageSelection can draw from, as its saved documents name them. */
 export type PoolType = 'NTKSketch' | 'NTKRandomFeatures' | 'CNTKSketch';
 /** What kind of map this is. */
-export type MapType = PoolType | 'LeverageSelection';
+export type MapType = PoolType | 'LeverageSelection' | 'NTKNystrom';
 
 /**
  * Base of the feature maps. A subclass says how it reads X

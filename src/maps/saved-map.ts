@@ -1,12 +1,13 @@
 /**
  * A saved feature map of any kind back into a map: the document's `format`
  * field names the class (NTKSketch, NTKRandomFeatures, CNTKSketch,
- * LeverageSelection), whose fromJSON then checks the rest.
+ * LeverageSelection, NTKNystrom), whose fromJSON then checks the rest.
  */
 import { describe } from '../core/arrays.js';
 import { CNTKSketch, CNTK_SKETCH_FORMAT } from './cntk-sketch.js';
 import type { FeatureMap } from './feature-map.js';
 import { LeverageSelection, LEVERAGE_SELECTION_FORMAT } from './leverage-selection.js';
+import { NTKNystrom, NTK_NYSTROM_FORMAT } from './ntk-nystrom.js';
 import { NTKRandomFeatures, NTK_RANDOM_FEATURES_FORMAT } from './ntk-random-features.js';
 import { NTKSketch, NTK_SKETCH_FORMAT } from './ntk-sketch.js';
 
@@ -15,6 +16,7 @@ const LOADERS: Record<string, (json: unknown, options: { memoryLimit?: number })
   [NTK_RANDOM_FEATURES_FORMAT]: NTKRandomFeatures.fromJSON,
   [CNTK_SKETCH_FORMAT]: CNTKSketch.fromJSON,
   [LEVERAGE_SELECTION_FORMAT]: LeverageSelection.fromJSON,
+  [NTK_NYSTROM_FORMAT]: NTKNystrom.fromJSON,
 };
 
 /** The formats {@link mapFromJSON} reads. */
