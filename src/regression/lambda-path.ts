@@ -406,7 +406,7 @@ async function krylovPath(p: PathProblem, lambdas: readonly number[], errors: Pa
   const { m } = p;
   const lanczos = new BlockLanczos(m, p.k, p.b);
   const maxSteps = Math.min(Math.ceil(m / p.k), KRYLOV_MAX_STEPS);
-  let previous: number[] | null = null;
+  let previous: number[] | null = null, older: number[] | null = null;
   let nextCheck = 8, converged = false, unsettled = lambdas.length;
   for (;;) {
     while (!lanczos.done && lanczos.steps < Math.min(nextCheck, maxSteps)) await lanczos.step(p.a);
@@ -419,8 +419,9 @@ async function krylovPath(p: PathProblem, lambdas: readonly number[], errors: Pa
       break;
     }
     if (previous) {
-      const verdict = judge(previous, current);
+      const verdict = judge(previous, current, older);
       unsettled = verdict.unsettled;
+      older = previous;
       previous = current;
       if (verdict.done) {
         converged = true;
@@ -438,19 +439,25 @@ async function krylovPath(p: PathProblem, lambdas: readonly number[], errors: Pa
 /**
  * Whether the path can stop: the least error has settled (moved by at most
  * KRYLOV_TOLERANCE, relative, since the last evaluation), and so has every
- * other lambda's, except those that stay clearly worse even if they went on
- * moving at ten times their last rate (slowly converging small lambdas of a
- * well-conditioned-enough problem: they cannot be the choice).
+ * other lambda's, except those that cannot be the choice: errors that stay
+ * above the least (by 0.1 %) even if they went on moving at ten times their
+ * last rate, or that rose at each of the last two evaluations and are already
+ * above it. The second rule is what the iterates do for small lambdas: a
+ * Krylov (conjugate-gradient) iterate is a regularised solution, and as the
+ * space grows it loses that regularisation and its validation error climbs
+ * toward the (larger) error of the exact solution.
  */
-function judge(before: number[], after: number[]): { done: boolean; unsettled: number } {
+function judge(before: number[], after: number[], older: number[] | null): { done: boolean; unsettled: number } {
   const moved = after.map((e, l) => (e === Infinity || before[l] === Infinity ? (e === before[l] ? 0 : Infinity) : Math.abs(e - before[l])));
   const settled = after.map((e, l) => moved[l] <= KRYLOV_TOLERANCE * Math.max(e, Number.MIN_VALUE));
   let best = -1;
   for (let l = 0; l < after.length; l++) if (after[l] !== Infinity && (best < 0 || after[l] < after[best])) best = l;
-  if (best < 0) return { done: settled.every(Boolean), unsettled: settled.filter((x) => !x).length };
   const unsettled = settled.filter((x) => !x).length;
+  if (best < 0) return { done: settled.every(Boolean), unsettled };
   if (!settled[best]) return { done: false, unsettled };
-  const done = after.every((e, l) => settled[l] || e - 10 * moved[l] > after[best] * (1 + 1e-3));
+  const above = after[best] * (1 + 1e-3);
+  const rising = (l: number) => older !== null && after[l] > before[l] && before[l] > older[l];
+  const done = after.every((e, l) => settled[l] || e - 10 * moved[l] > above || (rising(l) && e > above));
   return { done, unsettled };
 }
 
