@@ -45,8 +45,18 @@ export function currentAddonPlatform(): AddonPlatform {
   let libc: AddonPlatform['libc'] = null;
   let glibcVersion: string | undefined;
   if (process.platform === 'linux') {
-    const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
-    glibcVersion = report?.header?.glibcVersionRuntime;
+    // The report's header names the glibc the process runs on (absent under musl).
+    // Its network section can resolve host names of open sockets: skip it.
+    // (excludeNetwork is in Node 20.13+, not yet in @types/node 20.)
+    const report = process.report as NodeJS.ProcessReport & { excludeNetwork?: boolean };
+    const excludeNetwork = report.excludeNetwork;
+    report.excludeNetwork = true;
+    try {
+      const header = (report.getReport() as { header?: { glibcVersionRuntime?: string } }).header;
+      glibcVersion = header?.glibcVersionRuntime;
+    } finally {
+      report.excludeNetwork = excludeNetwork;
+    }
     libc = glibcVersion ? 'glibc' : 'musl';
   }
   return {
