@@ -2,15 +2,18 @@
  * Loads the compiled addon and describes its raw interface.
  *
  * The addon is looked up in (1) the path in the `NTK_SKETCH_ADDON` environment
- * variable, (2) the cmake-js build (`build-cmake/Release`), (3) the node-gyp
- * build (`build/Release`). When loading fails the error says why: the build is
- * missing, a shared library (BLAS) is missing, or the addon was built for a
- * different Node ABI.
+ * variable (alone), else (2) the cmake-js build (`build-cmake/Release`), (3) the
+ * node-gyp build (`build/Release`), (4) the prebuilt addon shipped for this
+ * platform (`prebuilds/linux-x64-glibc/`, see core/addon-platform.ts). The
+ * first that loads wins. When none does, the error names each one and why it
+ * failed (not built, no prebuild for this platform, a shared library missing,
+ * another Node ABI) and says what to install and which command to run.
  */
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildFromSourceInstructions, currentAddonPlatform, findPrebuild, prebuildTag, type AddonPlatform } from './addon-platform.js';
 
 export type FloatArray = Float32Array | Float64Array;
 export type NativeBackendName = 'cpu' | 'cuda';
@@ -223,33 +226,108 @@ export interface NativeBackends {
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** Candidate addon paths, most specific first. */
-export function addonCandidates(): string[] {
-  const list: string[] = [];
-  if (process.env.NTK_SKETCH_ADDON) list.push(resolve(process.env.NTK_SKETCH_ADDON));
-  list.push(resolve(packageRoot, 'build-cmake', 'Release', 'ntk_sketch.node'));
-  list.push(resolve(packageRoot, 'build', 'Release', 'ntk_sketch.node'));
-  return list;
+/** A place the addon may be loaded from; `unfit` says why it cannot be used here without trying. */
+export interface AddonCandidate {
+  path: string;
+  /** env: NTK_SKETCH_ADDON; cmake / gyp: a build from source in the package; prebuild: shipped in the package. */
+  kind: 'env' | 'cmake' | 'gyp' | 'prebuild';
+  unfit?: string;
+}
+
+/**
+ * Where the addon is looked up, in order: the path in `NTK_SKETCH_ADDON` (alone:
+ * an explicit choice is never replaced by another addon), else a build from
+ * source (`build-cmake/Release`, then `build/Release`: a local build wins, as it
+ * was made on purpose), then the prebuilt addon for this platform.
+ */
+export function addonCandidates(
+  env: NodeJS.ProcessEnv = process.env,
+  root: string = packageRoot,
+  platform: AddonPlatform = currentAddonPlatform(),
+): AddonCandidate[] {
+  if (env.NTK_SKETCH_ADDON) return [{ path: resolve(env.NTK_SKETCH_ADDON), kind: 'env' }];
+  const prebuild = findPrebuild(root, platform);
+  return [
+    { path: resolve(root, 'build-cmake', 'Release', 'ntk_sketch.node'), kind: 'cmake' },
+    { path: resolve(root, 'build', 'Release', 'ntk_sketch.node'), kind: 'gyp' },
+    { path: prebuild.path, kind: 'prebuild', unfit: 'unfit' in prebuild ? prebuild.unfit : undefined },
+  ];
+}
+
+/** One candidate that was considered and why it was not used. */
+export interface AddonAttempt {
+  path: string;
+  kind: AddonCandidate['kind'];
+  reason: string;
+}
+
+/**
+ * Loads the first candidate that exists, fits and loads; throws an Error naming
+ * every candidate, why each failed, and what to install and run.
+ */
+export function loadFirstAddon(
+  candidates: AddonCandidate[],
+  load: (path: string) => unknown,
+  exists: (path: string) => boolean,
+  platform: AddonPlatform,
+): { addon: unknown; path: string } {
+  const attempts: AddonAttempt[] = [];
+  for (const c of candidates) {
+    if (c.unfit) {
+      attempts.push({ ...c, reason: c.unfit });
+      continue;
+    }
+    if (!exists(c.path)) {
+      attempts.push({ ...c, reason: c.kind === 'prebuild' ? 'the prebuilt addon is missing from the package' : 'not built' });
+      continue;
+    }
+    try {
+      return { addon: load(c.path), path: c.path };
+    } catch (error) {
+      attempts.push({ ...c, reason: explainLoadError(c.path, error) });
+    }
+  }
+  throw new Error(noAddonMessage(attempts, platform));
+}
+
+/** The error when no candidate loaded: what was tried, why each failed, what to do. */
+export function noAddonMessage(attempts: AddonAttempt[], platform: AddonPlatform): string {
+  const label = { env: 'NTK_SKETCH_ADDON', cmake: 'source build (cmake-js)', gyp: 'source build (node-gyp)', prebuild: 'prebuilt addon' };
+  const lines = [
+    `ntk-sketch: no native addon could be loaded (Node ${platform.node}, ${prebuildTag(platform)}` +
+      `${platform.glibcVersion ? ` ${platform.glibcVersion}` : ''}, Node-API ${platform.napi}). Tried:`,
+    ...attempts.map((a) => `  - ${label[a.kind]} ${a.path}: ${a.reason}`),
+  ];
+  if (attempts.length === 1 && attempts[0].kind === 'env') {
+    lines.push('Unset NTK_SKETCH_ADDON to use the addon of the package, or point it at a built ntk_sketch.node.');
+  } else {
+    lines.push(buildFromSourceInstructions(platform));
+  }
+  return lines.join('\n');
 }
 
 /** Turns a dlopen failure into a message that says what to do. */
 export function explainLoadError(path: string, error: unknown): string {
   const msg = error instanceof Error ? error.message : String(error);
+  const rebuild = '`npm rebuild ntk-sketch` from your project (`npm run build:native` in a checkout)';
   const missingLib = /([\w.+-]+\.so(?:\.\d+)*): cannot open shared object file/.exec(msg);
   if (missingLib) {
     const lib = missingLib[1];
     const hint = /blas|lapack|gfortran/i.test(lib)
-      ? 'install the BLAS runtime (Debian/Ubuntu: apt-get install libopenblas-dev) and rebuild with `npm run build:native`'
+      ? `install the BLAS runtime (Debian/Ubuntu: apt-get install libopenblas-dev) and rebuild with ${rebuild}`
       : /gomp/i.test(lib)
         ? 'install the OpenMP runtime (Debian/Ubuntu: apt-get install libgomp1)'
-        : 'install the library it names, then rebuild with `npm run build:native`';
+        : `install the library it names, then rebuild with ${rebuild}`;
     return `ntk-sketch: the native addon at ${path} needs the shared library ${lib}, which is missing: ${hint}.`;
   }
   if (/NODE_MODULE_VERSION|was compiled against a different Node\.js version|invalid ELF header|wrong ELF class/.test(msg)) {
-    return `ntk-sketch: the native addon at ${path} was built for another Node.js ABI or platform (running Node ${process.version} on ${process.platform}-${process.arch}); rebuild it with \`npm run build:native\`. (${msg})`;
+    return `ntk-sketch: the native addon at ${path} was built for another Node.js ABI or platform (running Node ${process.version} on ${process.platform}-${process.arch}); rebuild it with ${rebuild}. (${msg})`;
+  }
+  if (/GLIBC(XX)?_[\d.]+' not found/.test(msg)) {
+    return `ntk-sketch: the native addon at ${path} needs a newer C or C++ runtime than this system has (${msg}); build it from source with ${rebuild}.`;
   }
   if (/undefined symbol/.test(msg)) {
-    return `ntk-sketch: the native addon at ${path} is incomplete or was linked against a different BLAS (${msg}); rebuild it with \`npm run build:native\`.`;
+    return `ntk-sketch: the native addon at ${path} is incomplete or was linked against a different BLAS (${msg}); rebuild it with ${rebuild}.`;
   }
   return `ntk-sketch: failed to load the native addon at ${path}: ${msg}`;
 }
@@ -289,19 +367,9 @@ let cached: NativeAddon | undefined;
 export function native(): NativeAddon {
   if (cached) return cached;
   const require = createRequire(import.meta.url);
-  const candidates = addonCandidates();
-  const path = candidates.find((p) => existsSync(p));
-  if (!path) {
-    throw new Error(
-      `ntk-sketch: the native addon is not built (looked in ${candidates.join(', ')}). ` +
-        'Run `npm run build:native` (needs cmake, a C++17 compiler and libopenblas-dev).',
-    );
-  }
+  const platform = currentAddonPlatform();
   selectOpenblasCore();
-  try {
-    cached = require(path) as NativeAddon;
-  } catch (error) {
-    throw new Error(explainLoadError(path, error), { cause: error });
-  }
+  cached = loadFirstAddon(addonCandidates(process.env, packageRoot, platform), (p) => require(p), existsSync, platform)
+    .addon as NativeAddon;
   return cached;
 }

@@ -217,17 +217,12 @@ describe('explainLoadError()', () => {
     expect(other).toContain(path);
   });
 
-  it('addonCandidates honours NTK_SKETCH_ADDON first', () => {
-    const saved = process.env.NTK_SKETCH_ADDON;
-    try {
-      process.env.NTK_SKETCH_ADDON = '/tmp/custom/ntk_sketch.node';
-      const list = addonCandidates();
-      expect(list[0]).toBe('/tmp/custom/ntk_sketch.node');
-      expect(list.some((p) => p.endsWith('build-cmake/Release/ntk_sketch.node'))).toBe(true);
-    } finally {
-      if (saved === undefined) delete process.env.NTK_SKETCH_ADDON;
-      else process.env.NTK_SKETCH_ADDON = saved;
-    }
+  it('addonCandidates uses NTK_SKETCH_ADDON alone when it is set', () => {
+    const list = addonCandidates({ NTK_SKETCH_ADDON: '/opt/custom/ntk_sketch.node' });
+    expect(list).toEqual([{ path: '/opt/custom/ntk_sketch.node', kind: 'env' }]);
+    const defaults = addonCandidates({});
+    expect(defaults.map((c) => c.kind)).toEqual(['cmake', 'gyp', 'prebuild']);
+    expect(defaults[0].path.endsWith('build-cmake/Release/ntk_sketch.node')).toBe(true);
   });
 });
 
