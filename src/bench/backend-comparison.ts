@@ -42,7 +42,7 @@ export async function backendSuite(data: BenchData, o: BackendOptions): Promise<
   const cuda = backends().cuda;
   const devices = cuda.devices.map((d) => ({ name: d.name, memoryGiB: Number((d.memoryBytes / 1024 ** 3).toFixed(1)), computeCapability: d.computeCapability }));
   if (o.backend === 'cpu') return { ran: false, reason: 'CPU only (--backend cpu)', devices, pairs: [] };
-  if (!cuda.available) return { ran: false, reason: `no device: ${cuda.reason ?? (cuda.compiled ? 'no usable CUDA device' : 'CUDA not compiled into this build')}`, devices, pairs: [] };
+  if (!cuda.available) return { ran: false, reason: `no device (${(cuda.reason ?? (cuda.compiled ? 'no usable CUDA device' : 'CUDA not compiled into this build')).replace(/^no usable CUDA device: /, '')})`, devices, pairs: [] };
   const n = o.rows, d = data.d;
   const x64 = new Float64Array(n * d);
   for (let i = 0; i < n; i++) x64.set(data.train.X.subarray((i % data.train.n) * d, (i % data.train.n + 1) * d), i * d);

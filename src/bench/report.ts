@@ -40,7 +40,7 @@ export function reportPlots(r: BenchResults): { file: string; svg: string; title
         });
         const title = `${kernel.toUpperCase()} ${measure === 'gramError' ? 'Gram relative error' : 'spectral epsilon'} vs features (${r.data.name}, ${f.rows} rows)`;
         const yLabel = measure === 'gramError' ? '||ΦΦᵀ − K||_F / ||K||_F' : `spectral ε (λ = ${f.spectralLambdaRel} × mean diag K)`;
-        plots.push({ file: `fidelity-${measure === 'gramError' ? 'gram' : 'spectral'}-${kernel}.svg`, title, svg: lineChart(series, { title, xLabel: 'features m', yLabel, logX: true, logY: true }) });
+        plots.push({ file: `fidelity-${measure === 'gramError' ? 'gram' : 'spectral'}-${kernel}.svg`, title, svg: lineChart(series, { title, xLabel: 'features m', yLabel, logX: true, logY: true, xTicks: f.points.map((p) => p.features) }) });
       }
     }
   }
@@ -57,17 +57,17 @@ export function reportPlots(r: BenchResults): { file: string; svg: string; title
     }
     const label = a.metric === 'accuracy' ? 'test accuracy (fraction)' : 'test R²';
     const title = `Ridge on features vs exact kernel ridge (${r.data.name})`;
-    plots.push({ file: 'accuracy.svg', title, svg: lineChart(series, { title, xLabel: 'features m', yLabel: label, logX: true }) });
+    plots.push({ file: 'accuracy.svg', title, svg: lineChart(series, { title, xLabel: 'features m', yLabel: label, logX: true, xTicks: fs }) });
   }
   const t = r.throughput;
   if (t && t.scaling.length > 0) {
     const series: Series[] = [];
     for (const s of t.scaling) {
       series.push({ name: s.map, points: s.rows.map((n, i) => [n, s.medianMs[i]]) });
-      series.push({ name: `${s.map} fit`, points: [[0, s.intercept], [Math.max(...s.rows), s.intercept + s.slope * Math.max(...s.rows)]], dashed: true, color: '#999' });
+      series.push({ name: `${s.map}: fitted line`, points: s.rows.map((n) => [n, s.intercept + s.slope * n]), dashed: true, color: '#999' });
     }
     const title = `Featurisation time vs rows (${t.features} features, float32, depth ${t.depth})`;
-    plots.push({ file: 'throughput-rows.svg', title, svg: lineChart(series, { title, xLabel: 'rows n', yLabel: 'median time (ms)' }) });
+    plots.push({ file: 'throughput-rows.svg', title, svg: lineChart(series, { title, xLabel: 'rows n', yLabel: 'median time (ms)', logX: true, logY: true, xTicks: t.scaling[0].rows }) });
   }
   const th = t?.figures.filter((x) => x.group === 'threads') ?? [];
   if (t && th.length > 0) {
@@ -76,10 +76,11 @@ export function reportPlots(r: BenchResults): { file: string; svg: string; title
       const full = t.figures.find((x) => (name === 'sgemm' ? x.name === 'sgemm' : x.map === name && x.group === 'featurise' && x.dtype === 'float32'))!;
       const pts = th.filter((x) => (x.map ?? 'sgemm') === name).map((x) => [x.threads, full.ms.median / x.ms.median] as [number, number]);
       pts.push([full.threads, 1]);
-      series.push({ name: `${name} (speed relative to ${full.threads} threads)`, points: pts });
+      series.push({ name, points: pts });
     }
     const title = `Scaling with threads (${t.rows} rows, ${t.features} features)`;
-    plots.push({ file: 'throughput-threads.svg', title, svg: lineChart(series, { title, xLabel: 'threads', yLabel: 'speed / speed at all threads' }) });
+    const ticks = [...new Set([...th.map((x) => x.threads), r.machine.threads])].sort((a, b) => a - b);
+    plots.push({ file: 'throughput-threads.svg', title, svg: lineChart(series, { title, xLabel: 'threads', yLabel: `speed / speed at ${r.machine.threads} threads`, xTicks: ticks }) });
   }
   const sp = r.sparsity;
   if (sp && sp.points.length > 0) {
@@ -92,7 +93,7 @@ export function reportPlots(r: BenchResults): { file: string; svg: string; title
       const title = series === 'non-zeros'
         ? `CSR input: time vs non-zeros per row (d = ${pts[0].inputDim}, ${sp.rows} rows)`
         : `CSR input: time vs input dimension (${pts[0].nonZerosPerRow} non-zeros per row, ${sp.rows} rows)`;
-      plots.push({ file: `sparsity-${series === 'non-zeros' ? 'nnz' : 'dim'}.svg`, title, svg: lineChart(lines, { title, xLabel: series === 'non-zeros' ? 'non-zeros per row' : 'input dimension d', yLabel: 'median time (ms)', logX: true, logY: true }) });
+      plots.push({ file: `sparsity-${series === 'non-zeros' ? 'nnz' : 'dim'}.svg`, title, svg: lineChart(lines, { title, xLabel: series === 'non-zeros' ? 'non-zeros per row' : 'input dimension d', yLabel: 'median time (ms)', logX: true, logY: true, xTicks: pts.map((p) => (series === 'non-zeros' ? p.nonZerosPerRow : p.inputDim)) }) });
     }
   }
   return plots;
@@ -180,8 +181,8 @@ export function reportMarkdown(r: BenchResults, plots: { file: string; title: st
   const sp = r.sparsity;
   if (sp) {
     out.push('## Input sparsity', '');
-    out.push(`CSR rows (${sp.rows} rows, ${sp.features} features, depth ${sp.depth}); ratio = time / a copy of the output's size (${span(sp.copyMs)} ms) in the same round.`, '');
-    out.push(table(['map', 'input dimension', 'non-zeros per row', 'median ms (min – max)', 'rows/s', 'ratio to copy'], sp.points.map((p) => [p.map, p.inputDim, p.nonZerosPerRow, span(p.ms), sig(p.rowsPerSecond.median), sig(p.ratio.median)])), '');
+    out.push(`CSR rows (${sp.rows} rows, ${sp.features} features, depth ${sp.depth}), against baselines in the same rounds: a copy of the output's size (${span(sp.copyMs)} ms) and the same map on dense rows of ${sp.denseDim} columns (${sp.dense.map((x) => `${x.map} ${span(x.ms)} ms`).join(', ')}).`, '');
+    out.push(table(['map', 'input dimension', 'non-zeros per row', 'median ms (min – max)', 'rows/s', 'time / copy', `time / dense d = ${sp.denseDim}`], sp.points.map((p) => [p.map, p.inputDim, p.nonZerosPerRow, span(p.ms), sig(p.rowsPerSecond.median), sig(p.ratio.median), span(p.ratioToDense)])), '');
     if (sp.fits.length > 0) out.push(table(['map', 'ms per non-zero per row (slope)', 'intercept (ms)', 'relative residual'], sp.fits.map((x) => [x.map, sig(x.slope), sig(x.intercept), sig(x.relativeResidual, 2)])), '');
     for (const s of sp.skipped) out.push(`- ${s.map}: skipped (${s.reason})`);
     out.push('', img('sparsity-'), '');

@@ -50,6 +50,8 @@ export interface SuiteSizes {
   sparseNonZeros: number[];
   sparseDims: number[];
   sparseFixedNonZeros: number;
+  /** Columns of the dense rows the CSR cases are compared with. */
+  sparseDenseDim: number;
 }
 
 export const PRESET_SIZES: Record<SuitePreset, SuiteSizes> = {
@@ -57,19 +59,19 @@ export const PRESET_SIZES: Record<SuitePreset, SuiteSizes> = {
     fidelityRows: 60, depths: [1], fidelityFeatures: [64, 256], seeds: [1], spectral: true,
     trainRows: 200, testRows: 100, accuracyDepths: [1], accuracyFeatures: [256], exactRidge: true, cntkTrainRows: 100, cntkTestRows: 50,
     throughputRows: 200, throughputFeatures: 256, exactRows: 100, rounds: 1, threads: false, scalingFractions: [0.5, 1],
-    sparseRows: 100, sparseFeatures: 256, sparseDim: 1024, sparseNonZeros: [4, 16], sparseDims: [256, 1024], sparseFixedNonZeros: 8,
+    sparseRows: 100, sparseFeatures: 256, sparseDim: 1024, sparseNonZeros: [4, 16], sparseDims: [256, 1024], sparseFixedNonZeros: 8, sparseDenseDim: 256,
   },
   quick: {
     fidelityRows: 250, depths: [1, 2], fidelityFeatures: [256, 1024, 4096], seeds: [1], spectral: true,
     trainRows: 1437, testRows: 360, accuracyDepths: [2], accuracyFeatures: [512, 2048], exactRidge: true, cntkTrainRows: 300, cntkTestRows: 150,
     throughputRows: 2000, throughputFeatures: 1024, exactRows: 500, rounds: 3, threads: true, scalingFractions: [0.25, 0.5, 1],
-    sparseRows: 1000, sparseFeatures: 1024, sparseDim: 16384, sparseNonZeros: [8, 32, 128, 512], sparseDims: [1024, 16384, 131072], sparseFixedNonZeros: 32,
+    sparseRows: 1000, sparseFeatures: 1024, sparseDim: 16384, sparseNonZeros: [8, 32, 128, 512], sparseDims: [1024, 16384, 131072], sparseFixedNonZeros: 32, sparseDenseDim: 1000,
   },
   full: {
     fidelityRows: 1000, depths: [1, 2, 3], fidelityFeatures: [256, 1024, 4096, 16384], seeds: [1, 2, 3], spectral: true,
     trainRows: 5000, testRows: 2000, accuracyDepths: [1, 2, 3], accuracyFeatures: [1024, 4096, 16384], exactRidge: true, cntkTrainRows: 1000, cntkTestRows: 500,
     throughputRows: 10000, throughputFeatures: 8192, exactRows: 2000, rounds: 5, threads: true, scalingFractions: [0.25, 0.5, 0.75, 1],
-    sparseRows: 5000, sparseFeatures: 4096, sparseDim: 65536, sparseNonZeros: [8, 32, 128, 512, 2048], sparseDims: [1024, 16384, 65536, 262144], sparseFixedNonZeros: 32,
+    sparseRows: 5000, sparseFeatures: 4096, sparseDim: 65536, sparseNonZeros: [8, 32, 128, 512, 2048], sparseDims: [1024, 16384, 65536, 262144], sparseFixedNonZeros: 32, sparseDenseDim: 1000,
   },
 };
 
@@ -154,7 +156,7 @@ export async function runBench(options: BenchOptions, command = ''): Promise<Ben
   results.sparsity = await timed('sparsity', () =>
     sparsitySuite(maps, {
       rows: sizes.sparseRows, features: sizes.sparseFeatures, depth, fixedDim: sizes.sparseDim, nonZeros: sizes.sparseNonZeros,
-      dims: sizes.sparseDims, fixedNonZeros: sizes.sparseFixedNonZeros, rounds: sizes.rounds,
+      dims: sizes.sparseDims, fixedNonZeros: sizes.sparseFixedNonZeros, denseDim: sizes.sparseDenseDim, rounds: sizes.rounds,
     }, progress));
   results.backends = await timed('backends', () =>
     backendSuite(data, { backend: options.backend, rows: sizes.throughputRows, features: sizes.throughputFeatures, depth, exactRows: sizes.exactRows, rounds: sizes.rounds }));

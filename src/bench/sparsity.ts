@@ -4,7 +4,10 @@
  * fixed number of non-zeros (growing input dimension), for every map that
  * reads CSR rows. A map whose cost follows the non-zeros shows a line in the
  * first series (fitted slope and residual) and a flat second series. The
- * baseline, timed in the same rounds, is a copy of the output's size.
+ * baselines, timed in the same rounds: a copy of the output's size, and the
+ * same map on dense rows of `denseDim` columns (a CSR row costing about a
+ * dense row of that width means the input's non-zeros, not its dimension,
+ * set the cost).
  * Rows: `nnz` distinct columns drawn uniformly per row, values N(0, 1/nnz)
  * (rows of norm about 1), seeded.
  */
@@ -23,6 +26,8 @@ export interface SparsityOptions {
   /** Input dimensions of the fixed-non-zeros series. */
   dims: readonly number[];
   fixedNonZeros: number;
+  /** Input dimension of the dense rows each CSR case is compared with (the same map on dense rows). */
+  denseDim: number;
   rounds: number;
 }
 
@@ -35,6 +40,8 @@ export interface SparsityPoint {
   rowsPerSecond: Spread;
   /** Time / the output copy's time, per round. */
   ratio: Spread;
+  /** Time / the same map's time on dense rows of `denseDim` columns, per round. */
+  ratioToDense: Spread;
 }
 
 export interface SparsityResult {
@@ -43,6 +50,9 @@ export interface SparsityResult {
   depth: number;
   rounds: number;
   copyMs: Spread;
+  denseDim: number;
+  /** Each map's time on dense rows of denseDim columns. */
+  dense: { map: string; ms: Spread }[];
   points: SparsityPoint[];
   /** Median ms against non-zeros per row (fixed dimension), per map. */
   fits: (LinearFit & { map: string })[];
@@ -94,7 +104,12 @@ export async function sparsitySuite(maps: readonly BenchMap[], o: SparsityOption
   const meta = new Map<string, { map: string; series: SparsityPoint['series']; d: number; nnz: number }>();
   for (const spec of maps.filter((s) => s.sparseInput)) {
     const byDim = new Map<number, FeatureMap>();
+    const tasksBefore = tasks.length;
     try {
+      const denseRows = Float32Array.from(densify(randomCsr(n, o.denseDim, o.denseDim, 99), n));
+      const denseMap = await spec.create({ inputDim: o.denseDim, imageShape: null, depth: o.depth, features: m, seed: 1, dtype: 'float32' }, { data: Float64Array.from(denseRows.subarray(0, Math.min(n, 256) * o.denseDim)), shape: [Math.min(n, 256), o.denseDim] });
+      built.push(denseMap);
+      tasks.push([`${spec.name} dense`, () => denseMap.transform({ data: denseRows, shape: [n, o.denseDim] })]);
       for (const [i, c] of cases.entries()) {
         let map = byDim.get(c.d);
         if (!map) {
@@ -112,7 +127,7 @@ export async function sparsitySuite(maps: readonly BenchMap[], o: SparsityOption
       if (!(error instanceof RangeError)) throw error;
       skipped.push({ map: spec.name, reason: error.message });
       for (const key of [...meta.keys()]) if (meta.get(key)!.map === spec.name) meta.delete(key);
-      for (let t = tasks.length - 1; t > 0; t--) if (!meta.has(tasks[t][0])) tasks.splice(t, 1);
+      tasks.length = tasksBefore;
     }
   }
   for (const s of maps.filter((x) => !x.sparseInput)) skipped.push({ map: s.name, reason: 'reads dense rows or images only' });
@@ -121,15 +136,16 @@ export async function sparsitySuite(maps: readonly BenchMap[], o: SparsityOption
   for (const map of built) map.dispose();
   const copy = samples.get('copy')!;
   const points: SparsityPoint[] = [...meta].map(([name, c]) => {
-    const ms = samples.get(name)!;
+    const ms = samples.get(name)!, dense = samples.get(`${c.map} dense`)!;
     return {
       map: c.map, series: c.series, inputDim: c.d, nonZerosPerRow: c.nnz,
-      ms: spread(ms), rowsPerSecond: spread(ms.map((t) => n / (t / 1000))), ratio: spread(ms.map((t, r) => t / copy[r])),
+      ms: spread(ms), rowsPerSecond: spread(ms.map((t) => n / (t / 1000))), ratio: spread(ms.map((t, r) => t / copy[r])), ratioToDense: spread(ms.map((t, r) => t / dense[r])),
     };
   });
   const fits = [...new Set(points.map((p) => p.map))].flatMap((map) => {
     const series = points.filter((p) => p.map === map && p.series === 'non-zeros');
     return series.length < 2 ? [] : [{ map, ...linearFit(series.map((p) => p.nonZerosPerRow), series.map((p) => p.ms.median)) }];
   });
-  return { rows: n, features: m, depth: o.depth, rounds: o.rounds, copyMs: spread(copy), points, fits, skipped };
+  const dense = [...new Set(points.map((p) => p.map))].map((map) => ({ map, ms: spread(samples.get(`${map} dense`)!) }));
+  return { rows: n, features: m, depth: o.depth, rounds: o.rounds, copyMs: spread(copy), denseDim: o.denseDim, dense, points, fits, skipped };
 }

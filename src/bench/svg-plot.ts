@@ -1,7 +1,8 @@
 /**
  * A small dependency-free SVG line chart for benchmark reports: one line per
- * series, optional log scales, axis ticks, legend. Enough for "error vs
- * features, one line per degree".
+ * series, optional log scales (points that are not positive are left out on
+ * a log axis), axis ticks and labels, a legend as wide as its longest name.
+ * Enough for "error vs features, one line per map".
  */
 export interface Series {
   name: string;
@@ -20,6 +21,8 @@ export interface PlotOptions {
   logY?: boolean;
   width?: number;
   height?: number;
+  /** Tick positions of the x axis (default: 1-2-5 steps, or for a log axis the powers of ten times 1, 2, 5). */
+  xTicks?: number[];
 }
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#7f7f7f'];
@@ -55,9 +58,12 @@ function format(v: number): string {
 
 /** Renders the series as an SVG document. */
 export function lineChart(series: Series[], options: PlotOptions): string {
-  const W = options.width ?? 720, H = options.height ?? 460;
-  const left = 70, right = 170, top = 40, bottom = 55;
-  const pts = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+  const H = options.height ?? 460;
+  const usable = ([x, y]: [number, number]) => Number.isFinite(x) && Number.isFinite(y) && (!options.logX || x > 0) && (!options.logY || y > 0);
+  const longest = Math.max(0, ...series.map((s) => s.name.length));
+  const W = (options.width ?? 720) + Math.max(0, longest * 7 + 60 - 170);
+  const left = 70, right = Math.max(170, longest * 7 + 60), top = 40, bottom = 55;
+  const pts = series.flatMap((s) => s.points).filter(usable);
   if (pts.length === 0) throw new RangeError('lineChart: no finite points');
   const tx = (v: number) => (options.logX ? Math.log10(v) : v);
   const ty = (v: number) => (options.logY ? Math.log10(v) : v);
@@ -72,10 +78,11 @@ export function lineChart(series: Series[], options: PlotOptions): string {
   const px = (v: number) => left + ((tx(v) - tx(x0)) / (tx(x1) - tx(x0))) * (W - left - right);
   const py = (v: number) => H - bottom - ((ty(v) - ty(y0)) / (ty(y1) - ty(y0))) * (H - top - bottom);
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">`);
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   out.push(`<text x="${(left + W - right) / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(options.title)}</text>`);
-  for (const t of niceTicks(x0, x1, !!options.logX)) {
+  const xTicks = options.xTicks ? [...new Set(options.xTicks)].filter((t) => t >= x0 && t <= x1) : niceTicks(x0, x1, !!options.logX);
+  for (const t of xTicks) {
     out.push(`<line x1="${px(t)}" y1="${top}" x2="${px(t)}" y2="${H - bottom}" stroke="#eee"/>`);
     out.push(`<text x="${px(t)}" y="${H - bottom + 16}" text-anchor="middle">${format(t)}</text>`);
   }
@@ -88,7 +95,7 @@ export function lineChart(series: Series[], options: PlotOptions): string {
   out.push(`<text x="18" y="${(top + H - bottom) / 2}" text-anchor="middle" transform="rotate(-90 18 ${(top + H - bottom) / 2})">${escapeXml(options.yLabel)}</text>`);
   series.forEach((s, i) => {
     const color = s.color ?? COLORS[i % COLORS.length];
-    const good = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)).sort((a, b) => a[0] - b[0]);
+    const good = s.points.filter(usable).sort((a, b) => a[0] - b[0]);
     const d = good.map(([x, y], k) => `${k ? 'L' : 'M'}${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
     out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
     for (const [x, y] of good) out.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${color}"/>`);
