@@ -6,8 +6,9 @@
  * and files by a seeded permutation (20 % test), Fashion-MNIST by its
  * official split.
  */
-import { basename } from 'node:path';
-import { loadDigits, loadFashionMnist, permutation } from '../data/datasets.js';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FASHION_MNIST_DIR, loadDigits, loadFashionMnist, permutation } from '../data/datasets.js';
 import { openData, type OpenDataOptions } from '../data/readers/index.js';
 import type { Task } from '../regression/feature-ridge.js';
 
@@ -41,6 +42,23 @@ export type DataRequest =
   | { kind: 'digits' }
   | { kind: 'fashion-mnist'; dir?: string }
   | { kind: 'file'; path: string; options: OpenDataOptions; task: Task; imageShape: [number, number, number] | null };
+
+/**
+ * The data flags of `ntk-sketch fit` that read the same rows as `request`
+ * (the packaged digits CSV, the Fashion-MNIST IDX files, or the file and
+ * its flags as given), for a command that reproduces a configuration.
+ */
+export function fitDataFlags(request: DataRequest, fileFlags: string): string {
+  if (request.kind === 'digits') return `--data ${fileURLToPath(DIGITS_CSV)} --header no --target 64 --scale 0.0625 --task classification`;
+  if (request.kind === 'fashion-mnist') {
+    const dir = request.dir ?? FASHION_MNIST_DIR;
+    return `--data ${join(dir, 'train-images-idx3-ubyte.gz')} --labels ${join(dir, 'train-labels-idx1-ubyte.gz')} --scale ${1 / 255} --task classification`;
+  }
+  return `--data ${request.path}${fileFlags} --task ${request.task}`;
+}
+
+/** The packaged digits (64 pixels in 0..16, then the label; no header). */
+const DIGITS_CSV = new URL('../../data/digits/digits.csv.gz', import.meta.url);
 
 /** Dense rows held in memory are refused beyond this many values (1 GiB of float64). */
 export const MAX_DENSE_VALUES = 2 ** 27;

@@ -39,8 +39,8 @@ export interface BenchMap {
   sparseInput: boolean;
   /** Why it cannot run on `config` (e.g. it needs images), or null when it can. */
   unavailable(config: MapConfig): string | null;
-  /** A new map; `rows` (n x inputDim, dense) are rows of the data for maps that are fitted (selections). */
-  create(config: MapConfig, rows: { data: Float64Array; shape: [number, number] }): Promise<FeatureMap>;
+  /** A new map; `rows` (dense or CSR rows of the data, flat) are what maps that are fitted (selections) are fitted on. */
+  create(config: MapConfig, rows: RowsLike): Promise<FeatureMap>;
   /** The `ntk-sketch fit` flags that build the same map. */
   cliFlags(config: MapConfig): string;
 }

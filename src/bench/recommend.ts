@@ -34,7 +34,7 @@ export interface RecommendOptions {
   /** Budgets: projected seconds of a fit on all rows, and bytes; null for none. */
   budgetSeconds: number | null;
   budgetBytes: number | null;
-  /** How the data file is named on the reproducing command line, with its data flags. */
+  /** The data flags of the reproducing `fit` command (fitDataFlags), with --task when there are targets. */
   dataFlags: string;
   seed: number;
 }
@@ -118,7 +118,7 @@ export async function recommend(data: BenchData, maps: readonly BenchMap[], o: R
           map: spec.name, depth, features, gramError: error, score, rowsPerSecond: 0, projectedSeconds: 0,
           projectedBytes: 2 * 8 * features * features + params + 4 * features * Math.min(o.totalRows, 4096),
           withinBudget: false,
-          command: `ntk-sketch fit ${o.dataFlags} ${spec.cliFlags(config)}${data.task ? ` --task ${data.task}` : ''} --out model.ntk`,
+          command: `ntk-sketch fit ${o.dataFlags} ${spec.cliFlags(config)} --out model.ntk`,
         };
         candidates.push(candidate);
         const input = mapInput(map, data.train.X, data.train.n, data.d);

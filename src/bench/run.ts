@@ -68,10 +68,10 @@ export const PRESET_SIZES: Record<SuitePreset, SuiteSizes> = {
     sparseRows: 1000, sparseFeatures: 1024, sparseDim: 16384, sparseNonZeros: [8, 32, 128, 512], sparseDims: [1024, 16384, 131072], sparseFixedNonZeros: 32, sparseDenseDim: 1000,
   },
   full: {
-    fidelityRows: 1000, depths: [1, 2, 3], fidelityFeatures: [256, 1024, 4096, 16384], seeds: [1, 2, 3], spectral: true,
-    trainRows: 5000, testRows: 2000, accuracyDepths: [1, 2, 3], accuracyFeatures: [1024, 4096, 16384], exactRidge: true, cntkTrainRows: 1000, cntkTestRows: 500,
-    throughputRows: 10000, throughputFeatures: 8192, exactRows: 2000, rounds: 5, threads: true, scalingFractions: [0.25, 0.5, 0.75, 1],
-    sparseRows: 5000, sparseFeatures: 4096, sparseDim: 65536, sparseNonZeros: [8, 32, 128, 512, 2048], sparseDims: [1024, 16384, 65536, 262144], sparseFixedNonZeros: 32, sparseDenseDim: 1000,
+    fidelityRows: 500, depths: [1, 2, 3], fidelityFeatures: [256, 1024, 4096, 8192], seeds: [1, 2, 3], spectral: true,
+    trainRows: 5000, testRows: 2000, accuracyDepths: [1, 2, 3], accuracyFeatures: [1024, 4096], exactRidge: true, cntkTrainRows: 500, cntkTestRows: 250,
+    throughputRows: 4000, throughputFeatures: 2048, exactRows: 2000, rounds: 5, threads: true, scalingFractions: [0.25, 0.5, 0.75, 1],
+    sparseRows: 2000, sparseFeatures: 2048, sparseDim: 65536, sparseNonZeros: [8, 32, 128, 512], sparseDims: [1024, 16384, 131072, 1048576], sparseFixedNonZeros: 32, sparseDenseDim: 1000,
   },
 };
 

@@ -12,6 +12,7 @@
  * (rows of norm about 1), seeded.
  */
 import type { FeatureMap } from '../maps/feature-map.js';
+import type { RowsLike } from '../core/inputs.js';
 import { linearFit, spread, type LinearFit, type Spread } from './stats.js';
 import { timeInterleaved, type TimedTask } from './timing.js';
 import type { BenchMap } from './maps.js';
@@ -103,31 +104,31 @@ export async function sparsitySuite(maps: readonly BenchMap[], o: SparsityOption
   const skipped: { map: string; reason: string }[] = [];
   const meta = new Map<string, { map: string; series: SparsityPoint['series']; d: number; nnz: number }>();
   for (const spec of maps.filter((s) => s.sparseInput)) {
-    const byDim = new Map<number, FeatureMap>();
-    const tasksBefore = tasks.length;
-    try {
-      const denseRows = Float32Array.from(densify(randomCsr(n, o.denseDim, o.denseDim, 99), n));
-      const denseMap = await spec.create({ inputDim: o.denseDim, imageShape: null, depth: o.depth, features: m, seed: 1, dtype: 'float32' }, { data: Float64Array.from(denseRows.subarray(0, Math.min(n, 256) * o.denseDim)), shape: [Math.min(n, 256), o.denseDim] });
-      built.push(denseMap);
-      tasks.push([`${spec.name} dense`, () => denseMap.transform({ data: denseRows, shape: [n, o.denseDim] })]);
-      for (const [i, c] of cases.entries()) {
-        let map = byDim.get(c.d);
-        if (!map) {
-          const fitRows = Math.min(n, 256);
-          map = await spec.create({ inputDim: c.d, imageShape: null, depth: o.depth, features: m, seed: 1, dtype: 'float32' }, { data: densify(inputs[i], fitRows), shape: [fitRows, c.d] });
-          byDim.set(c.d, map);
+    const create = (d: number, rows: RowsLike) => spec.create({ inputDim: d, imageShape: null, depth: o.depth, features: m, seed: 1, dtype: 'float32' }, rows);
+    const denseRows = Float32Array.from(densify(randomCsr(n, o.denseDim, o.denseDim, 99), n));
+    const denseMap = await create(o.denseDim, { data: denseRows, shape: [n, o.denseDim] });
+    built.push(denseMap);
+    tasks.push([`${spec.name} dense`, () => denseMap.transform({ data: denseRows, shape: [n, o.denseDim] })]);
+    const byDim = new Map<number, FeatureMap | string>();
+    for (const [i, c] of cases.entries()) {
+      if (!byDim.has(c.d)) {
+        try {
+          // A map of this width (a selection is fitted on these CSR rows).
+          const map = await create(c.d, inputs[i]);
           built.push(map);
+          byDim.set(c.d, map);
+        } catch (error) {
+          // Too large for its memory limit (e.g. dense weights of d x m): skipped at this width only.
+          if (!(error instanceof RangeError)) throw error;
+          byDim.set(c.d, error.message);
+          skipped.push({ map: `${spec.name} (d = ${c.d})`, reason: error.message });
         }
-        const name = `${spec.name} d=${c.d} nnz=${c.nnz}`;
-        const mapRef = map, X = inputs[i];
-        tasks.push([name, () => mapRef.transform(X)]);
-        meta.set(name, { map: spec.name, series: c.series, d: c.d, nnz: c.nnz });
       }
-    } catch (error) {
-      if (!(error instanceof RangeError)) throw error;
-      skipped.push({ map: spec.name, reason: error.message });
-      for (const key of [...meta.keys()]) if (meta.get(key)!.map === spec.name) meta.delete(key);
-      tasks.length = tasksBefore;
+      const map = byDim.get(c.d)!;
+      if (typeof map === 'string') continue;
+      const name = `${spec.name} d=${c.d} nnz=${c.nnz}`, X = inputs[i];
+      tasks.push([name, () => map.transform(X)]);
+      meta.set(name, { map: spec.name, series: c.series, d: c.d, nnz: c.nnz });
     }
   }
   for (const s of maps.filter((x) => !x.sparseInput)) skipped.push({ map: s.name, reason: 'reads dense rows or images only' });

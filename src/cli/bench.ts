@@ -7,7 +7,7 @@
  */
 import { resolve } from 'node:path';
 import { BENCH_MAPS } from '../bench/maps.js';
-import { loadBenchData, type DataRequest } from '../bench/data.js';
+import { fitDataFlags, loadBenchData, type DataRequest } from '../bench/data.js';
 import { writeReport } from '../bench/report.js';
 import { recommend, recommendationText } from '../bench/recommend.js';
 import { SUITE_NAMES, SUITE_PRESETS, runBench, type SuiteName, type SuitePreset, type SuiteSizes } from '../bench/run.js';
@@ -162,7 +162,7 @@ export async function bench(argv: string[]): Promise<void> {
     const nTest = Math.round(0.2 * sample);
     const benchData = await withFlags(() => loadBenchData(data, sample - nTest, nTest, seed));
     if (totalRows === undefined) totalRows = data.kind === 'file' ? await countRows(data) : benchData.train.n + benchData.test.n;
-    const dataFlags = data.kind === 'file' ? `--data ${data.path}${argvFlags(argv, ['format', 'target', 'labels', 'header', 'delimiter', 'scale', 'zero-based', 'columns'])}` : `--data ${data.kind}`;
+    const dataFlags = fitDataFlags(data, argvFlags(argv, ['format', 'target', 'labels', 'header', 'delimiter', 'scale', 'zero-based', 'columns']));
     const result = await withFlags(() => recommend(benchData, selectMaps(maps), {
       totalRows: totalRows as number, features: features ?? [256, 1024, 4096], depths: depths ?? [1, 2], fidelityRows: 500,
       rounds: parseInteger('--rounds', v.rounds, 1, 100) ?? 3, budgetSeconds, budgetBytes: budgetMib === null ? null : budgetMib * 2 ** 20, dataFlags, seed,

@@ -82,11 +82,16 @@ describe('ntk-sketch bench command line', () => {
         expect(c.gramError).toBeGreaterThan(0);
         expect(c.gramError).toBeLessThan(1);
         expect(c.rowsPerSecond).toBeGreaterThan(0);
-        expect(c.command).toContain(`--data ${file} --target y --method ${c.map}`);
+        expect(c.command).toContain(`--data ${file} --target y --task regression --method ${c.map}`);
       }
       const best = rec.candidates.reduce((a: { score: number }, b: { score: number }) => (b.score > a.score ? b : a));
       expect(rec.best.score).toBe(best.score);
       expect(rec.best.score).toBeGreaterThan(0.5);
+      // A memory budget below every candidate's: no recommendation, and the text says so.
+      const none = cli('--recommend', '--data', file, '--target', 'y', '--maps', 'ntk-sketch', '--features', '64', '--depths', '1', '--budget-mib', '0.001', '--rounds', '1');
+      expect(none.code).toBe(0);
+      expect(none.stdout).toMatch(/No configuration fits the budget/);
+      expect(none.stdout).toMatch(/ntk-sketch +1 +64 .* no\n/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
