@@ -36,7 +36,7 @@ function buildInfo(): MachineInfo['build'] {
   const where = relative(packageRoot, addon) || addon;
   const cache = resolve(dirname(addon), '..', 'CMakeCache.txt');
   if (!existsSync(cache)) {
-    return { addon: where, kind: addon.includes(`${'build'}/Release`) ? 'node-gyp' : 'unknown', buildType: null, cxxFlags: null, cuda: null, cudaArchitectures: null };
+    return { addon: where, kind: /(^|[\/])build[\/]Release[\/]/.test(addon) ? 'node-gyp' : 'unknown', buildType: null, cxxFlags: null, cuda: null, cudaArchitectures: null };
   }
   const text = readFileSync(cache, 'utf8');
   const entry = (key: string) => new RegExp(`^${key}:[A-Z]+=(.*)$`, 'm').exec(text)?.[1] ?? null;

@@ -25,7 +25,7 @@ export interface PlotOptions {
   xTicks?: number[];
 }
 
-const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#7f7f7f'];
+const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#393b79', '#ad494a', '#637939', '#7b4173'];
 
 function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -52,6 +52,7 @@ function niceTicks(lo: number, hi: number, log: boolean): number[] {
 }
 
 function format(v: number): string {
+  if (Number.isInteger(v) && Math.abs(v) < 1e7) return String(v);
   if (v !== 0 && (Math.abs(v) >= 1e5 || Math.abs(v) < 1e-3)) return v.toExponential(0);
   return String(Number(v.toPrecision(4)));
 }
