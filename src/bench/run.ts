@@ -66,7 +66,7 @@ export const PRESET_SIZES: Record<SuitePreset, SuiteSizes> = {
   quick: {
     fidelityRows: 250, depths: [1, 2], fidelityFeatures: [256, 1024, 4096], seeds: [1], spectral: true,
     trainRows: 1437, testRows: 360, accuracyDepths: [2], accuracyFeatures: [512, 2048], exactRidge: true, cntkTrainRows: 300, cntkTestRows: 150,
-    throughputRows: 2000, throughputFeatures: 1024, exactRows: 500, rounds: 3, threads: true, scalingFractions: [0.25, 0.5, 1],
+    throughputRows: 2000, throughputFeatures: 1024, exactRows: 500, rounds: 5, threads: true, scalingFractions: [0.25, 0.5, 1],
     sparseRows: 1000, sparseFeatures: 1024, sparseDim: 16384, sparseNonZeros: [8, 32, 128, 512], sparseDims: [1024, 16384, 131072], sparseFixedNonZeros: 32, sparseDenseDim: 1000,
   },
   full: {
