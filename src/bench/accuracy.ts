@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { ExactKernelRidge, type ExactKernel } from '../regression/exact-kernel-ridge.js';
 import { FeatureRidge, labelsOf, type Task } from '../regression/feature-ridge.js';
 import { headRows, type BenchData, type BenchRows } from './data.js';
-import { CNTK_FILTER, CNTK_PADDING, mapInput, type BenchMap, type ExactKernelKind } from './maps.js';
+import { CNTK_FILTER, CNTK_PADDING, exactCntkRows, mapInput, type BenchMap, type ExactKernelKind } from './maps.js';
 
 export interface AccuracyOptions {
   depths: readonly number[];
@@ -117,20 +117,24 @@ export async function accuracySuite(data: BenchData, maps: readonly BenchMap[], 
   });
   const exactKinds = [...new Set(usable.map((m) => m.exactKernel))];
   const k = Math.max(data.targets, 1);
-  const split = (kind: ExactKernelKind) => kind === 'ntk'
-    ? { train: data.train, test: data.test }
-    : { train: headRows(data.train, data.d, o.convolutionalRows.train, k), test: headRows(data.test, data.d, o.convolutionalRows.test, k) };
+  const split = (kind: ExactKernelKind, depth: number) => {
+    if (kind === 'ntk' || !data.imageShape) return { train: data.train, test: data.test };
+    // The first rows of the split, as many as the exact CNTK's cost allows (train pairs and test x train pairs).
+    const share = o.convolutionalRows.test / o.convolutionalRows.train;
+    const train = exactCntkRows(data.imageShape, depth, Math.min(o.convolutionalRows.train, data.train.n), share);
+    return { train: headRows(data.train, data.d, train, k), test: headRows(data.test, data.d, Math.max(1, Math.min(o.convolutionalRows.test, Math.round(train * share))), k) };
+  };
   const rowsOf = (s: { train: BenchRows; test: BenchRows }) => ({ trainRows: s.train.n, testRows: s.test.n });
   for (const depth of o.depths) {
     if (o.exact) {
       for (const kind of exactKinds) {
-        const s = split(kind);
+        const s = split(kind, depth);
         points.push({ method: `exact-${kind}`, depth, features: null, ...rowsOf(s), ...(await exactRidgeScore(data, s.train, s.test, kind, depth, o.seed)) });
         progress(`accuracy exact-${kind} depth ${depth}`);
       }
     }
     for (const spec of usable) {
-      const s = split(spec.exactKernel);
+      const s = split(spec.exactKernel, depth);
       for (const features of o.features) {
         points.push({ method: spec.name, depth, features, ...rowsOf(s), ...(await featureRidgeScore(data, s.train, s.test, spec, depth, features, o.seed)) });
         progress(`accuracy ${spec.name} depth ${depth} ${features} features`);

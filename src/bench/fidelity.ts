@@ -17,7 +17,7 @@ import { native } from '../core/native.js';
 import { cntkKernelSync } from '../kernels/cntk-kernel.js';
 import { ntkKernelSync } from '../kernels/ntk-kernel.js';
 import type { FeatureKernel } from '../maps/feature-map.js';
-import { CNTK_FILTER, CNTK_PADDING, mapInput, type BenchMap, type ExactKernelKind } from './maps.js';
+import { CNTK_FILTER, CNTK_PADDING, exactCntkRows, mapInput, type BenchMap, type ExactKernelKind } from './maps.js';
 import type { BenchData } from './data.js';
 
 /** Lambda of the spectral epsilon, relative to the mean diagonal of K. */
@@ -112,6 +112,8 @@ export interface FidelityPoint {
 
 export interface FidelityResult {
   rows: number;
+  /** Rows of the maps that approximate the exact CNTK (fewer when its cost asks: exactCntkRows), per depth. */
+  cntkRows: Record<number, number>;
   seeds: number[];
   spectralLambdaRel: number;
   points: FidelityPoint[];
@@ -120,8 +122,8 @@ export interface FidelityResult {
 
 /** Runs the fidelity suite on the first `rows` training rows. `progress` is told each finished point. */
 export async function fidelitySuite(data: BenchData, maps: readonly BenchMap[], o: FidelityOptions, progress: (label: string) => void = () => {}): Promise<FidelityResult> {
-  const n = Math.min(o.rows, data.train.n);
-  const X = data.train.X.subarray(0, n * data.d);
+  const rowsAll = Math.min(o.rows, data.train.n);
+  const cntkRows: Record<number, number> = {};
   const points: FidelityPoint[] = [];
   const skipped: { map: string; reason: string }[] = [];
   const exactCache = new Map<string, Record<FeatureKernel, Float64Array>>();
@@ -132,6 +134,8 @@ export async function fidelitySuite(data: BenchData, maps: readonly BenchMap[], 
       continue;
     }
     for (const depth of o.depths) {
+      const n = spec.exactKernel === 'cntk' && data.imageShape ? (cntkRows[depth] = exactCntkRows(data.imageShape, depth, rowsAll)) : rowsAll;
+      const X = data.train.X.subarray(0, n * data.d);
       const key = `${spec.exactKernel}/${depth}`;
       if (!exactCache.has(key)) exactCache.set(key, exactKernels(spec.exactKernel, X, n, data, depth));
       const exact = exactCache.get(key)!;
@@ -159,5 +163,5 @@ export async function fidelitySuite(data: BenchData, maps: readonly BenchMap[], 
       }
     }
   }
-  return { rows: n, seeds: [...o.seeds], spectralLambdaRel: SPECTRAL_LAMBDA_REL, points, skipped };
+  return { rows: rowsAll, cntkRows, seeds: [...o.seeds], spectralLambdaRel: SPECTRAL_LAMBDA_REL, points, skipped };
 }

@@ -52,6 +52,26 @@ const baseFlags = (method: string, c: MapConfig) => `--method ${method} --featur
 export const CNTK_FILTER = 3;
 export const CNTK_PADDING = 'same' as const;
 
+/**
+ * Pixel-pair entries (summed over layers) one exact CNTK kernel of a
+ * benchmark may cost: about 7 ns each per thread, so some 15 s on 2 cores.
+ * An image pair costs (H W)^2 entries per layer ('same' padding).
+ */
+export const EXACT_CNTK_ENTRY_BUDGET = 4e9;
+
+/**
+ * How many of `rows` images (and `extra` more per row, e.g. test images
+ * against them) an exact CNTK of `depth` layers can take within
+ * EXACT_CNTK_ENTRY_BUDGET: r with (r (r + 1) / 2 + r extra) (H W)^2 depth <= budget.
+ */
+export function exactCntkRows(shape: readonly [number, number, number], depth: number, rows: number, extraPerRow = 0): number {
+  const pairs = EXACT_CNTK_ENTRY_BUDGET / ((shape[1] * shape[2]) ** 2 * depth);
+  // r^2 / 2 + r (extra + 1/2) - pairs = 0
+  const b = extraPerRow + 0.5;
+  const r = Math.floor(-b + Math.sqrt(b * b + 2 * pairs));
+  return Math.max(2, Math.min(rows, r));
+}
+
 /** Pool features of the leverage selection: four times the kept ones. */
 export const SELECTION_POOL_FACTOR = 4;
 

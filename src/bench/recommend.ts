@@ -20,7 +20,7 @@ import { native } from '../core/native.js';
 import { featureRidgeScore } from './accuracy.js';
 import type { BenchData } from './data.js';
 import { exactKernels, gramError } from './fidelity.js';
-import { mapInput, type BenchMap, type MapConfig } from './maps.js';
+import { exactCntkRows, mapInput, type BenchMap, type MapConfig } from './maps.js';
 import { spread } from './stats.js';
 import { timeInterleaved } from './timing.js';
 
@@ -88,8 +88,7 @@ function solverRates(m: number): { gram: number; solve: number } {
 const PATH_SOLVES = 10;
 
 export async function recommend(data: BenchData, maps: readonly BenchMap[], o: RecommendOptions, progress: (label: string) => void = () => {}): Promise<Recommendation> {
-  const nf = Math.min(o.fidelityRows, data.train.n);
-  const Xf = data.train.X.subarray(0, nf * data.d);
+  const fidelityRows = Math.min(o.fidelityRows, data.train.n);
   const candidates: Candidate[] = [];
   const skipped: { map: string; reason: string }[] = [];
   const timings: { name: string; run: () => unknown; candidate: Candidate; rows: number }[] = [];
@@ -105,6 +104,9 @@ export async function recommend(data: BenchData, maps: readonly BenchMap[], o: R
           if (!skipped.some((s) => s.map === spec.name)) skipped.push({ map: spec.name, reason });
           continue;
         }
+        // The exact CNTK's Gram error on as many rows as its cost allows.
+        const nf = spec.exactKernel === 'cntk' && data.imageShape ? exactCntkRows(data.imageShape, depth, fidelityRows) : fidelityRows;
+        const Xf = data.train.X.subarray(0, nf * data.d);
         const key = `${spec.exactKernel}/${depth}`;
         if (!exactCache.has(key)) exactCache.set(key, exactKernels(spec.exactKernel, Xf, nf, data, depth).ntk);
         const map = await spec.create(config, { data: data.train.X, shape: [data.train.n, data.d] });

@@ -149,7 +149,7 @@ export function reportMarkdown(r: BenchResults, plots: { file: string; title: st
   const f = r.fidelity;
   if (f) {
     out.push('## Fidelity', '');
-    out.push(`Gram relative error ||ΦΦᵀ − K||_F / ||K||_F and spectral ε (the smallest ε with (1 − ε)(K + λI) ⪯ ΦΦᵀ + λI ⪯ (1 + ε)(K + λI), λ = ${f.spectralLambdaRel} × mean diagonal of K) of float32 features against the exact kernel on ${f.rows} training rows; mean over seeds ${f.seeds.join(', ')}.`, '');
+    out.push(`Gram relative error ||ΦΦᵀ − K||_F / ||K||_F and spectral ε (the smallest ε with (1 − ε)(K + λI) ⪯ ΦΦᵀ + λI ⪯ (1 + ε)(K + λI), λ = ${f.spectralLambdaRel} × mean diagonal of K) of float32 features against the exact kernel on ${f.rows} training rows${Object.values(f.cntkRows).some((r) => r !== f.rows) ? ` (the CNTK maps on ${Object.entries(f.cntkRows).map(([d, r]) => `${r} at depth ${d}`).join(', ')}: an exact CNTK pair costs (HW)² per layer)` : ''}; mean over seeds ${f.seeds.join(', ')}.`, '');
     out.push(table(['map', 'kernel', 'depth', 'features', 'Gram error', 'spectral ε'], f.points.map((p) => [p.map, p.kernel.toUpperCase(), p.depth, p.features, sig(p.gramError), p.spectralEpsilon === null ? '–' : sig(p.spectralEpsilon)])), '');
     for (const s of f.skipped) out.push(`- ${s.map}: skipped (${s.reason})`);
     out.push('', img('fidelity-'), '');

@@ -23,7 +23,7 @@ import { cntkKernel } from '../kernels/cntk-kernel.js';
 import type { FeatureMap } from '../maps/feature-map.js';
 import { linearFit, spread, type LinearFit, type Spread } from './stats.js';
 import { timeInterleaved, type TimedTask } from './timing.js';
-import { CNTK_FILTER, CNTK_PADDING, mapInput, type BenchMap } from './maps.js';
+import { CNTK_FILTER, CNTK_PADDING, exactCntkRows, mapInput, type BenchMap } from './maps.js';
 import type { BenchData } from './data.js';
 
 export interface ThroughputOptions {
@@ -202,7 +202,8 @@ export async function throughputSuite(data: BenchData, maps: readonly BenchMap[]
     add({ task: ['exact NTK', () => ntkKernel({ data: xe, shape: [ne, d] }, null, { depth: o.depth })], figure: { ...exactFig, name: 'exact NTK' }, rate: (ms) => ne / (ms / 1000), flops: exactFlops });
   }
   if (data.imageShape && maps.some((s) => s.exactKernel === 'cntk')) {
-    const nc = Math.max(2, Math.round(ne / 8));
+    // An eighth of the NTK's rows, fewer when the exact CNTK's cost asks (it runs once per round).
+    const nc = exactCntkRows(data.imageShape, o.depth, Math.max(2, Math.round(ne / 8)));
     const xc = { data: x64.subarray(0, nc * d), shape: [nc, ...data.imageShape] };
     add({
       task: ['exact CNTK', () => cntkKernel(xc, null, { depth: o.depth, filterSize: CNTK_FILTER, padding: CNTK_PADDING })],
