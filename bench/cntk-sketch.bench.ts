@@ -44,10 +44,11 @@ import { cntkPairWith } from '../test/reference/cntk-poly-reference.ts';
 import { lineChart } from './lib/svg-plot.ts';
 import { gramError } from './lib/gram-error.ts';
 import { machineDescription } from './lib/machine.ts';
+import { benchArgs } from './lib/args.js';
 
-const args = process.argv.slice(2);
-const quick = args.includes('--quick');
-const ridge = args.includes('--ridge') || process.env.BENCH_RIDGE === '1';
+const cli = benchArgs({ quick: { type: 'boolean' }, ridge: { type: 'boolean' } });
+const quick = cli.flag('quick');
+const ridge = cli.flag('ridge') || process.env.BENCH_RIDGE === '1';
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const N = env('BENCH_N', quick ? 24 : 60);
 const FLOOR_N = env('BENCH_FLOOR_N', quick ? 4 : 16);

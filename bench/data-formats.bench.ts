@@ -48,17 +48,15 @@ import { asMapInput } from '../src/maps/feature-map.js';
 import { Progress } from '../src/cli/progress.js';
 import { median, timeInterleaved, type TimedTask } from './lib/interleaved-timing.js';
 import { machineDescription } from './lib/machine.js';
+import { benchArgs } from './lib/args.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
-const ROWS = Number(arg('rows', '60000'));
-const ROUNDS = Number(arg('rounds', '2'));
-const FEATURES = Number(arg('features', '4096'));
+const flags = benchArgs({ rows: { type: 'string' }, rounds: { type: 'string' }, features: { type: 'string' } });
+const args = flags.argv;
+const ROWS = flags.int('rows', 60000);
+const ROUNDS = flags.int('rounds', 2);
+const FEATURES = flags.int('features', 4096);
 const DEPTH = 2;
 const D = 784;
 const SCALE = 1 / 255;

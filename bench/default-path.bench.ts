@@ -27,17 +27,15 @@ import { FASHION_MNIST_DIR, loadFashionMnist } from '../src/data/datasets.js';
 import { median, timeInterleaved, type TimedTask } from './lib/interleaved-timing.js';
 import { machineDescription } from './lib/machine.js';
 import { gaussianRows } from './lib/gaussian-rows.js';
+import { benchArgs } from './lib/args.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
-const ROWS = Number(arg('rows', '10000'));
-const FEATURES = Number(arg('features', '8192'));
-const ROUNDS = Number(arg('rounds', '7'));
-const MAPS = arg('maps', 'ntk-sketch,ntk-random-features').split(',');
+const cli = benchArgs({ rows: { type: 'string' }, features: { type: 'string' }, rounds: { type: 'string' }, maps: { type: 'string' } });
+const args = cli.argv;
+const ROWS = cli.int('rows', 10000);
+const FEATURES = cli.int('features', 8192);
+const ROUNDS = cli.int('rounds', 7);
+const MAPS = cli.text('maps', 'ntk-sketch,ntk-random-features').split(',');
 const D = 784, DEPTH = 2;
 const NEW_TARGET = 1.5, F64_TARGET = 1.2;
 

@@ -21,14 +21,11 @@ import { fileURLToPath } from 'node:url';
 import { native } from '../src/core/native.js';
 import { findPython, runPython } from '../test/helpers/python.js';
 import { machineDescription } from './lib/machine.js';
+import { benchArgs } from './lib/args.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const option = (name: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const dataDir = option('--data') ?? join(tmpdir(), 'ntk-sketch-sparse-1m');
+const flags = benchArgs({ data: { type: 'string' }, 'skip-shards': { type: 'boolean' }, 'skip-fashion': { type: 'boolean' } });
+const dataDir = flags.text('data') ?? join(tmpdir(), 'ntk-sketch-sparse-1m');
 const work = mkdtempSync(join(tmpdir(), 'ntk-million-'));
 const cliPath = join(root, 'dist', 'cli', 'main.js');
 const fashion = '/usr/share/datasets/fashion-mnist';
@@ -155,7 +152,7 @@ async function main(): Promise<void> {
   }
   out();
 
-  if (!args.includes('--skip-shards')) {
+  if (!flags.flag('skip-shards')) {
     const parallel = spawnSync('parallel', ['--version']);
     if (parallel.status === 0) {
       const t = performance.now();
@@ -172,7 +169,7 @@ async function main(): Promise<void> {
     }
   }
 
-  if (!args.includes('--skip-fashion') && existsSync(join(fashion, 'train-images-idx3-ubyte.gz'))) {
+  if (!flags.flag('skip-fashion') && existsSync(join(fashion, 'train-images-idx3-ubyte.gz'))) {
     out('## Fashion-MNIST, all 60,000 training images, every row map through the CLI');
     out();
     out('Classification, lambda chosen on 10 % of the training rows, evaluated on the 10,000 test images; pixels scaled to [0, 1].');

@@ -28,12 +28,13 @@ import { fileURLToPath } from 'node:url';
 import { LeverageSelection, NTKRandomFeatures, type NTKRandomFeaturesOptions } from '../src/index.js';
 import { machineDescription } from './lib/machine.js';
 import { cliSplitOrSkip, ridgeTestAccuracy, runCli, savedExactNtkRidge } from './lib/ridge-protocol.js';
+import { benchArgs } from './lib/args.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
-const quick = args.includes('--quick');
-const seedArg = args.indexOf('--seeds');
-const SEEDS = seedArg >= 0 ? args[seedArg + 1].split(',').map(Number) : [1];
+const cli = benchArgs({ quick: { type: 'boolean' }, seeds: { type: 'string' } });
+const args = cli.argv;
+const quick = cli.flag('quick');
+const SEEDS = cli.ints('seeds', [1]);
 const D = 784, FEATURES = 8192, POOL = quick ? 16384 : 32768, SAMPLE = quick ? 1000 : 4000, LAMBDA = 1e-3;
 const n = quick ? 3000 : 10000, nTest = quick ? 2000 : 10000;
 

@@ -50,9 +50,9 @@ import { native } from '../src/core/native.js';
 import { median } from './lib/interleaved-timing.js';
 import { machineDescription } from './lib/machine.js';
 import { lineChart, type Series } from './lib/svg-plot.js';
+import { benchArgs } from './lib/args.js';
 
-const args = process.argv.slice(2);
-const quick = args.includes('--quick');
+const quick = benchArgs({ quick: { type: 'boolean' } }).flag('quick');
 const DEPTH = 2;
 const GRAM_ROWS = quick ? 300 : 1000;
 const GRAM_FEATURES = quick ? [1024, 4096] : [1024, 2048, 4096, 8192, 16384];

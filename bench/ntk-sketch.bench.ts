@@ -44,17 +44,15 @@ import { machineDescription } from './lib/machine.js';
 import { cliSplit, ridgeTestAccuracy, runCli } from './lib/ridge-protocol.js';
 import { lineChart, type Series } from './lib/svg-plot.js';
 import { gaussianRows } from './lib/gaussian-rows.js';
+import { benchArgs } from './lib/args.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const quick = args.includes('--quick');
-const withRidge = args.includes('--ridge');
-const FEATURES = arg('features', 8192);
-const ROWS = arg('rows', quick ? 2000 : 10000);
+const cli = benchArgs({ quick: { type: 'boolean' }, ridge: { type: 'boolean' }, features: { type: 'string' }, rows: { type: 'string' } });
+const quick = cli.flag('quick');
+const withRidge = cli.flag('ridge');
+const args = cli.argv;
+const FEATURES = cli.int('features', 8192);
+const ROWS = cli.int('rows', quick ? 2000 : 10000);
 const ACC_ROWS = quick ? 300 : 1000;
 const DEPTH = 2, DEGREE = 4, D = 784;
 const SEEDS = quick ? [1] : [1, 2, 3];

@@ -9,6 +9,7 @@
  *   ntk-sketch fit ...               streamed ridge on a map's features of a data file -> model file
  *   ntk-sketch predict | evaluate    a model file on a data file: predictions, or accuracy / MSE and R^2
  *   ntk-sketch merge PART...         the model of the rows of all parts (a sharded fit)
+ *   ntk-sketch bench ...             benchmark report on this machine, or which map for my data
  *
  * Errors: a message on stderr and exit code 2 for a bad command line, 1 for
  * anything else (a bad data file names the file and line); under --json the
@@ -21,9 +22,10 @@ import { transform } from './transform.js';
 import { fit } from './fit.js';
 import { evaluate, predict } from './predict.js';
 import { merge } from './merge.js';
+import { bench } from './bench.js';
 import { DataFileError } from '../data/readers/index.js';
 
-const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<void>> = { compare, transform, fit, predict, evaluate, merge };
+const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<void>> = { compare, transform, fit, predict, evaluate, merge, bench };
 
 const USAGE = `Usage: ntk-sketch <command> [options]   (ntk-sketch <command> --help for its options)
 
@@ -35,6 +37,8 @@ Commands:
   predict     a model's predictions for a data file (.csv or .npy)
   evaluate    a model's accuracy, or MSE and R^2, on a data file
   merge       join the model files of a sharded fit (fit --shard I/N)
+  bench       benchmark report (fidelity, accuracy, speed) on this machine, or
+              --recommend: which map for my data
 
 Global:
   --version   print the version
