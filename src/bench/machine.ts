@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backends } from '../core/backends.js';
-import { addonCandidates } from '../core/native.js';
+import { loadedAddonPath } from '../core/native.js';
 
 export interface MachineInfo {
   date: string;
@@ -32,7 +32,7 @@ function libraryVersion(): string {
 
 /** How the loaded addon was built: from the CMake cache beside it when there is one. */
 function buildInfo(): MachineInfo['build'] {
-  const addon = addonCandidates().find((p) => existsSync(p)) ?? '';
+  const addon = loadedAddonPath();
   const where = relative(packageRoot, addon) || addon;
   const cache = resolve(dirname(addon), '..', 'CMakeCache.txt');
   if (!existsSync(cache)) {

@@ -362,6 +362,7 @@ function selectOpenblasCore(): void {
 }
 
 let cached: NativeAddon | undefined;
+let cachedPath = '';
 
 /** The addon, loaded once; throws an Error explaining what failed. */
 export function native(): NativeAddon {
@@ -369,7 +370,14 @@ export function native(): NativeAddon {
   const require = createRequire(import.meta.url);
   const platform = currentAddonPlatform();
   selectOpenblasCore();
-  cached = loadFirstAddon(addonCandidates(process.env, packageRoot, platform), (p) => require(p), existsSync, platform)
-    .addon as NativeAddon;
+  const loaded = loadFirstAddon(addonCandidates(process.env, packageRoot, platform), (p) => require(p), existsSync, platform);
+  cached = loaded.addon as NativeAddon;
+  cachedPath = loaded.path;
   return cached;
+}
+
+/** The file the addon was loaded from (loading it first). */
+export function loadedAddonPath(): string {
+  native();
+  return cachedPath;
 }
