@@ -30,9 +30,10 @@ const { values } = parseArgs({
 });
 const featureCounts = values.features.split(',').map(Number);
 const rows = Number(values.rows), eigenMax = Number(values['eigen-max']), rounds = Number(values.rounds);
-for (const [name, v] of [['--rows', rows], ['--eigen-max', eigenMax], ['--rounds', rounds], ...featureCounts.map((f) => ['--features', f] as const)] as const) {
+for (const [name, v] of [['--rows', rows], ['--rounds', rounds], ...featureCounts.map((f) => ['--features', f] as const)] as const) {
   if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${v}`);
 }
+if (!Number.isInteger(eigenMax) || eigenMax < 0) throw new RangeError(`--eigen-max must be a non-negative integer, got ${eigenMax}`);
 const lambdas = Array.from({ length: 30 }, (_, i) => 10 ** (-7 + (8 * i) / 29));
 const { train } = loadFashionMnist({ train: rows, test: 0 });
 const labels = Float64Array.from(train.labels);

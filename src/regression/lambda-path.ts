@@ -106,7 +106,7 @@ export async function validationPath(p: PathProblem, lambdas: readonly number[],
   const errors = new PathErrors(p);
   if (solver === 'eigen') return { errors: await eigenPath(p, lambdas, errors), solver, iterations: 0, converged: true, unsettled: 0 };
   if (solver === 'cholesky') return { errors: await choleskyPath(p, lambdas, errors), solver, iterations: 0, converged: true, unsettled: 0 };
-  return krylovPath(p, lambdas, errors);
+  return krylovPath(p, lambdas);
 }
 
 /** Validation errors of chunks of weight matrices, one product with A_v per chunk. */
@@ -402,8 +402,9 @@ function largestEigenvalue(t: { n: number; p: number; band: Float64Array }): num
   return rayleigh;
 }
 
-async function krylovPath(p: PathProblem, lambdas: readonly number[], errors: PathErrors): Promise<PathReport> {
+async function krylovPath(p: PathProblem, lambdas: readonly number[]): Promise<PathReport> {
   const { m } = p;
+  const errors = new KrylovErrors(p);
   const lanczos = new BlockLanczos(m, p.k, p.b);
   const maxSteps = Math.min(Math.ceil(m / p.k), KRYLOV_MAX_STEPS);
   let previous: number[] | null = null, older: number[] | null = null;
@@ -411,7 +412,7 @@ async function krylovPath(p: PathProblem, lambdas: readonly number[], errors: Pa
   for (;;) {
     while (!lanczos.done && lanczos.steps < Math.min(nextCheck, maxSteps)) await lanczos.step(p.a);
     const finished = lanczos.done || lanczos.steps >= maxSteps;
-    const current = await krylovErrors(p, lambdas, errors, lanczos);
+    const current = await errors.of(lambdas, lanczos);
     if (lanczos.done) {
       converged = true;
       unsettled = 0;
@@ -461,20 +462,90 @@ function judge(before: number[], after: number[], older: number[] | null): { don
   return { done, unsettled };
 }
 
-/** Validation errors of the block Krylov solutions of every lambda. */
-async function krylovErrors(p: PathProblem, lambdas: readonly number[], errors: PathErrors, lanczos: BlockLanczos): Promise<number[]> {
-  const { m, k } = p;
-  const t = lanczos.band(), n = t.n;
-  const emax = largestEigenvalue(t);
-  const rhs = new Float64Array(n * k);
-  rhs.set(lanczos.r0);
-  return chunked(p, lambdas, errors, async (chunk, w) => {
-    const cols = chunk.length * k, y = new Float64Array(n * cols);
-    chunk.forEach((lambda, l) => {
-      const yl = bandedSolve(t, lambda, rhs, k);
-      for (let r = 0; r < n; r++) for (let c = 0; c < k; c++) y[r * cols + l * k + c] = yl[r * k + c];
-    });
-    if (n > 0) await gemm(true, m, cols, n, lanczos.rows(), y, w); // W = Q Y
-    return chunk.map((lambda) => acceptable(0, emax, lambda, m));
-  });
+/**
+ * Validation errors of the block Krylov solutions W(lambda) = Q Y(lambda)
+ * without forming W: the error's terms in the basis,
+ *
+ *     tr(W^T A_v W) = tr(Y^T G Y),  G = Q^T A_v Q (grown by the new basis rows at each evaluation),
+ *     tr(W^T Phi_v^T Y_v) = tr(Y^T Q Phi_v^T Y_v),  mu^T W = (Q mu)^T Y,  s_v^T W = (Q s_v)^T Y,
+ *
+ * so an evaluation costs one m x m x (new basis vectors) product (the
+ * vectors added since the last one) instead of one m x m x (lambdas x k).
+ */
+class KrylovErrors {
+  /** Q^T A_v Q for the first `covered` basis rows (covered x covered, row-major, grown as needed). */
+  private g = new Float64Array(0);
+  private covered = 0;
+  /** [Phi_v^T Y_v | mu | s_v] (m x (k + 2)), and Q times it (covered x (k + 2)). */
+  private readonly extra: Float64Array;
+  private qExtra = new Float64Array(0);
+
+  constructor(private readonly p: PathProblem) {
+    const { m, k } = p, v = p.validation, e = k + 2;
+    this.extra = new Float64Array(m * e);
+    for (let j = 0; j < m; j++) {
+      for (let t = 0; t < k; t++) this.extra[j * e + t] = v.cross[j * k + t];
+      this.extra[j * e + k] = p.mu[j];
+      this.extra[j * e + k + 1] = v.sums[j];
+    }
+  }
+
+  /** Extends G and Q [B_v | mu | s_v] to the basis rows `q` (rows x m). */
+  private async cover(q: Float64Array, rows: number): Promise<void> {
+    const { m, k } = this.p, e = k + 2, old = this.covered, added = rows - old;
+    if (added <= 0) return;
+    const fresh = q.subarray(old * m, rows * m);
+    // A_v Q_new^T (m x added), then Q (rows x m) times it: the new columns of G.
+    const avq = new Float64Array(m * added), cols = new Float64Array(rows * added);
+    await native().gemm({ transA: false, transB: true, m, n: added, k: m, alpha: 1, a: this.p.validation.gram, lda: m, b: fresh, ldb: m, beta: 0, c: avq, ldc: added }, true);
+    await gemm(false, rows, added, m, q.subarray(0, rows * m), avq, cols);
+    const g = new Float64Array(rows * rows);
+    for (let r = 0; r < old; r++) g.set(this.g.subarray(r * old, (r + 1) * old), r * rows);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < added; c++) {
+        g[r * rows + old + c] = cols[r * added + c];
+        if (r < old) g[(old + c) * rows + r] = cols[r * added + c];
+      }
+    }
+    this.g = g;
+    const qe = new Float64Array(rows * e);
+    qe.set(this.qExtra);
+    await gemm(false, added, e, m, fresh, this.extra, qe.subarray(old * e));
+    this.qExtra = qe;
+    this.covered = rows;
+  }
+
+  async of(lambdas: readonly number[], lanczos: BlockLanczos): Promise<number[]> {
+    const { m, k, ybar } = this.p, v = this.p.validation, e = k + 2;
+    const t = lanczos.band(), n = t.n;
+    await this.cover(lanczos.rows(), n);
+    const emax = largestEigenvalue(t);
+    const rhs = new Float64Array(n * k);
+    rhs.set(lanczos.r0);
+    const out: number[] = [];
+    const gy = new Float64Array(n * k);
+    for (const lambda of lambdas) {
+      if (!acceptable(0, emax, lambda, m)) {
+        out.push(Infinity);
+        continue;
+      }
+      const y = n > 0 ? bandedSolve(t, lambda, rhs, k) : new Float64Array(0);
+      if (n > 0) await gemm(false, n, k, n, this.g, y, gy);
+      let total = v.yy;
+      for (let c = 0; c < k; c++) {
+        let quad = 0, cross = 0, muW = 0, sW = 0;
+        for (let r = 0; r < n; r++) {
+          const x = y[r * k + c];
+          quad += x * gy[r * k + c];
+          cross += x * this.qExtra[r * e + c];
+          muW += x * this.qExtra[r * e + k];
+          sW += x * this.qExtra[r * e + k + 1];
+        }
+        const b = ybar[c] - muW;
+        total += quad - 2 * cross + 2 * b * sW - 2 * b * v.ysum[c] + v.rows * b * b;
+      }
+      out.push(Math.max(0, total) / (v.rows * k));
+    }
+    return out;
+  }
 }
