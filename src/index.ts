@@ -30,9 +30,23 @@ export type { BackendInfo, BackendChoice } from './core/backends.js';
 export { DEFAULT_MEMORY_LIMIT } from './core/arrays.js';
 export type { MatrixLike, CsrMatrixLike, DType, Images, Matrix, CsrMatrix } from './core/arrays.js';
 export type { ImagesLike, RowsLike, TargetsLike } from './core/inputs.js';
-export type { FloatArray } from './core/native.js';
+export type { FloatArray, NativeBackends } from './core/native.js';
+export type { Steps } from './core/steps.js';
 export { FeatureMap } from './maps/feature-map.js';
-export type { FeatureKernel, FeatureMapOptions, FeatureTransformOptions, MapType, PolynomialMapOptions } from './maps/feature-map.js';
+export type {
+  FeatureKernel,
+  FeatureMapOptions,
+  FeatureTransformOptions,
+  InputLayout,
+  LayerPolynomials,
+  MapInput,
+  NativeInput,
+  MapType,
+  PolynomialMapOptions,
+  PolynomialsJSON,
+  PoolType,
+  TransformTarget,
+} from './maps/feature-map.js';
 export {
   loadDigits,
   loadFashionMnist,
@@ -70,6 +84,7 @@ export type {
   ImageRows,
   Layout,
   Targets,
+  AllRows,
 } from './data/readers/index.js';
 export { createNpyWriter, createCsvWriter, createDataWriter, writeData, writeTextFile, NpyWriter, CsvWriter } from './data/writers.js';
 export type { DataWriter, NpyWriterOptions, CsvWriterOptions, DataWriterOptions } from './data/writers.js';

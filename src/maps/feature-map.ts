@@ -4,7 +4,7 @@
  * checking X, the output buffer, the memory check, the native call, sync and
  * async from one generator — and saved documents (format, version and field
  * checks, and polynomial coefficients checked against those this version
- * computes). A map supplies only how it reads X ({@link FeatureMap.readInput})
+ * computes). A map supplies only how it reads X (`readInput`)
  * and what runs a call ({@link FeatureMap.target}).
  */
 import type { NdArray } from 'ndarray';
@@ -111,7 +111,7 @@ export type MapType = PoolType | 'LeverageSelection' | 'NTKNystrom';
 
 /**
  * Base of the feature maps. A subclass says how it reads X
- * ({@link readInput}) and what runs a call ({@link target}); this class does
+ * (`readInput`) and what runs a call (`target`); this class does
  * the rest of transform and transformSync, and dispose(). It also declares
  * what a selection (LeverageSelection) needs from any map it keeps columns
  * of: its always-exact columns and, where the map can, a native map of the
