@@ -354,6 +354,8 @@ export class FeatureRidge {
     const shape = shaped.shape ?? [data.length];
     if (shape[0] !== n) throw new RangeError(`y must have one row per row of X (${n}), got ${shape[0]}`);
     const k = shape.length === 1 ? 1 : shape[1];
+    if (shape.length > 2 || !Number.isSafeInteger(k) || k < 1) throw new RangeError(`y must be n values or n x k with k >= 1, got shape [${shape.join(', ')}]`);
+    if (typeof data.length !== 'number' || data.length < n * k) throw new RangeError(`y must hold ${n} x ${k} values, got ${describe(data.length)}`);
     for (let i = 0; i < n * k; i++) {
       if (!Number.isFinite(data[i])) throw new RangeError(`y must contain only finite numbers, found ${data[i]} at flat index ${i}`);
     }
@@ -740,8 +742,13 @@ export class FeatureRidge {
 
   /** A solved model from its document and the map it was fitted on (saved separately: see the CLI's model file). */
   static fromJSON(json: unknown, map: FeatureMap): FeatureRidge {
-    const d = (typeof json === 'string' ? JSON.parse(json) : json) as Partial<FeatureRidgeJSON> | null;
-    if (!d || d.format !== FEATURE_RIDGE_FORMAT) throw new TypeError(`json is not a saved FeatureRidge (format must be '${FEATURE_RIDGE_FORMAT}')`);
+    let d: Partial<FeatureRidgeJSON> | null;
+    try {
+      d = (typeof json === 'string' ? JSON.parse(json) : json) as Partial<FeatureRidgeJSON> | null;
+    } catch (error) {
+      throw new TypeError(`json is not valid JSON: ${(error as Error).message}`);
+    }
+    if (!d || typeof d !== 'object' || d.format !== FEATURE_RIDGE_FORMAT) throw new TypeError(`json is not a saved FeatureRidge (format must be '${FEATURE_RIDGE_FORMAT}')`);
     if (d.version !== 1) throw new RangeError(`json.version ${typeof d.version === 'number' ? d.version : describe(d.version)} is not supported (this library reads version 1)`);
     const k = d.outputs, m = map.features;
     if (!Number.isSafeInteger(k) || (k as number) < 1) throw new RangeError(`json.outputs must be a positive integer, got ${describe(k)}`);
@@ -749,7 +756,14 @@ export class FeatureRidge {
       throw new RangeError(`json.weights must hold features x outputs = ${m} x ${k} numbers (the map has ${m} features)`);
     }
     if (!Array.isArray(d.intercept) || d.intercept.length !== k) throw new RangeError(`json.intercept must hold ${k} numbers`);
-    if (d.task === 'classification' && (!Array.isArray(d.classes) || d.classes.length !== k)) throw new RangeError(`json.classes must hold ${k} labels`);
+    if (d.task !== 'regression' && d.task !== 'classification') throw new RangeError(`json.task must be 'regression' or 'classification', got ${describe(d.task)}`);
+    if (d.task === 'classification' && (!Array.isArray(d.classes) || d.classes.length !== k || !d.classes.every((c) => Number.isFinite(c)))) {
+      throw new RangeError(`json.classes must hold ${k} finite labels`);
+    }
+    if (d.task === 'regression' && d.classes !== null && d.classes !== undefined) throw new RangeError(`json.classes must be null for a regression, got ${describe(d.classes)}`);
+    if (typeof d.fitIntercept !== 'boolean') throw new TypeError(`json.fitIntercept must be a boolean, got ${describe(d.fitIntercept)}`);
+    if (typeof d.lambda !== 'number' || !Number.isFinite(d.lambda) || d.lambda < 0) throw new RangeError(`json.lambda must be a finite number >= 0, got ${describe(d.lambda)}`);
+    if (!Number.isSafeInteger(d.rows) || (d.rows as number) < 0) throw new RangeError(`json.rows must be a non-negative integer, got ${describe(d.rows)}`);
     const model = new FeatureRidge({ map, task: d.task as Task, lambda: d.lambda as number, fitIntercept: d.fitIntercept as boolean });
     const weights = Float64Array.from(d.weights), intercept = Float64Array.from(d.intercept);
     for (const [name, v] of [['weights', weights], ['intercept', intercept]] as const) {
