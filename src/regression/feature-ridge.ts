@@ -54,6 +54,7 @@ import {
 import type { RowsLike } from '../core/inputs.js';
 import { native, type FloatArray } from '../core/native.js';
 import { seedHash } from '../core/random.js';
+import { CONTROL_KEYS, checkAborted, controlOptions, type CallControl } from '../core/steps.js';
 import type { FeatureMap } from '../maps/feature-map.js';
 import { EIGEN_PATH_MAX_DIM, MIN_RCOND } from './ridge.js';
 
@@ -292,6 +293,8 @@ export class FeatureRidge {
   /** Seconds spent so far: computing features, accumulating statistics, on the lambda path, solving. */
   readonly seconds = { features: 0, statistics: 0, lambdaPath: 0, solve: 0 };
   private path: LambdaChoice[] = [];
+  /** The signal of the fit running, passed to the map's transforms. */
+  private signal: AbortSignal | undefined;
 
   constructor(options: FeatureRidgeOptions) {
     const o = checkOptions('FeatureRidge options', options, ['map', 'task', 'lambda', 'validation', 'lambdas', 'fitIntercept', 'solver', 'seed', 'memoryLimit']);
@@ -379,7 +382,7 @@ export class FeatureRidge {
   /** Accumulates a batch: its features (computed here, by the map) and targets. */
   async partialFit(X: RowsLike, y: TrainingBatch['y'], offset = this.rows): Promise<this> {
     let t = performance.now();
-    const phi = await this.map.transform(X);
+    const phi = await this.map.transform(X, this.signal ? { signal: this.signal } : undefined);
     this.seconds.features += (performance.now() - t) / 1000;
     t = performance.now();
     const n = phi.shape[0], m = this.map.features;
@@ -417,17 +420,41 @@ export class FeatureRidge {
    * Fits on the rows of X with targets y, or on a stream of batches
    * `{ X, y, offset? }` (replacing what was accumulated), then solves.
    */
-  async fit(X: RowsLike, y: TrainingBatch['y']): Promise<this>;
-  async fit(batches: AsyncIterable<TrainingBatch> | Iterable<TrainingBatch>): Promise<this>;
-  async fit(source: RowsLike | AsyncIterable<TrainingBatch> | Iterable<TrainingBatch>, y?: TrainingBatch['y']): Promise<this> {
+  async fit(X: RowsLike, y: TrainingBatch['y'], options?: CallControl): Promise<this>;
+  async fit(batches: AsyncIterable<TrainingBatch> | Iterable<TrainingBatch>, options?: CallControl): Promise<this>;
+  async fit(
+    source: RowsLike | AsyncIterable<TrainingBatch> | Iterable<TrainingBatch>, second?: TrainingBatch['y'] | CallControl, third?: CallControl,
+  ): Promise<this> {
+    const stream = isBatchSource(source);
+    const control = controlOptions('fit options', checkOptions('fit options', stream ? second : third, CONTROL_KEYS));
+    const y = stream ? undefined : (second as TrainingBatch['y']);
+    if (!stream && y === undefined) throw new TypeError('fit takes (X, y) or an iterable of batches { X, y, offset? }');
+    const { signal, onProgress } = control;
+    checkAborted(signal);
+    // An aborted fit leaves the model as it was: what reset() clears is kept until the fit completes.
+    const before = { fitPart: this.fitPart, valPart: this.valPart, classIndex: this.classIndex, classList: this.classList, solved: this.solved, path: this.path };
     this.reset();
-    if (y !== undefined) {
-      await this.partialFit(source as RowsLike, y);
-    } else {
-      if (!isBatchSource(source)) throw new TypeError('fit takes (X, y) or an iterable of batches { X, y, offset? }');
-      for await (const b of source) await this.partialFit(b.X, b.y, b.offset ?? this.rows);
+    this.signal = signal;
+    try {
+      if (!stream) {
+        await this.partialFit(source as RowsLike, y as TrainingBatch['y']);
+        onProgress?.(this.rows, this.rows);
+      } else {
+        for await (const b of source) {
+          checkAborted(signal);
+          await this.partialFit(b.X, b.y, b.offset ?? this.rows);
+          onProgress?.(this.rows, NaN);
+        }
+      }
+      checkAborted(signal);
+      await this.solve();
+      checkAborted(signal);
+    } catch (error) {
+      if (signal?.aborted) Object.assign(this, before);
+      throw error;
+    } finally {
+      this.signal = undefined;
     }
-    await this.solve();
     return this;
   }
 
