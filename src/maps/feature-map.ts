@@ -225,7 +225,7 @@ export abstract class FeatureMap {
       // Row blocks, so that an abort waits for one block at most; every row's
       // features are the same bits in any block that contains it.
       const input = this.readInput(X), n = plan.count, f = this.features;
-      const rows = transformBlockRows(f);
+      const rows = transformBlockRows(f, this.inputLayout.columns);
       control.onProgress?.(0, n);
       for (let b = 0; b < n; b += rows) {
         const e = Math.min(n, b + rows);
@@ -256,8 +256,8 @@ export abstract class FeatureMap {
 
   /**
    * Async form of {@link transformSync}: runs off the JavaScript thread; rejects on bad input.
-   * With `signal` or `onProgress` the rows are computed in blocks (about 2^21 output values
-   * each, the same bits): onProgress(rows done, rows) after each, and an abort rejects with an
+   * With `signal` or `onProgress` the rows are computed in blocks (at most 2^21 output values
+   * and about 0.1 s of work each, the same bits): onProgress(rows done, rows) after each, and an abort rejects with an
    * AbortError once the block running ends (a given `out` then holds the blocks done).
    */
   async transform(X: RowsLike, options?: FeatureTransformOptions): Promise<NdArray<FloatArray>> {
@@ -266,12 +266,19 @@ export abstract class FeatureMap {
   }
 }
 
-/** Output values per block of a transform with a signal or onProgress: at most a few tens of ms of work. */
+/** Output values per block of a transform with a signal or onProgress. */
 export const TRANSFORM_BLOCK_VALUES = 2 ** 21;
+/**
+ * Output values x input values per row, per block: the maps' cost per row
+ * grows with both (CNTKSketch: about 4 ms per 16 x 16 x 3 image at 4,096
+ * features on one core), so a block stays near 0.1 s of work.
+ */
+export const TRANSFORM_BLOCK_WORK = 2 ** 26;
 
-/** Rows per block of a transform with a signal or onProgress, for `features` columns. */
-export function transformBlockRows(features: number): number {
-  return Math.max(1, Math.floor(TRANSFORM_BLOCK_VALUES / Math.max(1, features)));
+/** Rows per block of a transform with a signal or onProgress, for `features` outputs and `columns` inputs per row. */
+export function transformBlockRows(features: number, columns: number): number {
+  const f = Math.max(1, features);
+  return Math.max(1, Math.floor(Math.min(TRANSFORM_BLOCK_VALUES / f, TRANSFORM_BLOCK_WORK / (f * Math.max(1, columns)))));
 }
 
 /** A checked transform call: its output buffer and how to fill it. */
