@@ -18,7 +18,7 @@ Napi::Value Backends(const Napi::CallbackInfo& info) {
   cpu.Set("blas", ntk::blas_description());
   cpu.Set("blasCore", ntk::blas_core_name());
   cpu.Set("blasThreads", ntk::blas_threads());
-  cpu.Set("threads", ntk::thread_count());
+  cpu.Set("threads", ntk::thread_setting());
   cpu.Set("openmp", ntk::have_openmp());
   cpu.Set("simd", ntk::simd_level_name(ntk::simd_level()));
 

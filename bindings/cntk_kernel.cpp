@@ -61,7 +61,7 @@ Napi::Value CntkLayout(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("prepDoubles", static_cast<double>(ntk::cntk_prep_doubles(s)));
   out.Set("scratchBytes", static_cast<double>(ntk::cntk_scratch_bytes(s)));
-  out.Set("threads", ntk::thread_count());
+  out.Set("threads", ntk::thread_setting());  // an upper bound: concurrent jobs share it
   out.Set("outHeight", static_cast<double>(ntk::cntk_grid_edge(s.height, s.depth, s.filter, s.same)));
   out.Set("outWidth", static_cast<double>(ntk::cntk_grid_edge(s.width, s.depth, s.filter, s.same)));
   return out;

@@ -14,6 +14,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "common/threads.hpp"
+
 namespace ntk_bindings {
 
 /// An error of the caller's input found by a running job: a RangeError in JavaScript.
@@ -33,6 +35,7 @@ class JobWorker : public Napi::AsyncWorker {
  protected:
   void Execute() override {
     try {
+      const ntk::RunningJob running;
       job_();
     } catch (const JobRangeError& e) {
       range_error_ = true;
@@ -65,6 +68,7 @@ inline Napi::Value run_job(Napi::Env env, bool async, std::function<void()> job,
                            const std::vector<Napi::Value>& keep) {
   if (!async) {
     try {
+      const ntk::RunningJob running;
       job();
     } catch (const JobRangeError& e) {
       throw Napi::RangeError::New(env, e.what());

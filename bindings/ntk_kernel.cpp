@@ -1,4 +1,5 @@
-// ntkKernel({ x, n, d, z: T | null, m, depth, ntkOut: T | null, nngpOut: T | null, backend?: 'cpu' | 'cuda' }, async)
+// ntkKernel({ x, n, d, z: T | null, m, depth, ntkOut: T | null, nngpOut: T | null, backend?: 'cpu' | 'cuda',
+//             flags?: Int32Array(2) [cancel, tiles done] (CPU) }, async)
 #include <napi.h>
 
 #include "arrays.hpp"
@@ -26,14 +27,23 @@ Napi::Value ntk_kernel_typed(const Napi::CallbackInfo& info, const Options& o) {
   T* ntk_out = vntk.IsNull() ? nullptr : typed_data<T>(vntk, "ntkOut", n * m);
   T* nngp_out = vnngp.IsNull() ? nullptr : typed_data<T>(vnngp, "nngpOut", n * m);
   const bool use_cuda = o.cuda();
+  const Napi::Value vflags = o.get("flags");
+  int32_t* flag_words = nullptr;
+  if (!vflags.IsUndefined() && !vflags.IsNull()) {
+    if (!vflags.IsTypedArray() || vflags.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+        vflags.As<Napi::Int32Array>().ElementLength() < 2)
+      throw Napi::TypeError::New(env, "ntkKernel: flags must be an Int32Array of 2");
+    flag_words = vflags.As<Napi::Int32Array>().Data();
+  }
+  const ntk::JobFlags flags(flag_words);
   const bool async = info.Length() > 1 && info[1].ToBoolean();
   auto job = [=]() {
     if (use_cuda)
       ntk::ntk_exact_cuda<T>(x, n, z, m, d, symmetric, dep, ntk_out, nngp_out);
     else
-      ntk::ntk_exact<T>(x, n, z, m, d, symmetric, dep, ntk_out, nngp_out);
+      ntk::ntk_exact<T>(x, n, z, m, d, symmetric, dep, ntk_out, nngp_out, flags);
   };
-  return run_job(env, async, job, {vx, vz, vntk, vnngp});
+  return run_job(env, async, job, {vx, vz, vntk, vnngp, vflags});
 }
 
 Napi::Value NtkKernel(const Napi::CallbackInfo& info) {

@@ -58,7 +58,7 @@ class NtkRandomFeaturesMap : public FeatureMapBinding<NtkRandomFeaturesMap, ntk:
   void add_info(Napi::Object& o, const ntk::NtkRandomFeatures<T>& map) const {
     o.Set("nngpExtraBytes", static_cast<double>(map.nngp_extra_bytes()));
     o.Set("finalSrht", map.final_srht());
-    const int threads = ntk::thread_count();
+    const int threads = ntk::thread_setting();  // the most a call may use
     Napi::Object call = Napi::Object::New(o.Env());
     call.Set("ntkDense", static_cast<double>(map.call_bytes(ntk::FeatureKernel::Ntk, true, threads)));
     call.Set("ntkCsr", static_cast<double>(map.call_bytes(ntk::FeatureKernel::Ntk, false, threads)));

@@ -23,12 +23,24 @@ int default_threads() {
   return 1;
 #endif
 }
+// Native jobs running now (RunningJob).
+std::atomic<int> g_running{0};
 }  // namespace
 
-int thread_count() {
+int thread_setting() {
   int n = g_threads.load(std::memory_order_relaxed);
   return n > 0 ? n : default_threads();
 }
+
+int thread_count() {
+  const int setting = thread_setting();
+  const int running = g_running.load(std::memory_order_relaxed);
+  return running > 1 ? std::max(1, setting / running) : setting;
+}
+
+RunningJob::RunningJob() { g_running.fetch_add(1, std::memory_order_relaxed); }
+RunningJob::~RunningJob() { g_running.fetch_sub(1, std::memory_order_relaxed); }
+int running_jobs() { return g_running.load(std::memory_order_relaxed); }
 
 void set_thread_count(int n) { g_threads.store(n > 0 ? n : 0, std::memory_order_relaxed); }
 

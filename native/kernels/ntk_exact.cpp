@@ -62,7 +62,7 @@ NTK_SIMD_CLONES void ntk_recursion(const double* cosine, int64_t count, int dept
 
 template <typename T>
 void ntk_exact(const T* x, int64_t n, const T* z, int64_t m, int64_t d, bool symmetric,
-               int depth, T* ntk, T* nngp) {
+               int depth, T* ntk, T* nngp, JobFlags flags) {
   if (n < 0 || m < 0 || d < 0 || depth < 0) throw std::invalid_argument("negative size");
   if (symmetric) m = n;
   std::vector<double> ux, nx, uz_own, nz_own;
@@ -82,6 +82,7 @@ void ntk_exact(const T* x, int64_t n, const T* z, int64_t m, int64_t d, bool sym
     for (int64_t t = 0; t < ti * tj; ++t) {
       const int64_t bi = t / tj, bj = t % tj;
       if (symmetric && bj > bi) continue;  // lower triangle of tiles only
+      if (flags.cancelled()) continue;
       const int64_t i0 = bi * tile, j0 = bj * tile;
       const int64_t ni = std::min(tile, n - i0), nj = std::min(tile, m - j0);
       if (d > 0) {
@@ -101,8 +102,10 @@ void ntk_exact(const T* x, int64_t n, const T* z, int64_t m, int64_t d, bool sym
           if (nngp) nngp[i * m + j] = static_cast<T>(scale * sigma[j - j0]);
         }
       }
+      flags.done(1);
     }
   }
+  if (flags.cancelled()) throw JobCancelled();
   if (symmetric) {
     // Mirror the lower triangle in cache-friendly tiles.
     const int64_t mt = 64;
@@ -125,8 +128,8 @@ template void normalize_rows<float>(const float*, int64_t, int64_t, std::vector<
 template void normalize_rows<double>(const double*, int64_t, int64_t, std::vector<double>&,
                                      std::vector<double>&);
 template void ntk_exact<float>(const float*, int64_t, const float*, int64_t, int64_t, bool, int,
-                               float*, float*);
+                               float*, float*, JobFlags);
 template void ntk_exact<double>(const double*, int64_t, const double*, int64_t, int64_t, bool,
-                                int, double*, double*);
+                                int, double*, double*, JobFlags);
 
 }  // namespace ntk

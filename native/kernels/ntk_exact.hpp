@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/threads.hpp"
+
 namespace ntk {
 
 /// Row norms (float64, overflow-safe scaling) and the rows divided by them
@@ -17,9 +19,10 @@ void normalize_rows(const T* x, int64_t n, int64_t d, std::vector<double>& unit,
 /// computed, then mirrored; the diagonal uses the exact cosine 1). Cosines
 /// come from float64 GEMMs of the normalised rows on fixed tiles, whatever T
 /// is, fused with the recursion; outputs are written in T. Either output may
-/// be nullptr.
+/// be nullptr. `flags` count one unit per tile of rows (256 x 256 entries)
+/// and can stop the call between tiles (it then throws JobCancelled).
 template <typename T>
 void ntk_exact(const T* x, int64_t n, const T* z, int64_t m, int64_t d, bool symmetric,
-               int depth, T* ntk, T* nngp);
+               int depth, T* ntk, T* nngp, JobFlags flags = {});
 
 }  // namespace ntk

@@ -16,6 +16,9 @@ export function backends(): BackendInfo {
 /**
  * Sets the threads used by the native core (OpenMP regions and BLAS).
  * 0 restores the default (all cores). Results do not depend on it.
+ * Native jobs running at the same time (concurrent async calls, calls from
+ * worker threads) share it: each parallel region takes setting / running
+ * jobs threads, at least one, so that they do not oversubscribe the cores.
  */
 export function setThreads(threads: number): void {
   native().setThreads(intOption('threads', threads, 0, 4096));

@@ -24,7 +24,11 @@ export interface NativeAddon {
   setThreads(n: number): void;
   /** The exact NTK / NNGP of the rows of x against z (x itself when z is null), on the backend named. */
   ntkKernel<T extends FloatArray>(
-    options: { x: T; n: number; d: number; z: T | null; m: number; depth: number; ntkOut: T | null; nngpOut: T | null; backend?: NativeBackendName },
+    options: {
+      x: T; n: number; d: number; z: T | null; m: number; depth: number; ntkOut: T | null; nngpOut: T | null; backend?: NativeBackendName;
+      /** [cancel, tiles done] (CPU): the job stops between tiles when [0] != 0 and counts tiles in [1]. */
+      flags?: Int32Array;
+    },
     async: boolean,
   ): Promise<void> | undefined;
   cntkLayout(shape: NativeCntkShape): { prepDoubles: number; scratchBytes: number; threads: number; outHeight: number; outWidth: number };

@@ -326,7 +326,9 @@ export async function writeData(
   rows: MatrixLike | ArrayLike<number>,
   options: { dtype?: DType; header?: readonly string[] } = {},
 ): Promise<{ path: string; rows: number }> {
+  if (rows === null || typeof rows !== 'object') throw new TypeError(`rows must be an ndarray, { data, shape } matrix or array of numbers, got ${describe(rows)}`);
   const shape = (rows as MatrixLike).shape;
+  if (shape !== undefined && !Array.isArray(shape) && !ArrayBuffer.isView(shape)) throw new TypeError(`rows.shape must be an array of dimensions, got ${describe(shape)}`);
   const columns = shape === undefined || shape.length === 1 ? 1 : shape[1];
   const writer = await createDataWriter(path, { columns, ...options });
   try {

@@ -40,7 +40,7 @@ import { native, type FloatArray, type NativeCntkShape } from '../core/native.js
 import { resolveBackend, type BackendChoice } from '../core/backends.js';
 import type { ImagesLike } from '../core/inputs.js';
 import { MAX_DEPTH, type KernelOutput, type KernelResult, type NngpResult, type NtkResult } from './ntk-kernel.js';
-import { runAsync, runSync, type Steps } from '../core/steps.js';
+import { controlOptions, runAsync, runSync, type Steps } from '../core/steps.js';
 
 export type Padding = 'valid' | 'same';
 
@@ -68,6 +68,12 @@ export interface CntkKernelOptions<O extends KernelOutput = KernelOutput> {
    * on it. An exception thrown by it aborts the call.
    */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Aborts the call (async form): it rejects with an AbortError (DOMException)
+   * when the block of rows running ends; the work is then split into up to
+   * 1,000 row blocks (results do not depend on it).
+   */
+  signal?: AbortSignal;
 }
 
 interface Prepared {
@@ -81,10 +87,11 @@ interface Prepared {
   ntk: FloatArray | null;
   nngp: FloatArray | null;
   onProgress: ((done: number, total: number) => void) | undefined;
+  signal: AbortSignal | undefined;
   backend: 'cpu' | 'cuda';
 }
 
-const KNOWN = ['depth', 'filterSize', 'padding', 'output', 'memoryLimit', 'onProgress', 'backend'] as const;
+const KNOWN = ['depth', 'filterSize', 'padding', 'output', 'memoryLimit', 'onProgress', 'backend', 'signal'] as const;
 
 function prepare(fn: string, X: unknown, Z: unknown, options: unknown): Prepared {
   if (options === undefined) {
@@ -108,6 +115,7 @@ function prepare(fn: string, X: unknown, Z: unknown, options: unknown): Prepared
   const memoryLimit = memoryLimitOption('memoryLimit', opts.memoryLimit);
   const backend = resolveBackend('backend', opts.backend);
   const onProgress = opts.onProgress;
+  const { signal } = controlOptions(`${fn} options`, { signal: opts.signal });
   if (onProgress !== undefined && typeof onProgress !== 'function') {
     throw new TypeError(`onProgress must be a function (done, total) => void, got ${describe(onProgress)}`);
   }
@@ -152,6 +160,7 @@ function prepare(fn: string, X: unknown, Z: unknown, options: unknown): Prepared
     ntk: output === 'nngp' ? null : allocate(x.dtype, n * m),
     nngp: output === 'ntk' ? null : allocate(x.dtype, n * m),
     onProgress: onProgress as Prepared['onProgress'],
+    signal,
     backend,
   };
 }
@@ -163,12 +172,14 @@ function pairsBefore(p: Prepared, r: number): number {
 
 /**
  * Row blocks [r_k, r_(k+1)) holding about equal numbers of pairs: one block
- * without onProgress, else up to 100 (at least 64 pairs each where possible).
+ * without onProgress or signal, else up to 100 (onProgress) or 1,000 (signal: an
+ * abort waits for one block), at least 64 pairs each where possible.
  */
 function rowBlocks(p: Prepared): number[] {
   const n = p.x.count;
   const total = pairsBefore(p, n);
-  const blocks = p.onProgress ? Math.max(1, Math.min(100, n, Math.floor(total / 64))) : 1;
+  const most = p.signal ? 1000 : p.onProgress ? 100 : 1;
+  const blocks = Math.max(1, Math.min(most, n, Math.floor(total / 64)));
   const bounds = [0];
   let r = 0;
   for (let k = 1; k <= blocks; k++) {
@@ -234,12 +245,14 @@ function* steps<O extends KernelOutput>(p: Prepared, async: boolean): Steps<Kern
 export function cntkKernelSync<O extends KernelOutput = 'both'>(
   X: ImagesLike, Z: ImagesLike | null, options: CntkKernelOptions<O>,
 ): KernelResult<O> {
-  return runSync(steps<O>(prepare('cntkKernelSync', X, Z, options), false));
+  const p = prepare('cntkKernelSync', X, Z, options);
+  return runSync(steps<O>(p, false), p.signal);
 }
 
 /** Async form of {@link cntkKernelSync}: runs off the JavaScript thread; rejects on bad input. */
 export async function cntkKernel<O extends KernelOutput = 'both'>(
   X: ImagesLike, Z: ImagesLike | null, options: CntkKernelOptions<O>,
 ): Promise<KernelResult<O>> {
-  return runAsync(steps<O>(prepare('cntkKernel', X, Z, options), true));
+  const p = prepare('cntkKernel', X, Z, options);
+  return runAsync(steps<O>(p, true), p.signal);
 }

@@ -36,6 +36,7 @@ import {
 } from '../core/arrays.js';
 import { native, type FloatArray } from '../core/native.js';
 import { resolveBackend, type BackendChoice } from '../core/backends.js';
+import { CONTROL_KEYS, checkAborted, controlOptions, type CallControl } from '../core/steps.js';
 
 /** Which kernels a call computes. */
 export type KernelOutput = 'both' | 'ntk' | 'nngp';
@@ -49,6 +50,13 @@ export interface NtkKernelOptions<O extends KernelOutput = KernelOutput> {
   backend?: BackendChoice;
   /** Refuse results needing more bytes than this. Default 4 GiB. */
   memoryLimit?: number;
+  /**
+   * Aborts the call (async form, CPU): the native job stops at its next
+   * 256 x 256 tile and the call rejects with an AbortError (DOMException).
+   */
+  signal?: AbortSignal;
+  /** Called with (tiles done, tiles) while the async form runs (every 50 ms) and when it ends (CPU). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Theta^L, n x m: present unless output is 'nngp'. */
@@ -82,10 +90,14 @@ interface Prepared {
   ntk: FloatArray | null;
   nngp: FloatArray | null;
   backend: 'cpu' | 'cuda';
+  control: CallControl;
+  /** [cancel, tiles done], shared with the native job. */
+  flags: Int32Array;
 }
 
 function prepare(fn: string, X: unknown, Z: unknown, options: unknown): Prepared {
-  const opts = checkOptions(`${fn} options`, options, ['depth', 'output', 'backend', 'memoryLimit']);
+  const opts = checkOptions(`${fn} options`, options, ['depth', 'output', 'backend', 'memoryLimit', ...CONTROL_KEYS]);
+  const control = controlOptions(`${fn} options`, opts);
   if (options === undefined) throw new TypeError(`${fn}: options with a depth are required, e.g. { depth: 2 }`);
   const depth = intOption('depth', opts.depth, 1, MAX_DEPTH);
   const output = opts.output ?? 'both';
@@ -112,7 +124,15 @@ function prepare(fn: string, X: unknown, Z: unknown, options: unknown): Prepared
     ntk: output === 'nngp' ? null : allocate(x.dtype, x.rows * m),
     nngp: output === 'ntk' ? null : allocate(x.dtype, x.rows * m),
     backend,
+    control,
+    flags: new Int32Array(2),
   };
+}
+
+/** Tiles of 256 x 256 entries the native job computes (the lower triangle when symmetric). */
+function tileCount(p: Prepared): number {
+  const ti = Math.ceil(p.x.rows / 256), tj = Math.ceil(p.m / 256);
+  return p.z ? ti * tj : (ti * (ti + 1)) / 2;
 }
 
 function result<O extends KernelOutput>(p: Prepared): KernelResult<O> {
@@ -124,7 +144,7 @@ function result<O extends KernelOutput>(p: Prepared): KernelResult<O> {
 
 function run(p: Prepared, async: boolean) {
   return native().ntkKernel(
-    { x: p.x.data, n: p.x.rows, d: p.x.cols, z: p.z ? p.z.data : null, m: p.m, depth: p.depth, ntkOut: p.ntk, nngpOut: p.nngp, backend: p.backend },
+    { x: p.x.data, n: p.x.rows, d: p.x.cols, z: p.z ? p.z.data : null, m: p.m, depth: p.depth, ntkOut: p.ntk, nngpOut: p.nngp, backend: p.backend, flags: p.flags },
     async,
   );
 }
@@ -138,7 +158,9 @@ export function ntkKernelSync<O extends KernelOutput = 'both'>(
   X: MatrixLike, Z: MatrixLike | null, options: NtkKernelOptions<O>,
 ): KernelResult<O> {
   const p = prepare('ntkKernelSync', X, Z, options);
+  checkAborted(p.control.signal);
   run(p, false);
+  p.control.onProgress?.(tileCount(p), tileCount(p));
   return result<O>(p);
 }
 
@@ -147,6 +169,24 @@ export async function ntkKernel<O extends KernelOutput = 'both'>(
   X: MatrixLike, Z: MatrixLike | null, options: NtkKernelOptions<O>,
 ): Promise<KernelResult<O>> {
   const p = prepare('ntkKernel', X, Z, options);
-  await run(p, true);
+  const { signal, onProgress } = p.control;
+  checkAborted(signal);
+  // The native job polls flags[0] between tiles and counts tiles in flags[1].
+  const cancel = () => Atomics.store(p.flags, 0, 1);
+  signal?.addEventListener('abort', cancel, { once: true });
+  const tiles = tileCount(p);
+  const timer = onProgress ? setInterval(() => onProgress(Atomics.load(p.flags, 1), tiles), 50) : undefined;
+  timer?.unref();
+  try {
+    await run(p, true);
+  } catch (error) {
+    checkAborted(signal);
+    throw error;
+  } finally {
+    clearInterval(timer);
+    signal?.removeEventListener('abort', cancel);
+  }
+  checkAborted(signal);
+  onProgress?.(tiles, tiles);
   return result<O>(p);
 }

@@ -51,6 +51,7 @@ import {
 import type { RowsLike } from '../core/inputs.js';
 import { native, type FloatArray } from '../core/native.js';
 import { seedHash } from '../core/random.js';
+import { CONTROL_KEYS, checkAborted, controlOptions, type CallControl } from '../core/steps.js';
 import type { FeatureMap } from '../maps/feature-map.js';
 import { validationPath, type PathSolver } from './lambda-path.js';
 import { EIGEN_PATH_MAX_DIM, MIN_RCOND } from './ridge.js';
@@ -304,6 +305,8 @@ export class FeatureRidge {
   readonly seconds = { features: 0, statistics: 0, lambdaPath: 0, solve: 0 };
   private path: LambdaChoice[] = [];
   private pathReport: LambdaPathInfo | null = null;
+  /** The signal of the fit running, passed to the map's transforms. */
+  private signal: AbortSignal | undefined;
 
   constructor(options: FeatureRidgeOptions) {
     const o = checkOptions('FeatureRidge options', options, ['map', 'task', 'lambda', 'validation', 'lambdas', 'fitIntercept', 'solver', 'seed', 'memoryLimit']);
@@ -373,6 +376,8 @@ export class FeatureRidge {
     const shape = shaped.shape ?? [data.length];
     if (shape[0] !== n) throw new RangeError(`y must have one row per row of X (${n}), got ${shape[0]}`);
     const k = shape.length === 1 ? 1 : shape[1];
+    if (shape.length > 2 || !Number.isSafeInteger(k) || k < 1) throw new RangeError(`y must be n values or n x k with k >= 1, got shape [${shape.join(', ')}]`);
+    if (typeof data.length !== 'number' || data.length < n * k) throw new RangeError(`y must hold ${n} x ${k} values, got ${describe(data.length)}`);
     for (let i = 0; i < n * k; i++) {
       if (!Number.isFinite(data[i])) throw new RangeError(`y must contain only finite numbers, found ${data[i]} at flat index ${i}`);
     }
@@ -396,7 +401,7 @@ export class FeatureRidge {
   /** Accumulates a batch: its features (computed here, by the map) and targets. */
   async partialFit(X: RowsLike, y: TrainingBatch['y'], offset = this.rows): Promise<this> {
     let t = performance.now();
-    const phi = await this.map.transform(X);
+    const phi = await this.map.transform(X, this.signal ? { signal: this.signal } : undefined);
     this.seconds.features += (performance.now() - t) / 1000;
     t = performance.now();
     const n = phi.shape[0], m = this.map.features;
@@ -434,17 +439,41 @@ export class FeatureRidge {
    * Fits on the rows of X with targets y, or on a stream of batches
    * `{ X, y, offset? }` (replacing what was accumulated), then solves.
    */
-  async fit(X: RowsLike, y: TrainingBatch['y']): Promise<this>;
-  async fit(batches: AsyncIterable<TrainingBatch> | Iterable<TrainingBatch>): Promise<this>;
-  async fit(source: RowsLike | AsyncIterable<TrainingBatch> | Iterable<TrainingBatch>, y?: TrainingBatch['y']): Promise<this> {
+  async fit(X: RowsLike, y: TrainingBatch['y'], options?: CallControl): Promise<this>;
+  async fit(batches: AsyncIterable<TrainingBatch> | Iterable<TrainingBatch>, options?: CallControl): Promise<this>;
+  async fit(
+    source: RowsLike | AsyncIterable<TrainingBatch> | Iterable<TrainingBatch>, second?: TrainingBatch['y'] | CallControl, third?: CallControl,
+  ): Promise<this> {
+    const stream = isBatchSource(source);
+    const control = controlOptions('fit options', checkOptions('fit options', stream ? second : third, CONTROL_KEYS));
+    const y = stream ? undefined : (second as TrainingBatch['y']);
+    if (!stream && y === undefined) throw new TypeError('fit takes (X, y) or an iterable of batches { X, y, offset? }');
+    const { signal, onProgress } = control;
+    checkAborted(signal);
+    // An aborted fit leaves the model as it was: what reset() clears is kept until the fit completes.
+    const before = { fitPart: this.fitPart, valPart: this.valPart, classIndex: this.classIndex, classList: this.classList, solved: this.solved, path: this.path };
     this.reset();
-    if (y !== undefined) {
-      await this.partialFit(source as RowsLike, y);
-    } else {
-      if (!isBatchSource(source)) throw new TypeError('fit takes (X, y) or an iterable of batches { X, y, offset? }');
-      for await (const b of source) await this.partialFit(b.X, b.y, b.offset ?? this.rows);
+    this.signal = signal;
+    try {
+      if (!stream) {
+        await this.partialFit(source as RowsLike, y as TrainingBatch['y']);
+        onProgress?.(this.rows, this.rows);
+      } else {
+        for await (const b of source) {
+          checkAborted(signal);
+          await this.partialFit(b.X, b.y, b.offset ?? this.rows);
+          onProgress?.(this.rows, NaN);
+        }
+      }
+      checkAborted(signal);
+      await this.solve();
+      checkAborted(signal);
+    } catch (error) {
+      if (signal?.aborted) Object.assign(this, before);
+      throw error;
+    } finally {
+      this.signal = undefined;
     }
-    await this.solve();
     return this;
   }
 
@@ -710,8 +739,13 @@ export class FeatureRidge {
 
   /** A solved model from its document and the map it was fitted on (saved separately: see the CLI's model file). */
   static fromJSON(json: unknown, map: FeatureMap): FeatureRidge {
-    const d = (typeof json === 'string' ? JSON.parse(json) : json) as Partial<FeatureRidgeJSON> | null;
-    if (!d || d.format !== FEATURE_RIDGE_FORMAT) throw new TypeError(`json is not a saved FeatureRidge (format must be '${FEATURE_RIDGE_FORMAT}')`);
+    let d: Partial<FeatureRidgeJSON> | null;
+    try {
+      d = (typeof json === 'string' ? JSON.parse(json) : json) as Partial<FeatureRidgeJSON> | null;
+    } catch (error) {
+      throw new TypeError(`json is not valid JSON: ${(error as Error).message}`);
+    }
+    if (!d || typeof d !== 'object' || d.format !== FEATURE_RIDGE_FORMAT) throw new TypeError(`json is not a saved FeatureRidge (format must be '${FEATURE_RIDGE_FORMAT}')`);
     if (d.version !== 1) throw new RangeError(`json.version ${typeof d.version === 'number' ? d.version : describe(d.version)} is not supported (this library reads version 1)`);
     const k = d.outputs, m = map.features;
     if (!Number.isSafeInteger(k) || (k as number) < 1) throw new RangeError(`json.outputs must be a positive integer, got ${describe(k)}`);
@@ -719,7 +753,14 @@ export class FeatureRidge {
       throw new RangeError(`json.weights must hold features x outputs = ${m} x ${k} numbers (the map has ${m} features)`);
     }
     if (!Array.isArray(d.intercept) || d.intercept.length !== k) throw new RangeError(`json.intercept must hold ${k} numbers`);
-    if (d.task === 'classification' && (!Array.isArray(d.classes) || d.classes.length !== k)) throw new RangeError(`json.classes must hold ${k} labels`);
+    if (d.task !== 'regression' && d.task !== 'classification') throw new RangeError(`json.task must be 'regression' or 'classification', got ${describe(d.task)}`);
+    if (d.task === 'classification' && (!Array.isArray(d.classes) || d.classes.length !== k || !d.classes.every((c) => Number.isFinite(c)))) {
+      throw new RangeError(`json.classes must hold ${k} finite labels`);
+    }
+    if (d.task === 'regression' && d.classes !== null && d.classes !== undefined) throw new RangeError(`json.classes must be null for a regression, got ${describe(d.classes)}`);
+    if (typeof d.fitIntercept !== 'boolean') throw new TypeError(`json.fitIntercept must be a boolean, got ${describe(d.fitIntercept)}`);
+    if (typeof d.lambda !== 'number' || !Number.isFinite(d.lambda) || d.lambda < 0) throw new RangeError(`json.lambda must be a finite number >= 0, got ${describe(d.lambda)}`);
+    if (!Number.isSafeInteger(d.rows) || (d.rows as number) < 0) throw new RangeError(`json.rows must be a non-negative integer, got ${describe(d.rows)}`);
     const model = new FeatureRidge({ map, task: d.task as Task, lambda: d.lambda as number, fitIntercept: d.fitIntercept as boolean });
     const weights = Float64Array.from(d.weights), intercept = Float64Array.from(d.intercept);
     for (const [name, v] of [['weights', weights], ['intercept', intercept]] as const) {

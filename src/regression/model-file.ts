@@ -190,6 +190,12 @@ class ModelReader {
         throw new DataFileError(path, 'the model header is corrupted (not JSON)');
       }
       if (!header || !Array.isArray(header.blocks) || !(header.model || header.exact) || !header.data) throw new DataFileError(path, 'the model header is incomplete');
+      for (const b of header.blocks as unknown[]) {
+        const block = b as { name?: unknown; length?: unknown } | null;
+        if (!block || typeof block.name !== 'string' || !Number.isSafeInteger(block.length) || (block.length as number) < 0) {
+          throw new DataFileError(path, 'the model header is corrupted (a block without a name or a length)');
+        }
+      }
       const expected = 16 + json.length + header.blocks.reduce((s, b) => s + 8 * b.length, 0) + 32;
       if (size < expected) throw new DataFileError(path, `is truncated: ${size} bytes, the header describes ${expected}`);
       if (size > expected) throw new DataFileError(path, `has ${size - expected} bytes after its end: corrupted`);
@@ -202,6 +208,8 @@ class ModelReader {
   }
 
   private async take(bytes: number, what: string): Promise<Uint8Array> {
+    // A damaged length must not become a huge allocation or read.
+    if (this.position + bytes > this.size) throw new DataFileError(this.path, `is truncated in ${what}: it needs ${bytes} bytes at offset ${this.position}, the file has ${this.size}`);
     const out = new Uint8Array(bytes);
     let done = 0;
     while (done < bytes) {
