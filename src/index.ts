@@ -31,7 +31,7 @@ export { DEFAULT_MEMORY_LIMIT } from './core/arrays.js';
 export type { MatrixLike, CsrMatrixLike, DType, Images, Matrix, CsrMatrix } from './core/arrays.js';
 export type { ImagesLike, RowsLike, TargetsLike } from './core/inputs.js';
 export type { FloatArray, NativeBackends } from './core/native.js';
-export type { Steps } from './core/steps.js';
+export type { Steps, CallControl } from './core/steps.js';
 export { FeatureMap } from './maps/feature-map.js';
 export type {
   FeatureKernel,
