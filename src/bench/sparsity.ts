@@ -16,6 +16,7 @@ import type { RowsLike } from '../core/inputs.js';
 import { linearFit, spread, type LinearFit, type Spread } from './stats.js';
 import { timeInterleaved, type TimedTask } from './timing.js';
 import type { BenchMap } from './maps.js';
+import { mulberry32 } from '../core/random.js';
 
 export interface SparsityOptions {
   rows: number;
@@ -62,14 +63,7 @@ export interface SparsityResult {
 
 /** Seeded CSR rows: n rows of `nnz` distinct columns in [0, d). */
 export function randomCsr(n: number, d: number, nnz: number, seed: number): { indptr: Int32Array; indices: Int32Array; data: Float32Array; shape: [number, number] } {
-  let s = seed >>> 0;
-  const u = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const u = mulberry32(seed >>> 0);
   const k = Math.min(nnz, d);
   const indptr = new Int32Array(n + 1), indices = new Int32Array(n * k), data = new Float32Array(n * k);
   for (let i = 0; i < n; i++) {

@@ -25,6 +25,7 @@ import { linearFit, spread, type LinearFit, type Spread } from './stats.js';
 import { timeInterleaved, type TimedTask } from './timing.js';
 import { CNTK_FILTER, CNTK_PADDING, exactCntkRows, mapInput, type BenchMap } from './maps.js';
 import type { BenchData } from './data.js';
+import { mulberry32 } from '../core/random.js';
 
 export interface ThroughputOptions {
   /** Rows featurised (training rows repeated when the data has fewer). */
@@ -89,14 +90,7 @@ function tiledRows(data: BenchData, rows: number): { x64: Float64Array; x32: Flo
 }
 
 function gaussian(length: number, seed: number): Float64Array {
-  let s = seed >>> 0;
-  const u = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const u = mulberry32(seed >>> 0);
   return Float64Array.from({ length }, () => Math.sqrt(-2 * Math.log(Math.max(u(), 1e-300))) * Math.cos(2 * Math.PI * u()));
 }
 
