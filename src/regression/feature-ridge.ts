@@ -451,7 +451,7 @@ export class FeatureRidge {
     const { signal, onProgress } = control;
     checkAborted(signal);
     // An aborted fit leaves the model as it was: what reset() clears is kept until the fit completes.
-    const before = { fitPart: this.fitPart, valPart: this.valPart, classIndex: this.classIndex, classList: this.classList, solved: this.solved, path: this.path };
+    const before = { fitPart: this.fitPart, valPart: this.valPart, classIndex: this.classIndex, classList: this.classList, solved: this.solved, path: this.path, pathReport: this.pathReport };
     this.reset();
     this.signal = signal;
     try {
@@ -688,7 +688,7 @@ export class FeatureRidge {
     symmetrizeUpper(gram, m);
     const validation = { gram, cross: val.cross(), sums: val.sums(), ysum: val.ysum, yy: val.yy, rows: val.rows };
     const lambdas = this.relativeLambdas.map((rel) => rel * scale);
-    const report = await validationPath({ m, k, a, b, mu, ybar, validation }, lambdas, solver, this.memoryLimit - 2 * 8 * m * m);
+    const report = await validationPath({ m, k, a, b, mu, ybar, validation }, lambdas, solver, this.memoryLimit - 2 * 8 * m * m, this.signal);
     this.path = lambdas.map((lambda, l) => ({ lambda, mse: report.errors[l] }));
     this.pathReport = { solver: report.solver, iterations: report.iterations, converged: report.converged, unsettled: report.unsettled };
     let best: LambdaChoice | undefined;

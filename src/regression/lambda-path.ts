@@ -32,6 +32,7 @@
  */
 import { checkMemory } from '../core/arrays.js';
 import { native } from '../core/native.js';
+import { checkAborted } from '../core/steps.js';
 import { MIN_RCOND } from './ridge.js';
 
 export type PathSolver = 'eigen' | 'cholesky' | 'krylov';
@@ -101,12 +102,13 @@ function chunkSize(m: number, k: number): number {
  * extreme eigenvalues of A (Krylov: e_min taken as 0 and e_max the largest
  * Ritz value, which is conservative).
  */
-export async function validationPath(p: PathProblem, lambdas: readonly number[], solver: PathSolver, memoryLimit: number): Promise<PathReport> {
+export async function validationPath(p: PathProblem, lambdas: readonly number[], solver: PathSolver, memoryLimit: number, signal?: AbortSignal): Promise<PathReport> {
+  checkAborted(signal);
   checkMemory(`FeatureRidge: the ${solver} lambda path`, pathBytes(p.m, p.k, lambdas.length, solver), memoryLimit);
   const errors = new PathErrors(p);
   if (solver === 'eigen') return { errors: await eigenPath(p, lambdas, errors), solver, iterations: 0, converged: true, unsettled: 0 };
-  if (solver === 'cholesky') return { errors: await choleskyPath(p, lambdas, errors), solver, iterations: 0, converged: true, unsettled: 0 };
-  return krylovPath(p, lambdas);
+  if (solver === 'cholesky') return { errors: await choleskyPath(p, lambdas, errors, signal), solver, iterations: 0, converged: true, unsettled: 0 };
+  return krylovPath(p, lambdas, signal);
 }
 
 /** Validation errors of chunks of weight matrices, one product with A_v per chunk. */
@@ -189,13 +191,14 @@ async function eigenPath(p: PathProblem, lambdas: readonly number[], errors: Pat
   });
 }
 
-async function choleskyPath(p: PathProblem, lambdas: readonly number[], errors: PathErrors): Promise<number[]> {
+async function choleskyPath(p: PathProblem, lambdas: readonly number[], errors: PathErrors, signal?: AbortSignal): Promise<number[]> {
   const { m, k } = p;
   const one = new Float64Array(m * k), status = new Float64Array(2);
   return chunked(p, lambdas, errors, async (chunk, w) => {
     const ok: boolean[] = [];
     const cols = chunk.length * k;
     for (let l = 0; l < chunk.length; l++) {
+      checkAborted(signal);
       await native().ridgeSolve({ gram: p.a, m, rhs: p.b, k, lambda: chunk[l], weights: one, status }, true);
       ok.push(status[0] === 0 && status[1] >= MIN_RCOND);
       for (let j = 0; j < m; j++) for (let t = 0; t < k; t++) w[j * cols + l * k + t] = one[j * k + t];
@@ -402,7 +405,7 @@ function largestEigenvalue(t: { n: number; p: number; band: Float64Array }): num
   return rayleigh;
 }
 
-async function krylovPath(p: PathProblem, lambdas: readonly number[]): Promise<PathReport> {
+async function krylovPath(p: PathProblem, lambdas: readonly number[], signal?: AbortSignal): Promise<PathReport> {
   const { m } = p;
   const errors = new KrylovErrors(p);
   const lanczos = new BlockLanczos(m, p.k, p.b);
@@ -410,7 +413,10 @@ async function krylovPath(p: PathProblem, lambdas: readonly number[]): Promise<P
   let previous: number[] | null = null, older: number[] | null = null;
   let nextCheck = 8, converged = false, unsettled = lambdas.length;
   for (;;) {
-    while (!lanczos.done && lanczos.steps < Math.min(nextCheck, maxSteps)) await lanczos.step(p.a);
+    while (!lanczos.done && lanczos.steps < Math.min(nextCheck, maxSteps)) {
+      checkAborted(signal);
+      await lanczos.step(p.a);
+    }
     const finished = lanczos.done || lanczos.steps >= maxSteps;
     const current = await errors.of(lambdas, lanczos);
     if (lanczos.done) {
