@@ -32,11 +32,12 @@ const allowedTop = new Set([...pkg.files.map((f) => f.split('/')[0]), 'package.j
 for (const p of paths) {
   const top = p.split('/')[0];
   if (!allowedTop.has(top)) failures.push(`unexpected file in the package: ${p}`);
-  if (/(^|\/)(test|tests|bench|src|build|build-cmake|build-prebuild|node_modules|\.ci)\//.test(p)) failures.push(`the package must not carry ${p}`);
+  // The repository's own folders (dist/bench, the compiled benchmark tool, does ship).
+  if (/^(test|tests|bench|src|build|build-cmake|build-prebuild|build-sanitize|\.ci)\//.test(p) || /(^|\/)node_modules\//.test(p)) failures.push(`the package must not carry ${p}`);
   if (/\.(tgz|log)$/.test(p)) failures.push(`stray file in the package: ${p}`);
 }
 if (paths.some((p) => p.startsWith('scripts/') && p !== 'scripts/install.mjs')) failures.push('only scripts/install.mjs of scripts/ belongs in the package');
-const required = ['package.json', 'LICENSE', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'scripts/install.mjs',
+const required = ['package.json', 'LICENSE', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/bench/run.js', 'docs/api/README.md', 'scripts/install.mjs',
   'CMakeLists.txt', 'native/sources.json', `prebuilds/${tag}/prebuild.json`, `prebuilds/${tag}/ntk_sketch.node`,
   ...manifest.libraries.map((l) => `prebuilds/${tag}/${l}`)];
 for (const r of required) if (!paths.includes(r)) failures.push(`the package lacks ${r}`);
