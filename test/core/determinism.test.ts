@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import ndarray from 'ndarray';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  FeatureRidge,
   LeverageSelection,
   NTKRandomFeatures,
   NTKSketch,
@@ -138,7 +139,7 @@ describe('the core GEMM: each element is one FMA chain over k, wherever it sits'
   });
 });
 
-describe('every path that multiplies data is bit-identical for 1 or 2 threads and any batch split', () => {
+describe('every path that multiplies data is bit-identical for any thread count (1, 2, 3, 5: odd counts split the tiles unevenly) and any batch split', () => {
   it('NTKRandomFeatures: dense float32/float64 and CSR, sync and async, into `out` views', async () => {
     for (const options of randomFeatureOptions) {
       const map = new NTKRandomFeatures(options);
@@ -147,8 +148,10 @@ describe('every path that multiplies data is bit-identical for 1 or 2 threads an
       for (const kernel of ['ntk', 'nngp'] as const) {
         setThreads(1);
         const one = map.transformSync(mat(x, n, d), { kernel }).data;
-        setThreads(2);
-        expect(bitsEqual(map.transformSync(mat(x, n, d), { kernel }).data, one)).toBe(true);
+        for (const threads of [2, 3, 5]) {
+          setThreads(threads);
+          expect(bitsEqual(map.transformSync(mat(x, n, d), { kernel }).data, one), `${threads} threads`).toBe(true);
+        }
         // Row blocks written into one larger matrix through `out` views, the middle one async.
         const joined = ndarray(options.dtype === 'float64' ? new Float64Array(n * f) : new Float32Array(n * f), [n, f]);
         for (const [s, e] of splits) {
@@ -216,17 +219,38 @@ describe('every path that multiplies data is bit-identical for 1 or 2 threads an
     }
   });
 
-  it('LeverageSelection: the same columns, scales and features for 1 or 2 threads', () => {
+  it('LeverageSelection: the same columns, scales and features for 1, 2 or 3 threads', () => {
     const run = (threads: number) => {
       setThreads(threads);
       const pool = new NTKSketch({ inputDim: d, depth: 2, features: 512, seed: 3, exactCopies: false });
       const kept = new LeverageSelection({ map: pool, features: 128, seed: 5 }).fitSync(mat(X32.subarray(0, 200 * d), 200, d));
       return { columns: kept.columns, scales: kept.scales, phi: kept.transformSync(mat(X32, n, d)).data as Float32Array };
     };
-    const one = run(1), two = run(2);
-    expect(Array.from(two.columns)).toEqual(Array.from(one.columns));
-    expect(bitsEqual(two.scales, one.scales)).toBe(true);
-    expect(bitsEqual(two.phi, one.phi)).toBe(true);
+    const one = run(1);
+    for (const threads of [2, 3]) {
+      const other = run(threads);
+      expect(Array.from(other.columns)).toEqual(Array.from(one.columns));
+      expect(bitsEqual(other.scales, one.scales)).toBe(true);
+      expect(bitsEqual(other.phi, one.phi)).toBe(true);
+    }
+  });
+
+  it('FeatureRidge: the Krylov lambda path (core GEMM only) gives the same errors, lambda and weights for 1, 2 or 3 threads', async () => {
+    const ys = targets();
+    const run = async (threads: number) => {
+      setThreads(threads);
+      const map = new NTKSketch({ inputDim: d, depth: 2, features: 256, seed: 4, dtype: 'float64' });
+      const model = new FeatureRidge({ map, validation: 0.25, seed: 2, solver: 'krylov' });
+      await model.fit(mat(X, n, d), mat(ys, n, 3));
+      return { errors: Float64Array.from(model.lambdaPath, (p) => p.mse), lambda: model.lambda, info: model.lambdaPathInfo };
+    };
+    const one = await run(1);
+    expect(one.info!.iterations).toBeGreaterThan(1);
+    for (const threads of [2, 3]) {
+      const other = await run(threads);
+      expect(bitsEqual(other.errors, one.errors), `${threads} threads`).toBe(true);
+      expect(other.lambda).toBe(one.lambda);
+    }
   });
 });
 

@@ -125,7 +125,7 @@ describe('cntkKernelSync agrees with the literal reference of SPEC §2.2', () =>
     }
   });
 
-  it('float32 images give float32 results within 1e-6 of the reference on the same values; Z follows X dtype', () => {
+  it('float32 images give float32 results within one float32 rounding (2^-24 relative) of the reference on the same values; Z follows X dtype', () => {
     const x32 = Float32Array.from(x);
     const z32 = Float32Array.from(z);
     const a = arch(2, 3, 'same');
@@ -133,8 +133,9 @@ describe('cntkKernelSync agrees with the literal reference of SPEC §2.2', () =>
     expect(r.ntk.data).toBeInstanceOf(Float32Array);
     expect(r.nngp.data).toBeInstanceOf(Float32Array);
     const ref = cntkReference(toImageList(x32, n, shape), toImageList(z32, m, shape), shape, a);
-    expect(maxRelErr(r.ntk.data, ref.ntk)).toBeLessThan(1e-6);
-    expect(maxRelErr(r.nngp.data, ref.nngp)).toBeLessThan(1e-6);
+    // One rounding of a float64 result to float32, plus the float64 computation's own error.
+    expect(maxRelErr(r.ntk.data, ref.ntk)).toBeLessThan(2 ** -24 + 1e-12);
+    expect(maxRelErr(r.nngp.data, ref.nngp)).toBeLessThan(2 ** -24 + 1e-12);
     // float64 Z is converted to X's float32.
     const mixed = cntkKernelSync(imgs(x32, n, shape), imgs(z, m, shape), a);
     expect(bitsEqual(mixed.ntk.data, r.ntk.data)).toBe(true);

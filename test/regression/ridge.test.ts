@@ -195,6 +195,31 @@ describe('KernelRidgeRegression', () => {
     expect(maxAbsDiff(pred.data, expected)).toBeLessThan(1e-8);
   });
 
+  it('the lambda path scores (eigen and cholesky) equal direct solves and predictions at each lambda', () => {
+    const nv = 30;
+    const xv = randomMatrix(nv, d, 23), yv = randomMatrix(nv, k, 24);
+    const Kv = ntkKernelSync(mat(xv, nv, d), mat(x, n, d), { depth: 2, output: 'ntk' }).ntk;
+    const lambdas = [1e-4, 1e-3, 1e-2, 0.1, 1, 10];
+    for (const solver of ['eigen', 'cholesky'] as const) {
+      const model = new KernelRidgeRegression();
+      const scores = model.selectLambdaSync(K, mat(y, n, k), Kv, mat(yv, nv, k), { lambdas, metric: 'mse', solver });
+      scores.forEach(({ lambda, score }) => {
+        // Direct: (K + lambda I) W = Y by a dense solve, predictions Kv W, their mean squared error.
+        const a = Float64Array.from(K.data);
+        for (let i = 0; i < n; i++) a[i * n + i] += lambda;
+        const w = denseSolve(a, y, n, k);
+        const pred = ab(Kv.data, w, nv, n, k);
+        let mse = 0;
+        for (let i = 0; i < nv * k; i++) mse += (pred[i] - yv[i]) ** 2;
+        mse /= nv * k;
+        expect(Math.abs(score - mse), `${solver} lambda ${lambda}`).toBeLessThan(1e-9 * mse);
+      });
+      // The model keeps the best lambda, solved: its predictions are the direct ones at that lambda.
+      const best = scores.reduce((p, q) => (q.score < p.score ? q : p));
+      expect(model.lambda).toBe(best.lambda);
+    }
+  });
+
   it('chooses lambda for classification by validation accuracy', async () => {
     // Two Gaussian blobs; labels as one-hot targets.
     const r = rng(5);
