@@ -41,7 +41,7 @@ describe('error classes: TypeError for a wrong type, RangeError for a value out 
       ['NTKSketch dtype', () => new NTKSketch({ inputDim: 8, depth: 1, features: 16, dtype: 'int8' as never }), RangeError, /dtype/],
       ['NTKRandomFeatures depth string', () => new NTKRandomFeatures({ inputDim: 8, depth: '2' as never, features: 16 }), TypeError, /depth/],
       ['NTKRandomFeatures features -4', () => new NTKRandomFeatures({ inputDim: 8, depth: 1, features: -4 }), RangeError, /features/],
-      ['CNTKSketch inputShape not an array', () => new CNTKSketch({ inputShape: 'x' as never, depth: 1, features: 16 }), TypeError, /inputShape/],
+      ['CNTKSketch inputShape not an array', () => new CNTKSketch({ inputShape: 'x', depth: 1, features: 16 } as never), TypeError, /inputShape/],
       ['CNTKSketch unknown option', () => new CNTKSketch({ imageShape: [1, 8, 8], depth: 1, features: 16 } as never), RangeError, /imageShape.*known: inputShape/],
       ['NTKNystrom landmarks 0', () => new NTKNystrom({ depth: 1, landmarks: 0 }), RangeError, /landmarks/],
       ['NTKNystrom sampling', () => new NTKNystrom({ depth: 1, landmarks: 4, sampling: 'random' as never }), RangeError, /sampling/],
