@@ -11,24 +11,23 @@
  *     sum ||y - Phi W - b||^2 = sum y^2 - 2 tr(W^T Phi_v^T Y_v) - 2 b^T Y_v^T 1
  *                               + tr(W^T A_v W) + 2 b^T W^T s_v + n_v b^T b.
  *
- * The errors of a whole chunk of lambdas cost one m x m x (lambdas * k) GEMM.
  * Three ways to get W(lambda), same errors up to rounding (eigen, cholesky) or
  * to a stated tolerance (krylov):
  *
  * - 'eigen': one eigendecomposition A = V E V^T, then W = V (E + lambda)^-1 V^T B.
- *   About 14-17 Cholesky factorisations of time at m = 4,096 on a 2-core machine.
+ *   About 14-19 Cholesky factorisations of time at m = 4,096-12,288 on a 2-core machine.
  * - 'cholesky': one Cholesky solve per lambda.
- * - 'krylov': W(lambda) for every lambda from one Krylov space per output
- *   column: Krylov spaces are shift-invariant, so K_s(A + lambda I, b) =
- *   K_s(A, b) and s steps of Lanczos (full reorthogonalisation) on A give the
- *   Galerkin (conjugate-gradient) solution of every shifted system at once:
- *   w(lambda) = Q_s (T_s + lambda I)^-1 e_1 ||b||. A step costs one pass over
- *   A (an m x m x k product, memory-bound) plus the reorthogonalisation
- *   (4 s m flops per column); the errors are evaluated at growing intervals
- *   and the iteration stops when no lambda's error moved by more than
- *   KRYLOV_TOLERANCE (relative) since the last evaluation. The lambda finally
- *   used is then solved exactly by the caller, so the tolerance bounds only
- *   the path's errors, not the model.
+ *   (Both score a chunk of lambdas with one m x m x (lambdas * k) GEMM.)
+ * - 'krylov': W(lambda) for every lambda from one block Krylov space of A
+ *   started at B: Krylov spaces are shift-invariant, K_s(A + lambda I, B) =
+ *   K_s(A, B), so s steps of block Lanczos (full reorthogonalisation) give the
+ *   Galerkin (block conjugate-gradient) solution of every shifted system at
+ *   once, W(lambda) = Q (T + lambda I)^-1 E_1 R_0 (BlockLanczos). A step costs
+ *   one pass over A (an m x m x k product, memory-bound) plus the
+ *   reorthogonalisation; the errors are evaluated in the basis at growing
+ *   intervals (KrylovErrors) until `judge` lets the path stop. The lambda
+ *   finally used is then solved exactly by the caller, so the tolerance
+ *   bounds only the path's errors, not the model.
  */
 import { checkMemory } from '../core/arrays.js';
 import { native } from '../core/native.js';
@@ -57,7 +56,7 @@ export interface PathReport {
   /** Mean squared error per output on the validation rows, per lambda (Infinity where a solve would be unreliable). */
   errors: number[];
   solver: PathSolver;
-  /** Krylov: Lanczos steps taken (the largest over the output columns); 0 otherwise. */
+  /** Krylov: block Lanczos steps taken (k basis vectors each); 0 otherwise. */
   iterations: number;
   /** Krylov: whether the path settled before the step limit (see `judge`); true otherwise. */
   converged: boolean;
@@ -71,7 +70,7 @@ export interface PathReport {
 
 /** Relative change of every lambda's validation error below which the Krylov path stops. */
 export const KRYLOV_TOLERANCE = 1e-6;
-/** Most Lanczos steps (also bounded by m). */
+/** Most block Lanczos steps (also bounded by m / k: the basis cannot outgrow R^m). */
 export const KRYLOV_MAX_STEPS = 800;
 /** Bytes of weights evaluated at once (lambdas are taken in chunks below this). */
 const CHUNK_BYTES = 2 ** 27;
@@ -82,13 +81,15 @@ const gemm: Gemm = async (transA, rows, cols, inner, x, y, c, alpha = 1, beta = 
   await native().gemm({ transA, transB: false, m: rows, n: cols, k: inner, alpha, a: x, lda: transA ? rows : inner, b: y, ldb: cols, beta, c, ldc: cols }, true);
 };
 
-/** Bytes the path needs beyond the problem's own arrays (the caller checks them against its memory limit). */
-export function pathBytes(m: number, k: number, lambdas: number, solver: PathSolver, steps = Math.min(m, 256)): number {
-  const chunk = Math.min(lambdas, chunkSize(m, k));
-  const weights = 2 * 8 * m * k * chunk;
-  if (solver === 'eigen') return 8 * m * m + weights;
-  if (solver === 'krylov') return 8 * m * k * (steps + 1) + weights;
-  return weights;
+/**
+ * Bytes the path needs beyond the problem's own arrays (the caller checks
+ * them against its memory limit); for 'krylov', with `steps` block steps:
+ * the basis and G = Q^T A_v Q.
+ */
+export function pathBytes(m: number, k: number, lambdas: number, solver: PathSolver, steps = Math.min(Math.ceil(m / k), 256)): number {
+  if (solver === 'krylov') return 8 * m * k * (steps + 1) + 8 * (steps * k) ** 2;
+  const weights = 2 * 8 * m * k * Math.min(lambdas, chunkSize(m, k));
+  return solver === 'eigen' ? 8 * m * m + weights : weights;
 }
 
 function chunkSize(m: number, k: number): number {
@@ -105,56 +106,53 @@ function chunkSize(m: number, k: number): number {
 export async function validationPath(p: PathProblem, lambdas: readonly number[], solver: PathSolver, memoryLimit: number, signal?: AbortSignal): Promise<PathReport> {
   checkAborted(signal);
   checkMemory(`FeatureRidge: the ${solver} lambda path`, pathBytes(p.m, p.k, lambdas.length, solver), memoryLimit);
-  const errors = new PathErrors(p);
-  if (solver === 'eigen') return { errors: await eigenPath(p, lambdas, errors), solver, iterations: 0, converged: true, unsettled: 0 };
-  if (solver === 'cholesky') return { errors: await choleskyPath(p, lambdas, errors, signal), solver, iterations: 0, converged: true, unsettled: 0 };
+  if (solver === 'eigen') return { errors: await eigenPath(p, lambdas), solver, iterations: 0, converged: true, unsettled: 0 };
+  if (solver === 'cholesky') return { errors: await choleskyPath(p, lambdas, signal), solver, iterations: 0, converged: true, unsettled: 0 };
   return krylovPath(p, lambdas, signal);
 }
 
-/** Validation errors of chunks of weight matrices, one product with A_v per chunk. */
-class PathErrors {
-  private readonly av: Float64Array;
-
-  constructor(private readonly p: PathProblem) {
-    this.av = p.validation.gram;
+/**
+ * Mean squared validation error per output of one lambda, from the sums of
+ * its weights w_t (output t) the formula above needs, at `at + t` in each
+ * array: quad = w_t^T A_v w_t, cross = w_t^T Phi_v^T y_t, muW = mu^T w_t and
+ * sW = s_v^T w_t; the intercept is b_t = ybar_t - muW.
+ */
+function validationMse(p: PathProblem, quad: Float64Array, cross: Float64Array, muW: Float64Array, sW: Float64Array, at: number): number {
+  const v = p.validation;
+  let total = v.yy;
+  for (let t = 0; t < p.k; t++) {
+    const b = p.ybar[t] - muW[at + t];
+    total += quad[at + t] - 2 * cross[at + t] + 2 * b * sW[at + t] - 2 * b * v.ysum[t] + v.rows * b * b;
   }
+  return Math.max(0, total) / (v.rows * p.k);
+}
 
-  /**
-   * Errors of `count` weight matrices stored side by side in w (m x count*k:
-   * lambda l's output t in column l*k + t).
-   */
-  async of(w: Float64Array, count: number): Promise<number[]> {
-    const { m, k, mu, ybar } = this.p;
-    const v = this.p.validation;
-    const cols = count * k;
-    const avw = new Float64Array(m * cols);
-    await gemm(false, m, cols, m, this.av, w, avw);
-    const totals = new Float64Array(count).fill(v.yy);
-    // Intercept terms per (lambda, output).
-    const s = Float64Array.from({ length: cols }, (_, c) => ybar[c % k]);
-    const ws = new Float64Array(cols);
-    for (let j = 0; j < m; j++) {
-      const row = j * cols, mj = mu[j], sj = v.sums[j], bj = j * k;
-      for (let c = 0; c < cols; c++) {
-        const x = w[row + c];
-        s[c] -= x * mj;
-        ws[c] += x * sj;
-        totals[(c / k) | 0] += x * (avw[row + c] - 2 * v.cross[bj + (c % k)]);
-      }
-    }
+/**
+ * Errors of `count` weight matrices stored side by side in w (m x count*k:
+ * lambda l's output t in column l*k + t): one product with A_v for all.
+ */
+async function weightErrors(p: PathProblem, w: Float64Array, count: number): Promise<number[]> {
+  const { m, k, mu } = p, v = p.validation, cols = count * k;
+  const avw = new Float64Array(m * cols);
+  await gemm(false, m, cols, m, v.gram, w, avw);
+  const quad = new Float64Array(cols), cross = new Float64Array(cols), muW = new Float64Array(cols), sW = new Float64Array(cols);
+  for (let j = 0; j < m; j++) {
+    const row = j * cols, bj = j * k;
     for (let c = 0; c < cols; c++) {
-      const t = c % k;
-      totals[(c / k) | 0] += 2 * s[c] * ws[c] - 2 * s[c] * v.ysum[t] + v.rows * s[c] * s[c];
+      const x = w[row + c];
+      quad[c] += x * avw[row + c];
+      cross[c] += x * v.cross[bj + (c % k)];
+      muW[c] += x * mu[j];
+      sW[c] += x * v.sums[j];
     }
-    return Array.from(totals, (total) => Math.max(0, total) / (v.rows * k));
   }
+  return Array.from({ length: count }, (_, l) => validationMse(p, quad, cross, muW, sW, l * k));
 }
 
 /** Runs `fill(chunk, w)` for chunks of lambdas; fill writes the chunk's weights (or returns false per lambda to refuse it). */
 async function chunked(
   p: PathProblem,
   lambdas: readonly number[],
-  errors: PathErrors,
   fill: (chunk: readonly number[], w: Float64Array) => Promise<boolean[]>,
 ): Promise<number[]> {
   const out: number[] = [];
@@ -163,13 +161,13 @@ async function chunked(
     const chunk = lambdas.slice(start, start + size);
     const w = new Float64Array(p.m * chunk.length * p.k);
     const accepted = await fill(chunk, w);
-    const e = await errors.of(w, chunk.length);
+    const e = await weightErrors(p, w, chunk.length);
     for (let l = 0; l < chunk.length; l++) out.push(accepted[l] ? e[l] : Infinity);
   }
   return out;
 }
 
-async function eigenPath(p: PathProblem, lambdas: readonly number[], errors: PathErrors): Promise<number[]> {
+async function eigenPath(p: PathProblem, lambdas: readonly number[]): Promise<number[]> {
   const { m, k } = p;
   const evals = new Float64Array(m), vt = new Float64Array(m * m), status = new Float64Array(1);
   await native().symmetricEigh({ matrix: p.a, m, eigenvalues: evals, eigenvectors: vt, status }, true);
@@ -177,7 +175,7 @@ async function eigenPath(p: PathProblem, lambdas: readonly number[], errors: Pat
   const c = new Float64Array(m * k);
   await gemm(false, m, k, m, vt, p.b, c); // C = V^T B
   const emin = Math.max(evals[0], 0), emax = Math.max(evals[m - 1], 0);
-  return chunked(p, lambdas, errors, async (chunk, w) => {
+  return chunked(p, lambdas, async (chunk, w) => {
     const cols = chunk.length * k, scaled = new Float64Array(m * cols);
     for (let j = 0; j < m; j++) {
       const e = Math.max(evals[j], 0);
@@ -191,10 +189,10 @@ async function eigenPath(p: PathProblem, lambdas: readonly number[], errors: Pat
   });
 }
 
-async function choleskyPath(p: PathProblem, lambdas: readonly number[], errors: PathErrors, signal?: AbortSignal): Promise<number[]> {
+async function choleskyPath(p: PathProblem, lambdas: readonly number[], signal?: AbortSignal): Promise<number[]> {
   const { m, k } = p;
   const one = new Float64Array(m * k), status = new Float64Array(2);
-  return chunked(p, lambdas, errors, async (chunk, w) => {
+  return chunked(p, lambdas, async (chunk, w) => {
     const ok: boolean[] = [];
     const cols = chunk.length * k;
     for (let l = 0; l < chunk.length; l++) {
@@ -383,9 +381,9 @@ function bandedSolve(t: { n: number; p: number; band: Float64Array }, lambda: nu
 function largestEigenvalue(t: { n: number; p: number; band: Float64Array }): number {
   const { n, p, band } = t, w = p + 1;
   if (n === 0) return 0;
-  let x = new Float64Array(n).fill(1 / Math.sqrt(n)), rayleigh = 0;
+  let x = new Float64Array(n).fill(1 / Math.sqrt(n)), y = new Float64Array(n), rayleigh = 0;
   for (let it = 0; it < 200; it++) {
-    const y = new Float64Array(n);
+    y.fill(0);
     for (let r = 0; r < n; r++) {
       y[r] += band[r * w] * x[r];
       for (let d = 1; d <= Math.min(p, r); d++) {
@@ -400,7 +398,7 @@ function largestEigenvalue(t: { n: number; p: number; band: Float64Array }): num
     const ny = norm(y);
     if (!(ny > 0)) return 0;
     for (let r = 0; r < n; r++) y[r] /= ny;
-    x = y;
+    [x, y] = [y, x];
   }
   return rayleigh;
 }
@@ -522,7 +520,7 @@ class KrylovErrors {
   }
 
   async of(lambdas: readonly number[], lanczos: BlockLanczos): Promise<number[]> {
-    const { m, k, ybar } = this.p, v = this.p.validation, e = k + 2;
+    const { m, k } = this.p, e = k + 2;
     const t = lanczos.band(), n = t.n;
     await this.cover(lanczos.rows(), n);
     const emax = largestEigenvalue(t);
@@ -530,6 +528,7 @@ class KrylovErrors {
     rhs.set(lanczos.r0);
     const out: number[] = [];
     const gy = new Float64Array(n * k);
+    const quad = new Float64Array(k), cross = new Float64Array(k), muW = new Float64Array(k), sW = new Float64Array(k);
     for (const lambda of lambdas) {
       if (!acceptable(0, emax, lambda, m)) {
         out.push(Infinity);
@@ -537,20 +536,17 @@ class KrylovErrors {
       }
       const y = n > 0 ? bandedSolve(t, lambda, rhs, k) : new Float64Array(0);
       if (n > 0) await gemm(false, n, k, n, this.g, y, gy);
-      let total = v.yy;
       for (let c = 0; c < k; c++) {
-        let quad = 0, cross = 0, muW = 0, sW = 0;
+        quad[c] = cross[c] = muW[c] = sW[c] = 0;
         for (let r = 0; r < n; r++) {
           const x = y[r * k + c];
-          quad += x * gy[r * k + c];
-          cross += x * this.qExtra[r * e + c];
-          muW += x * this.qExtra[r * e + k];
-          sW += x * this.qExtra[r * e + k + 1];
+          quad[c] += x * gy[r * k + c];
+          cross[c] += x * this.qExtra[r * e + c];
+          muW[c] += x * this.qExtra[r * e + k];
+          sW[c] += x * this.qExtra[r * e + k + 1];
         }
-        const b = ybar[c] - muW;
-        total += quad - 2 * cross + 2 * b * sW - 2 * b * v.ysum[c] + v.rows * b * b;
       }
-      out.push(Math.max(0, total) / (v.rows * k));
+      out.push(validationMse(this.p, quad, cross, muW, sW, 0));
     }
     return out;
   }
