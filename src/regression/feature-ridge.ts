@@ -689,8 +689,9 @@ export class FeatureRidge {
     const validation = { gram, cross: val.cross(), sums: val.sums(), ysum: val.ysum, yy: val.yy, rows: val.rows };
     const lambdas = this.relativeLambdas.map((rel) => rel * scale);
     const report = await validationPath({ m, k, a, b, mu, ybar, validation }, lambdas, solver, this.memoryLimit - 2 * 8 * m * m, this.signal);
-    this.path = lambdas.map((lambda, l) => ({ lambda, mse: report.errors[l] }));
-    this.pathReport = { solver: report.solver, iterations: report.iterations, converged: report.converged, unsettled: report.unsettled };
+    const { errors, ...info } = report;
+    this.path = lambdas.map((lambda, l) => ({ lambda, mse: errors[l] }));
+    this.pathReport = info;
     let best: LambdaChoice | undefined;
     for (const choice of this.path) if (choice.mse !== Infinity && (!best || choice.mse < best.mse)) best = choice;
     if (!best) throw new RangeError('FeatureRidge: no lambda in the path gives a well-conditioned solve; give larger lambdas');
