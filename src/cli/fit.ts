@@ -6,7 +6,7 @@
  * model file.
  */
 import { performance } from 'node:perf_hooks';
-import { FeatureRidge, type Task } from '../regression/feature-ridge.js';
+import { DEFAULT_VALIDATION, FeatureRidge, isValidationRow, type Task } from '../regression/feature-ridge.js';
 import { COMMON_FLAGS, COMMON_HELP, UsageError, parseFlags, type FlagValues, parseInteger, parseNumber, startCommand } from './args.js';
 import { DATA_FLAGS, DATA_HELP, openDataFlags } from './data-options.js';
 import { MAP_FLAGS, MAP_HELP, checkWidth, loadMap, mapRequest, newMap, readsImages, type MapRequest } from './map-options.js';
@@ -181,7 +181,11 @@ export async function fit(argv: string[]): Promise<void> {
   if (source.targetNames.length === 0) {
     throw new UsageError(`${source.path} gives no targets: name the target column(s) with --target, or a file with --labels`);
   }
-  const map = saved ?? (await newMap(request as Extract<MapRequest, { kind: 'new' }>, source));
+  // A new map fitted on data (Nyström landmarks) sees only the rows the validation split keeps for fitting.
+  const seed = request?.kind === 'new' ? request.seed : 0;
+  const share = lambda !== undefined ? 0 : (validation ?? DEFAULT_VALIDATION);
+  const fitRow = share > 0 && !previous ? (index: number) => !isValidationRow(seed, index, share) : undefined;
+  const map = saved ?? (await newMap(request as Extract<MapRequest, { kind: 'new' }>, source, fitRow));
   checkWidth(map, source);
   const progress = new Progress(Boolean(process.stderr.isTTY) && !json);
   try {
@@ -196,7 +200,7 @@ export async function fit(argv: string[]): Promise<void> {
         throw new UsageError(`--task classification needs one label column, got ${source.targetNames.length} (${source.targetNames.join(', ')})`);
       }
       model = new FeatureRidge({
-        map, task, seed: request?.kind === 'new' ? request.seed : 0, fitIntercept: !values['no-intercept'], solver: pathSolver,
+        map, task, seed, fitIntercept: !values['no-intercept'], solver: pathSolver,
         ...(lambda !== undefined ? { lambda } : {}),
         ...(validation !== undefined ? { validation } : {}),
       });

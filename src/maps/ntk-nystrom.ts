@@ -53,10 +53,12 @@
  *
  * Determinism: the landmark choice is a function of X, the options and the
  * seed; features are bit-identical for any split of the rows into calls and
- * any thread count of the kernel and GEMM. A saved map stores its landmarks
- * (toJSON) and recomputes the eigendecomposition when loaded: the same
- * features for any thread count on the machine that saved it (LAPACK's
- * dsyevd may round differently on another BLAS build).
+ * any thread count of the kernel and GEMM. fit's eigendecomposition is
+ * LAPACK's (dsyevd), whose last bits depend on the BLAS kernel family, so a
+ * saved map stores its projection next to its landmarks (toJSON): a loaded
+ * map does no eigendecomposition and gives the same bits on every machine
+ * (the kernel and the projection GEMM are the library's own). A document of
+ * version 1 (landmarks only) still loads; its projection is recomputed.
  */
 import type { RowsLike } from '../core/inputs.js';
 import {
@@ -91,7 +93,7 @@ import {
 import { drawColumns, inclusionProbabilities } from './leverage-selection.js';
 
 export const NTK_NYSTROM_FORMAT = 'ntk-sketch/ntk-nystrom';
-export const NTK_NYSTROM_VERSION = 1;
+export const NTK_NYSTROM_VERSION = 2;
 /** Most landmarks: the m x m float64 matrices of fit take 8 m^2 bytes each. */
 export const NTK_NYSTROM_MAX_LANDMARKS = 1 << 16;
 const MAX_INPUT_DIM = 2 ** 30;
@@ -148,10 +150,10 @@ export type NTKNystromOptions = OptionsOf<typeof OPTIONS>;
 type Resolved = ValuesOf<typeof OPTIONS>;
 const EXAMPLE = "new NTKNystrom({ depth: 2, landmarks: 4096, sampling: 'leverage' })";
 
-/** What toJSON() writes: the options, the landmark rows and a checksum of them. */
+/** What toJSON() writes: the options, the landmark rows, the projection and a checksum of them. */
 export interface NTKNystromJSON {
   format: 'ntk-sketch/ntk-nystrom';
-  version: 1;
+  version: 2;
   depth: number;
   landmarks: number;
   inputDim: number;
@@ -163,6 +165,12 @@ export interface NTKNystromJSON {
   dtype: DType;
   /** The landmarks x inputDim landmark rows: base64 of their little-endian values in `dtype`. */
   landmarkRows: string;
+  /** Eigenvalues of K(L, L) kept (the projection's columns), and the largest and smallest of them. */
+  rank: number;
+  largestEigenvalue: number;
+  smallestKeptEigenvalue: number;
+  /** The landmarks x rank projection V_r Lambda_r^(-1/2): base64 of its little-endian values in `dtype`. */
+  projection: string;
   /** FNV-1a (32-bit, hex) of the fields above: detects corrupted documents. */
   checksum: string;
 }
@@ -190,12 +198,16 @@ export interface NTKNystromInfo {
 }
 
 const SAVED_FIELDS = savedKeys(OPTIONS);
+/** What fit found, saved from version 2 on so that loading needs no eigendecomposition. */
+const SPECTRUM_FIELDS = ['rank', 'largestEigenvalue', 'smallestKeptEigenvalue', 'projection'];
 const SAVED: SavedFormat = {
   owner: 'NTKNystrom',
   format: NTK_NYSTROM_FORMAT,
   version: NTK_NYSTROM_VERSION,
-  fields: [...SAVED_FIELDS, 'landmarkRows', 'checksum'],
+  fields: [...SAVED_FIELDS, 'landmarkRows', ...SPECTRUM_FIELDS, 'checksum'],
 };
+/** Version 1: the landmarks only (the projection is recomputed when loaded). */
+const SAVED_V1: SavedFormat = { ...SAVED, version: 1, fields: [...SAVED_FIELDS, 'landmarkRows', 'checksum'] };
 
 function fnv1a(text: string): string {
   let h = 0x811c9dc5;
@@ -206,8 +218,30 @@ function fnv1a(text: string): string {
   return (h >>> 0).toString(16).padStart(8, '0');
 }
 
-function checksumOf(doc: Record<string, unknown>): string {
-  return fnv1a(`${NTK_NYSTROM_FORMAT}/${NTK_NYSTROM_VERSION}:` + [...SAVED_FIELDS, 'landmarkRows'].map((k) => `${k}=${String(doc[k])}`).join(';'));
+/** The checksum of a document's fields (those of its format version, the checksum itself excepted). */
+function checksumOf(doc: Record<string, unknown>, format: SavedFormat = SAVED): string {
+  const fields = format.fields.filter((k) => k !== 'checksum');
+  return fnv1a(`${NTK_NYSTROM_FORMAT}/${format.version}:` + fields.map((k) => `${k}=${String(doc[k])}`).join(';'));
+}
+
+/** Little-endian bytes of a typed array as base64 (the library runs on little-endian machines). */
+function base64Of(a: FloatArray): string {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+}
+
+/** A base64 field of a saved document as `count` finite values of `dtype`. */
+function arrayField(doc: Record<string, unknown>, key: string, dtype: DType, count: number, shape: string): FloatArray {
+  const text = doc[key];
+  if (typeof text !== 'string') throw new TypeError(`json.${key} must be a base64 string, got ${describe(text)}`);
+  const bytes = Buffer.from(text, 'base64');
+  const elem = elementBytes(dtype);
+  if (bytes.length !== count * elem) {
+    throw new RangeError(`json.${key} must hold ${shape} = ${count} ${dtype} values (${count * elem} bytes), got ${bytes.length} bytes`);
+  }
+  const out = allocate(dtype, count);
+  new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(bytes);
+  assertFinite(`json.${key}`, out);
+  return out;
 }
 
 /** The kernel block out (n x m, dtype of x) = K(x, z) of `kernel`: a Promise when async. */
@@ -583,13 +617,16 @@ export class NTKNystrom extends FeatureMap {
     return perm.slice(0, s).sort();
   }
 
-  /** The options, the landmark rows (base64) and a checksum (after fit). */
+  /** The options, the landmark rows and the projection (base64), and a checksum (after fit). */
   toJSON(): NTKNystromJSON {
     const f = this.requireFitted('toJSON');
-    const bytes = Buffer.from(f.rows.buffer, f.rows.byteOffset, f.rows.byteLength);
     const saved = {
       ...savedValues(OPTIONS, { ...(this as unknown as Resolved), inputDim: f.inputDim }),
-      landmarkRows: bytes.toString('base64'),
+      landmarkRows: base64Of(f.rows),
+      rank: f.info.rank,
+      largestEigenvalue: f.info.largestEigenvalue,
+      smallestKeptEigenvalue: f.info.smallestKeptEigenvalue,
+      projection: base64Of(f.projection),
     };
     return {
       format: NTK_NYSTROM_FORMAT,
@@ -600,17 +637,17 @@ export class NTKNystrom extends FeatureMap {
   }
 
   /**
-   * Restores a map saved by toJSON (object or JSON string): its landmarks,
-   * and the projection recomputed from them (bit-identical features on the
-   * same machine). Refuses documents of another format (TypeError) or
+   * Restores a map saved by toJSON (object or JSON string): its landmarks and
+   * projection, bit-identical features on any machine (a version 1 document
+   * has no projection: it is recomputed, the same features on the machine
+   * that saved it). Refuses documents of another format (TypeError) or
    * version, with unknown, missing or invalid fields, or whose checksum does
    * not match their fields (RangeError).
    */
   static fromJSON(json: unknown, options: { memoryLimit?: number } = {}): NTKNystrom {
-    const { doc, memoryLimit } = readSaved(json, options, SAVED);
+    const { doc, memoryLimit, format } = readSaved(json, options, SAVED, [SAVED_V1]);
     if (typeof doc.checksum !== 'string') throw new TypeError(`json.checksum must be a string, got ${describe(doc.checksum)}`);
-    if (typeof doc.landmarkRows !== 'string') throw new TypeError(`json.landmarkRows must be a base64 string, got ${describe(doc.landmarkRows)}`);
-    const expected = checksumOf(doc);
+    const expected = checksumOf(doc, format);
     if (doc.checksum !== expected) {
       throw new RangeError(`json.checksum ${doc.checksum} does not match the saved fields (expected ${expected}): the document is corrupted or was edited`);
     }
@@ -618,16 +655,37 @@ export class NTKNystrom extends FeatureMap {
     if (doc.inputDim === null) throw new TypeError('json.inputDim must be an integer, got null');
     const map = new NTKNystrom({ ...params, ...(memoryLimit === undefined ? {} : { memoryLimit }) } as NTKNystromOptions, restoreToken);
     const d = doc.inputDim as number, m = map.landmarks, elem = elementBytes(map.dtype);
-    checkMemory(`NTKNystrom landmarks (${m} x ${d}) and projection`, elem * (m * d + m * m) + 8 * 3 * m * m, map.memoryLimit);
-    const bytes = Buffer.from(doc.landmarkRows, 'base64');
-    if (bytes.length !== m * d * elem) {
-      throw new RangeError(`json.landmarkRows must hold landmarks x inputDim = ${m} x ${d} ${map.dtype} values (${m * d * elem} bytes), got ${bytes.length} bytes`);
+    const recompute = format.version === 1;
+    checkMemory(`NTKNystrom landmarks (${m} x ${d}) and projection`, elem * (m * d + m * m) + (recompute ? 8 * 3 * m * m : 0), map.memoryLimit);
+    const rows = arrayField(doc, 'landmarkRows', map.dtype, m * d, `landmarks x inputDim = ${m} x ${d}`);
+    const loaded = { fitRows: null, landmarkIndices: null, levelLambdas: [] };
+    if (recompute) {
+      const { projection, info } = runSync(map.project(false, rows, d));
+      map.state = { inputDim: d, rows, projection, info: { ...info, ...loaded } };
+      return map;
     }
-    const rows = allocate(map.dtype, m * d);
-    new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength).set(bytes);
-    assertFinite('json.landmarkRows', rows);
-    const { projection, info } = runSync(map.project(false, rows, d));
-    map.state = { inputDim: d, rows, projection, info: { ...info, fitRows: null, landmarkIndices: null, levelLambdas: [] } };
+    const rank = intOption('json.rank', doc.rank, 0, m);
+    const largest = numberOption('json.largestEigenvalue', doc.largestEigenvalue, 0, Number.MAX_VALUE);
+    const smallest = numberOption('json.smallestKeptEigenvalue', doc.smallestKeptEigenvalue, 0, Number.MAX_VALUE);
+    if (rank > 0 && !(smallest > 0 && smallest <= largest)) {
+      throw new RangeError(`json.smallestKeptEigenvalue must be in (0, largestEigenvalue = ${largest}] when rank > 0, got ${smallest}`);
+    }
+    const projection = arrayField(doc, 'projection', map.dtype, m * rank, `landmarks x rank = ${m} x ${rank}`);
+    map.state = {
+      inputDim: d,
+      rows,
+      projection,
+      info: {
+        landmarks: m,
+        rank,
+        cutoff: map.cutoff,
+        threshold: map.cutoff * largest,
+        largestEigenvalue: largest,
+        smallestKeptEigenvalue: rank > 0 ? smallest : 0,
+        parameterBytes: elem * (m * d + m * rank),
+        ...loaded,
+      },
+    };
     return map;
   }
 }

@@ -129,7 +129,8 @@ export interface FeatureRidgeJSON {
 }
 
 export const FEATURE_RIDGE_FORMAT = 'ntk-sketch/feature-ridge';
-const DEFAULT_VALIDATION = 0.1;
+/** Share of rows held out to choose lambda when none is given. */
+export const DEFAULT_VALIDATION = 0.1;
 const DEFAULT_LAMBDAS = [1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10];
 
 /**

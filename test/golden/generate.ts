@@ -4,11 +4,18 @@
 // release whose documents the file pins, only when a release deliberately
 // changes a map (and bumps that map's format version):
 //   npx tsx test/golden/generate.ts
-import { writeFileSync } from 'node:fs';
+// With --add, only the cases missing from the file (maps added since) are
+// written, after the pinned entries, which stay as they are.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SAMPLE_ROWS, goldenCases, hashOf, inputFor } from './golden-cases.js';
 
-const entries = goldenCases.map((c) => {
+const file = fileURLToPath(new URL('saved-maps.json', import.meta.url));
+const add = process.argv.includes('--add');
+const pinned = add && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { name: string }[]) : [];
+const missing = goldenCases.filter((c) => !pinned.some((e) => e.name === c.name));
+
+const entries = missing.map((c) => {
   const map = c.build();
   const document = JSON.parse(JSON.stringify(map)) as Record<string, unknown>;
   const loaded = c.load(document);
@@ -29,6 +36,5 @@ function rowsOf(c: (typeof goldenCases)[number]): number {
   return x.shape[0];
 }
 
-const file = fileURLToPath(new URL('saved-maps.json', import.meta.url));
-writeFileSync(file, JSON.stringify(entries) + '\n');
-console.log(`wrote ${entries.length} cases to ${file}`);
+writeFileSync(file, JSON.stringify([...pinned, ...entries]) + '\n');
+console.log(`wrote ${entries.length} cases to ${file}${add ? ` after ${pinned.length} pinned ones` : ''}`);

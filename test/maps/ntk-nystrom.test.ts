@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FeatureRidge, NTKNystrom, backends, loadModel, mapFromJSON, ntkKernelSync, openData, readAll, setThreads } from '../../src/index.js';
+import { FeatureRidge, NTKNystrom, backends, isValidationRow, loadModel, mapFromJSON, ntkKernelSync, openData, readAll, setThreads } from '../../src/index.js';
 import { mulberry32 } from '../../src/core/random.js';
 import { bitsEqual, gram, mat, relFrobenius } from '../helpers/matrices.js';
 import { spreadRows } from '../helpers/rows.js';
@@ -22,6 +22,19 @@ const X = spreadRows(300, d, 3);
 const Xrows = mat(X, 300, d);
 
 /** max |a - b| / max |b|. */
+/**
+ * The documented checksum of a saved NTKNystrom: FNV-1a (32-bit) of
+ * "format/version:" and its fields as key=value joined by ';', in the
+ * document's order (a v1 document has no spectrum fields).
+ */
+function documentChecksum(doc: Record<string, unknown>): string {
+  const text = `${String(doc.format)}/${String(doc.version)}:` +
+    Object.keys(doc).filter((k) => !['format', 'version', 'checksum'].includes(k)).map((k) => `${k}=${String(doc[k])}`).join(';');
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
 function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let e = 0, s = 0;
   for (let i = 0; i < b.length; i++) {
@@ -248,10 +261,32 @@ describe('NTKNystrom saved documents', () => {
       expect(back.toJSON()).toEqual(map.toJSON());
       expect(bitsEqual(back.landmarkRows, map.landmarkRows)).toBe(true);
       expect(bitsEqual(back.transformSync(Xrows).data, map.transformSync(Xrows).data)).toBe(true);
-      expect(back.info).toMatchObject({ rank: map.info.rank, cutoff: map.info.cutoff, fitRows: null, landmarkIndices: null });
-      // The landmarks travel as base64 of their values: 4 or 8 bytes each, a third more as text.
-      expect(text.length).toBeLessThan(1000 + (4 / 3) * 40 * d * (dtype === 'float32' ? 4 : 8));
+      const { fitRows: _f, landmarkIndices: _l, levelLambdas: _v, ...spectrum } = map.info;
+      expect(back.info).toEqual({ ...spectrum, fitRows: null, landmarkIndices: null, levelLambdas: [] });
+      // The landmarks (40 x d) and the projection (40 x rank) travel as base64 of their values: 4 or 8 bytes each, a third more as text.
+      expect(text.length).toBeLessThan(1000 + (4 / 3) * 40 * (d + map.info.rank) * (dtype === 'float32' ? 4 : 8));
     }
+  });
+
+  it('a loaded map uses the stored projection (no eigendecomposition: the same bits on any BLAS); version 1 documents recompute it', () => {
+    const map = new NTKNystrom({ depth: 2, landmarks: 12, seed: 2, dtype: 'float64' }).fitSync(Xrows);
+    const doc = map.toJSON();
+    expect(doc.version).toBe(2);
+    // Scale the stored projection by 2 (checksum recomputed by a save of the edited map): features double,
+    // which they would not if loading recomputed the projection.
+    const loaded = NTKNystrom.fromJSON(doc);
+    const { projection } = (loaded as unknown as { state: { projection: Float64Array } }).state;
+    projection.forEach((v, i) => (projection[i] = 2 * v));
+    const doubled = NTKNystrom.fromJSON(loaded.toJSON());
+    const F = map.transformSync(Xrows).data, F2 = doubled.transformSync(Xrows).data;
+    expect(F2.every((v, i) => v === 2 * F[i])).toBe(true);
+    // Version 1: landmarks only; loading recomputes the projection from them, the same features on this machine.
+    const { rank: _r, largestEigenvalue: _a, smallestKeptEigenvalue: _b, projection: _p, checksum: _c, ...v1 } = doc;
+    const v1doc = { ...v1, version: 1 } as Record<string, unknown>;
+    v1doc.checksum = documentChecksum(v1doc);
+    const old = NTKNystrom.fromJSON(v1doc);
+    expect(bitsEqual(old.transformSync(Xrows).data, F)).toBe(true);
+    expect(() => NTKNystrom.fromJSON({ ...v1doc, rank: doc.rank })).toThrow(/json.rank is not a field/);
   });
 
   it('refuses other formats, missing, unknown, edited and truncated fields', () => {
@@ -262,6 +297,21 @@ describe('NTKNystrom saved documents', () => {
     expect(() => NTKNystrom.fromJSON({ ...short, checksum: undefined })).toThrow(/json.checksum is missing/);
     expect(() => NTKNystrom.fromJSON({ ...doc, sampling: 'best' })).toThrow(RangeError);
     expect(() => new NTKNystrom({ depth: 2, landmarks: 10 }).toJSON()).toThrow(/call fit first/);
+    // The spectrum fields: each checked, naming the field (checksums recomputed so the field check is what fails).
+    const edit = (change: Record<string, unknown>) => {
+      const e = { ...doc, ...change } as Record<string, unknown>;
+      e.checksum = documentChecksum(e);
+      return () => NTKNystrom.fromJSON(e);
+    };
+    expect(edit({ rank: 11 })).toThrow(/json.rank must be an integer in \[0, 10\]/);
+    expect(edit({ rank: '3' })).toThrow(TypeError);
+    expect(edit({ rank: doc.rank - 1 })).toThrow(/json.projection must hold landmarks x rank/);
+    expect(edit({ projection: doc.projection.slice(0, 16) })).toThrow(/json.projection must hold/);
+    expect(edit({ smallestKeptEigenvalue: 2 * doc.largestEigenvalue })).toThrow(/json.smallestKeptEigenvalue must be in/);
+    expect(edit({ largestEigenvalue: -1 })).toThrow(/json.largestEigenvalue/);
+    const nan = Buffer.from(doc.projection, 'base64');
+    nan.writeFloatLE(Number.NaN, 0);
+    expect(edit({ projection: nan.toString('base64') })).toThrow(/json.projection/);
   });
 });
 
@@ -306,8 +356,20 @@ describe('NTKNystrom with the estimator and the CLI', () => {
     expect(f.stderr).toBe('');
     expect(JSON.parse(f.stdout)).toMatchObject({ command: 'fit', map: 'NTKNystrom', features: 80 });
     const { map, model } = await loadModel(join(dir, 'm.ntkm'));
-    const expected = new NTKNystrom({ depth: 2, landmarks: 80, seed: 3, inputDim: d }).fitSync(mat(X.subarray(0, 200 * d), 200, d));
+    // The landmarks come from the first 200 rows outside the validation split (default share 0.1, seed 3):
+    // a validation row that were a landmark would be predicted through its own kernel function.
+    const fitRows = Array.from({ length: 300 }, (_, i) => i).filter((i) => !isValidationRow(3, i, 0.1)).slice(0, 200);
+    expect(fitRows[199]).toBeGreaterThan(199);
+    const candidates = new Float64Array(fitRows.length * d);
+    fitRows.forEach((r, t) => candidates.set(X.subarray(r * d, (r + 1) * d), t * d));
+    const expected = new NTKNystrom({ depth: 2, landmarks: 80, seed: 3, inputDim: d }).fitSync(mat(candidates, fitRows.length, d));
     expect(bitsEqual((map as NTKNystrom).landmarkRows, expected.landmarkRows)).toBe(true);
+    // With --lambda given there is no validation split: all of the first 200 rows are candidates.
+    const g = cli('fit', '--data', join(dir, 'train.csv'), '--target', 'y', '--method', 'nystrom', '--features', '80', '--depth', '2',
+      '--landmark-rows', '200', '--seed', '3', '--lambda', '1e-3', '--out', join(dir, 'g.ntkm'));
+    expect(g.stderr).toBe('');
+    const all = new NTKNystrom({ depth: 2, landmarks: 80, seed: 3, inputDim: d }).fitSync(mat(X.subarray(0, 200 * d), 200, d));
+    expect(bitsEqual(((await loadModel(join(dir, 'g.ntkm'))).map as NTKNystrom).landmarkRows, all.landmarkRows)).toBe(true);
     expect(bitsEqual(map.transformSync(Xrows).data, expected.transformSync(Xrows).data)).toBe(true);
     const p = cli('predict', '--model', join(dir, 'm.ntkm'), '--data', join(dir, 'train.csv'), '--out', join(dir, 'p.npy'));
     expect(p.status).toBe(0);
