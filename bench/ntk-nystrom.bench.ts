@@ -5,24 +5,30 @@
  * features, and the cost of fit and transform as ratios to one sgemm.
  *
  *   npx tsx bench/ntk-nystrom.bench.ts [--train 20000] [--test 10000] [--landmarks 1024,2048,4096,8192]
- *                                      [--sampling uniform,leverage] [--lambda auto|1e-3] [--exact] [--quick]
+ *                                      [--sampling uniform,leverage] [--lambda auto|1e-3] [--gram-rows 1000]
+ *                                      [--exact | --exact-result FILE] [--quick]
  *
  * Protocol of the `ntk-sketch` CLI (bench/lib/ridge-protocol.ts): the first
  * --train training images in the CLI's seeded fit/validation order, lambda
  * chosen by accuracy on the 25 % validation rows, refitted on all of them,
  * evaluated once on the --test test images. The landmarks are chosen from
- * all --train training images (no labels). Exact NTK kernel ridge on the same
- * split: with --exact, computed here by the CLI (`compare --method
- * exact-ntk`; an n x n kernel and its eigendecomposition: about 3 minutes at
- * 10,000 rows and 8x that at 20,000 on 2 cores); otherwise the saved
- * 10,000 / 10,000 result of bench/ntk-sketch.bench.ts --ridge when the split
- * is that one.
+ * the fit rows only (no labels), as the CLI's `fit` does: a validation row
+ * that is a landmark is predicted through its own kernel function, and its
+ * error then favours large lambdas (10,000 rows, 4,096 uniform landmarks:
+ * 73 % validation accuracy at small lambdas against 87 % on the test set
+ * when landmarks came from all rows). Exact NTK kernel ridge on the same
+ * split: with --exact, computed here by the CLI (`--method exact-ntk`; an
+ * n x n kernel and its eigendecomposition: about 3 minutes at 10,000 rows
+ * and 8x that at 20,000 on 2 cores); --exact-result FILE reads the JSON
+ * line of such a CLI run made beforehand; otherwise the saved 10,000 /
+ * 10,000 result of bench/ntk-sketch.bench.ts --ridge when the split is
+ * that one.
  *
  * Gram error: ||Phi Phi^T - K||_F / ||K||_F on the first --gram-rows test
  * images (held out from the landmark choice), float32 features.
  *
  * Cost: fit (landmark choice and the eigendecomposition of K(L, L)) on the
- * training rows, timed once, and transform of 10,000 test rows (interleaved
+ * fit rows, timed once, and transform of 10,000 test rows (interleaved
  * rounds, median), each as a ratio to one sgemm 10,000 x 784 by 784 x m (the
  * output's shape) timed in the same run.
  *
@@ -34,36 +40,62 @@
  * Writes bench/results/ntk-nystrom.md (or under BENCH_OUT_DIR). Needs the
  * Fashion-MNIST files (apt-get install dataset-fashion-mnist).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { NTKNystrom, NTKRandomFeatures, NTKSketch, ntkKernel } from '../src/index.js';
 import { native } from '../src/core/native.js';
 import { gramError } from './lib/gram-error.js';
 import { median, timeInterleaved } from './lib/interleaved-timing.js';
 import { machineDescription } from './lib/machine.js';
-import { cliSplitOrSkip, ridgeTestAccuracy, runCli, savedExactNtkRidge } from './lib/ridge-protocol.js';
+import { cliSplitOrSkip, ridgeTestAccuracy, runCli, savedExactNtkRidge, type CliResult } from './lib/ridge-protocol.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
-const flag = (name: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const quick = args.includes('--quick');
-const n = Number(flag('--train') ?? (quick ? 3000 : 20000));
-const nTest = Number(flag('--test') ?? (quick ? 2000 : 10000));
-const LANDMARKS = (flag('--landmarks') ?? (quick ? '256,512' : '1024,2048,4096,8192')).split(',').map(Number);
-const SAMPLINGS = (flag('--sampling') ?? 'uniform,leverage').split(',') as ('uniform' | 'leverage')[];
+const { values: flags } = parseArgs({
+  args,
+  strict: true,
+  options: {
+    train: { type: 'string' },
+    test: { type: 'string' },
+    landmarks: { type: 'string' },
+    sampling: { type: 'string' },
+    lambda: { type: 'string' },
+    'gram-rows': { type: 'string' },
+    exact: { type: 'boolean' },
+    'exact-result': { type: 'string' },
+    quick: { type: 'boolean' },
+  },
+});
+/** A positive integer flag, or its default; anything else stops with the flag's name. */
+function count(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const v = Number(value);
+  if (!Number.isInteger(v) || v < 1) throw new RangeError(`--${name} must be a positive integer, got '${value}'`);
+  return v;
+}
+const quick = flags.quick === true;
+const n = count('train', flags.train, quick ? 3000 : 20000);
+const nTest = count('test', flags.test, quick ? 2000 : 10000);
+const LANDMARKS = (flags.landmarks ?? (quick ? '256,512' : '1024,2048,4096,8192')).split(',').map((v) => count('landmarks', v, 0));
+const SAMPLINGS = (flags.sampling ?? 'uniform,leverage').split(',').map((v) => {
+  if (v !== 'uniform' && v !== 'leverage') throw new RangeError(`--sampling must list uniform and/or leverage, got '${v}'`);
+  return v;
+});
 /** Ridge parameter of the leverage scores relative to the mean kernel diagonal, or 'auto' (the map's default). */
-const LAMBDA: number | 'auto' = flag('--lambda') === undefined || flag('--lambda') === 'auto' ? 'auto' : Number(flag('--lambda'));
-const GRAM_ROWS = Math.min(nTest, Number(flag('--gram-rows') ?? 1000));
+const LAMBDA: number | 'auto' = flags.lambda === undefined || flags.lambda === 'auto' ? 'auto' : Number(flags.lambda);
+if (LAMBDA !== 'auto' && !(LAMBDA > 0)) throw new RangeError(`--lambda must be 'auto' or a positive number, got '${flags.lambda}'`);
+if (flags.exact && flags['exact-result'] !== undefined) throw new RangeError('give --exact or --exact-result, not both');
+const GRAM_ROWS = Math.min(nTest, count('gram-rows', flags['gram-rows'], 1000));
 const SPEED_ROWS = Math.min(nTest, 10000);
 const D = 784, DEPTH = 2, SEED = 1;
 
 const machine = machineDescription();
 const split = cliSplitOrSkip(n, nTest);
-const { train, test } = split;
+const { test } = split;
+/** The landmark candidates: the fit rows (the first nFit rows of the split's fit-then-validation order). */
+const fitRows = { data: split.Xtrain.subarray(0, split.nFit * D), shape: [split.nFit, D] };
 const gramInput = { data: split.Xtest.subarray(0, GRAM_ROWS * D), shape: [GRAM_ROWS, D] };
 const exactGram = (await ntkKernel(gramInput, null, { depth: DEPTH, output: 'ntk' })).ntk.data;
 
@@ -97,10 +129,10 @@ for (const m of LANDMARKS) {
     const map = new NTKNystrom({ depth: DEPTH, landmarks: m, sampling, seed: SEED, lambda: LAMBDA });
     const before = median((await timeInterleaved([['sgemm', sgemm]], 2)).get('sgemm')!);
     let t = performance.now();
-    await map.fit(train);
+    await map.fit(fitRows);
     const fitS = (performance.now() - t) / 1000;
     t = performance.now();
-    const P = (await map.transform(train)).data;
+    const P = (await map.transform(split.train)).data;
     const trainS = (performance.now() - t) / 1000;
     const Pt = (await map.transform(test)).data;
     const gram = gramError(Pt.subarray(0, GRAM_ROWS * m), GRAM_ROWS, m, exactGram);
@@ -136,7 +168,13 @@ for (const m of LANDMARKS) {
 
 // Exact NTK kernel ridge on the same split.
 let exact: { accuracy: number; source: string } | null = null;
-if (args.includes('--exact')) {
+if (flags['exact-result'] !== undefined) {
+  const file = flags['exact-result'];
+  const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as CliResult & { train?: number });
+  const e = lines.find((r) => r.method === 'exact-ntk' && r.depth === DEPTH);
+  if (!e) throw new RangeError(`--exact-result ${file} holds no exact-ntk result at depth ${DEPTH}`);
+  exact = { accuracy: e.accuracy, source: `the CLI, \`--method exact-ntk --train ${n} --test ${nTest}\`, run before this one (${e.seconds.toFixed(0)} s)` };
+} else if (flags.exact) {
   const cli = runCli(['--data', 'fashion-mnist', '--train', String(n), '--test', String(nTest), '--depth', String(DEPTH), '--method', 'exact-ntk']);
   const e = cli.results.find((r) => r.method === 'exact-ntk');
   if (e) exact = { accuracy: e.accuracy, source: `the CLI, this run (${e.seconds.toFixed(0)} s)` };
@@ -160,7 +198,7 @@ const md: string[] = [
   '',
   `Ridge regression with the protocol of the \`ntk-sketch\` CLI on the first ${int(n)} training / ${int(nTest)} test images (lambda chosen by`,
   `accuracy on a seeded 25 % of the training rows, refitted, evaluated once), float32 features (cutoff 1e-6), seed 1, leverage lambda ${LAMBDA}. The landmarks are`,
-  `chosen from all ${int(n)} training images. Exact NTK kernel ridge on the same split: ${exact ? `${pct(exact.accuracy)} (${exact.source})` : 'not run (give --exact)'}.`,
+  `chosen from the ${int(split.nFit)} fit rows (never from the validation rows). Exact NTK kernel ridge on the same split: ${exact ? `${pct(exact.accuracy)} (${exact.source})` : 'not run (give --exact)'}.`,
   `The test-set standard error of an accuracy near 86 % on ${int(nTest)} images is ${(100 * Math.sqrt((0.86 * 0.14) / nTest)).toFixed(2)} points.`,
   '',
   '## Ridge accuracy and Gram error vs landmarks',
@@ -181,7 +219,7 @@ const md: string[] = [
   '',
   '## Cost',
   '',
-  `fit: landmark choice and eigendecomposition on ${int(n)} rows, timed once. transform: ${int(SPEED_ROWS)} test rows into a reused`,
+  `fit: landmark choice and eigendecomposition on the ${int(split.nFit)} fit rows, timed once. transform: ${int(SPEED_ROWS)} test rows into a reused`,
   `float32 output (median of interleaved rounds). Both as ratios to one sgemm ${int(SPEED_ROWS)} x 784 by 784 x landmarks in the same run.`,
   '',
   '| landmarks | sampling | fit s | fit / sgemm | transform ms | transform / sgemm | sgemm ms | ridge lambda (x diag) |',
