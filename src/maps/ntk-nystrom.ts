@@ -34,6 +34,12 @@
  * (rare classes, outliers) over many near-copies, which uniform sampling
  * draws in proportion to their number.
  *
+ * With FeatureRidge choosing lambda on a validation split, fit the map on
+ * the rows outside that split (those for which `isValidationRow(seed,
+ * index, validation)` is false), as the CLI's `fit` does: a validation row
+ * that is a landmark is predicted through its own kernel function, and the
+ * validation error then favours large lambdas (docs/math.md#nystrom-features).
+ *
  * Numerics: K(x, L) comes from the exact NTK core (ntkKernel: float64
  * cosines, the same numbers as the exact kernel between distinct arrays);
  * K(L, L) is computed by the same call as a transform of the landmark rows,
