@@ -26,6 +26,10 @@
  * rows added, and the model solved once more with the rescaled lambda. With
  * --pool, the features are those a LeverageSelection keeps of a larger
  * NTKSketch, scored on fit rows only (no labels).
+ * `nystrom` (not in the default list) is the same ridge protocol on
+ * NTKNystrom features: --features landmarks chosen by ridge leverage scores
+ * from the fit rows only (never the validation rows, whose error would
+ * otherwise favour large lambdas; docs/math.md#nystrom-features).
  */
 import { parseArgs } from 'node:util';
 import { totalmem } from 'node:os';
@@ -35,6 +39,7 @@ import {
   LeverageSelection,
   MAX_DEPTH,
   NTK_SKETCH_MAX_DEPTH,
+  NTKNystrom,
   NTKSketch,
   RidgeRegression,
   argmaxRows,
@@ -67,10 +72,11 @@ Options:
                   default all 10,000 test images)
   --depth L       hidden ReLU layers of the NTK, or a list such as 1,2,3
                   (default 1,2,3)
-  --method LIST   any of linear-ridge, exact-ntk, ntk-sketch, comma separated
-                  (default: all three)
-  --features N    NTKSketch features (default 1024 for digits, 4096 for
-                  fashion-mnist)
+  --method LIST   any of linear-ridge, exact-ntk, ntk-sketch, nystrom, comma
+                  separated (default: linear-ridge, exact-ntk, ntk-sketch)
+  --features N    NTKSketch features, or NTKNystrom landmarks (chosen from
+                  the fit rows; default 1024 for digits, 4096 for
+                  fashion-mnist, at most the fit rows)
   --pool N        keep the --features columns of an N-feature NTKSketch
                   (internal sketchDim up to 16384) chosen by ridge leverage
                   scores on up to 4,000 fit rows (LeverageSelection;
@@ -86,8 +92,10 @@ Options:
 Output columns: method, depth, training rows, chosen lambda, test accuracy,
 seconds (kernels, lambda search, refit and prediction of that row).`;
 
-type Method = 'linear-ridge' | 'exact-ntk' | 'ntk-sketch';
-const METHODS: readonly Method[] = ['linear-ridge', 'exact-ntk', 'ntk-sketch'];
+type Method = 'linear-ridge' | 'exact-ntk' | 'ntk-sketch' | 'nystrom';
+const METHODS: readonly Method[] = ['linear-ridge', 'exact-ntk', 'ntk-sketch', 'nystrom'];
+/** What runs without --method. */
+const DEFAULT_METHODS: readonly Method[] = ['linear-ridge', 'exact-ntk', 'ntk-sketch'];
 
 interface Config {
   data: 'digits' | 'fashion-mnist';
@@ -148,7 +156,7 @@ function parseConfig(argv: string[]): Config | 'help' {
     depths = parts.map((p) => parseInteger('--depth', p, 1, MAX_DEPTH) as number);
     depths = [...new Set(depths)];
   }
-  let methods: Method[] = [...METHODS];
+  let methods: Method[] = [...DEFAULT_METHODS];
   if (values.method !== undefined) {
     methods = [];
     for (const part of values.method.split(',')) {
@@ -444,8 +452,7 @@ async function ntkSketchRidge(
   task: Task, depth: number, features: number, pool: number | undefined, seed: number, progress: Progress, backend: 'cpu' | 'cuda',
 ): Promise<Result> {
   const t0 = performance.now();
-  const n = task.ytrain.length, nFit = task.nFit, d = task.cols, k = task.classes;
-  const nTest = task.ytest.length;
+  const nFit = task.nFit, d = task.cols;
   let sketch: Featurizer = new NTKSketch({ inputDim: d, depth, features, seed, backend });
   if (pool !== undefined) {
     const rows = Math.min(nFit, SELECTION_ROWS);
@@ -453,7 +460,25 @@ async function ntkSketchRidge(
     const map = new NTKSketch({ inputDim: d, depth, features: pool, seed, backend, sketchDim: poolSketchDim(pool), exactCopies: false });
     sketch = await new LeverageSelection({ map, features, seed }).fit({ data: task.Xtrain.subarray(0, rows * d), shape: [rows, d] });
   }
-  progress.start(`depth ${depth}: NTKSketch features (${features})`, n + nTest);
+  const r = await ridgeOnFeatures(task, depth, 'ntk-sketch', `NTKSketch features (${features})`, sketch, progress, t0);
+  return pool === undefined ? r : { ...r, pool };
+}
+
+/** Ridge on NTKNystrom features: `landmarks` rows chosen by ridge leverage scores among the fit rows only. */
+async function nystromRidge(task: Task, depth: number, landmarks: number, seed: number, progress: Progress): Promise<Result> {
+  const t0 = performance.now();
+  const nFit = task.nFit, d = task.cols;
+  const m = Math.min(landmarks, nFit);
+  progress.note(`depth ${depth}: choosing ${m} landmarks among the ${nFit} fit rows`);
+  const map = await new NTKNystrom({ depth, landmarks: m, seed }).fit({ data: task.Xtrain.subarray(0, nFit * d), shape: [nFit, d] });
+  return ridgeOnFeatures(task, depth, 'nystrom', `NTKNystrom features (${m} landmarks)`, map, progress, t0);
+}
+
+/** The ridge protocol on float32 features of the training and test rows (the class notes, 2. and 3.). */
+async function ridgeOnFeatures(task: Task, depth: number, method: Method, what: string, sketch: Featurizer, progress: Progress, t0: number): Promise<Result> {
+  const n = task.ytrain.length, nFit = task.nFit, d = task.cols, k = task.classes;
+  const nTest = task.ytest.length, features = sketch.features;
+  progress.start(`depth ${depth}: ${what}`, n + nTest);
   const Phi = await featurize(sketch, task.Xtrain, n, d, progress);
   const PhiTest = await featurize(sketch, task.Xtest, nTest, d, progress);
   const Y = oneHot(task.ytrain, k);
@@ -466,8 +491,7 @@ async function ntkSketchRidge(
   model.lambda = lambda;
   const pred = argmaxRows(await model.predict({ data: PhiTest, shape: [nTest, features] }));
   progress.clear();
-  const r = result(task, 'ntk-sketch', depth, features, lambda, Math.max(...scores.map((s) => s.score)), pred, t0);
-  return pool === undefined ? r : { ...r, pool };
+  return result(task, method, depth, features, lambda, Math.max(...scores.map((s) => s.score)), pred, t0);
 }
 
 const COLUMNS: [string, number][] = [['method', 13], ['depth', 5], ['features', 8], ['train n', 8], ['lambda', 9], ['accuracy', 8], ['seconds', 8]];
@@ -479,8 +503,8 @@ function tableLine(cells: string[]): string {
 function printResult(r: Result, cfg: Config): void {
   if (cfg.json) {
     // Each line names what produced it: the data, the seed, the map and where it ran.
-    const map = r.method !== 'ntk-sketch' ? null : r.pool === undefined ? 'NTKSketch' : 'LeverageSelection';
-    const backend = r.method === 'linear-ridge' ? 'cpu' : cfg.backend;
+    const map = r.method === 'nystrom' ? 'NTKNystrom' : r.method !== 'ntk-sketch' ? null : r.pool === undefined ? 'NTKSketch' : 'LeverageSelection';
+    const backend = r.method === 'linear-ridge' || r.method === 'nystrom' ? 'cpu' : cfg.backend;
     process.stdout.write(`${JSON.stringify({ ...r, data: cfg.data, seed: cfg.seed, map, backend })}\n`);
     return;
   }
@@ -523,6 +547,7 @@ export async function compare(argv: string[]): Promise<void> {
     if (cfg.methods.includes('ntk-sketch')) {
       printResult(await ntkSketchRidge(task, depth, cfg.features, cfg.pool, cfg.seed, progress, cfg.backend), cfg);
     }
+    if (cfg.methods.includes('nystrom')) printResult(await nystromRidge(task, depth, cfg.features, cfg.seed, progress), cfg);
   }
 }
 

@@ -62,6 +62,22 @@ describe('ntk-sketch command line', () => {
     expect(table.stdout).toMatch(new RegExp(`^ntk-sketch\\s+1\\s+256\\s+1438\\s+\\S+\\s+${res.accuracy.toFixed(4)}\\s`, 'm'));
   });
 
+  it('--method nystrom: ridge on NTKNystrom features with landmarks from the fit rows, next to the exact kernel', () => {
+    const r = cli('--method', 'exact-ntk,nystrom', '--depth', '2', '--features', '5000', '--json');
+    expect(r.code).toBe(0);
+    const [exact, nys] = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    // 5,000 landmarks asked, the 1,078 fit rows all taken: on the fit and validation rows the features' inner
+    // products are the exact kernel, so the lambda search sees exact kernel ridge's scores and picks its lambda.
+    expect(nys).toMatchObject({ method: 'nystrom', depth: 2, features: 1078, map: 'NTKNystrom', backend: 'cpu', train: 1438 });
+    expect(nys.validationAccuracy).toBe(exact.validationAccuracy);
+    expect(Math.abs(nys.lambda - exact.lambda)).toBeLessThan(1e-6 * exact.lambda);
+    expect(nys.accuracy).toBeGreaterThanOrEqual(exact.accuracy - 0.01);
+    const small = JSON.parse(cli('--method', 'nystrom', '--depth', '1', '--features', '64', '--json').stdout.trim());
+    expect(small).toMatchObject({ method: 'nystrom', features: 64 });
+    expect(small.accuracy).toBeGreaterThan(0.85);
+    expect(small.accuracy).toBeLessThan(exact.accuracy);
+  });
+
   it('prints an aligned table without --json', () => {
     const r = cli('--depth', '1', '--train', '600', '--test', '300', '--seed', '3');
     expect(r.code).toBe(0);
