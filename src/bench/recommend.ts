@@ -16,6 +16,7 @@
  * the map's parameters and one batch of features.
  */
 import { performance } from 'node:perf_hooks';
+import type { RowsLike } from '../core/inputs.js';
 import { native } from '../core/native.js';
 import { featureRidgeScore } from './accuracy.js';
 import type { BenchData } from './data.js';
@@ -99,17 +100,21 @@ export async function recommend(data: BenchData, maps: readonly BenchMap[], o: R
     for (const depth of o.depths) {
       for (const features of o.features) {
         const config: MapConfig = { inputDim: data.d, imageShape: data.imageShape, depth, features, seed: o.seed, dtype: 'float32' };
-        const reason = spec.unavailable(config);
-        if (reason) {
-          if (!skipped.some((s) => s.map === spec.name)) skipped.push({ map: spec.name, reason });
-          continue;
-        }
         // The exact CNTK's Gram error on as many rows as its cost allows.
         const nf = spec.exactKernel === 'cntk' && data.imageShape ? exactCntkRows(data.imageShape, depth, fidelityRows) : fidelityRows;
         const Xf = data.train.X.subarray(0, nf * data.d);
+        // Nyström landmarks come from the training rows after the Gram error's (fitsOnHeldOutRows).
+        const fit: RowsLike = spec.fitsOnHeldOutRows
+          ? { data: data.train.X.subarray(nf * data.d), shape: [data.train.n - nf, data.d] }
+          : { data: data.train.X, shape: [data.train.n, data.d] };
+        const reason = spec.unavailable(config, fit.shape[0]);
+        if (reason) {
+          if (!skipped.some((s) => s.map === spec.name && s.reason === reason)) skipped.push({ map: spec.name, reason });
+          continue;
+        }
         const key = `${spec.exactKernel}/${depth}`;
         if (!exactCache.has(key)) exactCache.set(key, exactKernels(spec.exactKernel, Xf, nf, data, depth).ntk);
-        const map = await spec.create(config, { data: data.train.X, shape: [data.train.n, data.d] });
+        const map = await spec.create(config, fit);
         keep.push(map);
         const phi = (await map.transform(mapInput(map, Xf, nf, data.d))).data;
         const error = gramError(phi, nf, features, exactCache.get(key)!);

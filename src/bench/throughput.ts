@@ -134,13 +134,14 @@ export async function throughputSuite(data: BenchData, maps: readonly BenchMap[]
   const scalingRows = o.scalingFractions.map((f) => Math.max(1, Math.round(f * n)));
   for (const spec of maps) {
     const config = { inputDim: d, imageShape: data.imageShape, depth: o.depth, features: m, seed: 1 };
-    const reason = spec.unavailable({ ...config, dtype: 'float32' });
+    const fitRows = Math.min(n, 2000);
+    const reason = spec.unavailable({ ...config, dtype: 'float32' }, fitRows);
     if (reason) {
       skipped.push({ map: spec.name, reason });
       continue;
     }
     for (const dtype of ['float32', 'float64'] as const) {
-      const map = await spec.create({ ...config, dtype }, { data: x64.subarray(0, Math.min(n, 2000) * d), shape: [Math.min(n, 2000), d] });
+      const map = await spec.create({ ...config, dtype }, { data: x64.subarray(0, fitRows * d), shape: [fitRows, d] });
       built.push(map);
       const x = dtype === 'float32' ? x32 : x64;
       const name = `${spec.name} ${dtype}`;
@@ -161,7 +162,7 @@ export async function throughputSuite(data: BenchData, maps: readonly BenchMap[]
           rate: (ms) => rows / (ms / 1000), flops: null,
         });
       }
-      if (spec === maps.find((s) => !s.unavailable({ ...config, dtype }))) {
+      if (spec === maps.find((s) => !s.unavailable({ ...config, dtype }, fitRows))) {
         for (const threads of o.threads) {
           if (threads === allThreads) continue;
           const tname = `${spec.name} float32 ${threads} thread${threads > 1 ? 's' : ''}`;
