@@ -19,6 +19,8 @@ export interface BenchArgs {
   int(name: string, fallback: number): number;
   /** A comma separated list of positive integers, or `fallback`. */
   ints(name: string, fallback: number[]): number[];
+  /** One of `values`, or `fallback`. */
+  choice<T extends string>(name: string, values: readonly T[], fallback: T): T;
 }
 
 function fail(message: string): never {
@@ -55,6 +57,12 @@ export function benchArgs(spec: Spec): BenchArgs {
     ints: (name, fallback) => {
       const raw = known(name) as string | undefined;
       return raw === undefined ? fallback : raw.split(',').map((p) => integer(name, p));
+    },
+    choice: <T extends string>(name: string, values: readonly T[], fallback: T): T => {
+      const raw = known(name) as string | undefined;
+      if (raw === undefined) return fallback;
+      if (!(values as readonly string[]).includes(raw)) fail(`--${name} must be one of ${values.join(', ')}, got '${raw}'`);
+      return raw as T;
     },
   };
 }

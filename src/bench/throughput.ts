@@ -6,7 +6,9 @@
  * shape of a dense random-feature layer (n x d by d x m), and a memory copy
  * of the output's size. Also the cost against n (four sizes; the fitted line
  * time = slope n + intercept and its relative residual show whether the cost
- * is linear in n) and against threads.
+ * is linear in n) and against threads, and the transform paths of each
+ * float32 row map against its default (float32 rows into a new array):
+ * float64 rows, and a reused `out` buffer.
  *
  * Ratios are per round (task time / baseline time in the same round), so
  * the noise that hits a round hits both; min / median / max over rounds.
@@ -46,7 +48,7 @@ export interface ThroughputOptions {
 export interface SpeedFigure {
   /** Task name, unique in the run. */
   name: string;
-  group: 'baseline' | 'featurise' | 'exact' | 'gram' | 'solve' | 'scaling-n' | 'threads';
+  group: 'baseline' | 'featurise' | 'paths' | 'exact' | 'gram' | 'solve' | 'scaling-n' | 'threads';
   map: string | null;
   dtype: 'float32' | 'float64' | null;
   rows: number;
@@ -152,6 +154,24 @@ export async function throughputSuite(data: BenchData, maps: readonly BenchMap[]
         rate: (ms) => n / (ms / 1000), flops: gemmFlops,
       });
       if (dtype !== 'float32') continue;
+      if (spec.exactKernel === 'ntk') {
+        // Transform paths of a float32 map against its default (float32 rows into a new array): float64 rows
+        // (what most JavaScript code holds; converted block by block) and a reused `out` buffer. Row maps only:
+        // a convolutional map's time is its arithmetic, whatever the path.
+        const reused = new Float32Array(n * m);
+        const input64 = mapInput(map, x64, n, d);
+        const paths: [string, () => unknown][] = [
+          [`${name} from float64 rows`, () => map.transform(input64)],
+          [`${name} into a reused out`, () => map.transform(input, { out: reused })],
+        ];
+        for (const [pname, run] of paths) {
+          add({
+            task: [pname, run],
+            figure: { name: pname, group: 'paths', map: spec.name, dtype, rows: n, features: m, threads: allThreads, rateUnit: 'rows/s', baseline: name },
+            rate: (ms) => n / (ms / 1000), flops: null,
+          });
+        }
+      }
       for (const rows of scalingRows) {
         if (rows === n) continue;
         const sub = mapInput(map, x.subarray(0, rows * d), rows, d);
