@@ -27,9 +27,9 @@ Suites: fidelity (Gram error and spectral epsilon against the exact kernel vs
 features, every map and depth, NTK and NNGP), accuracy (ridge on features vs
 exact kernel ridge, same split and lambda protocol), throughput (rows/s and
 GFLOP/s of featurisation, exact kernels, Gram accumulation, the solve and
-the lambda path, float32 and float64, vs threads and vs n with a fitted line), sparsity (CSR
-input: cost vs non-zeros and input dimension), backends (CPU vs CUDA when a
-device exists). Speed figures are ratios to a baseline timed in the same
+the lambda path, float32 and float64, vs threads and vs n with a fitted
+line), sparsity (CSR input: cost vs non-zeros and input dimension),
+backends (CPU vs CUDA when a device exists). Speed figures are ratios to a baseline timed in the same
 interleaved rounds (BLAS GEMM, a memory copy) with min/median/max.
 
 Options:
