@@ -27,8 +27,8 @@ export interface OutsideSpread {
 }
 
 export interface Repeatability {
-  /** The earlier run's command and date. */
-  previous: { command: string; date: string };
+  /** The earlier run's command, date and load averages (1, 5, 15 minutes) at its start and end. */
+  previous: { command: string; date: string; loadAverage: number[]; loadAverageEnd: number[] };
   /** Numbers compared and those that differ (fidelity: Gram errors and spectral epsilons; accuracy: scores and lambdas). */
   fidelity: { compared: number; changed: ChangedNumber[] };
   accuracy: { compared: number; changed: ChangedNumber[] };
@@ -99,7 +99,7 @@ export function compareRuns(previous: BenchResults, current: BenchResults): Repe
     check(what, 'ratio', p?.ratioToDense, c.ratioToDense);
   }
   return {
-    previous: { command: previous.command, date: previous.machine.date },
+    previous: { command: previous.command, date: previous.machine.date, loadAverage: previous.machine.cpu.loadAverage, loadAverageEnd: previous.loadAverageEnd ?? [] },
     fidelity: exact(fidelityPairs),
     accuracy: exact(accuracyPairs),
     speed: { compared, outside },

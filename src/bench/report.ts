@@ -201,7 +201,8 @@ export function reportMarkdown(r: BenchResults, plots: { file: string; title: st
   const rep = r.repeatability;
   if (rep) {
     out.push('## Repeatability', '');
-    out.push(`Against the run of ${rep.previous.date} (\`${rep.previous.command}\`), same configuration and seeds.`, '');
+    const loads = (start: number[], end: number[]) => `${start.join(' / ')}${end.length ? ` at the start, ${end.join(' / ')} at the end` : ' at the start'}`;
+    out.push(`Against the run of ${rep.previous.date} (\`${rep.previous.command}\`), same configuration and seeds. Load averages: that run ${loads(rep.previous.loadAverage, rep.previous.loadAverageEnd)}; this run ${loads(m.cpu.loadAverage, r.loadAverageEnd ?? [])}.`, '');
     const same = (x: { compared: number; changed: unknown[] }) => (x.changed.length === 0 ? `all ${x.compared} identical` : `${x.changed.length} of ${x.compared} differ`);
     out.push(table(['measure', 'result'], [
       ['fidelity (Gram errors, spectral ε)', same(rep.fidelity)],
@@ -210,7 +211,7 @@ export function reportMarkdown(r: BenchResults, plots: { file: string; title: st
     ]), '');
     for (const c of [...rep.fidelity.changed, ...rep.accuracy.changed]) out.push(`- changed: ${c.what}: ${c.previous} then ${c.current}`);
     if (rep.speed.outside.length > 0) {
-      out.push('Speed figures outside the earlier spread (the machine is shared: its load differed between the runs; see the load averages above):', '');
+      out.push('Speed figures whose median falls outside the earlier run\'s min – max (on a shared machine the load between runs varies more than between the interleaved rounds of one run):', '');
       out.push(table(['figure', 'measure', 'earlier median (min – max)', 'this run'], rep.speed.outside.map((o) => [o.what, o.measure, span(o.previous), timeSpan(o.current)])), '');
     }
   }
