@@ -29,6 +29,9 @@ export const SPECTRAL_LAMBDA_REL = 1e-2;
 
 /** Relative Frobenius error ||Phi Phi^T - K||_F / ||K||_F of n x m features (Phi Phi^T by a float64 GEMM). */
 export function gramError(phi: ArrayLike<number>, n: number, m: number, exact: ArrayLike<number>): number {
+  // A kernel of other rows than the features' would give a number, and a wrong one.
+  if (phi.length !== n * m) throw new RangeError(`gramError: phi must hold n x m = ${n} x ${m} values, got ${phi.length}`);
+  if (exact.length !== n * n) throw new RangeError(`gramError: exact must be the n x n = ${n} x ${n} kernel, got ${exact.length} values`);
   const g = gram(phi, n, m);
   let e = 0, t = 0;
   for (let i = 0; i < g.length; i++) {
