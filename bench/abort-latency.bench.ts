@@ -4,11 +4,12 @@
  * call is aborted at a random time within its first second, REPEATS times;
  * reports the median and worst latency, next to the call's full duration.
  *
- *   npx tsx bench/abort-latency.bench.ts [repeats=15]
+ *   npx tsx bench/abort-latency.bench.ts [--repeats 15]
  */
 import { CNTKSketch, FeatureRidge, NTKRandomFeatures, NTKSketch, cntkKernel, ntkKernel } from '../src/index.js';
+import { benchArgs } from './lib/args.js';
 
-const REPEATS = Number(process.argv[2] ?? 15);
+const REPEATS = benchArgs({ repeats: { type: 'string' } }).int('repeats', 15);
 const d = 64;
 const rows = (n: number) => ({ data: Float32Array.from({ length: n * d }, (_, i) => Math.sin(i * 0.001)), shape: [n, d] });
 const images = (n: number) => ({ data: Float32Array.from({ length: n * 3 * 16 * 16 }, (_, i) => Math.cos(i * 0.01)), shape: [n, 3, 16, 16] });

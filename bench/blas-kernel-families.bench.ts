@@ -33,10 +33,11 @@ import { NTKRandomFeatures, backends } from '../src/index.js';
 import { native, openblasCoreTypeFor } from '../src/core/native.js';
 import { median, timeInterleaved, type TimedTask } from './lib/interleaved-timing.js';
 import { machineDescription } from './lib/machine.js';
+import { benchArgs } from './lib/args.js';
 
-const args = process.argv.slice(2);
-const quick = args.includes('--quick');
-const childIndex = args.indexOf('--child');
+// --child: internal, one kernel family's measurements as JSON (the parent sets OPENBLAS_CORETYPE).
+const cli = benchArgs({ quick: { type: 'boolean' }, child: { type: 'boolean' } });
+const quick = cli.flag('quick');
 const ROUNDS = quick ? 3 : 7;
 const ROWS = 1024, WIDTH = 3072;
 const here = dirname(fileURLToPath(import.meta.url));
@@ -112,7 +113,7 @@ function families(): string[] {
 }
 
 async function main(): Promise<void> {
-  if (childIndex >= 0) {
+  if (cli.flag('child')) {
     console.log(JSON.stringify(await child()));
     return;
   }

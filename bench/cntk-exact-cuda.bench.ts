@@ -7,9 +7,9 @@
  * is usable.
  *
  *   npx tsx bench/cntk-exact-cuda.bench.ts
- *   BENCH_N=50 npx tsx bench/cntk-exact-cuda.bench.ts
+ *   npx tsx bench/cntk-exact-cuda.bench.ts --images 50
  *
- * Writes bench/results/cntk-exact-cuda.md (or the path in BENCH_OUT).
+ * Writes bench/results/cntk-exact-cuda.md (or --out FILE).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -18,13 +18,15 @@ import { backends, cntkKernelSync } from '../src/index.js';
 import type { KernelResult } from '../src/index.js';
 import { gaussian } from '../test/reference/ntk-reference.ts';
 import { machineDescription } from './lib/machine.ts';
+import { benchArgs } from './lib/args.ts';
 
+const cli = benchArgs({ images: { type: 'string' }, out: { type: 'string' } });
+const N = cli.int('images', 120);
 const info = backends();
 if (!info.cuda.available) {
   console.log(`skipped: no usable CUDA device (${info.cuda.reason})`);
   process.exit(0);
 }
-const N = Number(process.env.BENCH_N ?? 120);
 const gpu = info.cuda.devices.map((dev) => `${dev.name} (compute ${dev.computeCapability})`).join(', ');
 const machine = machineDescription();
 console.log(`machine: ${machine}\nGPU:     ${gpu}`);
@@ -75,7 +77,7 @@ backends' NTK entries.
 | --- | --- | --- | --- | --- | --- |
 ${lines.join('\n')}
 `;
-const out = process.env.BENCH_OUT ?? resolve(dirname(fileURLToPath(import.meta.url)), 'results', 'cntk-exact-cuda.md');
+const out = resolve(cli.text('out', resolve(dirname(fileURLToPath(import.meta.url)), 'results', 'cntk-exact-cuda.md')));
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, report);
 console.log(`wrote ${out}`);

@@ -1,12 +1,12 @@
 /**
  * CNTK regression on Fashion-MNIST (28 x 28 x 1), depth 3, filter 3, 'same'
- * (the configuration of the Gram error targets; BENCH_DEPTH, BENCH_FILTER and BENCH_PADDING
+ * (the configuration of the Gram error targets; --depth, --filter and --padding
  * change it), in two parts that each write a JSON record; the report
  * (bench/results/cntk-fashion-mnist.md and -accuracy.svg) is rebuilt from
  * whichever records exist.
  *
- * --exact: the exact CNTK (cntkKernel, float64) on BENCH_EXACT_TRAIN (600)
- *   training and BENCH_EXACT_TEST (200) test images, sized to take about 30
+ * --exact: the exact CNTK (cntkKernel, float64) on --exact-train (600)
+ *   training and --exact-test (200) test images, sized to take about 30
  *   minutes here, against CNTKSketch at 1,024 ... 16,384 features on the same
  *   images. Both are solved as kernel ridge regression (the sketch through its
  *   Gram Phi Phi^T, which gives the same predictions as ridge on Phi), with
@@ -15,20 +15,21 @@
  *   training images (the exact kernel's trend with n), the Gram error on the
  *   first 200 images, and the time of each.
  *
- * --full: CNTKSketch (BENCH_FULL_FEATURES, default 4,096; BENCH_FULL_SKETCH_DIM
- *   and BENCH_FULL_DEGREE override the map's defaults) on all 60,000
+ * --full: CNTKSketch (--full-features, default 4,096; --full-sketch-dim
+ *   and --full-degree override the map's defaults) on all 60,000
  *   training images, streamed into RidgeRegression.partialFit in batches of
  *   1,000 (memory: the f x f normal equations, one batch of features, and the
  *   validation and test features). Training images 55,000..59,999 choose
- *   lambda at checkpoints n = 5k, 10k, 20k, 40k (BENCH_FULL_CHECKPOINTS) and 55k
+ *   lambda at checkpoints n = 5k, 10k, 20k, 40k (--full-checkpoints) and 55k
  *   (test accuracy at each);
  *   they are then added and the final model is evaluated on the 10,000 test
  *   images. Total wall time, including loading, featurising and solving.
  *
  *   npx tsx bench/cntk-fashion-mnist.bench.ts --exact | --full | --report
  *
- * BENCH_BACKEND (cpu, cuda or auto; default cpu) is the backend of the exact
- * kernel, named in the record.
+ * --backend (cpu, cuda or auto; default cpu) is the backend of the exact
+ * kernel, named in the record; --out the results' path without extension;
+ * --full-train, --full-test, --full-val smaller runs.
  */
 import os from 'node:os';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -49,29 +50,34 @@ import {
 import { native } from '../src/core/native.js';
 import { lineChart } from './lib/svg-plot.ts';
 import { machineDescription } from './lib/machine.ts';
+import { benchArgs } from './lib/args.ts';
 
-const args = process.argv.slice(2);
-const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const value = { type: 'string' } as const, flag = { type: 'boolean' } as const;
+const cli = benchArgs({
+  exact: flag, full: flag, report: flag, depth: value, filter: value, padding: value, backend: value, out: value,
+  'exact-train': value, 'exact-test': value,
+  'full-features': value, 'full-sketch-dim': value, 'full-degree': value, 'full-train': value, 'full-test': value, 'full-val': value, 'full-checkpoints': value,
+});
 const ARCH = {
-  depth: env('BENCH_DEPTH', 3),
-  filterSize: env('BENCH_FILTER', 3),
-  padding: (process.env.BENCH_PADDING ?? 'same') as 'valid' | 'same',
+  depth: cli.int('depth', 3),
+  filterSize: cli.int('filter', 3),
+  padding: cli.choice('padding', ['valid', 'same'] as const, 'same'),
 };
 const SHAPE: [number, number, number] = [1, 28, 28];
 const PIXELS = 784;
 const archLabel = `depth ${ARCH.depth}, filter ${ARCH.filterSize}, '${ARCH.padding}'`;
-const BACKEND = (process.env.BENCH_BACKEND ?? 'cpu') as 'cpu' | 'cuda' | 'auto';
+const BACKEND = cli.choice('backend', ['cpu', 'cuda', 'auto'] as const, 'cpu');
 const here = dirname(fileURLToPath(import.meta.url));
-const outBase = process.env.BENCH_OUT ?? resolve(here, 'results', 'cntk-fashion-mnist');
+const outBase = resolve(cli.text('out', resolve(here, 'results', 'cntk-fashion-mnist')));
 const log = (s: string) => console.log(s);
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
 const loadavg = () => os.loadavg().map((v) => v.toFixed(1)).join(', ');
 
-if (!args.some((a) => ['--exact', '--full', '--report'].includes(a))) {
+if (!cli.flag('exact') && !cli.flag('full') && !cli.flag('report')) {
   console.error('usage: npx tsx bench/cntk-fashion-mnist.bench.ts --exact | --full | --report');
   process.exit(2);
 }
-if (!args.includes('--report') && !existsSync(`${FASHION_MNIST_DIR}/t10k-images-idx3-ubyte.gz`)) {
+if (!cli.flag('report') && !existsSync(`${FASHION_MNIST_DIR}/t10k-images-idx3-ubyte.gz`)) {
   console.error(`Fashion-MNIST is not installed in ${FASHION_MNIST_DIR} (apt-get install dataset-fashion-mnist)`);
   process.exit(1);
 }
@@ -144,7 +150,7 @@ function exactOn(): string {
 
 // ---------------------------------------------------------------- exact CNTK vs sketch
 async function exactPart(): Promise<void> {
-  const nTrain = env('BENCH_EXACT_TRAIN', 600), nTest = env('BENCH_EXACT_TEST', 200);
+  const nTrain = cli.int('exact-train', 600), nTest = cli.int('exact-test', 200);
   const gramImages = Math.min(200, nTrain);
   const sizes = [nTrain / 4, nTrain / 2, nTrain].map(Math.round);
   const loadBefore = loadavg();
@@ -200,12 +206,12 @@ async function exactPart(): Promise<void> {
 
 // ---------------------------------------------------------------- full 60k streaming run
 async function fullPart(): Promise<void> {
-  const features = env('BENCH_FULL_FEATURES', 4096), seed = 1;
-  const sketchDim = process.env.BENCH_FULL_SKETCH_DIM ? env('BENCH_FULL_SKETCH_DIM', 0) : undefined;
-  const degree = process.env.BENCH_FULL_DEGREE ? env('BENCH_FULL_DEGREE', 0) : undefined;
-  const nAll = env('BENCH_FULL_TRAIN', 60000), nTest = env('BENCH_FULL_TEST', 10000);
-  const batch = 1000, valStart = nAll - env('BENCH_FULL_VAL', 5000);
-  const early = process.env.BENCH_FULL_CHECKPOINTS ? process.env.BENCH_FULL_CHECKPOINTS.split(',').map(Number) : [5000, 10000, 20000, 40000];
+  const features = cli.int('full-features', 4096), seed = 1;
+  const sketchDim = cli.text('full-sketch-dim') === undefined ? undefined : cli.int('full-sketch-dim', 0);
+  const degree = cli.text('full-degree') === undefined ? undefined : cli.int('full-degree', 0);
+  const nAll = cli.int('full-train', 60000), nTest = cli.int('full-test', 10000);
+  const batch = 1000, valStart = nAll - cli.int('full-val', 5000);
+  const early = cli.ints('full-checkpoints', [5000, 10000, 20000, 40000]);
   const checkpoints = [...early.filter((c) => c < valStart), valStart];
   const loadBefore = loadavg();
   const started = performance.now();
@@ -359,6 +365,6 @@ function report(): void {
   log(`wrote ${outBase}.md`);
 }
 
-if (args.includes('--exact')) await exactPart();
-if (args.includes('--full')) await fullPart();
+if (cli.flag('exact')) await exactPart();
+if (cli.flag('full')) await fullPart();
 report();

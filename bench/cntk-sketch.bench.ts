@@ -5,23 +5,23 @@
  *
  * 1. Gram error vs features: relative Frobenius error of the feature Gram
  *    matrix against the exact CNTK / CNN-GP (cntkKernelSync) on the first
- *    BENCH_N (60) test images, features 1,024 ... 16,384, seeds 1..3; and the
+ *    --images (60) test images, features 1,024 ... 16,384, seeds 1..3; and the
  *    polynomial floors of degrees 8 and 16 (the exact recursion with the map's
  *    polynomials in place of k1, k0, i.e. infinite sketch dimension) on the
- *    first BENCH_FLOOR_N (16) images, from the plain-TypeScript reference.
- * 2. Speed (tinybench): ms per image featurising BENCH_SPEED_N (400) test
+ *    first --floor-images (16) images, from the plain-TypeScript reference.
+ * 2. Speed (tinybench): ms per image featurising --speed-images (400) test
  *    images at 1,024 ... 16,384 features on all cores, and at 4,096 on one;
  *    also 'valid' padding with filters 3 and 4. Memory: the map's parameters,
  *    the per-thread scratch, the output, and the process's peak RSS.
- * 3. Ridge (--ridge, or BENCH_RIDGE=1): RidgeRegression streamed with
- *    partialFit on BENCH_TRAIN (10,000) training images at 4,096 features,
+ * 3. Ridge (--ridge): RidgeRegression streamed with
+ *    partialFit on --train (10,000) training images at 4,096 features,
  *    lambda chosen by selectLambda (metric 'accuracy') on the last 10% of them,
- *    refit on all, accuracy on BENCH_TEST (10,000) test images; and the cost
+ *    refit on all, accuracy on --test (10,000) test images; and the cost
  *    of the full 60,000-image training set extrapolated from the timings.
  *
  *   npx tsx bench/cntk-sketch.bench.ts [--ridge] [--quick]
  *
- * Writes bench/results/cntk-sketch.md and cntk-sketch.svg (or BENCH_OUT.md/.svg).
+ * Writes bench/results/cntk-sketch.md and cntk-sketch.svg (or --out PATH: PATH.md and PATH.svg).
  */
 import os from 'node:os';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -46,15 +46,18 @@ import { gramError } from './lib/gram-error.ts';
 import { machineDescription } from './lib/machine.ts';
 import { benchArgs } from './lib/args.js';
 
-const cli = benchArgs({ quick: { type: 'boolean' }, ridge: { type: 'boolean' } });
+const value = { type: 'string' } as const;
+const cli = benchArgs({
+  quick: { type: 'boolean' }, ridge: { type: 'boolean' }, out: value,
+  images: value, 'floor-images': value, 'speed-images': value, train: value, test: value,
+});
 const quick = cli.flag('quick');
-const ridge = cli.flag('ridge') || process.env.BENCH_RIDGE === '1';
-const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-const N = env('BENCH_N', quick ? 24 : 60);
-const FLOOR_N = env('BENCH_FLOOR_N', quick ? 4 : 16);
-const SPEED_N = env('BENCH_SPEED_N', quick ? 100 : 400);
-const TRAIN = env('BENCH_TRAIN', 10000);
-const TEST = env('BENCH_TEST', 10000);
+const ridge = cli.flag('ridge');
+const N = cli.int('images', quick ? 24 : 60);
+const FLOOR_N = cli.int('floor-images', quick ? 4 : 16);
+const SPEED_N = cli.int('speed-images', quick ? 100 : 400);
+const TRAIN = cli.int('train', 10000);
+const TEST = cli.int('test', 10000);
 const FEATURES = quick ? [1024, 4096] : [1024, 2048, 4096, 8192, 16384];
 const SPEED_FEATURES = quick ? [1024, 4096] : [1024, 2048, 4096, 8192, 16384];
 const SEEDS = quick ? [1] : [1, 2, 3];
@@ -66,7 +69,7 @@ if (!existsSync(`${FASHION_MNIST_DIR}/t10k-images-idx3-ubyte.gz`)) {
   process.exit(1);
 }
 const here = dirname(fileURLToPath(import.meta.url));
-const outBase = process.env.BENCH_OUT ?? resolve(here, 'results', 'cntk-sketch');
+const outBase = resolve(cli.text('out', resolve(here, 'results', 'cntk-sketch')));
 const loadBefore = os.loadavg()[0];
 const started = performance.now();
 const log = (s: string) => console.log(s);

@@ -30,7 +30,7 @@
  * sum as far as reading overlaps featurising. Then the command line itself
  * (`node --import tsx src/cli/main.ts transform ... --json`) runs once per
  * format as a check. Files go to a temporary directory that is removed at
- * the end. Writes bench/results/data-formats.md (or under BENCH_OUT_DIR).
+ * the end. Writes bench/results/data-formats.md (or under --out-dir DIR).
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
@@ -52,7 +52,7 @@ import { benchArgs } from './lib/args.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
-const flags = benchArgs({ rows: { type: 'string' }, rounds: { type: 'string' }, features: { type: 'string' } });
+const flags = benchArgs({ 'out-dir': { type: 'string' }, rows: { type: 'string' }, rounds: { type: 'string' }, features: { type: 'string' } });
 const args = flags.argv;
 const ROWS = flags.int('rows', 60000);
 const ROUNDS = flags.int('rounds', 2);
@@ -303,7 +303,7 @@ const md = [
   ...cliTable,
   '',
 ];
-const outDir = process.env.BENCH_OUT_DIR ? resolve(process.env.BENCH_OUT_DIR) : resolve(here, 'results');
+const outDir = resolve(flags.text('out-dir', resolve(here, 'results')));
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'data-formats.md'), md.join('\n'));
 console.log(`wrote ${join(outDir, 'data-formats.md')}`);

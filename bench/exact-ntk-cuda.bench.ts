@@ -6,9 +6,9 @@
  * usable.
  *
  *   npx tsx bench/exact-ntk-cuda.bench.ts
- *   BENCH_NS=2000,4000 npx tsx bench/exact-ntk-cuda.bench.ts
+ *   npx tsx bench/exact-ntk-cuda.bench.ts --rows 2000,4000
  *
- * Writes bench/results/exact-ntk-cuda.md (or the path in BENCH_OUT).
+ * Writes bench/results/exact-ntk-cuda.md (or --out FILE).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -17,13 +17,15 @@ import { Bench } from 'tinybench';
 import { ntkKernelSync, backends } from '../src/index.js';
 import { gaussian } from '../test/reference/ntk-reference.ts';
 import { machineDescription } from './lib/machine.ts';
+import { benchArgs } from './lib/args.ts';
 
+const cli = benchArgs({ rows: { type: 'string' }, out: { type: 'string' } });
+const NS = cli.ints('rows', [4000, 10000]);
 const info = backends();
 if (!info.cuda.available) {
   console.log(`skipped: no usable CUDA device (${info.cuda.reason})`);
   process.exit(0);
 }
-const NS = (process.env.BENCH_NS ?? '4000,10000').split(',').map(Number);
 const D = 784;
 const DEPTH = 3;
 const gpu = info.cuda.devices.map((dev) => `${dev.name} (compute ${dev.computeCapability})`).join(', ');
@@ -71,7 +73,7 @@ the bus once, so this bounds the speed once the GPU's arithmetic is fast enough.
 | --- | --- | --- | --- | --- | --- | --- |
 ${lines.join('\n')}
 `;
-const out = process.env.BENCH_OUT ?? resolve(dirname(fileURLToPath(import.meta.url)), 'results', 'exact-ntk-cuda.md');
+const out = resolve(cli.text('out', resolve(dirname(fileURLToPath(import.meta.url)), 'results', 'exact-ntk-cuda.md')));
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, report);
 console.log(`wrote ${out}`);

@@ -14,26 +14,16 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { FeatureRidge, NTKSketch, loadFashionMnist } from '../src/index.js';
 import { native } from '../src/core/native.js';
 import { machineDescription } from './lib/machine.js';
+import { benchArgs } from './lib/args.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({
-  options: {
-    features: { type: 'string', default: '4096,12288' },
-    rows: { type: 'string', default: '16000' },
-    'eigen-max': { type: 'string', default: '4096' },
-    rounds: { type: 'string', default: '2' },
-  },
-});
-const featureCounts = values.features.split(',').map(Number);
-const rows = Number(values.rows), eigenMax = Number(values['eigen-max']), rounds = Number(values.rounds);
-for (const [name, v] of [['--rows', rows], ['--rounds', rounds], ...featureCounts.map((f) => ['--features', f] as const)] as const) {
-  if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${v}`);
-}
-if (!Number.isInteger(eigenMax) || eigenMax < 0) throw new RangeError(`--eigen-max must be a non-negative integer, got ${eigenMax}`);
+const value = { type: 'string' } as const;
+const cli = benchArgs({ features: value, rows: value, 'eigen-max': value, rounds: value });
+const featureCounts = cli.ints('features', [4096, 12288]);
+const rows = cli.int('rows', 16000), eigenMax = cli.int('eigen-max', 4096, 0), rounds = cli.int('rounds', 2);
 const lambdas = Array.from({ length: 30 }, (_, i) => 10 ** (-7 + (8 * i) / 29));
 const { train } = loadFashionMnist({ train: rows, test: 0 });
 const labels = Float64Array.from(train.labels);

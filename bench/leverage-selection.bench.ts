@@ -21,7 +21,7 @@
  * targets (Gram error <= 0.035, no slower than the sgemm, ridge accuracy
  * within 1 point of exact NTK kernel ridge) for the selected features.
  *
- * Writes bench/results/leverage-selection.md (or under BENCH_OUT_DIR).
+ * Writes bench/results/leverage-selection.md (or under --out-dir DIR).
  * Needs the Fashion-MNIST files (apt-get install dataset-fashion-mnist).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -36,7 +36,7 @@ import { cliSplitOrSkip, ridgeTestAccuracy, savedExactNtkRidge } from './lib/rid
 import { benchArgs } from './lib/args.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const cli = benchArgs({ quick: { type: 'boolean' }, seeds: { type: 'string' } });
+const cli = benchArgs({ 'out-dir': { type: 'string' }, quick: { type: 'boolean' }, seeds: { type: 'string' } });
 const args = cli.argv;
 const quick = cli.flag('quick');
 const SEEDS = cli.ints('seeds', [1]);
@@ -220,7 +220,7 @@ const md = [
   ...speed.map((r) => `| ${r.name === 'sgemm' ? `sgemm ${speedRows} x ${D} by ${D} x ${FEATURES}` : r.name} | ${r.ms.toFixed(0)} (${r.min.toFixed(0)}..${r.max.toFixed(0)}) | ${r.ratio.toFixed(2)} |`),
   '',
 ];
-const outDir = process.env.BENCH_OUT_DIR ? resolve(process.env.BENCH_OUT_DIR) : resolve(here, 'results');
+const outDir = resolve(cli.text('out-dir', resolve(here, 'results')));
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'leverage-selection.md'), md.join('\n'));
 console.log(`\nwrote ${join(outDir, 'leverage-selection.md')}`);

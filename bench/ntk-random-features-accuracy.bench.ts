@@ -19,7 +19,7 @@
  * (about 3 minutes; skipped with --quick). A full run takes about 20 minutes
  * on 2 cores.
  *
- * Writes bench/results/ntk-random-features-accuracy.md (or under BENCH_OUT_DIR).
+ * Writes bench/results/ntk-random-features-accuracy.md (or under --out-dir DIR).
  * Needs the Fashion-MNIST files (apt-get install dataset-fashion-mnist).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -31,7 +31,7 @@ import { cliSplitOrSkip, ridgeTestAccuracy, runCli, savedExactNtkRidge } from '.
 import { benchArgs } from './lib/args.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const cli = benchArgs({ quick: { type: 'boolean' }, seeds: { type: 'string' } });
+const cli = benchArgs({ 'out-dir': { type: 'string' }, quick: { type: 'boolean' }, seeds: { type: 'string' } });
 const args = cli.argv;
 const quick = cli.flag('quick');
 const SEEDS = cli.ints('seeds', [1]);
@@ -149,7 +149,7 @@ const md: string[] = [
   ...[...exact].sort(([a], [b]) => b - a).map(([depth, e]) => `| ${depth} | exact NTK kernel ridge (${e.source}) | ${pct(e.accuracy)} | | | | |`),
   '',
 ];
-const outDir = process.env.BENCH_OUT_DIR ? resolve(process.env.BENCH_OUT_DIR) : resolve(here, 'results');
+const outDir = resolve(cli.text('out-dir', resolve(here, 'results')));
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'ntk-random-features-accuracy.md'), md.join('\n'));
 console.log(`\nwrote ${join(outDir, 'ntk-random-features-accuracy.md')}`);

@@ -7,9 +7,9 @@
  * backends give the same bits. Skips with the reason when no CUDA device is
  * usable.
  *
- *   npx tsx bench/ntk-sketch-cuda.bench.ts
+ *   npx tsx bench/ntk-sketch-cuda.bench.ts [--rows 10000] [--out FILE]
  *
- * Writes bench/results/ntk-sketch-cuda.md (or the path in BENCH_OUT).
+ * Writes bench/results/ntk-sketch-cuda.md (or --out FILE).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -18,13 +18,15 @@ import { Bench } from 'tinybench';
 import { NTKSketch, backends } from '../src/index.js';
 import { gaussian } from '../test/reference/ntk-reference.ts';
 import { machineDescription } from './lib/machine.ts';
+import { benchArgs } from './lib/args.ts';
 
+const cli = benchArgs({ rows: { type: 'string' }, out: { type: 'string' } });
+const N = cli.int('rows', 10000);
 const info = backends();
 if (!info.cuda.available) {
   console.log(`skipped: no usable CUDA device (${info.cuda.reason})`);
   process.exit(0);
 }
-const N = Number(process.env.BENCH_N ?? 10000);
 const FEATURES = 8192;
 const gpu = info.cuda.devices.map((dev) => `${dev.name} (compute ${dev.computeCapability})`).join(', ');
 const machine = machineDescription();
@@ -93,7 +95,7 @@ output entries whose bits differ between the backends (the GPU path mirrors the 
 | --- | --- | --- | --- | --- | --- |
 ${lines.join('\n')}
 `;
-const out = process.env.BENCH_OUT ?? resolve(dirname(fileURLToPath(import.meta.url)), 'results', 'ntk-sketch-cuda.md');
+const out = resolve(cli.text('out', resolve(dirname(fileURLToPath(import.meta.url)), 'results', 'ntk-sketch-cuda.md')));
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, report);
 console.log(`wrote ${out}`);

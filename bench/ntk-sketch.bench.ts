@@ -29,7 +29,7 @@
  *    later runs without --ridge (with their date).
  *
  * Writes bench/results/ntk-sketch.md and the error plots
- * bench/results/ntk-sketch-error-depth{1,2,3}.svg (or under BENCH_OUT_DIR).
+ * bench/results/ntk-sketch-error-depth{1,2,3}.svg (or under --out-dir DIR).
  * Needs the Fashion-MNIST files (apt-get install dataset-fashion-mnist).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -47,7 +47,7 @@ import { gaussianRows } from './lib/gaussian-rows.js';
 import { benchArgs } from './lib/args.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const cli = benchArgs({ quick: { type: 'boolean' }, ridge: { type: 'boolean' }, features: { type: 'string' }, rows: { type: 'string' } });
+const cli = benchArgs({ 'out-dir': { type: 'string' }, quick: { type: 'boolean' }, ridge: { type: 'boolean' }, features: { type: 'string' }, rows: { type: 'string' } });
 const quick = cli.flag('quick');
 const withRidge = cli.flag('ridge');
 const args = cli.argv;
@@ -211,7 +211,7 @@ console.log(`sgemm ${ROWS} x ${D} by ${D} x ${FEATURES}: ${gemmMs.toFixed(0)} ms
 
 interface RidgeResult { method: string; accuracy: number; lambda: number; seconds: number }
 let ridge: RidgeResult[] = [];
-const ridgeFile = join(process.env.BENCH_OUT_DIR ? resolve(process.env.BENCH_OUT_DIR) : resolve(here, 'results'), 'ntk-sketch-ridge.json');
+const ridgeFile = join(resolve(cli.text('out-dir', resolve(here, 'results'))), 'ntk-sketch-ridge.json');
 let ridgeDate = new Date().toISOString();
 if (withRidge) {
   console.log(`\n== Ridge on ${FEATURES} NTK features vs exact-NTK kernel ridge (CLI protocol, 10,000 / 10,000, seed 0) ==`);
@@ -244,7 +244,7 @@ if (withRidge) {
 
 // ------------------------------------------------------------------- report
 
-const outDir = process.env.BENCH_OUT_DIR ? resolve(process.env.BENCH_OUT_DIR) : resolve(here, 'results');
+const outDir = resolve(cli.text('out-dir', resolve(here, 'results')));
 mkdirSync(outDir, { recursive: true });
 const colors: Record<number, string> = { 2: '#1f77b4', 4: '#d62728', 8: '#2ca02c' };
 for (const depth of DEPTHS) {

@@ -5,7 +5,7 @@
  * after the warm-up is reported in bytes per call (flat: |slope| well under
  * one byte per call; a leak of one small array per call would be ~100+).
  *
- *   node --expose-gc --import tsx bench/soak.bench.ts [calls=100000] [filter]
+ *   node --expose-gc --import tsx bench/soak.bench.ts [--calls 100000] [--filter TEXT] [--threads 1]
  */
 import {
   CNTKSketch,
@@ -20,15 +20,18 @@ import {
   ntkKernelSync,
   setThreads,
 } from '../src/index.js';
+import { benchArgs } from './lib/args.js';
 
-const CALLS = Number(process.argv[2] ?? 100_000);
-const FILTER = process.argv[3];
+const cli = benchArgs({ calls: { type: 'string' }, filter: { type: 'string' }, threads: { type: 'string' } });
+const CALLS = cli.int('calls', 100_000);
+/** Only the entry points whose name contains this text. */
+const FILTER = cli.text('filter');
 const SAMPLE = Math.max(1000, Math.floor(CALLS / 20));
 const WARMUP = SAMPLE * 2;
 
 // One core thread: the soak is about memory, and on a shared 2-core machine
 // OpenMP regions of tiny calls otherwise wait on busy cores (ms per call).
-setThreads(Number(process.env.NTK_SOAK_THREADS ?? 1));
+setThreads(cli.int('threads', 1));
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');

@@ -15,10 +15,12 @@ export interface BenchArgs {
   /** A string flag, or `fallback`. */
   text(name: string, fallback: string): string;
   text(name: string): string | undefined;
-  /** A positive integer flag, or `fallback`. */
-  int(name: string, fallback: number): number;
+  /** An integer flag of at least `min` (default 1), or `fallback`. */
+  int(name: string, fallback: number, min?: number): number;
   /** A comma separated list of positive integers, or `fallback`. */
   ints(name: string, fallback: number[]): number[];
+  /** One of `values`, or `fallback`. */
+  choice<T extends string>(name: string, values: readonly T[], fallback: T): T;
 }
 
 function fail(message: string): never {
@@ -35,9 +37,11 @@ export function benchArgs(spec: Spec): BenchArgs {
   } catch (error) {
     fail(`${(error as Error).message} (flags: ${Object.keys(spec).map((k) => `--${k}`).join(', ')})`);
   }
-  const integer = (name: string, raw: string) => {
+  const integer = (name: string, raw: string, min = 1) => {
     const n = Number(raw);
-    if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < 1) fail(`--${name} must be a positive integer, got '${raw}'`);
+    if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min) {
+      fail(`--${name} must be ${min === 1 ? 'a positive integer' : `an integer of at least ${min}`}, got '${raw}'`);
+    }
     return n;
   };
   const known = (name: string) => {
@@ -48,13 +52,19 @@ export function benchArgs(spec: Spec): BenchArgs {
     argv,
     flag: (name) => known(name) === true,
     text: ((name: string, fallback?: string) => (known(name) as string | undefined) ?? fallback) as BenchArgs['text'],
-    int: (name, fallback) => {
+    int: (name, fallback, min) => {
       const raw = known(name) as string | undefined;
-      return raw === undefined ? fallback : integer(name, raw);
+      return raw === undefined ? fallback : integer(name, raw, min);
     },
     ints: (name, fallback) => {
       const raw = known(name) as string | undefined;
       return raw === undefined ? fallback : raw.split(',').map((p) => integer(name, p));
+    },
+    choice: <T extends string>(name: string, values: readonly T[], fallback: T): T => {
+      const raw = known(name) as string | undefined;
+      if (raw === undefined) return fallback;
+      if (!(values as readonly string[]).includes(raw)) fail(`--${name} must be one of ${values.join(', ')}, got '${raw}'`);
+      return raw as T;
     },
   };
 }

@@ -11,8 +11,12 @@
  *    times the mean diagonal of K.
  * Cost per point: the features (n rows), one n x n x m GEMM; the spectral
  * epsilon adds two n x n eigendecompositions (O(n^3)). The exact kernels are
- * computed once per depth.
+ * computed once per depth. Maps that are fitted (a leverage selection) are
+ * fitted on the measured rows, Nyström landmarks on the training rows after
+ * them (fitsOnHeldOutRows), so that a landmark count above those rows is
+ * skipped with its reason.
  */
+import type { RowsLike } from '../core/inputs.js';
 import { native } from '../core/native.js';
 import { cntkKernelSync } from '../kernels/cntk-kernel.js';
 import { ntkKernelSync } from '../kernels/ntk-kernel.js';
@@ -25,6 +29,9 @@ export const SPECTRAL_LAMBDA_REL = 1e-2;
 
 /** Relative Frobenius error ||Phi Phi^T - K||_F / ||K||_F of n x m features (Phi Phi^T by a float64 GEMM). */
 export function gramError(phi: ArrayLike<number>, n: number, m: number, exact: ArrayLike<number>): number {
+  // A kernel of other rows than the features' would give a number, and a wrong one.
+  if (phi.length !== n * m) throw new RangeError(`gramError: phi must hold n x m = ${n} x ${m} values, got ${phi.length}`);
+  if (exact.length !== n * n) throw new RangeError(`gramError: exact must be the n x n = ${n} x ${n} kernel, got ${exact.length} values`);
   const g = gram(phi, n, m);
   let e = 0, t = 0;
   for (let i = 0; i < g.length; i++) {
@@ -128,7 +135,7 @@ export async function fidelitySuite(data: BenchData, maps: readonly BenchMap[], 
   const skipped: { map: string; reason: string }[] = [];
   const exactCache = new Map<string, Record<FeatureKernel, Float64Array>>();
   for (const spec of maps) {
-    const reason = spec.unavailable({ inputDim: data.d, imageShape: data.imageShape, depth: o.depths[0], features: o.features[0], seed: o.seeds[0], dtype: 'float32' });
+    const reason = spec.unavailable({ inputDim: data.d, imageShape: data.imageShape, depth: o.depths[0], features: o.features[0], seed: o.seeds[0], dtype: 'float32' }, Infinity);
     if (reason) {
       skipped.push({ map: spec.name, reason });
       continue;
@@ -136,13 +143,24 @@ export async function fidelitySuite(data: BenchData, maps: readonly BenchMap[], 
     for (const depth of o.depths) {
       const n = spec.exactKernel === 'cntk' && data.imageShape ? (cntkRows[depth] = exactCntkRows(data.imageShape, depth, rowsAll)) : rowsAll;
       const X = data.train.X.subarray(0, n * data.d);
+      // Fitted maps are fitted on the measured rows, or on the training rows after them (fitsOnHeldOutRows).
+      const fit: RowsLike = spec.fitsOnHeldOutRows
+        ? { data: data.train.X.subarray(n * data.d), shape: [data.train.n - n, data.d] }
+        : { data: X, shape: [n, data.d] };
+      const fitRows = fit.shape[0];
       const key = `${spec.exactKernel}/${depth}`;
       if (!exactCache.has(key)) exactCache.set(key, exactKernels(spec.exactKernel, X, n, data, depth));
       const exact = exactCache.get(key)!;
       for (const features of o.features) {
+        const config = { inputDim: data.d, imageShape: data.imageShape, depth, features, seed: o.seeds[0], dtype: 'float32' as const };
+        const why = spec.unavailable(config, fitRows);
+        if (why) {
+          if (!skipped.some((s) => s.map === `${spec.name} (${features} features)`)) skipped.push({ map: `${spec.name} (${features} features)`, reason: why });
+          continue;
+        }
         const perKernel = new Map<FeatureKernel, { g: number[]; s: number[] }>(spec.kernels.map((k) => [k, { g: [], s: [] }]));
         for (const seed of o.seeds) {
-          using map = await spec.create({ inputDim: data.d, imageShape: data.imageShape, depth, features, seed, dtype: 'float32' }, { data: X, shape: [n, data.d] });
+          using map = await spec.create({ ...config, seed }, fit);
           const input = mapInput(map, X, n, data.d);
           for (const kernel of spec.kernels) {
             const phi = (await map.transform(input, { kernel })).data;

@@ -10,6 +10,7 @@ import { CNTKSketch } from '../maps/cntk-sketch.js';
 import { asMapInput, type FeatureKernel, type FeatureMap } from '../maps/feature-map.js';
 import { LeverageSelection } from '../maps/leverage-selection.js';
 import { NTKRandomFeatures } from '../maps/ntk-random-features.js';
+import { NTKNystrom } from '../maps/ntk-nystrom.js';
 import { NTKSketch } from '../maps/ntk-sketch.js';
 import { poolSketchDim } from '../cli/map-options.js';
 
@@ -37,9 +38,20 @@ export interface BenchMap {
   kernels: readonly FeatureKernel[];
   /** Whether it reads CSR rows (the input-sparsity suite). */
   sparseInput: boolean;
-  /** Why it cannot run on `config` (e.g. it needs images), or null when it can. */
-  unavailable(config: MapConfig): string | null;
-  /** A new map; `rows` (dense or CSR rows of the data, flat) are what maps that are fitted (selections) are fitted on. */
+  /** Why the input-sparsity suite skips it, when sparseInput is false. */
+  denseOnlyReason?: string;
+  /**
+   * Whether the rows it is fitted on must be other rows than those its
+   * features are measured on (Nyström landmarks reproduce the kernel exactly
+   * between themselves, so an in-sample Gram error would flatter it).
+   */
+  fitsOnHeldOutRows?: boolean;
+  /**
+   * Why it cannot run on `config` (e.g. it needs images, or more rows to fit
+   * on than the `fitRows` create would be given), or null when it can.
+   */
+  unavailable(config: MapConfig, fitRows: number): string | null;
+  /** A new map; `rows` (dense or CSR rows of the data, flat) are what maps that are fitted (selections, landmarks) are fitted on. */
   create(config: MapConfig, rows: RowsLike): Promise<FeatureMap>;
   /** The `ntk-sketch fit` flags that build the same map. */
   cliFlags(config: MapConfig): string;
@@ -121,6 +133,24 @@ export const BENCH_MAPS: readonly BenchMap[] = [
     unavailable: (c) => (c.imageShape ? null : 'needs image rows (give --image-shape C,H,W)'),
     create: async (c) => new CNTKSketch({ ...common(c), inputShape: c.imageShape as [number, number, number], filterSize: CNTK_FILTER, padding: CNTK_PADDING }),
     cliFlags: (c) => `${baseFlags('cntk-sketch', c)}${c.imageShape ? ` --image-shape ${c.imageShape.join(',')}` : ''}`,
+  },
+  {
+    name: 'nystrom',
+    label: 'NTKNystrom (exact-NTK features of leverage-sampled landmark rows; features = landmarks)',
+    exactKernel: 'ntk',
+    // One kernel per fitted map: NNGP features would need a second fit.
+    kernels: ['ntk'],
+    sparseInput: false,
+    denseOnlyReason: 'fit and transform make dense float64 copies of the rows (n x d), too large at these input widths',
+    fitsOnHeldOutRows: true,
+    unavailable: (c, fitRows) =>
+      fitRows < c.features ? `${c.features} landmarks need at least ${c.features} rows to choose from; the sample has ${fitRows}` : null,
+    create: async (c, rows) => {
+      const map = new NTKNystrom({ depth: c.depth, landmarks: c.features, inputDim: c.inputDim, seed: c.seed, dtype: c.dtype });
+      await map.fit(rows);
+      return map;
+    },
+    cliFlags: (c) => baseFlags('nystrom', c),
   },
 ];
 

@@ -16,6 +16,7 @@
  * the map's parameters and one batch of features.
  */
 import { performance } from 'node:perf_hooks';
+import type { RowsLike } from '../core/inputs.js';
 import { native } from '../core/native.js';
 import { featureRidgeScore } from './accuracy.js';
 import type { BenchData } from './data.js';
@@ -84,6 +85,9 @@ function solverRates(m: number): { gram: number; solve: number } {
   return { gram: (n * m * (m + 1)) / tg / 1e9, solve: m ** 3 / 3 / ts / 1e9 };
 }
 
+/** Fewest rows of a Gram error that gives up rows to a held-out fit (Nyström landmarks). */
+const MIN_GRAM_ROWS = 100;
+
 /** Lambdas a fit's path tries (FeatureRidge's default: 10^-7 .. 10^1, one per decade, and a final solve). */
 const PATH_SOLVES = 10;
 
@@ -99,17 +103,23 @@ export async function recommend(data: BenchData, maps: readonly BenchMap[], o: R
     for (const depth of o.depths) {
       for (const features of o.features) {
         const config: MapConfig = { inputDim: data.d, imageShape: data.imageShape, depth, features, seed: o.seed, dtype: 'float32' };
-        const reason = spec.unavailable(config);
+        // The exact CNTK's Gram error on as many rows as its cost allows.
+        let nf = spec.exactKernel === 'cntk' && data.imageShape ? exactCntkRows(data.imageShape, depth, fidelityRows) : fidelityRows;
+        // Nyström landmarks come from the training rows after the Gram error's (fitsOnHeldOutRows): on a small
+        // sample the Gram error takes fewer rows (down to MIN_GRAM_ROWS) to leave enough for the landmarks.
+        if (spec.fitsOnHeldOutRows) nf = Math.max(Math.min(nf, data.train.n - features), Math.min(nf, MIN_GRAM_ROWS));
+        const Xf = data.train.X.subarray(0, nf * data.d);
+        const fit: RowsLike = spec.fitsOnHeldOutRows
+          ? { data: data.train.X.subarray(nf * data.d), shape: [data.train.n - nf, data.d] }
+          : { data: data.train.X, shape: [data.train.n, data.d] };
+        const reason = spec.unavailable(config, fit.shape[0]);
         if (reason) {
-          if (!skipped.some((s) => s.map === spec.name)) skipped.push({ map: spec.name, reason });
+          if (!skipped.some((s) => s.map === spec.name && s.reason === reason)) skipped.push({ map: spec.name, reason });
           continue;
         }
-        // The exact CNTK's Gram error on as many rows as its cost allows.
-        const nf = spec.exactKernel === 'cntk' && data.imageShape ? exactCntkRows(data.imageShape, depth, fidelityRows) : fidelityRows;
-        const Xf = data.train.X.subarray(0, nf * data.d);
-        const key = `${spec.exactKernel}/${depth}`;
+        const key = `${spec.exactKernel}/${depth}/${nf}`;
         if (!exactCache.has(key)) exactCache.set(key, exactKernels(spec.exactKernel, Xf, nf, data, depth).ntk);
-        const map = await spec.create(config, { data: data.train.X, shape: [data.train.n, data.d] });
+        const map = await spec.create(config, fit);
         keep.push(map);
         const phi = (await map.transform(mapInput(map, Xf, nf, data.d))).data;
         const error = gramError(phi, nf, features, exactCache.get(key)!);

@@ -10,9 +10,11 @@
  * minutes on a busy 2-core machine). Sizes beyond them (more rows, 16,384
  * features, Fashion-MNIST) are options of runBench and flags of the CLI.
  */
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { accuracySuite, type AccuracyResult } from './accuracy.js';
 import { backendSuite, type BackendResult } from './backend-comparison.js';
+import type { Repeatability } from './compare.js';
 import { loadBenchData, type DataRequest } from './data.js';
 import { fidelitySuite, type FidelityResult } from './fidelity.js';
 import { describeMachine, type MachineInfo } from './machine.js';
@@ -106,6 +108,10 @@ export interface BenchResults {
   machine: MachineInfo;
   /** Seconds each suite took. */
   seconds: Partial<Record<SuiteName | 'total', number>>;
+  /** The 1, 5 and 15 minute load averages when the run ended (machine.cpu.loadAverage has them at the start). */
+  loadAverageEnd: number[];
+  /** This run against an earlier one of the same configuration (--compare), or null. */
+  repeatability: Repeatability | null;
   fidelity: FidelityResult | null;
   accuracy: AccuracyResult | null;
   throughput: ThroughputResult | null;
@@ -131,6 +137,8 @@ export async function runBench(options: BenchOptions, command = ''): Promise<Ben
     seed: options.seed,
     machine: describeMachine(),
     seconds: {},
+    loadAverageEnd: [],
+    repeatability: null,
     fidelity: null,
     accuracy: null,
     throughput: null,
@@ -163,5 +171,6 @@ export async function runBench(options: BenchOptions, command = ''): Promise<Ben
   results.backends = await timed('backends', () =>
     backendSuite(data, { backend: options.backend, rows: sizes.throughputRows, features: sizes.throughputFeatures, depth, exactRows: sizes.exactRows, rounds: sizes.rounds }));
   results.seconds.total = Number(((performance.now() - t0) / 1000).toFixed(2));
+  results.loadAverageEnd = os.loadavg().map((l) => Number(l.toFixed(2)));
   return results;
 }

@@ -125,7 +125,7 @@ export async function sparsitySuite(maps: readonly BenchMap[], o: SparsityOption
       meta.set(name, { map: spec.name, series: c.series, d: c.d, nnz: c.nnz });
     }
   }
-  for (const s of maps.filter((x) => !x.sparseInput)) skipped.push({ map: s.name, reason: 'reads dense rows or images only' });
+  for (const s of maps.filter((x) => !x.sparseInput)) skipped.push({ map: s.name, reason: s.denseOnlyReason ?? 'reads dense rows or images only' });
   progress(`sparsity: ${tasks.length} tasks x ${o.rounds} rounds`);
   const samples = await timeInterleaved(tasks, o.rounds);
   for (const map of built) map.dispose();

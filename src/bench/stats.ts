@@ -19,6 +19,18 @@ export function spread(values: readonly number[]): Spread {
   return { min: s[0], median: mid, max: s[s.length - 1] };
 }
 
+/**
+ * Rounds whose slowest takes more than this many times the fastest disagree:
+ * the machine's load changed during the run, and a rerun's median may well
+ * fall outside the spread. Reports flag such figures.
+ */
+export const NOISY_SPREAD = 2;
+
+/** Whether the rounds of a time disagree (max / min above NOISY_SPREAD). */
+export function isNoisy(s: Spread): boolean {
+  return s.max > NOISY_SPREAD * s.min;
+}
+
 /** A spread with every figure divided by `by` (an absolute figure from a time, e.g. rows per second = rows / seconds). */
 export function invertSpread(numerator: number, s: Spread): Spread {
   return { min: numerator / s.max, median: numerator / s.median, max: numerator / s.min };

@@ -25,7 +25,8 @@ export interface PlotOptions {
   xTicks?: number[];
 }
 
-const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#393b79', '#ad494a', '#637939', '#7b4173'];
+// No grey: reports draw reference lines (fitted lines, baselines) in grey.
+const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#bcbd22', '#393b79', '#ad494a', '#637939', '#7b4173', '#e7ba52', '#3182bd', '#31a354', '#843c39', '#6b6ecf'];
 
 function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -59,11 +60,13 @@ function format(v: number): string {
 
 /** Renders the series as an SVG document. */
 export function lineChart(series: Series[], options: PlotOptions): string {
-  const H = options.height ?? 460;
+  const top = 40, bottom = 55;
+  // Tall enough for the legend (18 px per series) beside the plot.
+  const H = Math.max(options.height ?? 460, top + 20 + 18 * series.length);
   const usable = ([x, y]: [number, number]) => Number.isFinite(x) && Number.isFinite(y) && (!options.logX || x > 0) && (!options.logY || y > 0);
   const longest = Math.max(0, ...series.map((s) => s.name.length));
   const W = (options.width ?? 720) + Math.max(0, longest * 7 + 60 - 170);
-  const left = 70, right = Math.max(170, longest * 7 + 60), top = 40, bottom = 55;
+  const left = 70, right = Math.max(170, longest * 7 + 60);
   const pts = series.flatMap((s) => s.points).filter(usable);
   if (pts.length === 0) throw new RangeError('lineChart: no finite points');
   const tx = (v: number) => (options.logX ? Math.log10(v) : v);
@@ -72,9 +75,13 @@ export function lineChart(series: Series[], options: PlotOptions): string {
   let [y0, y1] = [Math.min(...pts.map((p) => p[1])), Math.max(...pts.map((p) => p[1]))];
   if (x0 === x1) [x0, x1] = options.logX ? [x0 / 2, x1 * 2] : [x0 - 1, x1 + 1];
   if (y0 === y1) [y0, y1] = options.logY ? [y0 / 2, y1 * 2] : [y0 - 1, y1 + 1];
+  // A margin of 5 % of the axis above and below, so that no point sits on the frame.
   if (!options.logY) {
     const pad = 0.05 * (y1 - y0);
     [y0, y1] = [y0 - pad, y1 + pad];
+  } else {
+    const pad = (y1 / y0) ** 0.05;
+    [y0, y1] = [y0 / pad, y1 * pad];
   }
   const px = (v: number) => left + ((tx(v) - tx(x0)) / (tx(x1) - tx(x0))) * (W - left - right);
   const py = (v: number) => H - bottom - ((ty(v) - ty(y0)) / (ty(y1) - ty(y0))) * (H - top - bottom);
@@ -95,7 +102,8 @@ export function lineChart(series: Series[], options: PlotOptions): string {
   out.push(`<text x="${(left + W - right) / 2}" y="${H - 15}" text-anchor="middle">${escapeXml(options.xLabel)}</text>`);
   out.push(`<text x="18" y="${(top + H - bottom) / 2}" text-anchor="middle" transform="rotate(-90 18 ${(top + H - bottom) / 2})">${escapeXml(options.yLabel)}</text>`);
   series.forEach((s, i) => {
-    const color = s.color ?? COLORS[i % COLORS.length];
+    // Past the palette, hues a golden angle apart: every series its own colour.
+    const color = s.color ?? (i < COLORS.length ? COLORS[i] : `hsl(${Math.round((i * 137.5) % 360)}, 65%, 38%)`);
     const good = s.points.filter(usable).sort((a, b) => a[0] - b[0]);
     const d = good.map(([x, y], k) => `${k ? 'L' : 'M'}${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
     out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);

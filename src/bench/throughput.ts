@@ -6,7 +6,12 @@
  * shape of a dense random-feature layer (n x d by d x m), and a memory copy
  * of the output's size. Also the cost against n (four sizes; the fitted line
  * time = slope n + intercept and its relative residual show whether the cost
- * is linear in n) and against threads.
+ * is linear in n) and against threads, and the transform paths of each
+ * float32 row map against its default (float32 rows into a new array):
+ * float64 rows, and a reused `out` buffer. With targets, the lambda path:
+ * FeatureRidge choosing among 30 lambdas on validation rows from the
+ * statistics (Krylov and eigendecomposition solvers) against one Cholesky
+ * solve of the same m x m system.
  *
  * Ratios are per round (task time / baseline time in the same round), so
  * the noise that hits a round hits both; min / median / max over rounds.
@@ -21,6 +26,7 @@ import { setThreads } from '../core/backends.js';
 import { ntkKernel } from '../kernels/ntk-kernel.js';
 import { cntkKernel } from '../kernels/cntk-kernel.js';
 import type { FeatureMap } from '../maps/feature-map.js';
+import { FeatureRidge } from '../regression/feature-ridge.js';
 import { linearFit, spread, type LinearFit, type Spread } from './stats.js';
 import { timeInterleaved, type TimedTask } from './timing.js';
 import { CNTK_FILTER, CNTK_PADDING, exactCntkRows, mapInput, type BenchMap } from './maps.js';
@@ -46,7 +52,7 @@ export interface ThroughputOptions {
 export interface SpeedFigure {
   /** Task name, unique in the run. */
   name: string;
-  group: 'baseline' | 'featurise' | 'exact' | 'gram' | 'solve' | 'scaling-n' | 'threads';
+  group: 'baseline' | 'featurise' | 'paths' | 'exact' | 'gram' | 'solve' | 'lambda-path' | 'scaling-n' | 'threads';
   map: string | null;
   dtype: 'float32' | 'float64' | null;
   rows: number;
@@ -55,7 +61,7 @@ export interface SpeedFigure {
   ms: Spread;
   /** Absolute throughput: rows/s (featurisation, exact kernels: rows of the n x n kernel), GFLOP/s (GEMM, Gram, solve) or GB/s (copy). */
   rate: Spread;
-  rateUnit: 'rows/s' | 'GFLOP/s' | 'GB/s';
+  rateUnit: 'rows/s' | 'GFLOP/s' | 'GB/s' | 'lambdas/s';
   /** GFLOP/s by the flop count of the module doc, or null. */
   gflops: Spread | null;
   /** The baseline task, and time / baseline time per round. */
@@ -81,13 +87,20 @@ export interface ThroughputResult {
   skipped: { map: string; reason: string }[];
 }
 
-/** `rows` rows of the training data, repeated as needed (float32 and float64). */
-function tiledRows(data: BenchData, rows: number): { x64: Float64Array; x32: Float32Array } {
-  const d = data.d, src = data.train.X, have = data.train.n;
+/** `rows` rows of the training data and their targets, repeated as needed (float32 and float64). */
+function tiledRows(data: BenchData, rows: number): { x64: Float64Array; x32: Float32Array; y: Float64Array | null } {
+  const d = data.d, src = data.train.X, have = data.train.n, k = Math.max(data.targets, 1), ys = data.train.y;
   const x64 = new Float64Array(rows * d);
-  for (let i = 0; i < rows; i++) x64.set(src.subarray((i % have) * d, (i % have + 1) * d), i * d);
-  return { x64, x32: Float32Array.from(x64) };
+  const y = ys ? new Float64Array(rows * k) : null;
+  for (let i = 0; i < rows; i++) {
+    x64.set(src.subarray((i % have) * d, (i % have + 1) * d), i * d);
+    if (y && ys) y.set(ys.subarray((i % have) * k, (i % have + 1) * k), i * k);
+  }
+  return { x64, x32: Float32Array.from(x64), y };
 }
+
+/** Lambdas of the lambda-path figures: 30 from 1e-7 to 10 (relative to the mean diagonal), log-spaced. */
+export const PATH_LAMBDAS: readonly number[] = Array.from({ length: 30 }, (_, i) => 10 ** (-7 + (8 * i) / 29));
 
 function gaussian(length: number, seed: number): Float64Array {
   const u = mulberry32(seed >>> 0);
@@ -104,7 +117,7 @@ interface Planned {
 
 export async function throughputSuite(data: BenchData, maps: readonly BenchMap[], o: ThroughputOptions, progress: (label: string) => void = () => {}): Promise<ThroughputResult> {
   const n = o.rows, d = data.d, m = o.features, allThreads = native().backends().cpu.threads;
-  const { x64, x32 } = tiledRows(data, n);
+  const { x64, x32, y: targets } = tiledRows(data, n);
   const planned: Planned[] = [];
   const add = (p: Planned) => planned.push(p);
   const withThreads = (threads: number, run: () => unknown) => async () => {
@@ -134,13 +147,14 @@ export async function throughputSuite(data: BenchData, maps: readonly BenchMap[]
   const scalingRows = o.scalingFractions.map((f) => Math.max(1, Math.round(f * n)));
   for (const spec of maps) {
     const config = { inputDim: d, imageShape: data.imageShape, depth: o.depth, features: m, seed: 1 };
-    const reason = spec.unavailable({ ...config, dtype: 'float32' });
+    const fitRows = Math.min(n, 2000);
+    const reason = spec.unavailable({ ...config, dtype: 'float32' }, fitRows);
     if (reason) {
       skipped.push({ map: spec.name, reason });
       continue;
     }
     for (const dtype of ['float32', 'float64'] as const) {
-      const map = await spec.create({ ...config, dtype }, { data: x64.subarray(0, Math.min(n, 2000) * d), shape: [Math.min(n, 2000), d] });
+      const map = await spec.create({ ...config, dtype }, { data: x64.subarray(0, fitRows * d), shape: [fitRows, d] });
       built.push(map);
       const x = dtype === 'float32' ? x32 : x64;
       const name = `${spec.name} ${dtype}`;
@@ -151,6 +165,24 @@ export async function throughputSuite(data: BenchData, maps: readonly BenchMap[]
         rate: (ms) => n / (ms / 1000), flops: gemmFlops,
       });
       if (dtype !== 'float32') continue;
+      if (spec.exactKernel === 'ntk') {
+        // Transform paths of a float32 map against its default (float32 rows into a new array): float64 rows
+        // (what most JavaScript code holds; converted block by block) and a reused `out` buffer. Row maps only:
+        // a convolutional map's time is its arithmetic, whatever the path.
+        const reused = new Float32Array(n * m);
+        const input64 = mapInput(map, x64, n, d);
+        const paths: [string, () => unknown][] = [
+          [`${name} from float64 rows`, () => map.transform(input64)],
+          [`${name} into a reused out`, () => map.transform(input, { out: reused })],
+        ];
+        for (const [pname, run] of paths) {
+          add({
+            task: [pname, run],
+            figure: { name: pname, group: 'paths', map: spec.name, dtype, rows: n, features: m, threads: allThreads, rateUnit: 'rows/s', baseline: name },
+            rate: (ms) => n / (ms / 1000), flops: null,
+          });
+        }
+      }
       for (const rows of scalingRows) {
         if (rows === n) continue;
         const sub = mapInput(map, x.subarray(0, rows * d), rows, d);
@@ -161,7 +193,7 @@ export async function throughputSuite(data: BenchData, maps: readonly BenchMap[]
           rate: (ms) => rows / (ms / 1000), flops: null,
         });
       }
-      if (spec === maps.find((s) => !s.unavailable({ ...config, dtype }))) {
+      if (spec === maps.find((s) => !s.unavailable({ ...config, dtype }, fitRows))) {
         for (const threads of o.threads) {
           if (threads === allThreads) continue;
           const tname = `${spec.name} float32 ${threads} thread${threads > 1 ? 's' : ''}`;
@@ -225,6 +257,28 @@ export async function throughputSuite(data: BenchData, maps: readonly BenchMap[]
     figure: { ...base, name: 'solve', group: 'solve', dtype: 'float64', rows: m, rateUnit: 'GFLOP/s', baseline: 'dgemm' },
     rate: (ms) => solveFlops / ms / 1e6, flops: solveFlops,
   });
+
+  // The lambda path: FeatureRidge choosing among 30 lambdas on its validation rows from the statistics alone
+  // (then solving at the chosen one), per path solver, against one Cholesky solve of the same m x m size.
+  const pathMap = built.find((map) => map.dtype === 'float32');
+  if (pathMap && targets && data.task) {
+    const task = data.task, options = { map: pathMap, task, validation: 0.1, lambdas: [...PATH_LAMBDAS], seed: 0 };
+    const statistics = new FeatureRidge(options);
+    const y = task === 'classification' ? targets : { data: targets, shape: [n, Math.max(data.targets, 1)] };
+    await statistics.partialFit(mapInput(pathMap, x32, n, d), y);
+    for (const solver of ['krylov', 'eigen'] as const) {
+      const name = `lambda path, ${PATH_LAMBDAS.length} lambdas (${solver})`;
+      add({
+        task: [name, async () => {
+          const model = new FeatureRidge({ ...options, solver });
+          model.include(statistics);
+          await model.solve();
+        }],
+        figure: { ...base, name, group: 'lambda-path', map: null, dtype: 'float64', rows: m, rateUnit: 'lambdas/s', baseline: 'solve' },
+        rate: (ms) => PATH_LAMBDAS.length / (ms / 1000), flops: null,
+      });
+    }
+  }
 
   progress(`throughput: ${planned.length} tasks x ${o.rounds} rounds`);
   const samples = await timeInterleaved(planned.map((p) => p.task), o.rounds);

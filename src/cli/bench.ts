@@ -5,12 +5,14 @@
  * SVG plots); or, with --recommend, measures a few configurations of each
  * map on a sample of the user's file and recommends one within a budget.
  */
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { checkComparable, compareRuns, type RunConfiguration } from '../bench/compare.js';
 import { BENCH_MAPS } from '../bench/maps.js';
 import { fitDataFlags, loadBenchData, type DataRequest } from '../bench/data.js';
 import { writeReport } from '../bench/report.js';
 import { recommend, recommendationText } from '../bench/recommend.js';
-import { SUITE_NAMES, SUITE_PRESETS, runBench, type SuiteName, type SuitePreset, type SuiteSizes } from '../bench/run.js';
+import { PRESET_SIZES, SUITE_NAMES, SUITE_PRESETS, runBench, type BenchResults, type SuiteName, type SuitePreset, type SuiteSizes } from '../bench/run.js';
 import { selectMaps } from '../bench/maps.js';
 import { openData } from '../data/readers/index.js';
 import { COMMON_FLAGS, COMMON_HELP, UsageError, parseBackend, parseFlags, parseInteger, parseNumber, startCommand } from './args.js';
@@ -24,10 +26,10 @@ results.json with every raw number and the machine, SVG plots) into --out.
 Suites: fidelity (Gram error and spectral epsilon against the exact kernel vs
 features, every map and depth, NTK and NNGP), accuracy (ridge on features vs
 exact kernel ridge, same split and lambda protocol), throughput (rows/s and
-GFLOP/s of featurisation, exact kernels, Gram accumulation and the solve,
-float32 and float64, vs threads and vs n with a fitted line), sparsity (CSR
-input: cost vs non-zeros and input dimension), backends (CPU vs CUDA when a
-device exists). Speed figures are ratios to a baseline timed in the same
+GFLOP/s of featurisation, exact kernels, Gram accumulation, the solve and
+the lambda path, float32 and float64, vs threads and vs n with a fitted
+line), sparsity (CSR input: cost vs non-zeros and input dimension),
+backends (CPU vs CUDA when a device exists). Speed figures are ratios to a baseline timed in the same
 interleaved rounds (BLAS GEMM, a memory copy) with min/median/max.
 
 Options:
@@ -48,6 +50,9 @@ Options:
   --depths LIST      depths of the fidelity and accuracy suites
   --train N, --test N  training / test rows of the accuracy suite
   --rounds R         interleaved timing rounds
+  --compare FILE     an earlier run's results.json (same flags): the report
+                     adds whether fidelity and accuracy are identical and
+                     which speed medians fall outside its min – max
 Which map for my data:
   --recommend        measure configurations of each map on a sample of --data
                      and print the trade-off and the recommended one (no report)
@@ -80,6 +85,7 @@ const FLAGS = {
   train: { type: 'string' },
   test: { type: 'string' },
   rounds: { type: 'string' },
+  compare: { type: 'string' },
   recommend: { type: 'boolean' },
   sample: { type: 'string' },
   'budget-seconds': { type: 'string' },
@@ -152,7 +158,7 @@ export async function bench(argv: string[]): Promise<void> {
   const recommendOnly = ['sample', 'budget-seconds', 'budget-mib', 'total-rows'] as const;
 
   if (v.recommend) {
-    for (const flag of ['suite', 'only', 'out', 'train', 'test'] as const) if (v[flag] !== undefined) throw new UsageError(`--${flag} does not apply with --recommend`);
+    for (const flag of ['suite', 'only', 'out', 'train', 'test', 'compare'] as const) if (v[flag] !== undefined) throw new UsageError(`--${flag} does not apply with --recommend`);
     const sample = parseInteger('--sample', v.sample, 20, 1 << 22) ?? 2000;
     const budgetSeconds = v['budget-seconds'] === undefined ? null : parseNumber('--budget-seconds', v['budget-seconds']);
     if (budgetSeconds !== null && budgetSeconds <= 0) throw new UsageError(`--budget-seconds must be positive, got ${budgetSeconds}`);
@@ -182,17 +188,41 @@ export async function bench(argv: string[]): Promise<void> {
   if (v.rounds !== undefined) sizes.rounds = parseInteger('--rounds', v.rounds, 1, 1000);
   const only = v.only === undefined ? null : (nameList('--only', v.only, SUITE_NAMES) as SuiteName[]);
   const out = resolve(v.out ?? 'bench-report');
-  const command = ['ntk-sketch bench', ...argv.filter((a, i) => a !== '--out' && argv[i - 1] !== '--out' && !a.startsWith('--out=') && a !== '--json')].join(' ');
+  const command = ['ntk-sketch bench', ...argv.filter((a, i) => !['--out', '--compare'].some((f) => a === f || argv[i - 1] === f || a.startsWith(`${f}=`)) && a !== '--json')].join(' ');
+  const previous = v.compare === undefined ? null : await readPrevious(v.compare, { suite, seed, maps: selectMaps(maps).map((m) => m.name), sizes: { ...PRESET_SIZES[suite], ...sizes } });
   const results = await withFlags(() => runBench({
     suite, data, maps, only, backend, seed, sizes,
     progress: (m) => { if (!started.json) process.stderr.write(`${m}\n`); },
   }, command));
+  if (previous) {
+    try {
+      results.repeatability = compareRuns(previous, results);
+    } catch (error) {
+      throw new UsageError(`--${(error as Error).message}`);
+    }
+  }
   const files = await writeReport(results, out);
   if (started.json) {
     process.stdout.write(`${JSON.stringify({ command: 'bench', out, files, seconds: results.seconds })}\n`);
     return;
   }
   process.stdout.write(`report: ${resolve(out, files.report)} (${files.plots.length} plots; raw numbers in ${files.results}); ${results.seconds.total} s\n`);
+}
+
+/** The results.json named by --compare, checked to have measured the configuration about to run. */
+async function readPrevious(file: string, planned: RunConfiguration): Promise<BenchResults> {
+  let previous: BenchResults;
+  try {
+    previous = JSON.parse(await readFile(file, 'utf8')) as BenchResults;
+  } catch (error) {
+    throw new UsageError(`--compare: cannot read ${file} as JSON (${(error as Error).message})`);
+  }
+  try {
+    checkComparable(previous, planned);
+  } catch (error) {
+    throw new UsageError(`--${(error as Error).message}`);
+  }
+  return previous;
 }
 
 /** The given data flags, as they appeared on the command line, for a reproducing command. */

@@ -24,6 +24,7 @@ describe('ntk-sketch bench command line', () => {
     [['--task', 'classification'], /--task applies to --data FILE only/],
     [['--budget-seconds', '10'], /--budget-seconds applies with --recommend only/],
     [['--recommend', '--suite', 'quick'], /--suite does not apply with --recommend/],
+    [['--recommend', '--compare', 'results.json'], /--compare does not apply with --recommend/],
     [['--recommend', '--budget-mib', '0'], /--budget-mib must be positive, got 0/],
     [['--recommend', '--budget-seconds', 'soon'], /--budget-seconds must be a finite number, got 'soon'/],
     [['--sizes', '3'], /Unknown option '--sizes'/],
@@ -56,6 +57,32 @@ describe('ntk-sketch bench command line', () => {
       expect(results.fidelity.rows).toBe(30);
       expect(results.accuracy).toBeNull();
       expect(existsSync(join(out, 'report.md'))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('--compare adds a repeatability section against an earlier run of the same flags, and refuses another configuration', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ntk-bench-cli-'));
+    try {
+      const flags = ['--suite', 'tiny', '--only', 'fidelity', '--maps', 'ntk-sketch', '--rows', '30'];
+      expect(cli(...flags, '--out', join(dir, 'a'), '--json').code).toBe(0);
+      const r = cli(...flags, '--out', join(dir, 'b'), '--compare', join(dir, 'a', 'results.json'), '--json');
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const results = JSON.parse(readFileSync(join(dir, 'b', 'results.json'), 'utf8'));
+      expect(results.command).toBe(`ntk-sketch bench ${flags.join(' ')}`);
+      expect(results.repeatability.fidelity.changed).toEqual([]);
+      expect(results.repeatability.fidelity.compared).toBeGreaterThan(0);
+      expect(readFileSync(join(dir, 'b', 'report.md'), 'utf8')).toMatch(/## Repeatability[\s\S]*all \d+ identical/);
+      // Another row count: refused before running, naming the flag and the field.
+      const other = cli('--suite', 'tiny', '--only', 'fidelity', '--maps', 'ntk-sketch', '--rows', '31', '--out', join(dir, 'c'), '--compare', join(dir, 'a', 'results.json'));
+      expect(other.code).toBe(2);
+      expect(other.stderr).toMatch(/--compare: the earlier run measured other sizes/);
+      expect(existsSync(join(dir, 'c'))).toBe(false);
+      const missing = cli('--suite', 'tiny', '--compare', join(dir, 'none.json'));
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toMatch(/--compare: cannot read .*none\.json as JSON/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -130,3 +130,12 @@ describe('fidelity measures', () => {
     expect(spectralEpsilon(phi, n, m, K, 1e-2)).toBeCloseTo(expected, 9);
   });
 });
+
+describe('gramError arguments', () => {
+  it('refuses features or a kernel of another row count', () => {
+    const phi = new Float64Array(12), K = new Float64Array(16);
+    expect(gramError(phi, 4, 3, K)).toBeNaN(); // all zero: 0 / 0
+    expect(() => gramError(phi, 3, 3, K)).toThrow(/^gramError: phi must hold n x m = 3 x 3 values, got 12/);
+    expect(() => gramError(phi, 4, 3, new Float64Array(9))).toThrow(/^gramError: exact must be the n x n = 4 x 4 kernel, got 9 values/);
+  });
+});

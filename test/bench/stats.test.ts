@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { linearFit, spread } from '../../src/bench/stats.js';
+import { isNoisy, linearFit, NOISY_SPREAD, spread } from '../../src/bench/stats.js';
 import { timeInterleaved } from '../../src/bench/timing.js';
 
 describe('benchmark statistics', () => {
@@ -7,6 +7,11 @@ describe('benchmark statistics', () => {
     expect(spread([3, 1, 2])).toEqual({ min: 1, median: 2, max: 3 });
     expect(spread([4, 1, 3, 2])).toEqual({ min: 1, median: 2.5, max: 4 });
     expect(() => spread([])).toThrow(RangeError);
+  });
+
+  it('isNoisy flags rounds whose slowest takes more than NOISY_SPREAD times the fastest', () => {
+    expect(isNoisy({ min: 10, median: 12, max: 10 * NOISY_SPREAD })).toBe(false);
+    expect(isNoisy({ min: 10, median: 12, max: 10 * NOISY_SPREAD + 0.01 })).toBe(true);
   });
 
   it('linearFit recovers a line exactly and measures the residual of a bent one', () => {
