@@ -6,7 +6,7 @@
  *
  *   npx tsx bench/ntk-nystrom.bench.ts [--train 20000] [--test 10000] [--landmarks 1024,2048,4096,8192]
  *                                      [--sampling uniform,leverage] [--lambda auto|1e-3] [--gram-rows 1000]
- *                                      [--exact | --exact-result FILE] [--quick]
+ *                                      [--exact | --exact-result FILE] [--quick] [--out-dir DIR]
  *
  * Protocol of the `ntk-sketch` CLI (bench/lib/ridge-protocol.ts): the first
  * --train training images in the CLI's seeded fit/validation order, lambda
@@ -37,57 +37,42 @@
  * in the ridge, a 4x larger projection GEMM) and the 20,000-row exact kernel
  * ridge each add more than that.
  *
- * Writes bench/results/ntk-nystrom.md (or under BENCH_OUT_DIR). Needs the
+ * Writes bench/results/ntk-nystrom.md (or under --out-dir DIR). Needs the
  * Fashion-MNIST files (apt-get install dataset-fashion-mnist).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { NTKNystrom, NTKRandomFeatures, NTKSketch, ntkKernel } from '../src/index.js';
 import { native } from '../src/core/native.js';
+import { benchArgs } from './lib/args.js';
 import { gramError } from './lib/gram-error.js';
 import { median, timeInterleaved } from './lib/interleaved-timing.js';
 import { machineDescription } from './lib/machine.js';
 import { cliSplitOrSkip, ridgeTestAccuracy, runCli, savedExactNtkRidge, type CliResult } from './lib/ridge-protocol.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
-const { values: flags } = parseArgs({
-  args,
-  strict: true,
-  options: {
-    train: { type: 'string' },
-    test: { type: 'string' },
-    landmarks: { type: 'string' },
-    sampling: { type: 'string' },
-    lambda: { type: 'string' },
-    'gram-rows': { type: 'string' },
-    exact: { type: 'boolean' },
-    'exact-result': { type: 'string' },
-    quick: { type: 'boolean' },
-  },
+const value = { type: 'string' } as const, toggle = { type: 'boolean' } as const;
+const cli = benchArgs({
+  train: value, test: value, landmarks: value, sampling: value, lambda: value, 'gram-rows': value,
+  exact: toggle, 'exact-result': value, quick: toggle, 'out-dir': value,
 });
-/** A positive integer flag, or its default; anything else stops with the flag's name. */
-function count(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const v = Number(value);
-  if (!Number.isInteger(v) || v < 1) throw new RangeError(`--${name} must be a positive integer, got '${value}'`);
-  return v;
-}
-const quick = flags.quick === true;
-const n = count('train', flags.train, quick ? 3000 : 20000);
-const nTest = count('test', flags.test, quick ? 2000 : 10000);
-const LANDMARKS = (flags.landmarks ?? (quick ? '256,512' : '1024,2048,4096,8192')).split(',').map((v) => count('landmarks', v, 0));
-const SAMPLINGS = (flags.sampling ?? 'uniform,leverage').split(',').map((v) => {
+const args = cli.argv;
+const quick = cli.flag('quick');
+const n = cli.int('train', quick ? 3000 : 20000);
+const nTest = cli.int('test', quick ? 2000 : 10000);
+const LANDMARKS = cli.ints('landmarks', quick ? [256, 512] : [1024, 2048, 4096, 8192]);
+const SAMPLINGS = cli.text('sampling', 'uniform,leverage').split(',').map((v) => {
   if (v !== 'uniform' && v !== 'leverage') throw new RangeError(`--sampling must list uniform and/or leverage, got '${v}'`);
   return v;
 });
 /** Ridge parameter of the leverage scores relative to the mean kernel diagonal, or 'auto' (the map's default). */
-const LAMBDA: number | 'auto' = flags.lambda === undefined || flags.lambda === 'auto' ? 'auto' : Number(flags.lambda);
-if (LAMBDA !== 'auto' && !(LAMBDA > 0)) throw new RangeError(`--lambda must be 'auto' or a positive number, got '${flags.lambda}'`);
-if (flags.exact && flags['exact-result'] !== undefined) throw new RangeError('give --exact or --exact-result, not both');
-const GRAM_ROWS = Math.min(nTest, count('gram-rows', flags['gram-rows'], 1000));
+const lambdaText = cli.text('lambda', 'auto');
+const LAMBDA: number | 'auto' = lambdaText === 'auto' ? 'auto' : Number(lambdaText);
+if (LAMBDA !== 'auto' && !(LAMBDA > 0)) throw new RangeError(`--lambda must be 'auto' or a positive number, got '${lambdaText}'`);
+const exactResult = cli.text('exact-result');
+if (cli.flag('exact') && exactResult !== undefined) throw new RangeError('give --exact or --exact-result, not both');
+const GRAM_ROWS = Math.min(nTest, cli.int('gram-rows', 1000));
 const SPEED_ROWS = Math.min(nTest, 10000);
 const D = 784, DEPTH = 2, SEED = 1;
 
@@ -168,13 +153,13 @@ for (const m of LANDMARKS) {
 
 // Exact NTK kernel ridge on the same split.
 let exact: { accuracy: number; source: string } | null = null;
-if (flags['exact-result'] !== undefined) {
-  const file = flags['exact-result'];
+if (exactResult !== undefined) {
+  const file = exactResult;
   const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as CliResult & { train?: number });
   const e = lines.find((r) => r.method === 'exact-ntk' && r.depth === DEPTH);
   if (!e) throw new RangeError(`--exact-result ${file} holds no exact-ntk result at depth ${DEPTH}`);
   exact = { accuracy: e.accuracy, source: `the CLI, \`--method exact-ntk --train ${n} --test ${nTest}\`, run before this one (${e.seconds.toFixed(0)} s)` };
-} else if (flags.exact) {
+} else if (cli.flag('exact')) {
   const cli = runCli(['--data', 'fashion-mnist', '--train', String(n), '--test', String(nTest), '--depth', String(DEPTH), '--method', 'exact-ntk']);
   const e = cli.results.find((r) => r.method === 'exact-ntk');
   if (e) exact = { accuracy: e.accuracy, source: `the CLI, this run (${e.seconds.toFixed(0)} s)` };
@@ -230,7 +215,7 @@ const md: string[] = [
   ),
   '',
 ];
-const outDir = process.env.BENCH_OUT_DIR ? resolve(process.env.BENCH_OUT_DIR) : resolve(here, 'results');
+const outDir = resolve(cli.text('out-dir', resolve(here, 'results')));
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'ntk-nystrom.md'), md.join('\n'));
 console.log(`\nwrote ${join(outDir, 'ntk-nystrom.md')}`);
