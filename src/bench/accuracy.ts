@@ -9,7 +9,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { ExactKernelRidge, type ExactKernel } from '../regression/exact-kernel-ridge.js';
-import { FeatureRidge, labelsOf, type Task } from '../regression/feature-ridge.js';
+import { DEFAULT_VALIDATION, FeatureRidge, isValidationRow, labelsOf, type Task } from '../regression/feature-ridge.js';
 import { headRows, type BenchData, type BenchRows } from './data.js';
 import { CNTK_FILTER, CNTK_PADDING, exactCntkRows, mapInput, type BenchMap, type ExactKernelKind } from './maps.js';
 
@@ -91,12 +91,22 @@ export async function exactRidgeScore(data: BenchData, train: BenchRows, test: B
   return { ...scoreOf(task, pred, test.y as Float64Array, test.n, k), lambda: model.lambda as number, seconds };
 }
 
+/** The training rows FeatureRidge (seed `seed`, default validation share) fits on rather than holding out. */
+export function ridgeFitRows(n: number, seed: number): number[] {
+  return Array.from({ length: n }, (_, i) => i).filter((i) => !isValidationRow(seed, i, DEFAULT_VALIDATION));
+}
+
 /** Ridge on the features of `spec` (built with `features`, `depth`, `seed`) on the training rows, scored on the test rows. */
 export async function featureRidgeScore(data: BenchData, train: BenchRows, test: BenchRows, spec: BenchMap, depth: number, features: number, seed: number): Promise<Score> {
   const task = data.task as Task;
   const k = Math.max(data.targets, 1);
   const t0 = performance.now();
-  using map = await spec.create({ inputDim: data.d, imageShape: data.imageShape, depth, features, seed, dtype: 'float32' }, { data: train.X, shape: [train.n, data.d] });
+  // A map fitted on data (landmarks, kept columns) sees only the rows FeatureRidge fits on, never its
+  // validation rows: a validation row that is a Nyström landmark would bias the choice of lambda.
+  const fitIndex = ridgeFitRows(train.n, seed);
+  const fitX = new Float64Array(fitIndex.length * data.d);
+  fitIndex.forEach((r, t) => fitX.set(train.X.subarray(r * data.d, (r + 1) * data.d), t * data.d));
+  using map = await spec.create({ inputDim: data.d, imageShape: data.imageShape, depth, features, seed, dtype: 'float32' }, { data: fitX, shape: [fitIndex.length, data.d] });
   const y = task === 'classification' ? (train.y as Float64Array) : { data: train.y as Float64Array, shape: [train.n, k] };
   const model = await new FeatureRidge({ map, task, seed }).fit(mapInput(map, train.X, train.n, data.d), y);
   const raw = await model.predict(mapInput(map, test.X, test.n, data.d));
@@ -136,8 +146,8 @@ export async function accuracySuite(data: BenchData, maps: readonly BenchMap[], 
     for (const spec of usable) {
       const s = split(spec.exactKernel, depth);
       for (const features of o.features) {
-        // Fitted maps are fitted on the training rows: too few for some sizes (Nyström landmarks).
-        const why = spec.unavailable({ inputDim: data.d, imageShape: data.imageShape, depth, features, seed: o.seed, dtype: 'float32' }, s.train.n);
+        // Fitted maps are fitted on the ridge's fit rows: too few for some sizes (Nyström landmarks).
+        const why = spec.unavailable({ inputDim: data.d, imageShape: data.imageShape, depth, features, seed: o.seed, dtype: 'float32' }, ridgeFitRows(s.train.n, o.seed).length);
         if (why) {
           if (!skipped.some((x) => x.map === `${spec.name} (${features} features)`)) skipped.push({ map: `${spec.name} (${features} features)`, reason: why });
           continue;

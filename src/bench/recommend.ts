@@ -18,7 +18,7 @@
 import { performance } from 'node:perf_hooks';
 import type { RowsLike } from '../core/inputs.js';
 import { native } from '../core/native.js';
-import { featureRidgeScore } from './accuracy.js';
+import { featureRidgeScore, ridgeFitRows } from './accuracy.js';
 import type { BenchData } from './data.js';
 import { exactKernels, gramError } from './fidelity.js';
 import { exactCntkRows, mapInput, type BenchMap, type MapConfig } from './maps.js';
@@ -123,7 +123,8 @@ export async function recommend(data: BenchData, maps: readonly BenchMap[], o: R
         keep.push(map);
         const phi = (await map.transform(mapInput(map, Xf, nf, data.d))).data;
         const error = gramError(phi, nf, features, exactCache.get(key)!);
-        const score = data.task ? (await featureRidgeScore(data, data.train, data.test, spec, depth, features, o.seed)).score : null;
+        const ridgeReady = spec.unavailable(config, ridgeFitRows(data.train.n, o.seed).length) === null;
+        const score = data.task && ridgeReady ? (await featureRidgeScore(data, data.train, data.test, spec, depth, features, o.seed)).score : null;
         if (!rates.has(features)) rates.set(features, solverRates(features));
         const params = (map as unknown as { memory?: { parameterBytes?: number } }).memory?.parameterBytes ?? 0;
         const candidate: Candidate = {
