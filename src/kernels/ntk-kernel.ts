@@ -36,6 +36,7 @@ import {
 } from '../core/arrays.js';
 import { native, type FloatArray } from '../core/native.js';
 import { resolveBackend, type BackendChoice } from '../core/backends.js';
+import { jobCopy } from '../core/job-inputs.js';
 import { CONTROL_KEYS, checkAborted, controlOptions, type CallControl } from '../core/steps.js';
 
 /** Which kernels a call computes. */
@@ -169,6 +170,9 @@ export async function ntkKernel<O extends KernelOutput = 'both'>(
   X: MatrixLike, Z: MatrixLike | null, options: NtkKernelOptions<O>,
 ): Promise<KernelResult<O>> {
   const p = prepare('ntkKernel', X, Z, options);
+  // The job reads private copies of X and Z (core/job-inputs.ts): the caller may detach theirs meanwhile.
+  p.x = { ...p.x, data: jobCopy(p.x.data) };
+  if (p.z) p.z = { ...p.z, data: jobCopy(p.z.data) };
   const { signal, onProgress } = p.control;
   checkAborted(signal);
   // The native job polls flags[0] between tiles and counts tiles in flags[1].

@@ -25,6 +25,7 @@ import {
 import type { RowsLike } from '../core/inputs.js';
 import type { FloatArray, NativeFeatureMap } from '../core/native.js';
 import { CONTROL_KEYS, controlOptions, runAsync, runSync, type CallControl, type Steps } from '../core/steps.js';
+import { copyViews, isDetached } from '../core/job-inputs.js';
 import type { PolynomialApproximation } from '../sketches/primitives.js';
 
 export type FeatureKernel = 'ntk' | 'nngp';
@@ -218,19 +219,38 @@ export abstract class FeatureMap {
     this.requireLive(fn);
     const kernel = opts.kernel === undefined ? this.defaultKernel : kernelOption(opts.kernel);
     const target = this.target(kernel);
-    const plan = this.plan(fn, X, opts.out, kernel, target, this.memoryLimit);
-    if (!control.signal && !control.onProgress) {
+    // Async: the job reads a private copy of X and never writes the caller's
+    // `out` directly, so that the caller detaching either meanwhile can
+    // neither crash it nor change its result (core/job-inputs.ts).
+    let rowsIn = X;
+    if (async) {
+      const whole = this.readInput(X);
+      if (opts.out !== undefined) outputBuffer(opts.out, this.dtype, whole.count, target.features, whole.arrays);
+      rowsIn = copyViews(whole.slice(0, whole.count));
+    }
+    const plan = this.plan(fn, rowsIn, opts.out, kernel, target, this.memoryLimit);
+    const staged = async && opts.out !== undefined;
+    if (!control.signal && !control.onProgress && !staged) {
       yield plan.run(async);
     } else {
       // Row blocks, so that an abort waits for one block at most; every row's
       // features are the same bits in any block that contains it.
-      const input = this.readInput(X), n = plan.count, f = this.features;
+      const input = this.readInput(rowsIn), n = plan.count, f = this.features;
       const rows = transformBlockRows(f, this.inputLayout.columns);
+      const stage = staged ? allocate(this.dtype, Math.min(n, rows) * f) : null;
+      const outBytes = plan.out.byteLength;
       control.onProgress?.(0, n);
       for (let b = 0; b < n; b += rows) {
         const e = Math.min(n, b + rows);
         const block = b === 0 && e === n ? input : this.readInput(input.slice(b, e));
-        yield target.run(block, plan.out.subarray(b * f, e * f), kernel, async);
+        const dest = stage ? stage.subarray(0, (e - b) * f) : plan.out.subarray(b * f, e * f);
+        yield target.run(block, dest, kernel, async);
+        if (stage) {
+          if (isDetached(plan.out, outBytes)) {
+            throw new TypeError(`${fn}: options.out was detached (its ArrayBuffer transferred) while the transform ran; nothing more was written`);
+          }
+          plan.out.set(dest, b * f);
+        }
         control.onProgress?.(e, n);
       }
     }

@@ -28,6 +28,7 @@ import {
   type Matrix,
 } from '../core/arrays.js';
 import { native, type FloatArray } from '../core/native.js';
+import { jobCopy } from '../core/job-inputs.js';
 import { CONTROL_KEYS, abortable, controlOptions, runAsync, runSync, type CallControl, type Steps } from '../core/steps.js';
 import type { MatrixLike, TargetsLike } from '../core/inputs.js';
 
@@ -117,6 +118,10 @@ abstract class RegularizedSolver {
 
   /** The m x k (or n x k) weights, solving on demand. */
   protected abstract system(): { a: Float64Array; b: Float64Array };
+  /** The system for an async job: arrays the caller cannot detach (core/job-inputs.ts). */
+  protected jobSystem(): { a: Float64Array; b: Float64Array } {
+    return this.system();
+  }
 
   protected meanDiagonal(a: Float64Array): number {
     let t = 0;
@@ -149,7 +154,7 @@ abstract class RegularizedSolver {
   }
 
   protected *solveSteps(async: boolean, signal?: AbortSignal): Steps {
-    const { a, b } = this.system();
+    const { a, b } = async ? this.jobSystem() : this.system();
     const lambda = this.lambdaValue ?? 1e-6 * this.meanDiagonal(a);
     const w = new Float64Array(this.dim * this.outputs);
     const status = new Float64Array(2);
@@ -184,7 +189,7 @@ abstract class RegularizedSolver {
     if (solverOpt !== 'auto' && solverOpt !== 'eigen' && solverOpt !== 'cholesky') {
       throw new RangeError(`solver must be 'auto', 'eigen' or 'cholesky', got ${describe(solverOpt)}`);
     }
-    const { a, b } = this.system();
+    const { a, b } = async ? this.jobSystem() : this.system();
     const mean = this.meanDiagonal(a);
     let lambdas: number[];
     if (opts.lambdas === undefined) {
@@ -196,7 +201,7 @@ abstract class RegularizedSolver {
     }
     const m = this.dim, k = this.outputs;
     const solver = solverOpt === 'auto' ? (m <= EIGEN_PATH_MAX_DIM || lambdas.length > 24 ? 'eigen' : 'cholesky') : solverOpt;
-    const val64 = val.data instanceof Float64Array ? val.data : Float64Array.from(val.data);
+    const val64 = val.data instanceof Float64Array ? (async ? jobCopy(val.data) : val.data) : Float64Array.from(val.data);
     const pred = new Float64Array(val.rows * k);
     // Each strategy yields validation predictions for one lambda, or false when
     // that lambda is too small for a reliable solve.
@@ -274,18 +279,19 @@ abstract class RegularizedSolver {
     if (this.outputs === 0) throw new RangeError('the model has not been fitted: call fit or partialFit first');
     if (!this.weights) yield* this.solveSteps(async);
     const w = this.weights as Float64Array;
-    const m64 = mat.data instanceof Float64Array ? mat.data : Float64Array.from(mat.data);
+    const m64 = mat.data instanceof Float64Array ? (async ? jobCopy(mat.data) : mat.data) : Float64Array.from(mat.data);
     const out = new Float64Array(mat.rows * this.outputs);
     const outputs = this.outputs, dim = this.dim;
     yield native().gemm({ transA: false, transB: false, m: mat.rows, n: outputs, k: dim, alpha: 1, a: m64, lda: dim, b: w, ldb: outputs, beta: 0, c: out, ldc: outputs }, async);
     return toNdarray(out, mat.rows, this.outputs);
   }
 
-  /** The solved weights (dim x outputs), solving on demand. */
+  /** The solved weights (dim x outputs, a copy), solving on demand. */
   coefficients(): NdArray<Float64Array> {
     if (this.outputs === 0) throw new RangeError('the model has not been fitted: call fit or partialFit first');
     if (!this.weights) runSync(this.solveSteps(false));
-    return toNdarray(this.weights as Float64Array, this.dim, this.outputs);
+    // A copy: the model's own weights are read by async predictions, and must not be detached or changed by the caller.
+    return toNdarray((this.weights as Float64Array).slice(), this.dim, this.outputs);
   }
 }
 
@@ -397,6 +403,8 @@ export class RidgeRegression extends RegularizedSolver {
     for (let r = 0; r < n || r === 0; r += rows) {
       const e = Math.min(n, r + rows);
       const block = { phi: phi.data.subarray(r * m, e * m), n: e - r, m, y: ydata.subarray(r * k, e * k), k, gram, rhs };
+      // Async: the job reads private copies (core/job-inputs.ts); the caller may detach theirs meanwhile.
+      if (async) Object.assign(block, { phi: jobCopy(block.phi), y: jobCopy(block.y) });
       yield abortable(native().gramAccumulate(block, async), signal);
       onProgress?.(e, n);
       if (e >= n) break;
@@ -518,6 +526,8 @@ export class RidgeRegression extends RegularizedSolver {
 export class KernelRidgeRegression extends RegularizedSolver {
   private kernel: Float64Array | null = null;
   private targets: Float64Array | null = null;
+  /** Whether kernel and targets are the caller's arrays (a sync fit keeps them without a copy). */
+  private callersArrays = false;
 
   constructor(options?: RidgeOptions) {
     super(options, 'KernelRidgeRegression');
@@ -528,15 +538,26 @@ export class KernelRidgeRegression extends RegularizedSolver {
     return { a: this.kernel, b: this.targets };
   }
 
-  private load(K: unknown, Y: unknown): void {
+  /** Keeps K and Y (async: private copies, see core/job-inputs.ts; the model's later async calls read them). */
+  protected jobSystem(): { a: Float64Array; b: Float64Array } {
+    if (this.callersArrays && this.kernel && this.targets) {
+      this.kernel = jobCopy(this.kernel);
+      this.targets = jobCopy(this.targets);
+      this.callersArrays = false;
+    }
+    return this.system();
+  }
+
+  private load(K: unknown, Y: unknown, async = false): void {
     const k = toMatrix('K', K, { dtype: 'float64' });
     if (k.rows !== k.cols) throw new RangeError(`K must be a square training kernel, got ${k.rows} x ${k.cols}`);
     // The Cholesky solve factors a float64 copy of K.
     checkMemory('KernelRidgeRegression: the factorised kernel', 8 * k.rows * k.rows, this.memoryLimit);
     const y = toMatrix('Y', Y, { allowVector: true, dtype: 'float64' });
     if (y.rows !== k.rows) throw new RangeError(`Y must have one row per row of K (${k.rows}), got ${y.rows}`);
-    this.kernel = k.data as Float64Array;
-    this.targets = y.data as Float64Array;
+    this.kernel = async ? jobCopy(k.data as Float64Array) : (k.data as Float64Array);
+    this.targets = async ? jobCopy(y.data as Float64Array) : (y.data as Float64Array);
+    this.callersArrays = !async;
     this.dim = k.rows;
     this.outputs = y.cols;
     this.weights = null;
@@ -561,7 +582,7 @@ export class KernelRidgeRegression extends RegularizedSolver {
   async fit(K: MatrixLike, Y: TargetsLike, options?: CallControl): Promise<this> {
     const control = fitControl('fit', options);
     return this.keepOnAbort(control.signal, async () => {
-      this.load(K, Y);
+      this.load(K, Y, true);
       control.onProgress?.(0, 1);
       await runAsync(this.solveSteps(true, control.signal), control.signal);
       control.onProgress?.(1, 1);
@@ -591,13 +612,13 @@ export class KernelRidgeRegression extends RegularizedSolver {
   async selectLambda(K: MatrixLike, Y: TargetsLike, KVal: MatrixLike, YVal: TargetsLike, options?: LambdaPathOptions): Promise<LambdaScore[]> {
     const { opts, control } = this.pathOptions(options);
     return this.keepOnAbort(control.signal, () => {
-      const { kv, yv } = this.loadWithValidation(K, Y, KVal, YVal);
+      const { kv, yv } = this.loadWithValidation(K, Y, KVal, YVal, true);
       return runAsync(this.pathSteps(true, kv, yv, opts, control), control.signal);
     });
   }
 
-  private loadWithValidation(K: unknown, Y: unknown, KVal: unknown, YVal: unknown): { kv: Matrix; yv: Matrix } {
-    this.load(K, Y);
+  private loadWithValidation(K: unknown, Y: unknown, KVal: unknown, YVal: unknown, async = false): { kv: Matrix; yv: Matrix } {
+    this.load(K, Y, async);
     // The eigendecomposition holds the eigenvectors and about as much workspace.
     checkMemory('KernelRidgeRegression: the eigendecomposition of K', 8 * this.dim * this.dim * 3, this.memoryLimit);
     const kv = toMatrix('KVal', KVal, { cols: this.dim, colsName: 'the training points', dtype: 'float64' });
