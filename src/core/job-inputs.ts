@@ -14,8 +14,10 @@
  *   happens to the caller's buffer afterwards (one memcpy of the input,
  *   small next to the work on it);
  * - an async job never writes into the caller's memory directly: it writes
- *   a private block that is copied into the caller's array once done, and a
+ *   a private array that is copied into the caller's once complete, and a
  *   detached destination is a TypeError (there is nothing left to write to).
+ *   Arrays the library allocated for itself (markPrivate) are written
+ *   directly.
  */
 
 /** A private copy of `a` for an async job to read (a fresh array of the same type). */
@@ -33,6 +35,19 @@ export function copyViews<R extends object>(rows: R): R {
     out[key] = ArrayBuffer.isView(value) && 'slice' in value ? (value as unknown as { slice(): unknown }).slice() : value;
   }
   return out as R;
+}
+
+const privateBuffers = new WeakSet<ArrayBufferLike>();
+
+/** Marks `a`, an array the library allocated and never hands to the caller, as safe for async jobs to write directly. */
+export function markPrivate<T extends ArrayBufferView>(a: T): T {
+  privateBuffers.add(a.buffer);
+  return a;
+}
+
+/** Whether `a` was marked by markPrivate. */
+export function isPrivate(a: ArrayBufferView): boolean {
+  return privateBuffers.has(a.buffer);
 }
 
 /** Whether the ArrayBuffer under `view` has been detached (transferred) since it held `length` elements. */

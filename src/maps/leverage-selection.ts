@@ -78,6 +78,7 @@ import {
 import { native, type FloatArray } from '../core/native.js';
 import { NTKRandomFeatures } from './ntk-random-features.js';
 import { NTKSketch } from './ntk-sketch.js';
+import { markPrivate } from '../core/job-inputs.js';
 import { CONTROL_KEYS, abortable, controlOptions, runAsync, runSync, type CallControl, type Steps } from '../core/steps.js';
 
 /** The fit options: { signal, onProgress } only. */
@@ -330,7 +331,7 @@ export class LeverageSelection extends FeatureMap {
       n * M * elem + 8 * (n * n + 512 * n + M),
       this.memoryLimit,
     );
-    const phi = allocate(this.dtype, n * M);
+    const phi = markPrivate(allocate(this.dtype, n * M)); // never handed to the caller: the pool writes it directly
     // Progress: the pool's transform reports rows; the scores count as n more.
     const { signal, onProgress } = control;
     const rowsProgress = onProgress && ((done: number) => onProgress(done, 2 * n));
@@ -413,7 +414,7 @@ export class LeverageSelection extends FeatureMap {
     async: boolean, input: MapInput, out: FloatArray, rows: number, columns: Int32Array, scales: Float64Array,
   ): Steps<void> {
     const n = input.count, k = this.features, M = this.map.features;
-    const pool = allocate(this.dtype, rows * M);
+    const pool = markPrivate(allocate(this.dtype, rows * M));
     for (let b = 0; b < n; b += rows) {
       const e = Math.min(n, b + rows);
       yield poolTransform(this.map, input.slice(b, e), this.kernel, pool.subarray(0, (e - b) * M), async);
