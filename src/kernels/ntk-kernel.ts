@@ -52,11 +52,12 @@ export interface NtkKernelOptions<O extends KernelOutput = KernelOutput> {
   /** Refuse results needing more bytes than this. Default 4 GiB. */
   memoryLimit?: number;
   /**
-   * Aborts the call (async form, CPU): the native job stops at its next
-   * 256 x 256 tile and the call rejects with an AbortError (DOMException).
+   * Aborts the call (async form): the native job stops at its next 256 x 256
+   * tile (CUDA: its next chunk of rows, up to 2^25 entries) and the call
+   * rejects with an AbortError (DOMException).
    */
   signal?: AbortSignal;
-  /** Called with (tiles done, tiles) while the async form runs (every 50 ms) and when it ends (CPU). */
+  /** Called with (tiles done, tiles) while the async form runs (every 50 ms; CUDA: per chunk of rows) and when it ends. */
   onProgress?: (done: number, total: number) => void;
 }
 
