@@ -1,5 +1,5 @@
 // ntkKernel({ x, n, d, z: T | null, m, depth, ntkOut: T | null, nngpOut: T | null, backend?: 'cpu' | 'cuda',
-//             flags?: Int32Array(2) [cancel, tiles done] (CPU) }, async)
+//             flags?: Int32Array(2) [cancel, tiles done] }, async)
 #include <napi.h>
 
 #include "arrays.hpp"
@@ -39,7 +39,7 @@ Napi::Value ntk_kernel_typed(const Napi::CallbackInfo& info, const Options& o) {
   const bool async = info.Length() > 1 && info[1].ToBoolean();
   auto job = [=]() {
     if (use_cuda)
-      ntk::ntk_exact_cuda<T>(x, n, z, m, d, symmetric, dep, ntk_out, nngp_out);
+      ntk::ntk_exact_cuda<T>(x, n, z, m, d, symmetric, dep, ntk_out, nngp_out, flags);
     else
       ntk::ntk_exact<T>(x, n, z, m, d, symmetric, dep, ntk_out, nngp_out, flags);
   };

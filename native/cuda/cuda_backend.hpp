@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/threads.hpp"
 #include "maps/feature_kernel.hpp"
 
 namespace ntk {
@@ -37,11 +38,13 @@ struct CudaInfo {
 /// Probes the CUDA runtime once per call; never throws.
 CudaInfo cuda_info();
 
-/// GPU version of ntk_exact (same contract); throws std::runtime_error when
-/// no device is available or a CUDA call fails.
+/// GPU version of ntk_exact (same contract, flags included: the job stops
+/// between chunks of rows when asked, throwing JobCancelled, and counts the
+/// 256 x 256 tiles of the rows done); throws std::runtime_error when no
+/// device is available or a CUDA call fails.
 template <typename T>
 void ntk_exact_cuda(const T* x, int64_t n, const T* z, int64_t m, int64_t d, bool symmetric,
-                    int depth, T* ntk, T* nngp);
+                    int depth, T* ntk, T* nngp, JobFlags flags = {});
 
 /// GPU version of cntk_exact_rows (same contract; float64 throughout,
 /// equal to the CPU's results to rounding); throws std::runtime_error when

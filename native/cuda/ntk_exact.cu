@@ -152,7 +152,7 @@ ntk_tile_kernel(const double* __restrict__ u, const double* __restrict__ v, cons
 
 template <typename T>
 void ntk_exact_cuda(const T* x, int64_t n, const T* z, int64_t m, int64_t d, bool symmetric,
-                    int depth, T* ntk, T* nngp) {
+                    int depth, T* ntk, T* nngp, JobFlags flags) {
   require_device();
   if (symmetric) m = n;
   if (n == 0 || m == 0 || (!ntk && !nngp)) return;
@@ -169,7 +169,15 @@ void ntk_exact_cuda(const T* x, int64_t n, const T* z, int64_t m, int64_t d, boo
   const int64_t chunk = std::min<int64_t>(n, tiles * kTileRows);
   const size_t entries = static_cast<size_t>(chunk * m);
   DeviceBuffer<T> dtheta(ntk ? entries : 0), dsigma(nngp ? entries : 0);
+  // Progress in the CPU kernel's units: 256 x 256 tiles (the lower
+  // triangle's when symmetric) of the rows done.
+  const int64_t tile_cols = (m + 255) / 256;
+  auto tiles_before = [&](int64_t rows) {
+    const int64_t t = (rows + 255) / 256;
+    return symmetric ? t * (t + 1) / 2 : t * tile_cols;
+  };
   for (int64_t i0 = 0; i0 < n; i0 += chunk) {
+    if (flags.cancelled()) throw JobCancelled();
     const int64_t r = std::min(chunk, n - i0);
     const dim3 block(kThreadsSide, kThreadsSide);
     const dim3 grid(static_cast<unsigned>((m + kTileRows - 1) / kTileRows),
@@ -180,12 +188,13 @@ void ntk_exact_cuda(const T* x, int64_t n, const T* z, int64_t m, int64_t d, boo
     const size_t bytes = static_cast<size_t>(r * m) * sizeof(T);
     if (ntk) copy_to_host(ntk + i0 * m, dtheta.ptr, bytes);
     if (nngp) copy_to_host(nngp + i0 * m, dsigma.ptr, bytes);
+    flags.done(static_cast<int32_t>(tiles_before(i0 + r) - tiles_before(i0)));
   }
 }
 
 template void ntk_exact_cuda<float>(const float*, int64_t, const float*, int64_t, int64_t, bool,
-                                    int, float*, float*);
+                                    int, float*, float*, JobFlags);
 template void ntk_exact_cuda<double>(const double*, int64_t, const double*, int64_t, int64_t,
-                                     bool, int, double*, double*);
+                                     bool, int, double*, double*, JobFlags);
 
 }  // namespace ntk

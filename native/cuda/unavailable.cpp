@@ -13,14 +13,14 @@ CudaInfo cuda_info() {
 }
 
 template <typename T>
-void ntk_exact_cuda(const T*, int64_t, const T*, int64_t, int64_t, bool, int, T*, T*) {
+void ntk_exact_cuda(const T*, int64_t, const T*, int64_t, int64_t, bool, int, T*, T*, JobFlags) {
   throw std::runtime_error(cuda_info().reason);
 }
 
 template void ntk_exact_cuda<float>(const float*, int64_t, const float*, int64_t, int64_t, bool,
-                                    int, float*, float*);
+                                    int, float*, float*, JobFlags);
 template void ntk_exact_cuda<double>(const double*, int64_t, const double*, int64_t, int64_t,
-                                     bool, int, double*, double*);
+                                     bool, int, double*, double*, JobFlags);
 
 template <typename T>
 std::shared_ptr<const FeatureMap<T>> ntk_sketch_on_cuda(std::shared_ptr<const NtkSketch<T>>) {

@@ -909,8 +909,13 @@ void CntkSketch<T>::pool_features(int exponent, T* out, Workspace& ws, FeatureKe
 template <typename T>
 void CntkSketch<T>::transform(const T* x, int64_t n, T* out, FeatureKernel kind) const {
   const int64_t size = config_.channels * config_.height * config_.width, f = config_.features;
+  // Multiply-adds per image, roughly: every pixel of every layer sketches
+  // vectors of m entries with transforms of log2(m) passes.
+  int64_t log_m = 1;
+  while ((int64_t{1} << log_m) < m_) ++log_m;
+  const int64_t image_work = config_.height * config_.width * config_.depth * m_ * log_m;
   parallel_rows(
-      n, [&]() { return make_workspace(kind); },
+      n, image_work, [&]() { return make_workspace(kind); },
       [&](int64_t i, Workspace& ws) { transform_image(x + i * size, out + i * f, ws, kind); });
 }
 

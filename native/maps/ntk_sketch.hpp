@@ -137,6 +137,8 @@ class NtkSketch final : public FeatureMap<T> {
   /// Scratch bytes each thread allocates while transforming, plus input_dim
   /// entries for dense input (sparse rows need O(nnz) only).
   int64_t workspace_bytes() const override;
+  /// Multiply-adds per transformed row, roughly (how many threads a call is worth: parallel_rows).
+  int64_t row_work() const;
 
   /// out (n x features, row-major) = features of the rows of x (n x input_dim).
   void transform(const T* x, int64_t n, T* out, FeatureKernel kernel) const override;

@@ -11,6 +11,7 @@ import { COMMON_FLAGS, COMMON_HELP, UsageError, parseFlags, type FlagValues, par
 import { DATA_FLAGS, DATA_HELP, openDataFlags } from './data-options.js';
 import { MAP_FLAGS, MAP_HELP, checkWidth, loadMap, mapRequest, newMap, readsImages, type MapRequest } from './map-options.js';
 import { loadModel, saveExactModel, saveModel, type RowRange } from '../regression/model-file.js';
+import { checkInterrupted, interruptSignal } from './interrupt.js';
 import { ExactKernelRidge, type ExactKernel } from '../regression/exact-kernel-ridge.js';
 import { readAll } from '../data/readers/index.js';
 import { totalmem } from 'node:os';
@@ -129,11 +130,13 @@ async function fitExact(values: FitValues, out: string, task: Task, lambda: numb
     kernel, task, seed: parseInteger('--seed', values.seed, 0, Number.MAX_SAFE_INTEGER) ?? 0, fitIntercept: !values['no-intercept'], memoryLimit: totalmem(),
     ...(lambda !== undefined ? { lambda } : {}), ...(validation !== undefined ? { validation } : {}),
   });
+  interruptSignal();
   try {
     await model.fit(all.X.data as Float64Array, n, source.columns, (all.y as { data: Float64Array }).data, source.targetNames.length);
   } finally {
     progress.clear();
   }
+  checkInterrupted();
   await saveExactModel(out, model, { columns: source.columns, targetNames: source.targetNames, ranges: [{ file: source.path, begin: 0, end: n }] });
   const summary = {
     command: 'fit', data: source.path, format: source.format, rows: n, columns: source.columns, task, targets: source.targetNames, classes: model.classes,
@@ -214,16 +217,21 @@ export async function fit(argv: string[]): Promise<void> {
     }
     progress.start(`fitting ${map.mapType} features of ${source.path}${shard ? ` (shard ${shard[0]}/${shard[1]})` : ''}`, source.rows === null ? 0 : Math.min(source.rows, range[1]) - range[0], 'rows');
     let fitted = 0;
+    // Ctrl-C / SIGTERM: stop between batches; the model file is written only at the end, under a temporary name.
+    const signal = interruptSignal();
     const streamed = await forEachBatch(source, progress, async (batch) => {
+      checkInterrupted();
       const rows = sliceRows(batch, range[0], range[1]);
       if (!rows) return;
-      await model.partialFit(asMapInput(rows.X, map.inputLayout), rows.y, rows.offset);
+      await model.partialFit(asMapInput(rows.X, map.inputLayout), rows.y, rows.offset, { signal });
       fitted += rows.X.shape[0];
     }, range[1]);
     const end = Math.min(range[1], range[0] + fitted);
     progress.start(`solving (${map.features} x ${map.features}${model.lambdaChosen ? ', choosing lambda' : ''})`, 0);
+    checkInterrupted();
     await model.solve();
     progress.clear();
+    checkInterrupted();
     const ranges: RowRange[] = [...(previous?.data.ranges ?? []), { file: source.path, begin: range[0], end }];
     await saveModel(out, model, { columns: source.columns, targetNames: source.targetNames, ranges });
     const best = model.lambdaPath.reduce<{ lambda: number; mse: number } | null>((b, p) => (!b || p.mse < b.mse ? p : b), null);

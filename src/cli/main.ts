@@ -24,6 +24,7 @@ import { evaluate, predict } from './predict.js';
 import { merge } from './merge.js';
 import { bench } from './bench.js';
 import { DataFileError } from '../data/readers/index.js';
+import { interruption } from './interrupt.js';
 
 const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<void>> = { compare, transform, fit, predict, evaluate, merge, bench };
 
@@ -70,6 +71,13 @@ async function main(argv: string[]): Promise<void> {
 
 const argv = process.argv.slice(2);
 main(argv).catch((error: unknown) => {
+  const interrupted = interruption();
+  if (interrupted) {
+    // Ctrl-C or SIGTERM: the command has removed its temporaries (interrupt.ts).
+    process.exitCode = interrupted.code;
+    process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}ntk-sketch: ${interrupted.message}\n`);
+    return;
+  }
   const message = error instanceof Error ? error.message : String(error);
   const usage = error instanceof UsageError;
   process.exitCode = usage ? 2 : 1;

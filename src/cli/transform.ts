@@ -13,6 +13,7 @@ import { DATA_FLAGS, DATA_HELP, openDataFlags } from './data-options.js';
 import { MAP_FLAGS, MAP_HELP, checkWidth, loadMap, mapRequest, newMap, readsImages } from './map-options.js';
 import { Progress } from './progress.js';
 import { forEachBatch } from './stream.js';
+import { checkInterrupted, interruptSignal } from './interrupt.js';
 import { asMapInput } from '../maps/feature-map.js';
 
 export const TRANSFORM_HELP = `Usage: ntk-sketch transform --data FILE (--map MAP | --method M --features N --depth L) --out FEATURES.npy [options]
@@ -67,6 +68,8 @@ export async function transform(argv: string[]): Promise<void> {
   const progress = new Progress(Boolean(process.stderr.isTTY) && !json);
   progress.start(`${map.mapType} features of ${source.path}`, source.rows ?? 0, 'rows');
 
+  // Ctrl-C / SIGTERM: stop at the next block of rows and remove the temporaries.
+  const signal = interruptSignal();
   const writers: DataWriter[] = [];
   const targetsPath = besideOutput(out, '.targets.npy');
   const mapPath = besideOutput(out, '.map.json');
@@ -83,7 +86,7 @@ export async function transform(argv: string[]): Promise<void> {
     let transformSeconds = 0;
     result = await forEachBatch(source, progress, async (batch) => {
       const t = performance.now();
-      const phi = await map.transform(asMapInput(batch.X, map.inputLayout), { kernel });
+      const phi = await map.transform(asMapInput(batch.X, map.inputLayout), { kernel, signal });
       transformSeconds += (performance.now() - t) / 1000;
       await features.write(phi);
       if (targets && batch.y) await targets.write(batch.y);
@@ -91,6 +94,7 @@ export async function transform(argv: string[]): Promise<void> {
     result.times.work -= transformSeconds;
     times = { read: result.times.read, transform: transformSeconds, write: result.times.work };
     progress.clear();
+    checkInterrupted();
     // The map first: features never appear without the map that made them.
     await writeTextFile(mapPath, `${JSON.stringify(map)}\n`);
     for (const w of writers) await w.close();

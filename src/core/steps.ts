@@ -85,3 +85,22 @@ export async function runAsync<R>(steps: Generator<Promise<void> | undefined, R>
   }
   return r.value;
 }
+
+/**
+ * The native job `job` (async: a Promise), which writes only into buffers
+ * this call allocated, settled as soon as `signal` aborts: the job runs to its
+ * end in the background and its results are dropped, so that an abort does
+ * not wait for a factorisation of minutes. (Sync jobs run in place.)
+ */
+export function abortable(job: Promise<void> | undefined, signal: AbortSignal | undefined): Promise<void> | undefined {
+  if (!job || !signal) return job;
+  if (signal.aborted) {
+    job.catch(() => undefined);
+    return Promise.reject(abortError(signal));
+  }
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    job.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

@@ -11,6 +11,7 @@
  * naming the path.
  */
 import { randomBytes } from 'node:crypto';
+import { unlinkSync } from 'node:fs';
 import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { checkOptions, describe, intOption, toMatrix, type DType, type MatrixLike } from '../core/arrays.js';
@@ -70,6 +71,25 @@ function pathOption(path: unknown): string {
   return path;
 }
 
+/** Temporary files of writers neither closed nor aborted yet. */
+const openTemporaries = new Set<string>();
+
+/**
+ * Removes, synchronously, the temporary files of every writer not yet closed
+ * or aborted: for a process that must exit at once (a second Ctrl-C), so
+ * that no temporary is left behind. Those writers can no longer be closed.
+ */
+export function removeOpenTemporariesSync(): void {
+  for (const path of openTemporaries) {
+    try {
+      unlinkSync(path);
+    } catch {
+      // Already gone.
+    }
+  }
+  openTemporaries.clear();
+}
+
 /**
  * The shared part of the writers: a temporary file beside `path`, sequential
  * appends, and the rename or removal at the end.
@@ -98,7 +118,9 @@ abstract class TempFileWriter implements DataWriter {
     }
     const tempPath = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
     try {
-      return { tempPath, fh: await open(tempPath, 'wx', 0o666) };
+      const fh = await open(tempPath, 'wx', 0o666);
+      openTemporaries.add(tempPath);
+      return { tempPath, fh };
     } catch (error) {
       throw new DataFileError(path, `cannot write: ${osMessage(error)}`, {}, { cause: error });
     }
@@ -146,6 +168,7 @@ abstract class TempFileWriter implements DataWriter {
       await this.finish();
       await this.fh.close();
       await rename(this.tempPath, this.path);
+      openTemporaries.delete(this.tempPath);
       this.state = 'closed';
       return { path: this.path, rows: this.rows };
     });
@@ -156,6 +179,7 @@ abstract class TempFileWriter implements DataWriter {
     this.state = 'aborted';
     await this.fh.close().catch(() => undefined);
     await unlink(this.tempPath).catch(() => undefined);
+    openTemporaries.delete(this.tempPath);
   }
 }
 

@@ -41,6 +41,7 @@ import { resolveBackend, type BackendChoice } from '../core/backends.js';
 import type { ImagesLike } from '../core/inputs.js';
 import { MAX_DEPTH, type KernelOutput, type KernelResult, type NngpResult, type NtkResult } from './ntk-kernel.js';
 import { controlOptions, runAsync, runSync, type Steps } from '../core/steps.js';
+import { jobCopy } from '../core/job-inputs.js';
 
 export type Padding = 'valid' | 'same';
 
@@ -254,5 +255,8 @@ export async function cntkKernel<O extends KernelOutput = 'both'>(
   X: ImagesLike, Z: ImagesLike | null, options: CntkKernelOptions<O>,
 ): Promise<KernelResult<O>> {
   const p = prepare('cntkKernel', X, Z, options);
+  // The job reads private copies of the images (core/job-inputs.ts): the caller may detach theirs meanwhile.
+  p.x = { ...p.x, data: jobCopy(p.x.data) };
+  if (p.z) p.z = { ...p.z, data: jobCopy(p.z.data) };
   return runAsync(steps<O>(p, true), p.signal);
 }

@@ -36,6 +36,7 @@ import {
 } from '../core/arrays.js';
 import { native, type FloatArray } from '../core/native.js';
 import { resolveBackend, type BackendChoice } from '../core/backends.js';
+import { jobCopy } from '../core/job-inputs.js';
 import { CONTROL_KEYS, checkAborted, controlOptions, type CallControl } from '../core/steps.js';
 
 /** Which kernels a call computes. */
@@ -51,11 +52,12 @@ export interface NtkKernelOptions<O extends KernelOutput = KernelOutput> {
   /** Refuse results needing more bytes than this. Default 4 GiB. */
   memoryLimit?: number;
   /**
-   * Aborts the call (async form, CPU): the native job stops at its next
-   * 256 x 256 tile and the call rejects with an AbortError (DOMException).
+   * Aborts the call (async form): the native job stops at its next 256 x 256
+   * tile (CUDA: its next chunk of rows, up to 2^25 entries) and the call
+   * rejects with an AbortError (DOMException).
    */
   signal?: AbortSignal;
-  /** Called with (tiles done, tiles) while the async form runs (every 50 ms) and when it ends (CPU). */
+  /** Called with (tiles done, tiles) while the async form runs (every 50 ms; CUDA: per chunk of rows) and when it ends. */
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -169,6 +171,9 @@ export async function ntkKernel<O extends KernelOutput = 'both'>(
   X: MatrixLike, Z: MatrixLike | null, options: NtkKernelOptions<O>,
 ): Promise<KernelResult<O>> {
   const p = prepare('ntkKernel', X, Z, options);
+  // The job reads private copies of X and Z (core/job-inputs.ts): the caller may detach theirs meanwhile.
+  p.x = { ...p.x, data: jobCopy(p.x.data) };
+  if (p.z) p.z = { ...p.z, data: jobCopy(p.z.data) };
   const { signal, onProgress } = p.control;
   checkAborted(signal);
   // The native job polls flags[0] between tiles and counts tiles in flags[1].

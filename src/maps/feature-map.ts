@@ -25,6 +25,7 @@ import {
 import type { RowsLike } from '../core/inputs.js';
 import type { FloatArray, NativeFeatureMap } from '../core/native.js';
 import { CONTROL_KEYS, controlOptions, runAsync, runSync, type CallControl, type Steps } from '../core/steps.js';
+import { copyViews, isDetached, isPrivate } from '../core/job-inputs.js';
 import type { PolynomialApproximation } from '../sketches/primitives.js';
 
 export type FeatureKernel = 'ntk' | 'nngp';
@@ -54,11 +55,13 @@ export interface FeatureTransformOptions {
    * view with an offset, such as a block of rows of a larger matrix, is
    * fine). The result is an ndarray over that memory. A new array costs
    * little more (it is first touched in bulk by the native call), but a
-   * reused one spares the allocation. It must not share memory with X; until
-   * an async transform settles its entries are being written.
+   * reused one spares the allocation (transformSync: async transforms
+   * compute into a private array and copy it into `out` once complete, so
+   * that the caller detaching `out` meanwhile cannot crash the job: that is
+   * a TypeError instead; core/job-inputs.ts). It must not share memory with X.
    */
   out?: FloatArray | MatrixLike;
-  /** Aborts the call: it rejects with an AbortError (DOMException) after the block of rows running. */
+  /** Aborts the call: it rejects with an AbortError (DOMException) after the block of rows running; a given `out` is then untouched (async). */
   signal?: AbortSignal;
   /** Called with (rows done, rows) as blocks of rows complete. */
   onProgress?: (done: number, total: number) => void;
@@ -218,13 +221,25 @@ export abstract class FeatureMap {
     this.requireLive(fn);
     const kernel = opts.kernel === undefined ? this.defaultKernel : kernelOption(opts.kernel);
     const target = this.target(kernel);
-    const plan = this.plan(fn, X, opts.out, kernel, target, this.memoryLimit);
+    // Async: the job reads a private copy of X and never writes the caller's
+    // `out` directly, so that the caller detaching either meanwhile can
+    // neither crash it nor change its result (core/job-inputs.ts).
+    let rowsIn = X;
+    let given: FloatArray | undefined;
+    if (async) {
+      const whole = this.readInput(X);
+      given = outputBuffer(opts.out, this.dtype, whole.count, target.features, whole.arrays);
+      rowsIn = copyViews(whole.slice(0, whole.count));
+    }
+    // Async with the caller's out: the features go to a private array, copied into out once complete.
+    const staged = given !== undefined && !isPrivate(given);
+    const plan = this.plan(fn, rowsIn, staged ? undefined : opts.out, kernel, target, this.memoryLimit);
     if (!control.signal && !control.onProgress) {
       yield plan.run(async);
     } else {
       // Row blocks, so that an abort waits for one block at most; every row's
       // features are the same bits in any block that contains it.
-      const input = this.readInput(X), n = plan.count, f = this.features;
+      const input = this.readInput(rowsIn), n = plan.count, f = this.features;
       const rows = transformBlockRows(f, this.inputLayout.columns);
       control.onProgress?.(0, n);
       for (let b = 0; b < n; b += rows) {
@@ -233,6 +248,13 @@ export abstract class FeatureMap {
         yield target.run(block, plan.out.subarray(b * f, e * f), kernel, async);
         control.onProgress?.(e, n);
       }
+    }
+    if (staged && given) {
+      if (isDetached(given, plan.out.byteLength)) {
+        throw new TypeError(`${fn}: options.out was detached (its ArrayBuffer transferred) while the transform ran; the features were not written`);
+      }
+      given.set(plan.out);
+      return toNdarray(given, plan.count, this.features);
     }
     return toNdarray(plan.out, plan.count, this.features);
   }

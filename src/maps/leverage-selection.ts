@@ -78,7 +78,13 @@ import {
 import { native, type FloatArray } from '../core/native.js';
 import { NTKRandomFeatures } from './ntk-random-features.js';
 import { NTKSketch } from './ntk-sketch.js';
-import { runAsync, runSync, type Steps } from '../core/steps.js';
+import { markPrivate } from '../core/job-inputs.js';
+import { CONTROL_KEYS, abortable, controlOptions, runAsync, runSync, type CallControl, type Steps } from '../core/steps.js';
+
+/** The fit options: { signal, onProgress } only. */
+function fitControl(options: unknown): CallControl {
+  return controlOptions('fit options', checkOptions('fit options', options, CONTROL_KEYS));
+}
 
 /** The maps a selection can draw from. */
 export type PoolMap = NTKSketch | NTKRandomFeatures | CNTKSketch;
@@ -222,9 +228,12 @@ export function drawColumns(pi: Float64Array, k: number, seed: number): Int32Arr
 }
 
 /** Runs the pool's transform of `rows` into `out`: a Promise when async. */
-function poolTransform(map: FeatureMap, rows: RowsLike, kernel: FeatureKernel, out: FloatArray, async: boolean): Promise<void> | undefined {
-  if (async) return map.transform(rows, { kernel, out }).then(() => undefined);
-  map.transformSync(rows, { kernel, out });
+function poolTransform(
+  map: FeatureMap, rows: RowsLike, kernel: FeatureKernel, out: FloatArray, async: boolean, control: CallControl = {},
+): Promise<void> | undefined {
+  const options = { kernel, out, ...(control.signal ? { signal: control.signal } : {}), ...(control.onProgress ? { onProgress: control.onProgress } : {}) };
+  if (async) return map.transform(rows, options).then(() => undefined);
+  map.transformSync(rows, options);
   return undefined;
 }
 
@@ -308,7 +317,7 @@ export class LeverageSelection extends FeatureMap {
     if (this.map.disposed) throw new RangeError(`LeverageSelection.${what}: the map has been disposed`);
   }
 
-  private *fitSteps(async: boolean, X: unknown): Steps<this> {
+  private *fitSteps(async: boolean, X: unknown, control: CallControl): Steps<this> {
     this.requireLive('fit');
     this.requirePool('fit');
     const input = this.map.readInput(X);
@@ -322,11 +331,15 @@ export class LeverageSelection extends FeatureMap {
       n * M * elem + 8 * (n * n + 512 * n + M),
       this.memoryLimit,
     );
-    const phi = allocate(this.dtype, n * M);
-    yield poolTransform(this.map, input.slice(0, n), this.kernel, phi, async);
+    const phi = markPrivate(allocate(this.dtype, n * M)); // never handed to the caller: the pool writes it directly
+    // Progress: the pool's transform reports rows; the scores count as n more.
+    const { signal, onProgress } = control;
+    const rowsProgress = onProgress && ((done: number) => onProgress(done, 2 * n));
+    yield poolTransform(this.map, input.slice(0, n), this.kernel, phi, async, { signal, onProgress: rowsProgress });
     const scores = new Float64Array(M);
     const status = new Float64Array(2);
-    yield native().ridgeLeverage({ phi, n, m: M, lambdaRel: this.lambda, scores, status }, async);
+    yield abortable(native().ridgeLeverage({ phi, n, m: M, lambdaRel: this.lambda, scores, status }, async), signal);
+    onProgress?.(2 * n, 2 * n);
     if (status[0] !== 0) {
       throw new RangeError(`LeverageSelection.fit: the Gram matrix plus lambda is not positive definite (pivot ${status[0]}); use a larger lambda`);
     }
@@ -401,7 +414,7 @@ export class LeverageSelection extends FeatureMap {
     async: boolean, input: MapInput, out: FloatArray, rows: number, columns: Int32Array, scales: Float64Array,
   ): Steps<void> {
     const n = input.count, k = this.features, M = this.map.features;
-    const pool = allocate(this.dtype, rows * M);
+    const pool = markPrivate(allocate(this.dtype, rows * M));
     for (let b = 0; b < n; b += rows) {
       const e = Math.min(n, b + rows);
       yield poolTransform(this.map, input.slice(b, e), this.kernel, pool.subarray(0, (e - b) * M), async);
@@ -421,12 +434,21 @@ export class LeverageSelection extends FeatureMap {
    * data: a few thousand rows; dense, CSR or images as the pool takes) and
    * draws the columns to keep. Replaces an earlier fit.
    */
-  fitSync(X: RowsLike): this {
-    return runSync(this.fitSteps(false, X));
+  fitSync(X: RowsLike, options?: CallControl): this {
+    const control = fitControl(options);
+    return runSync(this.fitSteps(false, X, control), control.signal);
   }
 
-  async fit(X: RowsLike): Promise<this> {
-    return runAsync(this.fitSteps(true, X));
+  /**
+   * Async form of {@link fitSync}. `signal`: an abort rejects with an
+   * AbortError (after the pool's transform block running, or at once during
+   * the scores, whose native step finishes in the background) and leaves the
+   * selection as it was; onProgress(done, 2 n): the n sample rows
+   * transformed, then n more when the scores are done.
+   */
+  async fit(X: RowsLike, options?: CallControl): Promise<this> {
+    const control = fitControl(options);
+    return runAsync(this.fitSteps(true, X, control), control.signal);
   }
 
   /** The pool's document and the kept columns with their scales (after fit). */

@@ -399,10 +399,15 @@ export class FeatureRidge {
     return out;
   }
 
-  /** Accumulates a batch: its features (computed here, by the map) and targets. */
-  async partialFit(X: RowsLike, y: TrainingBatch['y'], offset = this.rows): Promise<this> {
+  /**
+   * Accumulates a batch: its features (computed here, by the map) and
+   * targets. `options.signal`: an abort during the batch's transform rejects
+   * with an AbortError and adds nothing.
+   */
+  async partialFit(X: RowsLike, y: TrainingBatch['y'], offset = this.rows, options?: Pick<CallControl, 'signal'>): Promise<this> {
+    const signal = controlOptions('partialFit options', checkOptions('partialFit options', options, ['signal'])).signal ?? this.signal;
     let t = performance.now();
-    const phi = await this.map.transform(X, this.signal ? { signal: this.signal } : undefined);
+    const phi = await this.map.transform(X, signal ? { signal } : undefined);
     this.seconds.features += (performance.now() - t) / 1000;
     t = performance.now();
     const n = phi.shape[0], m = this.map.features;

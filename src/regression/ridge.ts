@@ -28,7 +28,8 @@ import {
   type Matrix,
 } from '../core/arrays.js';
 import { native, type FloatArray } from '../core/native.js';
-import { runAsync, runSync, type Steps } from '../core/steps.js';
+import { jobCopy } from '../core/job-inputs.js';
+import { CONTROL_KEYS, abortable, controlOptions, runAsync, runSync, type CallControl, type Steps } from '../core/steps.js';
 import type { MatrixLike, TargetsLike } from '../core/inputs.js';
 
 export type Metric = 'accuracy' | 'mse';
@@ -46,7 +47,7 @@ export interface LambdaScore {
   score: number;
 }
 
-export interface LambdaPathOptions {
+export interface LambdaPathOptions extends CallControl {
   /** Absolute lambdas to try (> 0). Default: 10^-7 .. 10^1 times the mean diagonal of A. */
   lambdas?: number[];
   /** 'accuracy' (argmax of one-hot rows; ties broken by MSE) or 'mse'. Default 'mse'. */
@@ -57,6 +58,22 @@ export interface LambdaPathOptions {
    * (or for more than 24 lambdas), else cholesky. Same scores either way.
    */
   solver?: 'auto' | 'eigen' | 'cholesky';
+  // signal, onProgress (CallControl): onProgress(lambdas scored, lambdas); an
+  // abort rejects with an AbortError at once and leaves the model as it was.
+}
+
+/**
+ * Rows per block of a fit with a signal or onProgress: about 2^32 multiply-adds
+ * of the m x (m + k) accumulation (a fraction of a second), at least one row.
+ * Any split of the rows accumulates the same bits.
+ */
+export function fitBlockRows(m: number, k: number): number {
+  return Math.max(1, Math.floor(2 ** 32 / Math.max(1, m * (m + k))));
+}
+
+/** The fit options: { signal, onProgress } only. */
+function fitControl(owner: string, options: unknown): CallControl {
+  return controlOptions(`${owner} options`, checkOptions(`${owner} options`, options, CONTROL_KEYS));
 }
 
 /** Smallest reciprocal condition number accepted for a solve. */
@@ -101,6 +118,10 @@ abstract class RegularizedSolver {
 
   /** The m x k (or n x k) weights, solving on demand. */
   protected abstract system(): { a: Float64Array; b: Float64Array };
+  /** The system for an async job: arrays the caller cannot detach (core/job-inputs.ts). */
+  protected jobSystem(): { a: Float64Array; b: Float64Array } {
+    return this.system();
+  }
 
   protected meanDiagonal(a: Float64Array): number {
     let t = 0;
@@ -108,12 +129,37 @@ abstract class RegularizedSolver {
     return t / Math.max(1, this.dim);
   }
 
-  protected *solveSteps(async: boolean): Steps {
-    const { a, b } = this.system();
-    if (this.lambdaValue === undefined) this.lambdaValue = 1e-6 * this.meanDiagonal(a);
+  /**
+   * Runs `call`; when it fails because `signal` aborted, restores every field
+   * as it was before (the arrays a call replaces are new ones, so the old
+   * ones are intact), so that an aborted call leaves the model unchanged.
+   */
+  protected async keepOnAbort<R>(signal: AbortSignal | undefined, call: () => Promise<R>): Promise<R> {
+    const before = { ...this };
+    try {
+      return await call();
+    } catch (error) {
+      if (signal?.aborted) Object.assign(this, before);
+      throw error;
+    }
+  }
+  protected keepOnAbortSync<R>(signal: AbortSignal | undefined, call: () => R): R {
+    const before = { ...this };
+    try {
+      return call();
+    } catch (error) {
+      if (signal?.aborted) Object.assign(this, before);
+      throw error;
+    }
+  }
+
+  protected *solveSteps(async: boolean, signal?: AbortSignal): Steps {
+    const { a, b } = async ? this.jobSystem() : this.system();
+    const lambda = this.lambdaValue ?? 1e-6 * this.meanDiagonal(a);
     const w = new Float64Array(this.dim * this.outputs);
     const status = new Float64Array(2);
-    yield native().ridgeSolve({ gram: a, m: this.dim, rhs: b, k: this.outputs, lambda: this.lambdaValue, weights: w, status }, async);
+    yield abortable(native().ridgeSolve({ gram: a, m: this.dim, rhs: b, k: this.outputs, lambda, weights: w, status }, async), signal);
+    this.lambdaValue = lambda;
     const [info, rcond] = status;
     if (info !== 0) {
       throw new RangeError(
@@ -129,15 +175,21 @@ abstract class RegularizedSolver {
     this.weights = w;
   }
 
-  protected *pathSteps(async: boolean, val: Matrix, yVal: Matrix, options: unknown): Generator<Promise<void> | undefined, LambdaScore[]> {
-    const opts = checkOptions('selectLambda options', options, ['lambdas', 'metric', 'solver']);
+  /** The selectLambda options and their signal and onProgress. */
+  protected pathOptions(options: unknown): { opts: Record<string, unknown>; control: CallControl } {
+    const opts = checkOptions('selectLambda options', options, ['lambdas', 'metric', 'solver', ...CONTROL_KEYS]);
+    return { opts, control: controlOptions('selectLambda options', opts) };
+  }
+
+  protected *pathSteps(async: boolean, val: Matrix, yVal: Matrix, opts: Record<string, unknown>, control: CallControl = {}): Generator<Promise<void> | undefined, LambdaScore[]> {
+    const { signal, onProgress } = control;
     const metric = opts.metric ?? 'mse';
     if (metric !== 'accuracy' && metric !== 'mse') throw new RangeError(`metric must be 'accuracy' or 'mse', got ${describe(metric)}`);
     const solverOpt = opts.solver ?? 'auto';
     if (solverOpt !== 'auto' && solverOpt !== 'eigen' && solverOpt !== 'cholesky') {
       throw new RangeError(`solver must be 'auto', 'eigen' or 'cholesky', got ${describe(solverOpt)}`);
     }
-    const { a, b } = this.system();
+    const { a, b } = async ? this.jobSystem() : this.system();
     const mean = this.meanDiagonal(a);
     let lambdas: number[];
     if (opts.lambdas === undefined) {
@@ -149,15 +201,19 @@ abstract class RegularizedSolver {
     }
     const m = this.dim, k = this.outputs;
     const solver = solverOpt === 'auto' ? (m <= EIGEN_PATH_MAX_DIM || lambdas.length > 24 ? 'eigen' : 'cholesky') : solverOpt;
-    const val64 = val.data instanceof Float64Array ? val.data : Float64Array.from(val.data);
+    const val64 = val.data instanceof Float64Array ? (async ? jobCopy(val.data) : val.data) : Float64Array.from(val.data);
     const pred = new Float64Array(val.rows * k);
     // Each strategy yields validation predictions for one lambda, or false when
     // that lambda is too small for a reliable solve.
-    const predictions = solver === 'eigen' ? yield* this.eigenPath(async, a, b, val64, val.rows, pred) : this.choleskyPath(async, a, b, val64, val.rows, pred);
+    const predictions = solver === 'eigen'
+      ? yield* this.eigenPath(async, a, b, val64, val.rows, pred, signal)
+      : this.choleskyPath(async, a, b, val64, val.rows, pred, signal);
     const scores: LambdaScore[] = [];
     let best: { s: LambdaScore; mse: number } | undefined;
+    onProgress?.(0, lambdas.length);
     for (const lambda of lambdas) {
       const usable = yield* predictions(lambda);
+      onProgress?.(scores.length + 1, lambdas.length);
       if (!usable) {
         scores.push({ lambda, score: metric === 'accuracy' ? -Infinity : Infinity });
         continue;
@@ -178,18 +234,18 @@ abstract class RegularizedSolver {
   }
 
   /** One eigendecomposition A = V E V^T, then W(lambda) = V (E + lambda)^-1 V^T B per lambda. */
-  private *eigenPath(async: boolean, a: Float64Array, b: Float64Array, val: Float64Array, rows: number, pred: Float64Array) {
+  private *eigenPath(async: boolean, a: Float64Array, b: Float64Array, val: Float64Array, rows: number, pred: Float64Array, signal?: AbortSignal) {
     const m = this.dim, k = this.outputs;
     const evals = new Float64Array(m);
     const vt = new Float64Array(m * m);
     const status = new Float64Array(1);
-    yield native().symmetricEigh({ matrix: a, m, eigenvalues: evals, eigenvectors: vt, status }, async);
+    yield abortable(native().symmetricEigh({ matrix: a, m, eigenvalues: evals, eigenvectors: vt, status }, async), signal);
     if (status[0] !== 0) throw new RangeError(`eigendecomposition failed to converge (info ${status[0]})`);
     // C = V^T B, Q = M V (validation rows in the eigenbasis).
     const c = new Float64Array(m * k);
-    yield native().gemm({ transA: false, transB: false, m, n: k, k: m, alpha: 1, a: vt, lda: m, b, ldb: k, beta: 0, c, ldc: k }, async);
+    yield abortable(native().gemm({ transA: false, transB: false, m, n: k, k: m, alpha: 1, a: vt, lda: m, b, ldb: k, beta: 0, c, ldc: k }, async), signal);
     const q = new Float64Array(rows * m);
-    yield native().gemm({ transA: false, transB: true, m: rows, n: m, k: m, alpha: 1, a: val, lda: m, b: vt, ldb: m, beta: 0, c: q, ldc: m }, async);
+    yield abortable(native().gemm({ transA: false, transB: true, m: rows, n: m, k: m, alpha: 1, a: val, lda: m, b: vt, ldb: m, beta: 0, c: q, ldc: m }, async), signal);
     const scaled = new Float64Array(m * k);
     const emax = Math.max(evals[m - 1], 0);
     return function* (lambda: number): Generator<Promise<void> | undefined, boolean> {
@@ -201,20 +257,20 @@ abstract class RegularizedSolver {
         const d = Math.max(evals[j], 0) + lambda;
         for (let t = 0; t < k; t++) scaled[j * k + t] = c[j * k + t] / d;
       }
-      yield native().gemm({ transA: false, transB: false, m: rows, n: k, k: m, alpha: 1, a: q, lda: m, b: scaled, ldb: k, beta: 0, c: pred, ldc: k }, async);
+      yield abortable(native().gemm({ transA: false, transB: false, m: rows, n: k, k: m, alpha: 1, a: q, lda: m, b: scaled, ldb: k, beta: 0, c: pred, ldc: k }, async), signal);
       return true;
     };
   }
 
   /** One Cholesky solve per lambda (cheaper than an eigendecomposition for large m and few lambdas). */
-  private choleskyPath(async: boolean, a: Float64Array, b: Float64Array, val: Float64Array, rows: number, pred: Float64Array) {
+  private choleskyPath(async: boolean, a: Float64Array, b: Float64Array, val: Float64Array, rows: number, pred: Float64Array, signal?: AbortSignal) {
     const m = this.dim, k = this.outputs;
     const w = new Float64Array(m * k);
     const status = new Float64Array(2);
     return function* (lambda: number): Generator<Promise<void> | undefined, boolean> {
-      yield native().ridgeSolve({ gram: a, m, rhs: b, k, lambda, weights: w, status }, async);
+      yield abortable(native().ridgeSolve({ gram: a, m, rhs: b, k, lambda, weights: w, status }, async), signal);
       if (status[0] !== 0 || status[1] < MIN_RCOND) return false;
-      yield native().gemm({ transA: false, transB: false, m: rows, n: k, k: m, alpha: 1, a: val, lda: m, b: w, ldb: k, beta: 0, c: pred, ldc: k }, async);
+      yield abortable(native().gemm({ transA: false, transB: false, m: rows, n: k, k: m, alpha: 1, a: val, lda: m, b: w, ldb: k, beta: 0, c: pred, ldc: k }, async), signal);
       return true;
     };
   }
@@ -223,18 +279,19 @@ abstract class RegularizedSolver {
     if (this.outputs === 0) throw new RangeError('the model has not been fitted: call fit or partialFit first');
     if (!this.weights) yield* this.solveSteps(async);
     const w = this.weights as Float64Array;
-    const m64 = mat.data instanceof Float64Array ? mat.data : Float64Array.from(mat.data);
+    const m64 = mat.data instanceof Float64Array ? (async ? jobCopy(mat.data) : mat.data) : Float64Array.from(mat.data);
     const out = new Float64Array(mat.rows * this.outputs);
     const outputs = this.outputs, dim = this.dim;
     yield native().gemm({ transA: false, transB: false, m: mat.rows, n: outputs, k: dim, alpha: 1, a: m64, lda: dim, b: w, ldb: outputs, beta: 0, c: out, ldc: outputs }, async);
     return toNdarray(out, mat.rows, this.outputs);
   }
 
-  /** The solved weights (dim x outputs), solving on demand. */
+  /** The solved weights (dim x outputs, a copy), solving on demand. */
   coefficients(): NdArray<Float64Array> {
     if (this.outputs === 0) throw new RangeError('the model has not been fitted: call fit or partialFit first');
     if (!this.weights) runSync(this.solveSteps(false));
-    return toNdarray(this.weights as Float64Array, this.dim, this.outputs);
+    // A copy: the model's own weights are read by async predictions, and must not be detached or changed by the caller.
+    return toNdarray((this.weights as Float64Array).slice(), this.dim, this.outputs);
   }
 }
 
@@ -321,7 +378,7 @@ export class RidgeRegression extends RegularizedSolver {
     return { phi, y };
   }
 
-  private *accumulateSteps(async: boolean, Phi: unknown, Y: unknown, reset: boolean): Steps {
+  private *accumulateSteps(async: boolean, Phi: unknown, Y: unknown, reset: boolean, control: CallControl = {}): Steps {
     if (reset) {
       this.gram = null;
       this.rhs = null;
@@ -337,20 +394,47 @@ export class RidgeRegression extends RegularizedSolver {
       this.rhs = new Float64Array(this.dim * this.outputs);
     }
     this.weights = null;
-    yield native().gramAccumulate({ phi: phi.data, n: phi.rows, m: phi.cols, y: y.data as Float64Array, k: y.cols, gram: this.gram, rhs: this.rhs }, async);
-    this.rowsSeen += phi.rows;
+    const { signal, onProgress } = control;
+    const n = phi.rows, m = phi.cols, k = y.cols;
+    const gram = this.gram, rhs = this.rhs, ydata = y.data as Float64Array;
+    // In row blocks when the call can be aborted or reports progress (the same bits).
+    const rows = signal || onProgress ? fitBlockRows(m, k) : Math.max(1, n);
+    onProgress?.(0, n);
+    for (let r = 0; r < n || r === 0; r += rows) {
+      const e = Math.min(n, r + rows);
+      const block = { phi: phi.data.subarray(r * m, e * m), n: e - r, m, y: ydata.subarray(r * k, e * k), k, gram, rhs };
+      // Async: the job reads private copies (core/job-inputs.ts); the caller may detach theirs meanwhile.
+      if (async) Object.assign(block, { phi: jobCopy(block.phi), y: jobCopy(block.y) });
+      yield abortable(native().gramAccumulate(block, async), signal);
+      onProgress?.(e, n);
+      if (e >= n) break;
+    }
+    this.rowsSeen += n;
   }
 
-  /** Fits on Phi (n x m) and Y (n x k, or a length-n vector), discarding earlier data. */
-  fitSync(Phi: MatrixLike, Y: TargetsLike): this {
-    runSync(this.accumulateSteps(false, Phi, Y, true));
-    runSync(this.solveSteps(false));
-    return this;
+  /**
+   * Fits on Phi (n x m) and Y (n x k, or a length-n vector), discarding
+   * earlier data. With `signal` or `onProgress` the rows are accumulated in
+   * blocks of about 2^32 multiply-adds (the same bits): onProgress(rows
+   * done, rows) after each; an abort rejects with an AbortError (async: at
+   * once, a native step running is left to finish in the background) and
+   * leaves the model as it was.
+   */
+  fitSync(Phi: MatrixLike, Y: TargetsLike, options?: CallControl): this {
+    const control = fitControl('fit', options);
+    return this.keepOnAbortSync(control.signal, () => {
+      runSync(this.accumulateSteps(false, Phi, Y, true, control), control.signal);
+      runSync(this.solveSteps(false, control.signal), control.signal);
+      return this;
+    });
   }
-  async fit(Phi: MatrixLike, Y: TargetsLike): Promise<this> {
-    await runAsync(this.accumulateSteps(true, Phi, Y, true));
-    await runAsync(this.solveSteps(true));
-    return this;
+  async fit(Phi: MatrixLike, Y: TargetsLike, options?: CallControl): Promise<this> {
+    const control = fitControl('fit', options);
+    return this.keepOnAbort(control.signal, async () => {
+      await runAsync(this.accumulateSteps(true, Phi, Y, true, control), control.signal);
+      await runAsync(this.solveSteps(true, control.signal), control.signal);
+      return this;
+    });
   }
 
   /** Adds a batch to the normal equations; the solve happens at the next predict. */
@@ -374,14 +458,17 @@ export class RidgeRegression extends RegularizedSolver {
   /**
    * Chooses lambda on a validation set (PhiVal, YVal) from one
    * eigendecomposition of Phi^T Phi; sets it and returns every score.
+   * `signal` and `onProgress` (per lambda) as for fit.
    */
   selectLambdaSync(PhiVal: MatrixLike, YVal: TargetsLike, options?: LambdaPathOptions): LambdaScore[] {
+    const { opts, control } = this.pathOptions(options);
     const { phi, y } = this.checkValidation(PhiVal, YVal);
-    return runSync(this.pathSteps(false, phi, y, options));
+    return this.keepOnAbortSync(control.signal, () => runSync(this.pathSteps(false, phi, y, opts, control), control.signal));
   }
   async selectLambda(PhiVal: MatrixLike, YVal: TargetsLike, options?: LambdaPathOptions): Promise<LambdaScore[]> {
+    const { opts, control } = this.pathOptions(options);
     const { phi, y } = this.checkValidation(PhiVal, YVal);
-    return runAsync(this.pathSteps(true, phi, y, options));
+    return this.keepOnAbort(control.signal, () => runAsync(this.pathSteps(true, phi, y, opts, control), control.signal));
   }
 
   private checkValidation(PhiVal: unknown, YVal: unknown): { phi: Matrix; y: Matrix } {
@@ -439,6 +526,8 @@ export class RidgeRegression extends RegularizedSolver {
 export class KernelRidgeRegression extends RegularizedSolver {
   private kernel: Float64Array | null = null;
   private targets: Float64Array | null = null;
+  /** Whether kernel and targets are the caller's arrays (a sync fit keeps them without a copy). */
+  private callersArrays = false;
 
   constructor(options?: RidgeOptions) {
     super(options, 'KernelRidgeRegression');
@@ -449,30 +538,56 @@ export class KernelRidgeRegression extends RegularizedSolver {
     return { a: this.kernel, b: this.targets };
   }
 
-  private load(K: unknown, Y: unknown): void {
+  /** Keeps K and Y (async: private copies, see core/job-inputs.ts; the model's later async calls read them). */
+  protected jobSystem(): { a: Float64Array; b: Float64Array } {
+    if (this.callersArrays && this.kernel && this.targets) {
+      this.kernel = jobCopy(this.kernel);
+      this.targets = jobCopy(this.targets);
+      this.callersArrays = false;
+    }
+    return this.system();
+  }
+
+  private load(K: unknown, Y: unknown, async = false): void {
     const k = toMatrix('K', K, { dtype: 'float64' });
     if (k.rows !== k.cols) throw new RangeError(`K must be a square training kernel, got ${k.rows} x ${k.cols}`);
     // The Cholesky solve factors a float64 copy of K.
     checkMemory('KernelRidgeRegression: the factorised kernel', 8 * k.rows * k.rows, this.memoryLimit);
     const y = toMatrix('Y', Y, { allowVector: true, dtype: 'float64' });
     if (y.rows !== k.rows) throw new RangeError(`Y must have one row per row of K (${k.rows}), got ${y.rows}`);
-    this.kernel = k.data as Float64Array;
-    this.targets = y.data as Float64Array;
+    this.kernel = async ? jobCopy(k.data as Float64Array) : (k.data as Float64Array);
+    this.targets = async ? jobCopy(y.data as Float64Array) : (y.data as Float64Array);
+    this.callersArrays = !async;
     this.dim = k.rows;
     this.outputs = y.cols;
     this.weights = null;
   }
 
-  /** Fits dual weights on the training kernel K (n x n) and targets Y (n x k or length n). */
-  fitSync(K: MatrixLike, Y: TargetsLike): this {
-    this.load(K, Y);
-    runSync(this.solveSteps(false));
-    return this;
+  /**
+   * Fits dual weights on the training kernel K (n x n) and targets Y (n x k
+   * or length n). An abort through `signal` rejects with an AbortError at once
+   * (the Cholesky factorisation running is left to finish in the background)
+   * and leaves the model as it was; onProgress(0, 1) and (1, 1).
+   */
+  fitSync(K: MatrixLike, Y: TargetsLike, options?: CallControl): this {
+    const control = fitControl('fit', options);
+    return this.keepOnAbortSync(control.signal, () => {
+      this.load(K, Y);
+      control.onProgress?.(0, 1);
+      runSync(this.solveSteps(false, control.signal), control.signal);
+      control.onProgress?.(1, 1);
+      return this;
+    });
   }
-  async fit(K: MatrixLike, Y: TargetsLike): Promise<this> {
-    this.load(K, Y);
-    await runAsync(this.solveSteps(true));
-    return this;
+  async fit(K: MatrixLike, Y: TargetsLike, options?: CallControl): Promise<this> {
+    const control = fitControl('fit', options);
+    return this.keepOnAbort(control.signal, async () => {
+      this.load(K, Y, true);
+      control.onProgress?.(0, 1);
+      await runAsync(this.solveSteps(true, control.signal), control.signal);
+      control.onProgress?.(1, 1);
+      return this;
+    });
   }
 
   /** Predictions K_test W for the test-vs-train kernel K_test (m x n). */
@@ -488,16 +603,22 @@ export class KernelRidgeRegression extends RegularizedSolver {
    * validation-vs-train kernel, YVal its targets. One eigendecomposition of K.
    */
   selectLambdaSync(K: MatrixLike, Y: TargetsLike, KVal: MatrixLike, YVal: TargetsLike, options?: LambdaPathOptions): LambdaScore[] {
-    const { kv, yv } = this.loadWithValidation(K, Y, KVal, YVal);
-    return runSync(this.pathSteps(false, kv, yv, options));
+    const { opts, control } = this.pathOptions(options);
+    return this.keepOnAbortSync(control.signal, () => {
+      const { kv, yv } = this.loadWithValidation(K, Y, KVal, YVal);
+      return runSync(this.pathSteps(false, kv, yv, opts, control), control.signal);
+    });
   }
   async selectLambda(K: MatrixLike, Y: TargetsLike, KVal: MatrixLike, YVal: TargetsLike, options?: LambdaPathOptions): Promise<LambdaScore[]> {
-    const { kv, yv } = this.loadWithValidation(K, Y, KVal, YVal);
-    return runAsync(this.pathSteps(true, kv, yv, options));
+    const { opts, control } = this.pathOptions(options);
+    return this.keepOnAbort(control.signal, () => {
+      const { kv, yv } = this.loadWithValidation(K, Y, KVal, YVal, true);
+      return runAsync(this.pathSteps(true, kv, yv, opts, control), control.signal);
+    });
   }
 
-  private loadWithValidation(K: unknown, Y: unknown, KVal: unknown, YVal: unknown): { kv: Matrix; yv: Matrix } {
-    this.load(K, Y);
+  private loadWithValidation(K: unknown, Y: unknown, KVal: unknown, YVal: unknown, async = false): { kv: Matrix; yv: Matrix } {
+    this.load(K, Y, async);
     // The eigendecomposition holds the eigenvectors and about as much workspace.
     checkMemory('KernelRidgeRegression: the eigendecomposition of K', 8 * this.dim * this.dim * 3, this.memoryLimit);
     const kv = toMatrix('KVal', KVal, { cols: this.dim, colsName: 'the training points', dtype: 'float64' });

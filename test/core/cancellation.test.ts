@@ -3,7 +3,10 @@
 // progress is reported per step; results with either option are the same
 // bits as without. (Abort latency is measured in bench/abort-latency.bench.ts.)
 import { describe, expect, it } from 'vitest';
-import { CNTKSketch, FeatureRidge, NTKRandomFeatures, NTKSketch, cntkKernel, ntkKernel, type FeatureMap } from '../../src/index.js';
+import {
+  CNTKSketch, FeatureRidge, KernelRidgeRegression, LeverageSelection, NTKRandomFeatures, NTKSketch, RidgeRegression, cntkKernel, ntkKernel,
+  type FeatureMap,
+} from '../../src/index.js';
 
 const d = 16;
 const rows = (n: number, seed = 1) => ({ data: Float32Array.from({ length: n * d }, (_, i) => Math.sin(i * 0.013 + seed)), shape: [n, d] });
@@ -116,5 +119,108 @@ describe('cancellation and progress: FeatureRidge.fit', () => {
     expect((await model.predict(rows(10, 5))).data).toEqual(before);
     expect(model.rows).toBe(200);
     await expect(model.fit(X, y, { bogus: 1 } as never)).rejects.toThrow(/fit options.bogus is not a known option/);
+  });
+});
+
+describe('cancellation and progress: RidgeRegression and KernelRidgeRegression', () => {
+  const n = 600, m = 160, k = 2;
+  const Phi = Float64Array.from({ length: n * m }, (_, i) => Math.sin(i * 0.37) + Math.cos(i * 0.011));
+  const Y = Float64Array.from({ length: n * k }, (_, i) => Math.sin(i * 0.3));
+  const val = { data: Phi.subarray(0, 100 * m), shape: [100, m] }, yVal = { data: Y.subarray(0, 100 * k), shape: [100, k] };
+  const all = { data: Phi, shape: [n, m] }, targets = { data: Y, shape: [n, k] };
+  const K = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+    let s = 0;
+    for (let t = 0; t < m; t++) s += Phi[i * m + t] * Phi[j * m + t];
+    K[i * n + j] = s;
+  }
+  const kAll = { data: K, shape: [n, n] }, kVal = { data: K.subarray(0, 100 * n), shape: [100, n] };
+  const probe = { data: Phi.subarray(200 * m, 210 * m), shape: [10, m] }, kProbe = { data: K.subarray(200 * n, 210 * n), shape: [10, n] };
+
+  it('RidgeRegression.fit: progress per row block, the same bits; an abort (in the blocks, in the solve, or already set) leaves the model as it was', async () => {
+    const plain = new RidgeRegression({ lambda: 0.5 }).fitSync(all, targets).coefficients().data;
+    const seen: number[] = [];
+    const withProgress = await new RidgeRegression({ lambda: 0.5 }).fit(all, targets, { onProgress: (done, total) => { expect(total).toBe(n); seen.push(done); } });
+    expectSameBits(withProgress.coefficients().data, plain);
+    expect(seen[0]).toBe(0);
+    expect(seen[seen.length - 1]).toBe(n);
+    const model = new RidgeRegression({ lambda: 0.5 }).fitSync({ data: Phi.subarray(0, 50 * m), shape: [50, m] }, { data: Y.subarray(0, 50 * k), shape: [50, k] });
+    const before = model.predictSync(probe).data;
+    const c1 = new AbortController();
+    await expectAbortError(model.fit(all, targets, { signal: c1.signal, onProgress: (done) => { if (done > 0) c1.abort(); } }));
+    const c2 = new AbortController();
+    const solving = model.fit(all, targets, { signal: c2.signal });
+    c2.abort();
+    await expectAbortError(solving);
+    await expectAbortError(model.fit(all, targets, { signal: AbortSignal.abort() }));
+    const c3 = new AbortController();
+    expect(() => model.fitSync(all, targets, { signal: c3.signal, onProgress: (done) => { if (done > 0) c3.abort(); } })).toThrow(expect.objectContaining({ name: 'AbortError' }));
+    expect(model.samples).toBe(50);
+    expectSameBits(model.predictSync(probe).data, before);
+    expect(model.lambda).toBe(0.5);
+    await expect(model.fit(all, targets, { signal: 'stop' } as never)).rejects.toThrow(/fit options.signal must be an AbortSignal/);
+    expect(() => model.fitSync(all, targets, { lambda: 1 } as never)).toThrow(/fit options.lambda is not a known option/);
+  });
+
+  it('RidgeRegression.selectLambda: progress per lambda; an abort leaves lambda and the weights as they were', async () => {
+    for (const solver of ['eigen', 'cholesky'] as const) {
+      const model = new RidgeRegression({ lambda: 0.5 }).fitSync(all, targets);
+      const before = model.predictSync(probe).data;
+      const lambdas = [1e-3, 1e-2, 1e-1, 1, 10];
+      const seen: [number, number][] = [];
+      const scores = await new RidgeRegression().fit(all, targets).then((r) => r.selectLambda(val, yVal, { lambdas, solver, onProgress: (d, t) => seen.push([d, t]) }));
+      expect(seen).toEqual([[0, 5], [1, 5], [2, 5], [3, 5], [4, 5], [5, 5]]);
+      expect(scores).toEqual(new RidgeRegression().fitSync(all, targets).selectLambdaSync(val, yVal, { lambdas, solver }));
+      const c1 = new AbortController();
+      await expectAbortError(model.selectLambda(val, yVal, { lambdas, solver, signal: c1.signal, onProgress: (d) => { if (d === 2) c1.abort(); } }));
+      const c2 = new AbortController();
+      const call = model.selectLambda(val, yVal, { lambdas, solver, signal: c2.signal });
+      c2.abort();
+      await expectAbortError(call);
+      expect(model.lambda).toBe(0.5);
+      expectSameBits(model.predictSync(probe).data, before);
+    }
+  });
+
+  it('KernelRidgeRegression.fit and selectLambda: an abort leaves the kernel, lambda and weights as they were', async () => {
+    const fitted = new KernelRidgeRegression({ lambda: 2 }).fitSync(kAll, targets);
+    const before = fitted.predictSync(kProbe).data;
+    const seen: number[] = [];
+    expectSameBits((await new KernelRidgeRegression({ lambda: 2 }).fit(kAll, targets, { onProgress: (d) => seen.push(d) })).predictSync(kProbe).data, before);
+    expect(seen).toEqual([0, 1]);
+    const c1 = new AbortController();
+    const call = fitted.fit({ data: K.map((v, i) => v * (1 + (i % 7) * 1e-3)), shape: [n, n] }, targets, { signal: c1.signal });
+    c1.abort();
+    await expectAbortError(call);
+    expectSameBits(fitted.predictSync(kProbe).data, before);
+    const c2 = new AbortController();
+    const path = fitted.selectLambda(kAll, targets, kVal, yVal, { lambdas: [0.1, 1, 10], signal: c2.signal, onProgress: (d) => { if (d === 1) c2.abort(); } });
+    await expectAbortError(path);
+    expect(fitted.lambda).toBe(2);
+    expectSameBits(fitted.predictSync(kProbe).data, before);
+    expect(fitted.outputCount).toBe(k);
+  });
+});
+
+describe('cancellation and progress: LeverageSelection.fit', () => {
+  it('progress over the pool transform then the scores; an abort in either leaves the selection as it was', async () => {
+    const pool = new NTKSketch({ inputDim: d, depth: 2, features: 4096, seed: 4, exactCopies: false });
+    // 700 rows: two blocks of the pool's transform (2^21 / 4096 = 512 rows).
+    const X = rows(700, 3);
+    const selection = new LeverageSelection({ map: pool, features: 128, seed: 2 }).fitSync(rows(300, 4));
+    const before = selection.transformSync(rows(20, 5)).data;
+    const columns = selection.columns.slice();
+    const seen: [number, number][] = [];
+    const other = await new LeverageSelection({ map: pool, features: 128, seed: 2 }).fit(X, { onProgress: (d2, t) => seen.push([d2, t]) });
+    expect(seen).toEqual([[0, 1400], [512, 1400], [700, 1400], [1400, 1400]]);
+    expectSameBits(other.transformSync(rows(20, 5)).data, new LeverageSelection({ map: pool, features: 128, seed: 2 }).fitSync(X).transformSync(rows(20, 5)).data);
+    const c1 = new AbortController();
+    await expectAbortError(selection.fit(X, { signal: c1.signal, onProgress: (done) => { if (done > 0) c1.abort(); } }));
+    const c2 = new AbortController();
+    await expectAbortError(selection.fit(X, { signal: c2.signal, onProgress: (done) => { if (done === 700) setTimeout(() => c2.abort(), 0); } }));
+    expect(selection.columns).toEqual(columns);
+    expectSameBits(selection.transformSync(rows(20, 5)).data, before);
+    expect(() => selection.fitSync(X, { signal: AbortSignal.abort() })).toThrow(expect.objectContaining({ name: 'AbortError' }));
+    await expect(selection.fit(X, { signal: 1 } as never)).rejects.toThrow(/fit options.signal must be an AbortSignal/);
   });
 });

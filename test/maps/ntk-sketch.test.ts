@@ -245,8 +245,10 @@ describe('NTKSketch construction', () => {
   // O(Var<phi^(h-1)(x), phi^(h-1)(z)>) = O(1/m) per hidden layer (Jensen).
   // With m = 1024 that is within the noise at depth 2 and 3 (|mean - recursion|
   // <= 0.24 % per entry, <= 1.9 standard errors, 8,000 seeds) but 1.0-1.2 % on
-  // the diagonal at depth 4, which is therefore not tested here; HIDDEN_BIAS
-  // allows 0.1 % per hidden layer. Everything else (the T^(h-1) (x) phi^(h-1)^j
+  // the diagonal at depth 4, which therefore runs with m = 4096: 0.27 +- 0.08 %
+  // on the diagonal, 0.13 +- 0.09 % off it (8,000 seeds), so depth 4 allows
+  // 0.4 % (DEPTH4_BIAS) and, with fewer seeds for time, has the power to fail
+  // a 1.5 % bias. HIDDEN_BIAS allows 0.1 % per hidden layer at depths 2, 3. Everything else (the T^(h-1) (x) phi^(h-1)^j
   // blocks, the merged last-layer blocks, the per-layer polynomials) is
   // unbiased, so the mean over seeds must match the recursion to 4.5 standard
   // errors estimated from the seeds themselves. Per entry that bound is
@@ -254,11 +256,11 @@ describe('NTKSketch construction', () => {
   // deviation of the off-diagonal entries a 1 % bias of one sign is >= 2
   // standard errors past it (checked below). The rows share a mean direction
   // (cosines 0.13..0.87) so the kernels are far from 0.
-  const HIDDEN_BIAS = 0.001;
-  for (const [depth, SEEDS] of [[1, 4000], [2, 8000], [3, 8000]] as const) {
+  const HIDDEN_BIAS = 0.001, DEPTH4_BIAS = 0.004;
+  for (const [depth, SEEDS, m, power] of [[1, 4000, 1024, 0.01], [2, 8000, 1024, 0.01], [3, 8000, 1024, 0.01], [4, 2500, 4096, 0.015]] as const) {
     it(`without rescaling, depth ${depth}: the mean over seeds matches the polynomial recursion (NTK and NNGP)`, () => {
       const nat = native();
-      const n = 4, d = 10, F = 1024, m = 1024;
+      const n = 4, d = 10, F = 1024;
       const r = rng(21);
       const X = Float64Array.from({ length: n * d }, () => r.normal() + 1);
       const { k1, k0 } = new NTKSketch({ inputDim: d, depth, features: F }).polynomials;
@@ -305,14 +307,14 @@ describe('NTKSketch construction', () => {
           aggSq += agg * agg;
         }
         const stderr = (s: number, s2: number) => Math.sqrt(Math.max(s2 - (s * s) / SEEDS, 0) / (SEEDS - 1) / SEEDS);
-        const allowance = HIDDEN_BIAS * (depth - 1);
+        const allowance = depth === 4 ? DEPTH4_BIAS : HIDDEN_BIAS * (depth - 1);
         pairs.forEach((_, p) => {
           const mean = sum[p] / SEEDS, se = stderr(sum[p], sq[p]);
           expect(Math.abs(mean - exact[p])).toBeLessThan(4.5 * se + allowance * exact[p]);
         });
         const aggSe = stderr(aggSum, aggSq);
-        // Power: a 1 % bias of one sign would sit >= 2 standard errors past the bound.
-        expect(6.5 * aggSe + allowance).toBeLessThan(0.01);
+        // Power: a 1 % (depth 4: 1.5 %) bias of one sign would sit >= 2 standard errors past the bound.
+        expect(6.5 * aggSe + allowance).toBeLessThan(power);
         expect(Math.abs(aggSum / SEEDS)).toBeLessThan(4.5 * aggSe + allowance);
       }
     });
