@@ -14,8 +14,9 @@
  *   happens to the caller's buffer afterwards (one memcpy of the input,
  *   small next to the work on it);
  * - an async job never writes into the caller's memory directly: it writes
- *   a private array that is copied into the caller's once complete, and a
- *   detached destination is a TypeError (there is nothing left to write to).
+ *   a private block (at most 32 MiB for transforms) that is copied into the
+ *   caller's array once computed, and a detached destination is a TypeError
+ *   (there is nothing left to write to).
  *   Arrays the library allocated for itself (markPrivate) are written
  *   directly.
  */

@@ -231,32 +231,39 @@ export abstract class FeatureMap {
       given = outputBuffer(opts.out, this.dtype, whole.count, target.features, whole.arrays);
       rowsIn = copyViews(whole.slice(0, whole.count));
     }
-    // Async with the caller's out: the features go to a private array, copied into out once complete.
+    // Async with the caller's out: each block of features goes to a private
+    // block, copied into out once computed (one block of extra memory).
     const staged = given !== undefined && !isPrivate(given);
-    const plan = this.plan(fn, rowsIn, staged ? undefined : opts.out, kernel, target, this.memoryLimit);
-    if (!control.signal && !control.onProgress) {
+    const plan = this.plan(fn, rowsIn, opts.out, kernel, target, this.memoryLimit);
+    const n = plan.count, f = this.features;
+    if (!staged && !control.signal && !control.onProgress) {
       yield plan.run(async);
-    } else {
-      // Row blocks, so that an abort waits for one block at most; every row's
-      // features are the same bits in any block that contains it.
-      const input = this.readInput(rowsIn), n = plan.count, f = this.features;
-      const rows = transformBlockRows(f, this.inputLayout.columns);
-      control.onProgress?.(0, n);
-      for (let b = 0; b < n; b += rows) {
-        const e = Math.min(n, b + rows);
-        const block = b === 0 && e === n ? input : this.readInput(input.slice(b, e));
-        yield target.run(block, plan.out.subarray(b * f, e * f), kernel, async);
-        control.onProgress?.(e, n);
-      }
+      return toNdarray(plan.out, n, f);
     }
-    if (staged && given) {
-      if (isDetached(given, plan.out.byteLength)) {
-        throw new TypeError(`${fn}: options.out was detached (its ArrayBuffer transferred) while the transform ran; the features were not written`);
+    // Row blocks, so that an abort waits for one block at most and a staged
+    // copy stays small; every row's features are the same bits in any block
+    // that contains it.
+    const input = this.readInput(rowsIn);
+    let rows = n;
+    if (control.signal || control.onProgress) rows = transformBlockRows(f, this.inputLayout.columns);
+    if (staged) rows = Math.min(rows, Math.max(1, Math.floor(STAGED_BLOCK_BYTES / (f * elementBytes(this.dtype)))));
+    const stage = staged ? allocate(this.dtype, Math.min(n, rows) * f) : null;
+    const outBytes = plan.out.byteLength;
+    control.onProgress?.(0, n);
+    for (let b = 0; b < n; b += rows) {
+      const e = Math.min(n, b + rows);
+      const block = b === 0 && e === n ? input : this.readInput(input.slice(b, e));
+      const dest = stage ? stage.subarray(0, (e - b) * f) : plan.out.subarray(b * f, e * f);
+      yield target.run(block, dest, kernel, async);
+      if (stage) {
+        if (isDetached(plan.out, outBytes)) {
+          throw new TypeError(`${fn}: options.out was detached (its ArrayBuffer transferred) while the transform ran; rows from ${b} on were not written`);
+        }
+        plan.out.set(dest, b * f);
       }
-      given.set(plan.out);
-      return toNdarray(given, plan.count, this.features);
+      control.onProgress?.(e, n);
     }
-    return toNdarray(plan.out, plan.count, this.features);
+    return toNdarray(plan.out, n, f);
   }
 
   /** The transform options, and their signal and onProgress. */
@@ -287,6 +294,9 @@ export abstract class FeatureMap {
     return runAsync(this.transformSteps('transform', true, X, opts, control), control.signal);
   }
 }
+
+/** Bytes of the private block an async transform computes before copying it into the caller's `out`. */
+const STAGED_BLOCK_BYTES = 32 * 2 ** 20;
 
 /** Output values per block of a transform with a signal or onProgress. */
 export const TRANSFORM_BLOCK_VALUES = 2 ** 21;

@@ -65,6 +65,19 @@ describe('detached buffers during async calls', () => {
     const call2 = map.transform(X, { out: again });
     structuredClone(again.buffer, { transfer: [again.buffer] });
     await expect(call2).rejects.toThrow(/options.out was detached \(its ArrayBuffer transferred\) while the transform ran/);
+    // An out larger than one private block (32 MiB: 8,192 rows of 1,024 float32 features) is filled block by
+    // block with the same bits; detached after the first block, the rest is not written.
+    const big = 20000, Xbig = { data: rowsOf(big, d, 3), shape: [big, d] };
+    const wantBig = map.transformSync(Xbig).data;
+    const outBig = new Float32Array(big * f);
+    await map.transform(Xbig, { out: outBig });
+    expectSameBits(outBig, wantBig);
+    const lostBig = new Float32Array(big * f);
+    let blocks = 0;
+    const call3 = map.transform(Xbig, { out: lostBig, onProgress: (done) => {
+      if (done > 0 && blocks++ === 0) structuredClone(lostBig.buffer, { transfer: [lostBig.buffer] });
+    } });
+    await expect(call3).rejects.toThrow(/options.out was detached .* rows from \d+ on were not written/);
     // Overlap with X is still refused before any work.
     const shared = new Float32Array(n * d + n * f);
     await expect(map.transform({ data: shared.subarray(0, n * d), shape: [n, d] }, { out: shared.subarray(n * d - 1, n * d - 1 + n * f) })).rejects.toThrow(/must not share memory with X/);
