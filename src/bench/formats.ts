@@ -198,8 +198,21 @@ async function writeFormats(dir: string, x32: Float32Array, y: Float64Array | nu
   return files;
 }
 
+/** The rows written are capped at this many values (128 MiB of float32; the text files are a few times larger). */
+export const MAX_FORMAT_VALUES = 2 ** 25;
+
+/**
+ * Writes the rows in every format, checks each reader against them, and
+ * times reading and read + featurise against featurising from memory.
+ * `rows` beyond MAX_FORMAT_VALUES / d are cut to fit (the result says how many).
+ */
 export async function formatsSuite(data: BenchData, o: FormatsOptions, progress: (label: string) => void = () => {}): Promise<FormatsResult> {
-  const n = o.rows, d = data.d, k = data.targets, have = data.train.n;
+  for (const key of ['rows', 'features', 'depth', 'rounds'] as const) {
+    if (!Number.isInteger(o[key]) || o[key] < 1) throw new RangeError(`${key} must be a positive integer, got ${o[key]}`);
+  }
+  if (data.train.n < 1) throw new RangeError('data: the formats suite needs at least one training row');
+  const d = data.d, k = data.targets, have = data.train.n;
+  const n = Math.min(o.rows, Math.max(1, Math.floor(MAX_FORMAT_VALUES / d)));
   // Training rows repeated up to n, as float32 (what the files hold and the readers return).
   const x32 = new Float32Array(n * d);
   const y = data.train.y && k > 0 ? new Float64Array(n * k) : null;

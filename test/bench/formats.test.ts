@@ -121,3 +121,10 @@ describe('data-formats suite', () => {
     }
   }, 60_000);
 });
+
+describe('data-formats suite options', () => {
+  it.each([['rows', 0], ['features', 1.5], ['depth', -1], ['rounds', Number.NaN]] as const)('refuses %s = %s naming it', async (key, value) => {
+    const data = await loadBenchData({ kind: 'digits' }, 20, 5, 0);
+    await expect(formatsSuite(data, { rows: 20, features: 16, depth: 1, rounds: 1, [key]: value })).rejects.toThrow(new RegExp(`^${key} must be a positive integer`));
+  });
+});
