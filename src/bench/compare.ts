@@ -98,6 +98,11 @@ export function compareRuns(previous: BenchResults, current: BenchResults): Repe
     check(what, 'ms', p?.ms, c.ms);
     check(what, 'ratio', p?.ratioToDense, c.ratioToDense);
   }
+  for (const c of current.formats?.formats ?? []) {
+    const p = previous.formats?.formats.find((x) => x.name === c.name);
+    check(`read ${c.name}`, 'ratio', p?.read.ratio, c.read.ratio);
+    check(`end to end ${c.name}`, 'ratio', p?.endToEnd.ratio, c.endToEnd.ratio);
+  }
   return {
     previous: { command: previous.command, date: previous.machine.date, loadAverage: previous.machine.cpu.loadAverage, loadAverageEnd: previous.loadAverageEnd ?? [] },
     fidelity: exact(fidelityPairs),

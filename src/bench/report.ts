@@ -7,9 +7,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { machineLine } from './machine.js';
+import type { FormatsResult } from './formats.js';
 import type { BenchResults } from './run.js';
 import { isNoisy, NOISY_SPREAD, type Spread } from './stats.js';
-import { lineChart, type Series } from './svg-plot.js';
+import { barChart, lineChart, type Series } from './svg-plot.js';
 
 /** The files a report consists of (relative to its directory). */
 export interface ReportFiles {
@@ -98,6 +99,21 @@ export function reportPlots(r: BenchResults): { file: string; svg: string; title
         : `CSR input: time vs input dimension (${pts[0].nonZerosPerRow} non-zeros per row, ${sp.rows} rows)`;
       plots.push({ file: `sparsity-${series === 'non-zeros' ? 'nnz' : 'dim'}.svg`, title, svg: lineChart(lines, { title, xLabel: series === 'non-zeros' ? 'non-zeros per row' : 'input dimension d', yLabel: 'median time (ms)', logX: true, logY: true, xTicks: pts.map((p) => (series === 'non-zeros' ? p.nonZerosPerRow : p.inputDim)) }) });
     }
+  }
+  const fm = r.formats;
+  if (fm && fm.formats.length > 0) {
+    const title = `Reading each format vs featurising from memory (${fm.rows} rows, ${fm.features} features)`;
+    const bars = [
+      { name: 'read (openData pass)', pick: (x: FormatsResult['formats'][number]) => x.read.ratio },
+      { name: 'read + NTKSketch (end to end)', pick: (x: FormatsResult['formats'][number]) => x.endToEnd.ratio },
+    ].map((b) => ({ name: b.name, values: fm.formats.map((x) => b.pick(x).median), ranges: fm.formats.map((x) => [b.pick(x).min, b.pick(x).max] as [number, number]) }));
+    plots.push({
+      file: 'formats.svg', title,
+      svg: barChart(fm.formats.map((x) => x.name), bars, {
+        title, xLabel: 'file format (whiskers: min – max over rounds)', yLabel: 'time / featurise-from-memory time, same round', logY: true,
+        reference: { value: 1, name: 'featurise from memory' },
+      }),
+    });
   }
   return plots;
 }
@@ -191,6 +207,18 @@ export function reportMarkdown(r: BenchResults, plots: { file: string; title: st
     if (sp.fits.length > 0) out.push(table(['map', 'ms per non-zero per row (slope)', 'intercept (ms)', 'relative residual'], sp.fits.map((x) => [x.map, sig(x.slope), sig(x.intercept), sig(x.relativeResidual, 2)])), '');
     for (const s of sp.skipped) out.push(`- ${s.map}: skipped (${s.reason})`);
     out.push('', img('sparsity-'), '');
+  }
+  const fm = r.formats;
+  if (fm) {
+    out.push('## Data formats', '');
+    const held = fm.byteScale === null ? 'the values (text: 7 significant digits; IDX: float32)' : `the bytes of the values, read with scale ${fm.byteScale === 1 ? 1 : `1/${Math.round(1 / fm.byteScale)}`}`;
+    out.push(`The same ${fm.rows} rows of ${fm.columns} columns (training rows, repeated) written to a file of each format, holding ${held} (.npy: float32), and read by the library's readers (\`openData\`, float32, default batches). **read**: one pass, the batches thrown away; **end to end**: each batch read (the next one while the current one is featurised) and featurised by NTKSketch (depth ${fm.depth}, ${fm.features} features, float32), the loop of \`ntk-sketch transform\` without the write. Both against the baseline timed in the same ${fm.rounds} interleaved rounds: featurising the rows from memory (${span(fm.featurise.ms)} ms, ${sig(fm.featurise.rowsPerSecond.median)} rows/s). MB: the file and its targets file; max difference: the largest absolute difference between the values read and those written.`, '');
+    out.push(table(['format', 'file', 'MB', 'max difference', 'read rows/s', 'read MB/s', 'read / featurise', 'end to end rows/s', 'end to end / featurise'], fm.formats.map((x) => [
+      x.name, x.description, sig(x.bytes / 1e6), x.maxAbsDifference === 0 ? '0' : x.maxAbsDifference.toExponential(1), sig(x.read.rowsPerSecond.median), sig(x.read.megabytesPerSecond.median),
+      span(x.read.ratio), sig(x.endToEnd.rowsPerSecond.median), span(x.endToEnd.ratio),
+    ])), '');
+    if ([fm.featurise.ms, ...fm.formats.flatMap((x) => [x.read.ms, x.endToEnd.ms])].some(isNoisy)) out.push(NOISY_NOTE, '');
+    out.push(img('formats'), '');
   }
   const b = r.backends;
   if (b) {

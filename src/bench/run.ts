@@ -17,6 +17,7 @@ import { backendSuite, type BackendResult } from './backend-comparison.js';
 import type { Repeatability } from './compare.js';
 import { loadBenchData, type DataRequest } from './data.js';
 import { fidelitySuite, type FidelityResult } from './fidelity.js';
+import { formatsSuite, type FormatsResult } from './formats.js';
 import { describeMachine, type MachineInfo } from './machine.js';
 import { selectMaps } from './maps.js';
 import { sparsitySuite, type SparsityResult } from './sparsity.js';
@@ -24,7 +25,7 @@ import { threadLadder, throughputSuite, type ThroughputResult } from './throughp
 
 export const SUITE_PRESETS = ['tiny', 'quick', 'full'] as const;
 export type SuitePreset = (typeof SUITE_PRESETS)[number];
-export const SUITE_NAMES = ['fidelity', 'accuracy', 'throughput', 'sparsity', 'backends'] as const;
+export const SUITE_NAMES = ['fidelity', 'accuracy', 'throughput', 'sparsity', 'formats', 'backends'] as const;
 export type SuiteName = (typeof SUITE_NAMES)[number];
 
 /** The sizes of every suite. */
@@ -56,6 +57,8 @@ export interface SuiteSizes {
   sparseFixedNonZeros: number;
   /** Columns of the dense rows the CSR cases are compared with. */
   sparseDenseDim: number;
+  /** Rows written to each file of the data-formats suite. */
+  formatRows: number;
 }
 
 export const PRESET_SIZES: Record<SuitePreset, SuiteSizes> = {
@@ -64,18 +67,21 @@ export const PRESET_SIZES: Record<SuitePreset, SuiteSizes> = {
     trainRows: 200, testRows: 100, accuracyDepths: [1], accuracyFeatures: [256], exactRidge: true, cntkTrainRows: 100, cntkTestRows: 50,
     throughputRows: 200, throughputFeatures: 256, exactRows: 100, rounds: 1, threads: false, scalingFractions: [0.5, 1],
     sparseRows: 100, sparseFeatures: 256, sparseDim: 1024, sparseNonZeros: [4, 16], sparseDims: [256, 1024], sparseFixedNonZeros: 8, sparseDenseDim: 256,
+    formatRows: 300,
   },
   quick: {
     fidelityRows: 250, depths: [1, 2], fidelityFeatures: [256, 1024, 4096], seeds: [1], spectral: true,
     trainRows: 1437, testRows: 360, accuracyDepths: [2], accuracyFeatures: [512, 2048], exactRidge: true, cntkTrainRows: 300, cntkTestRows: 150,
     throughputRows: 2000, throughputFeatures: 1024, exactRows: 500, rounds: 5, threads: true, scalingFractions: [0.25, 0.5, 1],
     sparseRows: 1000, sparseFeatures: 1024, sparseDim: 16384, sparseNonZeros: [8, 32, 128, 512], sparseDims: [1024, 16384, 131072], sparseFixedNonZeros: 32, sparseDenseDim: 1000,
+    formatRows: 10000,
   },
   full: {
     fidelityRows: 400, depths: [1, 2, 3], fidelityFeatures: [256, 1024, 4096], seeds: [1, 2, 3], spectral: true,
     trainRows: 5000, testRows: 2000, accuracyDepths: [1, 2, 3], accuracyFeatures: [512, 2048], exactRidge: true, cntkTrainRows: 300, cntkTestRows: 150,
     throughputRows: 3000, throughputFeatures: 1024, exactRows: 2000, rounds: 4, threads: true, scalingFractions: [0.25, 0.5, 0.75, 1],
     sparseRows: 2000, sparseFeatures: 1024, sparseDim: 65536, sparseNonZeros: [8, 32, 128, 512], sparseDims: [1024, 16384, 131072, 1048576], sparseFixedNonZeros: 32, sparseDenseDim: 1000,
+    formatRows: 30000,
   },
 };
 
@@ -116,6 +122,8 @@ export interface BenchResults {
   accuracy: AccuracyResult | null;
   throughput: ThroughputResult | null;
   sparsity: SparsityResult | null;
+  /** Reading each file format, and reading + featurising, against featurising from memory. */
+  formats: FormatsResult | null;
   backends: BackendResult | null;
 }
 
@@ -143,6 +151,7 @@ export async function runBench(options: BenchOptions, command = ''): Promise<Ben
     accuracy: null,
     throughput: null,
     sparsity: null,
+    formats: null,
     backends: null,
   };
   const timed = async <T>(name: SuiteName, run: () => Promise<T>): Promise<T | null> => {
@@ -168,6 +177,8 @@ export async function runBench(options: BenchOptions, command = ''): Promise<Ben
       rows: sizes.sparseRows, features: sizes.sparseFeatures, depth, fixedDim: sizes.sparseDim, nonZeros: sizes.sparseNonZeros,
       dims: sizes.sparseDims, fixedNonZeros: sizes.sparseFixedNonZeros, denseDim: sizes.sparseDenseDim, rounds: sizes.rounds,
     }, progress));
+  results.formats = await timed('formats', () =>
+    formatsSuite(data, { rows: sizes.formatRows, features: sizes.throughputFeatures, depth, rounds: sizes.rounds }, progress));
   results.backends = await timed('backends', () =>
     backendSuite(data, { backend: options.backend, rows: sizes.throughputRows, features: sizes.throughputFeatures, depth, exactRows: sizes.exactRows, rounds: sizes.rounds }));
   results.seconds.total = Number(((performance.now() - t0) / 1000).toFixed(2));

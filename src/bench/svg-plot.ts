@@ -2,7 +2,8 @@
  * A small dependency-free SVG line chart for benchmark reports: one line per
  * series, optional log scales (points that are not positive are left out on
  * a log axis), axis ticks and labels, a legend as wide as its longest name.
- * Enough for "error vs features, one line per map".
+ * Enough for "error vs features, one line per map". Also grouped bars
+ * (barChart) for "each format against a baseline".
  */
 export interface Series {
   name: string;
@@ -112,6 +113,107 @@ export function lineChart(series: Series[], options: PlotOptions): string {
     out.push(`<line x1="${W - right + 12}" y1="${ly}" x2="${W - right + 36}" y2="${ly}" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
     out.push(`<text x="${W - right + 42}" y="${ly + 4}">${escapeXml(s.name)}</text>`);
   });
+  out.push('</svg>');
+  return out.join('\n');
+}
+
+/** One series of a bar chart: a bar per category, with an optional min – max whisker. */
+export interface BarSeries {
+  name: string;
+  /** Value of each category (NaN or, on a log axis, not positive: no bar). */
+  values: number[];
+  /** [min, max] of each category, drawn as a whisker, or null. */
+  ranges?: ([number, number] | null)[];
+  color?: string;
+}
+
+export interface BarChartOptions {
+  title: string;
+  /** Label under the categories. */
+  xLabel: string;
+  yLabel: string;
+  logY?: boolean;
+  width?: number;
+  height?: number;
+  /** A horizontal reference line (e.g. the baseline at ratio 1), drawn dashed and named in the legend. */
+  reference?: { value: number; name: string };
+}
+
+/**
+ * Renders grouped bars as an SVG document: one group per category, one bar
+ * per series in each, whiskers for min – max, an optional dashed reference
+ * line. On a log y axis the bars rise from the axis' lower end.
+ */
+export function barChart(categories: string[], series: BarSeries[], options: BarChartOptions): string {
+  if (categories.length === 0 || series.length === 0) throw new RangeError('barChart: categories and series must not be empty');
+  for (const s of series) {
+    if (s.values.length !== categories.length) throw new RangeError(`barChart: series '${s.name}' has ${s.values.length} values for ${categories.length} categories`);
+  }
+  const logY = !!options.logY;
+  const usable = (v: number) => Number.isFinite(v) && (!logY || v > 0);
+  const all = series.flatMap((s) => [...s.values, ...(s.ranges ?? []).flatMap((r) => r ?? [])]).filter(usable);
+  if (options.reference && usable(options.reference.value)) all.push(options.reference.value);
+  if (all.length === 0) throw new RangeError('barChart: no finite values');
+  const names = [...series.map((s) => s.name), ...(options.reference ? [options.reference.name] : [])];
+  const longest = Math.max(0, ...names.map((s) => s.length));
+  const top = 40, bottom = 55, left = 70, right = Math.max(170, longest * 7 + 60);
+  const H = Math.max(options.height ?? 460, top + 20 + 18 * names.length);
+  const W = (options.width ?? 720) + Math.max(0, right - 170);
+  let [y0, y1] = [Math.min(...all), Math.max(...all)];
+  if (logY) {
+    if (y0 === y1) [y0, y1] = [y0 / 2, y1 * 2];
+    const pad = (y1 / y0) ** 0.08;
+    [y0, y1] = [y0 / pad, y1 * pad];
+  } else {
+    // Bars start at zero.
+    y0 = Math.min(0, y0);
+    if (y0 === y1) y1 = y0 + 1;
+    y1 += 0.05 * (y1 - y0);
+  }
+  const ty = (v: number) => (logY ? Math.log10(v) : v);
+  const py = (v: number) => H - bottom - ((ty(v) - ty(y0)) / (ty(y1) - ty(y0))) * (H - top - bottom);
+  const groupWidth = (W - left - right) / categories.length;
+  const barWidth = (0.8 * groupWidth) / series.length;
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">`);
+  out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  out.push(`<text x="${(left + W - right) / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(options.title)}</text>`);
+  for (const t of niceTicks(y0, y1, logY)) {
+    out.push(`<line x1="${left}" y1="${py(t).toFixed(1)}" x2="${W - right}" y2="${py(t).toFixed(1)}" stroke="#eee"/>`);
+    out.push(`<text x="${left - 6}" y="${(py(t) + 4).toFixed(1)}" text-anchor="end">${format(t)}</text>`);
+  }
+  const base = py(logY ? y0 : 0);
+  series.forEach((s, i) => {
+    const color = s.color ?? COLORS[i % COLORS.length];
+    s.values.forEach((v, c) => {
+      const x = left + c * groupWidth + 0.1 * groupWidth + i * barWidth;
+      if (usable(v)) {
+        const yv = py(v);
+        out.push(`<rect class="bar" x="${x.toFixed(1)}" y="${Math.min(yv, base).toFixed(1)}" width="${(barWidth * 0.9).toFixed(1)}" height="${Math.abs(base - yv).toFixed(1)}" fill="${color}"><title>${escapeXml(`${categories[c]}, ${s.name}: ${format(v)}`)}</title></rect>`);
+      }
+      const r = s.ranges?.[c];
+      if (r && usable(r[0]) && usable(r[1])) {
+        const cx = (x + barWidth * 0.45).toFixed(1), [a, b] = [py(r[0]).toFixed(1), py(r[1]).toFixed(1)];
+        out.push(`<path d="M${cx},${a} L${cx},${b} M${(x + barWidth * 0.25).toFixed(1)},${a} L${(x + barWidth * 0.65).toFixed(1)},${a} M${(x + barWidth * 0.25).toFixed(1)},${b} L${(x + barWidth * 0.65).toFixed(1)},${b}" stroke="#333" stroke-width="1" fill="none"/>`);
+      }
+    });
+    const ly = top + 10 + i * 18;
+    out.push(`<rect x="${W - right + 12}" y="${ly - 6}" width="24" height="12" fill="${color}"/>`);
+    out.push(`<text x="${W - right + 42}" y="${ly + 4}">${escapeXml(s.name)}</text>`);
+  });
+  if (options.reference && usable(options.reference.value)) {
+    const yr = py(options.reference.value).toFixed(1);
+    out.push(`<line x1="${left}" y1="${yr}" x2="${W - right}" y2="${yr}" stroke="#555" stroke-width="1.5" stroke-dasharray="6 4"/>`);
+    const ly = top + 10 + series.length * 18;
+    out.push(`<line x1="${W - right + 12}" y1="${ly}" x2="${W - right + 36}" y2="${ly}" stroke="#555" stroke-width="1.5" stroke-dasharray="6 4"/>`);
+    out.push(`<text x="${W - right + 42}" y="${ly + 4}">${escapeXml(options.reference.name)}</text>`);
+  }
+  categories.forEach((c, k) => {
+    out.push(`<text x="${(left + (k + 0.5) * groupWidth).toFixed(1)}" y="${H - bottom + 16}" text-anchor="middle">${escapeXml(c)}</text>`);
+  });
+  out.push(`<rect x="${left}" y="${top}" width="${W - left - right}" height="${H - top - bottom}" fill="none" stroke="#333"/>`);
+  out.push(`<text x="${(left + W - right) / 2}" y="${H - 15}" text-anchor="middle">${escapeXml(options.xLabel)}</text>`);
+  out.push(`<text x="18" y="${(top + H - bottom) / 2}" text-anchor="middle" transform="rotate(-90 18 ${(top + H - bottom) / 2})">${escapeXml(options.yLabel)}</text>`);
   out.push('</svg>');
   return out.join('\n');
 }

@@ -1,6 +1,6 @@
 /**
  * `ntk-sketch bench`: the benchmark tool. Runs the suites (fidelity,
- * accuracy, throughput, input sparsity, backends) on this machine and the
+ * accuracy, throughput, input sparsity, data formats, backends) on this machine and the
  * chosen data and writes a self-contained report (report.md, results.json,
  * SVG plots); or, with --recommend, measures a few configurations of each
  * map on a sample of the user's file and recommends one within a budget.
@@ -29,6 +29,8 @@ exact kernel ridge, same split and lambda protocol), throughput (rows/s and
 GFLOP/s of featurisation, exact kernels, Gram accumulation, the solve and
 the lambda path, float32 and float64, vs threads and vs n with a fitted
 line), sparsity (CSR input: cost vs non-zeros and input dimension),
+formats (reading CSV, TSV, .npy, LIBSVM, IDX and gzip files, and reading +
+featurising, against featurising the same rows from memory),
 backends (CPU vs CUDA when a device exists). Speed figures are ratios to a baseline timed in the same
 interleaved rounds (BLAS GEMM, a memory copy) with min/median/max.
 

@@ -16,7 +16,7 @@ describe('ntk-sketch bench command line', () => {
   it.each([
     [['--suite', 'huge'], /--suite must be one of tiny, quick, full, got 'huge'/],
     [['--maps', 'ntk-sketch,nope'], /--maps must list names among .*got 'nope'/],
-    [['--only', 'speed'], /--only must list names among fidelity, accuracy, throughput, sparsity, backends, got 'speed'/],
+    [['--only', 'speed'], /--only must list names among fidelity, accuracy, throughput, sparsity, formats, backends, got 'speed'/],
     [['--features', '12x'], /--features must be an integer, got '12x'/],
     [['--depths', '0'], /--depths must be an integer in \[1, 10\], got 0/],
     [['--rounds', '0'], /--rounds must be an integer in \[1, 1000\], got 0/],

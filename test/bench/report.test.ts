@@ -57,7 +57,7 @@ describe('ntk-sketch bench report', () => {
       expect(json.machine.versions.node).toBe(process.version);
       expect(typeof json.machine.gpu.available).toBe('boolean');
       expect(Date.parse(json.machine.date)).not.toBeNaN();
-      for (const suite of ['fidelity', 'accuracy', 'throughput', 'sparsity', 'backends']) {
+      for (const suite of ['fidelity', 'accuracy', 'throughput', 'sparsity', 'formats', 'backends']) {
         expect(json[suite]).not.toBeNull();
         expect(json.seconds[suite]).toBeGreaterThanOrEqual(0);
       }
@@ -71,7 +71,7 @@ describe('ntk-sketch bench report', () => {
       expect(json.sparsity.skipped).toEqual([{ map: 'cntk-sketch', reason: 'reads dense rows or images only' }]);
       if (!json.machine.gpu.available) expect(json.backends).toMatchObject({ ran: false, pairs: [], reason: expect.stringMatching(/^no device \(/) });
       // Every plot: well-formed SVG with a title, axis labels and a legend entry per series.
-      expect(files.plots).toEqual(expect.arrayContaining(['fidelity-gram-ntk.svg', 'fidelity-spectral-nngp.svg', 'accuracy.svg', 'throughput-rows.svg', 'sparsity-nnz.svg', 'sparsity-dim.svg']));
+      expect(files.plots).toEqual(expect.arrayContaining(['fidelity-gram-ntk.svg', 'fidelity-spectral-nngp.svg', 'accuracy.svg', 'throughput-rows.svg', 'sparsity-nnz.svg', 'sparsity-dim.svg', 'formats.svg']));
       const parser = new XMLParser({ ignoreAttributes: false });
       for (const file of files.plots) {
         const svg = readFileSync(join(dir, file), 'utf8');
@@ -79,9 +79,9 @@ describe('ntk-sketch bench report', () => {
         const doc = parser.parse(svg);
         expect(doc.svg['@_xmlns']).toBe('http://www.w3.org/2000/svg');
         const texts = ([] as unknown[]).concat(doc.svg.text).map((t) => (typeof t === 'object' && t !== null ? String((t as Record<string, unknown>)['#text']) : String(t)));
-        expect(texts.some((t) => /features m|rows n|non-zeros per row|input dimension d/.test(t)), `${file} x axis label`).toBe(true);
-        expect(texts.some((t) => /error|ε|accuracy|time \(ms\)/.test(t)), `${file} y axis label`).toBe(true);
-        expect(([] as unknown[]).concat(doc.svg.path).length, `${file} series`).toBeGreaterThan(0);
+        expect(texts.some((t) => /features m|rows n|non-zeros per row|input dimension d|file format/.test(t)), `${file} x axis label`).toBe(true);
+        expect(texts.some((t) => /error|ε|accuracy|time \(ms\)|featurise-from-memory time/.test(t)), `${file} y axis label`).toBe(true);
+        expect(([] as unknown[]).concat(doc.svg.path ?? doc.svg.rect).length, `${file} series`).toBeGreaterThan(0);
       }
       // report.md links results.json and every plot, and has the headline table.
       const md = readFileSync(join(dir, 'report.md'), 'utf8');

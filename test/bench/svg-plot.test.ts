@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lineChart } from '../../src/bench/svg-plot.js';
+import { barChart, lineChart } from '../../src/bench/svg-plot.js';
 
 /** The y coordinates of the points drawn, and the frame's top and bottom. */
 function layout(svg: string): { ys: number[]; top: number; bottom: number } {
@@ -29,5 +29,27 @@ describe('lineChart', () => {
     const legendYs = [...svg.matchAll(/<text x="[\d.]+" y="([\d.]+)">s\d+<\/text>/g)].map((m) => Number(m[1]));
     expect(legendYs).toHaveLength(30);
     expect(Math.max(...legendYs)).toBeLessThan(height);
+  });
+});
+
+describe('barChart', () => {
+  it.each([false, true])('draws taller bars for larger values, inside the frame, with the reference line between them (log y: %s)', (logY) => {
+    const svg = barChart(['a', 'b'], [{ name: 's', values: [0.1, 4], ranges: [[0.05, 0.2], [3, 5]] }], { title: 't', xLabel: 'x', yLabel: 'y', logY, reference: { value: 1, name: 'one' } });
+    const bars = [...svg.matchAll(/<rect class="bar" x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="([\d.]+)"/g)].map((m) => ({ y: Number(m[1]), h: Number(m[2]) }));
+    const frame = /<rect x="[\d.]+" y="([\d.]+)" width="[\d.]+" height="([\d.]+)" fill="none"/.exec(svg)!;
+    const [top, bottom] = [Number(frame[1]), Number(frame[1]) + Number(frame[2])];
+    expect(bars).toHaveLength(2);
+    expect(bars[1].h).toBeGreaterThan(bars[0].h);
+    for (const b of bars) {
+      expect(b.y).toBeGreaterThan(top);
+      expect(b.y + b.h).toBeCloseTo(bottom, 0);
+    }
+    const ref = Number(/<line x1="[\d.]+" y1="([\d.]+)" x2="[\d.]+" y2="[\d.]+" stroke="#555"/.exec(svg)![1]);
+    expect(ref).toBeGreaterThan(bars[1].y);
+    expect(ref).toBeLessThan(bars[0].y);
+  });
+
+  it('refuses a series whose values do not match the categories', () => {
+    expect(() => barChart(['a', 'b'], [{ name: 's', values: [1] }], { title: 't', xLabel: 'x', yLabel: 'y' })).toThrow(/series 's' has 1 values for 2 categories/);
   });
 });
