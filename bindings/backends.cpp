@@ -1,6 +1,8 @@
 // backends(), setThreads(n)
 #include <napi.h>
 
+#include <string>
+
 #include "bindings.hpp"
 #include "common/simd.hpp"
 #include "common/threads.hpp"
@@ -10,6 +12,29 @@
 namespace ntk_bindings {
 
 namespace {
+
+// How this addon was compiled, for reports of a prebuilt or copied addon
+// (no build folder beside it to read the flags from).
+std::string build_description() {
+#if defined(__clang__)
+  std::string text = std::string("clang ") + __clang_version__;
+#elif defined(__GNUC__)
+  std::string text = std::string("gcc ") + __VERSION__;
+#else
+  std::string text = "unknown compiler";
+#endif
+#ifdef NDEBUG
+  text += ", NDEBUG";
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+  text += ", AddressSanitizer";
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  text += ", AddressSanitizer";
+#endif
+#endif
+  return text;
+}
 
 Napi::Value Backends(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -21,6 +46,7 @@ Napi::Value Backends(const Napi::CallbackInfo& info) {
   cpu.Set("threads", ntk::thread_setting());
   cpu.Set("openmp", ntk::have_openmp());
   cpu.Set("simd", ntk::simd_level_name(ntk::simd_level()));
+  cpu.Set("compiler", build_description());
 
   const ntk::CudaInfo ci = ntk::cuda_info();
   Napi::Object cuda = Napi::Object::New(env);

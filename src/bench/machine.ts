@@ -21,7 +21,17 @@ export interface MachineInfo {
   simd: string;
   gpu: { compiled: boolean; available: boolean; reason: string | null; devices: { name: string; memoryGiB: number; computeCapability: string }[] };
   versions: { node: string; library: string; v8: string };
-  build: { addon: string; kind: 'cmake' | 'node-gyp' | 'unknown'; buildType: string | null; cxxFlags: string | null; cuda: string | null; cudaArchitectures: string | null };
+  build: {
+    addon: string;
+    /** cmake or node-gyp: a build folder beside the addon; prebuilt: shipped in the package; unknown: elsewhere. */
+    kind: 'cmake' | 'node-gyp' | 'prebuilt' | 'unknown';
+    /** The compiler and switches the addon reports (every kind). */
+    compiler: string;
+    buildType: string | null;
+    cxxFlags: string | null;
+    cuda: string | null;
+    cudaArchitectures: string | null;
+  };
 }
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -35,14 +45,18 @@ function buildInfo(): MachineInfo['build'] {
   const addon = loadedAddonPath();
   const where = relative(packageRoot, addon) || addon;
   const cache = resolve(dirname(addon), '..', 'CMakeCache.txt');
+  const info = backends();
+  const compiler = info.cpu.compiler;
+  const cuda = info.cuda.compiled ? 'ON' : 'OFF';
   if (!existsSync(cache)) {
-    return { addon: where, kind: /(^|[\/])build[\/]Release[\/]/.test(addon) ? 'node-gyp' : 'unknown', buildType: null, cxxFlags: null, cuda: null, cudaArchitectures: null };
+    const kind = /(^|[\/])build[\/]Release[\/]/.test(addon) ? 'node-gyp' : /(^|[\/])prebuilds[\/]/.test(addon) ? 'prebuilt' : 'unknown';
+    return { addon: where, kind, compiler, buildType: null, cxxFlags: null, cuda, cudaArchitectures: null };
   }
   const text = readFileSync(cache, 'utf8');
   const entry = (key: string) => new RegExp(`^${key}:[A-Z]+=(.*)$`, 'm').exec(text)?.[1] ?? null;
   const type = entry('CMAKE_BUILD_TYPE');
   const flags = [entry('CMAKE_CXX_FLAGS'), type ? entry(`CMAKE_CXX_FLAGS_${type.toUpperCase()}`) : null].filter((f) => f).join(' ');
-  return { addon: where, kind: 'cmake', buildType: type, cxxFlags: flags || null, cuda: entry('NTK_SKETCH_CUDA'), cudaArchitectures: entry('NTK_SKETCH_CUDA_ARCHITECTURES') };
+  return { addon: where, kind: 'cmake', compiler, buildType: type, cxxFlags: flags || null, cuda: entry('NTK_SKETCH_CUDA') ?? cuda, cudaArchitectures: entry('NTK_SKETCH_CUDA_ARCHITECTURES') };
 }
 
 /** Describes this machine and the loaded native backend now. */

@@ -159,7 +159,7 @@ export function reportMarkdown(r: BenchResults, plots: { file: string; title: st
     ['threads', `${m.threads} (native core), BLAS threads ${m.blas.blasThreads}; sketch kernels ${m.simd}`],
     ['GPU', m.gpu.available ? m.gpu.devices.map((d) => `${d.name} (${d.memoryGiB} GiB, sm ${d.computeCapability})`).join(', ') : `none (${m.gpu.reason})`],
     ['versions', `Node ${m.versions.node}, ntk-sketch ${m.versions.library}`],
-    ['build', `${m.build.kind} ${m.build.buildType ?? ''} ${m.build.cxxFlags ?? ''}; CUDA ${m.build.cuda ?? 'unknown'}`],
+    ['build', `${m.build.kind}${m.build.buildType ? ` ${m.build.buildType}` : ''}${m.build.cxxFlags ? ` ${m.build.cxxFlags}` : ''} (${m.build.compiler}); CUDA ${m.build.cuda ?? 'unknown'}`],
     ['data', `${r.data.name}: ${r.data.trainRows} training and ${r.data.testRows} test rows of ${r.data.d} columns${r.data.imageShape ? ` (images ${r.data.imageShape.join(' x ')})` : ''}`],
   ]), '');
   out.push('Speed figures are medians with (min – max) over interleaved rounds; each ratio is against a baseline timed in the same rounds on this machine. Timings on a shared machine are noisy: compare ratios, not absolute figures across machines.', '');

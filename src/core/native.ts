@@ -218,6 +218,8 @@ export interface NativeBackends {
     available: true; blas: string; blasCore: string; blasThreads: number; threads: number; openmp: boolean;
     /** Vector instruction set of the sketch kernels: 'avx512', 'avx2' or 'baseline' (NTK_SKETCH_SIMD caps it). */
     simd: 'avx512' | 'avx2' | 'baseline';
+    /** The compiler the addon was built with and its build switches (e.g. 'gcc 12.2.0, NDEBUG'). */
+    compiler: string;
   };
   cuda: {
     compiled: boolean;

@@ -21,6 +21,10 @@ describe('backends()', () => {
     expect(Number.isInteger(info.cpu.blasThreads)).toBe(true);
     expect(info.cpu.blasThreads).toBeGreaterThanOrEqual(1);
     expect(typeof info.cpu.openmp).toBe('boolean');
+    // How the addon was compiled: the compiler and its version, and NDEBUG for a release build (the test
+    // build is one; the sanitizer build says so).
+    expect(info.cpu.compiler).toMatch(/^(gcc|clang) \d+\.\d+/);
+    expect(info.cpu.compiler).toMatch(process.env.NTK_SKETCH_ADDON?.includes('sanitize') ? /AddressSanitizer/ : /NDEBUG/);
   });
 
   it('describes the CUDA backend consistently', () => {
