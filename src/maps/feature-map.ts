@@ -201,7 +201,7 @@ export abstract class FeatureMap {
   /**
    * @internal A transform call checked before any work: X read, `out`
    * checked (or a result allocated), the memory of the call checked against
-   * `memoryLimit`; `run` then computes it with `target`.
+   * `memoryLimit`.
    */
   plan(fn: string, X: unknown, out: unknown, kernel: FeatureKernel, target: TransformTarget, memoryLimit: number): TransformPlan {
     const input = this.readInput(X);
@@ -209,41 +209,33 @@ export abstract class FeatureMap {
     const given = outputBuffer(out, this.dtype, n, f, input.arrays);
     const elem = elementBytes(this.dtype);
     checkMemory(`${fn}: ${n} x ${f} features`, (given ? 0 : n * f * elem) + target.scratchBytes(input, kernel), memoryLimit);
-    const result = given ?? allocate(this.dtype, n * f);
-    return {
-      count: n,
-      out: result,
-      run: (async) => (n === 0 ? (async ? Promise.resolve() : undefined) : target.run(input, result, kernel, async)),
-    };
+    return { input, out: given ?? allocate(this.dtype, n * f), given: given !== undefined };
   }
 
   private *transformSteps(fn: string, async: boolean, X: unknown, opts: Record<string, unknown>, control: CallControl): Steps<NdArray<FloatArray>> {
     this.requireLive(fn);
     const kernel = opts.kernel === undefined ? this.defaultKernel : kernelOption(opts.kernel);
     const target = this.target(kernel);
+    const plan = this.plan(fn, X, opts.out, kernel, target, this.memoryLimit);
+    const n = plan.input.count, f = this.features;
+    if (n === 0) {
+      control.onProgress?.(0, 0);
+      return toNdarray(plan.out, n, f);
+    }
     // Async: the job reads a private copy of X and never writes the caller's
     // `out` directly, so that the caller detaching either meanwhile can
     // neither crash it nor change its result (core/job-inputs.ts).
-    let rowsIn = X;
-    let given: FloatArray | undefined;
-    if (async) {
-      const whole = this.readInput(X);
-      given = outputBuffer(opts.out, this.dtype, whole.count, target.features, whole.arrays);
-      rowsIn = copyViews(whole.slice(0, whole.count));
-    }
+    const input = async ? this.readInput(copyViews(plan.input.slice(0, n))) : plan.input;
     // Async with the caller's out: each block of features goes to a private
     // block, copied into out once computed (one block of extra memory).
-    const staged = given !== undefined && !isPrivate(given);
-    const plan = this.plan(fn, rowsIn, opts.out, kernel, target, this.memoryLimit);
-    const n = plan.count, f = this.features;
+    const staged = async && plan.given && !isPrivate(plan.out);
     if (!staged && !control.signal && !control.onProgress) {
-      yield plan.run(async);
+      yield target.run(input, plan.out, kernel, async);
       return toNdarray(plan.out, n, f);
     }
     // Row blocks, so that an abort waits for one block at most and a staged
     // copy stays small; every row's features are the same bits in any block
     // that contains it.
-    const input = this.readInput(rowsIn);
     let rows = n;
     if (control.signal || control.onProgress) rows = transformBlockRows(f, this.inputLayout.columns);
     if (staged) rows = Math.min(rows, Math.max(1, Math.floor(STAGED_BLOCK_BYTES / (f * elementBytes(this.dtype)))));
@@ -313,12 +305,12 @@ export function transformBlockRows(features: number, columns: number): number {
   return Math.max(1, Math.floor(Math.min(TRANSFORM_BLOCK_VALUES / f, TRANSFORM_BLOCK_WORK / (f * Math.max(1, columns)))));
 }
 
-/** A checked transform call: its output buffer and how to fill it. */
+/** A checked transform call: its input and output buffer. */
 export interface TransformPlan {
-  count: number;
+  input: MapInput;
+  /** The caller's `out` (given) or a new result array. */
   out: FloatArray;
-  /** Computes the features now (sync) or off the JavaScript thread (async: a Promise). */
-  run(async: boolean): Promise<void> | undefined;
+  given: boolean;
 }
 
 /** The kernel option: 'ntk' (when undefined) or 'nngp'. */
