@@ -8,6 +8,7 @@
  * regression R^2 (and MSE).
  */
 import { performance } from 'node:perf_hooks';
+import { takeRows } from '../data/datasets.js';
 import { ExactKernelRidge, type ExactKernel } from '../regression/exact-kernel-ridge.js';
 import { DEFAULT_VALIDATION, FeatureRidge, isValidationRow, labelsOf, type Task } from '../regression/feature-ridge.js';
 import { headRows, type BenchData, type BenchRows } from './data.js';
@@ -104,8 +105,7 @@ export async function featureRidgeScore(data: BenchData, train: BenchRows, test:
   // A map fitted on data (landmarks, kept columns) sees only the rows FeatureRidge fits on, never its
   // validation rows: a validation row that is a Nyström landmark would bias the choice of lambda.
   const fitIndex = ridgeFitRows(train.n, seed);
-  const fitX = new Float64Array(fitIndex.length * data.d);
-  fitIndex.forEach((r, t) => fitX.set(train.X.subarray(r * data.d, (r + 1) * data.d), t * data.d));
+  const fitX = takeRows(train.X, data.d, fitIndex);
   using map = await spec.create({ inputDim: data.d, imageShape: data.imageShape, depth, features, seed, dtype: 'float32' }, { data: fitX, shape: [fitIndex.length, data.d] });
   const y = task === 'classification' ? (train.y as Float64Array) : { data: train.y as Float64Array, shape: [train.n, k] };
   const model = await new FeatureRidge({ map, task, seed }).fit(mapInput(map, train.X, train.n, data.d), y);

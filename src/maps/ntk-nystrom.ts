@@ -510,18 +510,20 @@ export class NTKNystrom extends FeatureMap {
       const j = m - 1 - c, s = 1 / Math.sqrt(values[j]);
       for (let i = 0; i < m; i++) projection[i * rank + c] = vt[j * m + i] * s;
     }
-    const elem = elementBytes(this.dtype);
+    return { projection, info: this.spectrumInfo(d, rank, largest, rank > 0 ? values[m - rank] : 0) };
+  }
+
+  /** What info reports of a projection of `rank` columns (fit's, or a loaded one's). */
+  private spectrumInfo(d: number, rank: number, largest: number, smallestKept: number): Omit<NTKNystromInfo, 'fitRows' | 'landmarkIndices' | 'levelLambdas'> {
+    const m = this.landmarks;
     return {
-      projection,
-      info: {
-        landmarks: m,
-        rank,
-        cutoff: this.cutoff,
-        threshold,
-        largestEigenvalue: largest,
-        smallestKeptEigenvalue: rank > 0 ? values[m - rank] : 0,
-        parameterBytes: elem * (m * d + m * rank),
-      },
+      landmarks: m,
+      rank,
+      cutoff: this.cutoff,
+      threshold: this.cutoff * largest,
+      largestEigenvalue: largest,
+      smallestKeptEigenvalue: rank > 0 ? smallestKept : 0,
+      parameterBytes: elementBytes(this.dtype) * (m * d + m * rank),
     };
   }
 
@@ -677,21 +679,7 @@ export class NTKNystrom extends FeatureMap {
       throw new RangeError(`json.smallestKeptEigenvalue must be in (0, largestEigenvalue = ${largest}] when rank > 0, got ${smallest}`);
     }
     const projection = arrayField(doc, 'projection', map.dtype, m * rank, `landmarks x rank = ${m} x ${rank}`);
-    map.state = {
-      inputDim: d,
-      rows,
-      projection,
-      info: {
-        landmarks: m,
-        rank,
-        cutoff: map.cutoff,
-        threshold: map.cutoff * largest,
-        largestEigenvalue: largest,
-        smallestKeptEigenvalue: rank > 0 ? smallest : 0,
-        parameterBytes: elem * (m * d + m * rank),
-        ...loaded,
-      },
-    };
+    map.state = { inputDim: d, rows, projection, info: { ...map.spectrumInfo(d, rank, largest, smallest), ...loaded } };
     return map;
   }
 }
