@@ -130,26 +130,22 @@ abstract class RegularizedSolver {
   }
 
   /**
-   * Runs `call`; when it fails because `signal` aborted, restores every field
-   * as it was before (the arrays a call replaces are new ones, so the old
-   * ones are intact), so that an aborted call leaves the model unchanged.
+   * Runs `call` (sync, or async when it returns a Promise); when it fails
+   * because `signal` aborted, restores every field as it was before (the
+   * arrays a call replaces are new ones, so the old ones are intact), so that
+   * an aborted call leaves the model unchanged.
    */
-  protected async keepOnAbort<R>(signal: AbortSignal | undefined, call: () => Promise<R>): Promise<R> {
+  protected keepOnAbort<R>(signal: AbortSignal | undefined, call: () => R): R {
     const before = { ...this };
-    try {
-      return await call();
-    } catch (error) {
+    const restore = (error: unknown): never => {
       if (signal?.aborted) Object.assign(this, before);
       throw error;
-    }
-  }
-  protected keepOnAbortSync<R>(signal: AbortSignal | undefined, call: () => R): R {
-    const before = { ...this };
+    };
     try {
-      return call();
+      const result = call();
+      return (result instanceof Promise ? result.catch(restore) : result) as R;
     } catch (error) {
-      if (signal?.aborted) Object.assign(this, before);
-      throw error;
+      return restore(error);
     }
   }
 
@@ -422,7 +418,7 @@ export class RidgeRegression extends RegularizedSolver {
    */
   fitSync(Phi: MatrixLike, Y: TargetsLike, options?: CallControl): this {
     const control = fitControl('fit', options);
-    return this.keepOnAbortSync(control.signal, () => {
+    return this.keepOnAbort(control.signal, () => {
       runSync(this.accumulateSteps(false, Phi, Y, true, control), control.signal);
       runSync(this.solveSteps(false, control.signal), control.signal);
       return this;
@@ -463,7 +459,7 @@ export class RidgeRegression extends RegularizedSolver {
   selectLambdaSync(PhiVal: MatrixLike, YVal: TargetsLike, options?: LambdaPathOptions): LambdaScore[] {
     const { opts, control } = this.pathOptions(options);
     const { phi, y } = this.checkValidation(PhiVal, YVal);
-    return this.keepOnAbortSync(control.signal, () => runSync(this.pathSteps(false, phi, y, opts, control), control.signal));
+    return this.keepOnAbort(control.signal, () => runSync(this.pathSteps(false, phi, y, opts, control), control.signal));
   }
   async selectLambda(PhiVal: MatrixLike, YVal: TargetsLike, options?: LambdaPathOptions): Promise<LambdaScore[]> {
     const { opts, control } = this.pathOptions(options);
@@ -571,7 +567,7 @@ export class KernelRidgeRegression extends RegularizedSolver {
    */
   fitSync(K: MatrixLike, Y: TargetsLike, options?: CallControl): this {
     const control = fitControl('fit', options);
-    return this.keepOnAbortSync(control.signal, () => {
+    return this.keepOnAbort(control.signal, () => {
       this.load(K, Y);
       control.onProgress?.(0, 1);
       runSync(this.solveSteps(false, control.signal), control.signal);
@@ -604,7 +600,7 @@ export class KernelRidgeRegression extends RegularizedSolver {
    */
   selectLambdaSync(K: MatrixLike, Y: TargetsLike, KVal: MatrixLike, YVal: TargetsLike, options?: LambdaPathOptions): LambdaScore[] {
     const { opts, control } = this.pathOptions(options);
-    return this.keepOnAbortSync(control.signal, () => {
+    return this.keepOnAbort(control.signal, () => {
       const { kv, yv } = this.loadWithValidation(K, Y, KVal, YVal);
       return runSync(this.pathSteps(false, kv, yv, opts, control), control.signal);
     });
