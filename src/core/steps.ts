@@ -9,7 +9,7 @@
  * a fraction of a second: transforms in row blocks, the CNTK in row blocks,
  * the exact NTK between 256 x 256 tiles through a native flag).
  */
-import { describe } from './arrays.js';
+import { checkOptions, describe } from './arrays.js';
 
 export type Steps<R = void> = Generator<Promise<void> | undefined, R>;
 
@@ -34,6 +34,11 @@ export function controlOptions(owner: string, options: Record<string, unknown>):
     throw new TypeError(`${owner}.onProgress must be a function (done, total) => void, got ${describe(onProgress)}`);
   }
   return { signal: signal as AbortSignal | undefined, onProgress: onProgress as CallControl['onProgress'] };
+}
+
+/** Options that are only { signal, onProgress } (e.g. a fit's), checked: unknown keys and bad values name `owner`. */
+export function controlOnlyOptions(owner: string, options: unknown): CallControl {
+  return controlOptions(owner, checkOptions(owner, options, CONTROL_KEYS));
 }
 
 /** The error an aborted call rejects with: a DOMException named 'AbortError', the signal's reason as its cause. */

@@ -79,12 +79,8 @@ import { native, type FloatArray } from '../core/native.js';
 import { NTKRandomFeatures } from './ntk-random-features.js';
 import { NTKSketch } from './ntk-sketch.js';
 import { markPrivate } from '../core/job-inputs.js';
-import { CONTROL_KEYS, abortable, controlOptions, runAsync, runSync, type CallControl, type Steps } from '../core/steps.js';
+import { abortable, controlOnlyOptions, runAsync, runSync, type CallControl, type Steps } from '../core/steps.js';
 
-/** The fit options: { signal, onProgress } only. */
-function fitControl(options: unknown): CallControl {
-  return controlOptions('fit options', checkOptions('fit options', options, CONTROL_KEYS));
-}
 
 /** The maps a selection can draw from. */
 export type PoolMap = NTKSketch | NTKRandomFeatures | CNTKSketch;
@@ -435,7 +431,7 @@ export class LeverageSelection extends FeatureMap {
    * draws the columns to keep. Replaces an earlier fit.
    */
   fitSync(X: RowsLike, options?: CallControl): this {
-    const control = fitControl(options);
+    const control = controlOnlyOptions('fit options', options);
     return runSync(this.fitSteps(false, X, control), control.signal);
   }
 
@@ -447,7 +443,7 @@ export class LeverageSelection extends FeatureMap {
    * transformed, then n more when the scores are done.
    */
   async fit(X: RowsLike, options?: CallControl): Promise<this> {
-    const control = fitControl(options);
+    const control = controlOnlyOptions('fit options', options);
     return runAsync(this.fitSteps(true, X, control), control.signal);
   }
 

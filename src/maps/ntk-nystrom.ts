@@ -87,7 +87,6 @@ import { runAsync, runSync, type Steps } from '../core/steps.js';
 import { MAX_DEPTH } from '../kernels/ntk-kernel.js';
 import {
   FeatureMap,
-  kernelOption,
   readSaved,
   rowsInput,
   type FeatureKernel,

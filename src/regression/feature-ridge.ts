@@ -51,7 +51,7 @@ import {
 import type { RowsLike } from '../core/inputs.js';
 import { native, type FloatArray } from '../core/native.js';
 import { seedHash } from '../core/random.js';
-import { CONTROL_KEYS, checkAborted, controlOptions, type CallControl } from '../core/steps.js';
+import { checkAborted, controlOnlyOptions, controlOptions, type CallControl } from '../core/steps.js';
 import type { FeatureMap } from '../maps/feature-map.js';
 import { validationPath, type PathSolver } from './lambda-path.js';
 import { EIGEN_PATH_MAX_DIM, MIN_RCOND } from './ridge.js';
@@ -451,7 +451,7 @@ export class FeatureRidge {
     source: RowsLike | AsyncIterable<TrainingBatch> | Iterable<TrainingBatch>, second?: TrainingBatch['y'] | CallControl, third?: CallControl,
   ): Promise<this> {
     const stream = isBatchSource(source);
-    const control = controlOptions('fit options', checkOptions('fit options', stream ? second : third, CONTROL_KEYS));
+    const control = controlOnlyOptions('fit options', stream ? second : third);
     const y = stream ? undefined : (second as TrainingBatch['y']);
     if (!stream && y === undefined) throw new TypeError('fit takes (X, y) or an iterable of batches { X, y, offset? }');
     const { signal, onProgress } = control;

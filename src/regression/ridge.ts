@@ -29,7 +29,7 @@ import {
 } from '../core/arrays.js';
 import { native, type FloatArray } from '../core/native.js';
 import { jobCopy } from '../core/job-inputs.js';
-import { CONTROL_KEYS, abortable, controlOptions, runAsync, runSync, type CallControl, type Steps } from '../core/steps.js';
+import { CONTROL_KEYS, abortable, controlOnlyOptions, controlOptions, runAsync, runSync, type CallControl, type Steps } from '../core/steps.js';
 import type { MatrixLike, TargetsLike } from '../core/inputs.js';
 
 export type Metric = 'accuracy' | 'mse';
@@ -71,10 +71,6 @@ export function fitBlockRows(m: number, k: number): number {
   return Math.max(1, Math.floor(2 ** 32 / Math.max(1, m * (m + k))));
 }
 
-/** The fit options: { signal, onProgress } only. */
-function fitControl(owner: string, options: unknown): CallControl {
-  return controlOptions(`${owner} options`, checkOptions(`${owner} options`, options, CONTROL_KEYS));
-}
 
 /** Smallest reciprocal condition number accepted for a solve. */
 export const MIN_RCOND = 1e-13;
@@ -417,7 +413,7 @@ export class RidgeRegression extends RegularizedSolver {
    * leaves the model as it was.
    */
   fitSync(Phi: MatrixLike, Y: TargetsLike, options?: CallControl): this {
-    const control = fitControl('fit', options);
+    const control = controlOnlyOptions('fit options', options);
     return this.keepOnAbort(control.signal, () => {
       runSync(this.accumulateSteps(false, Phi, Y, true, control), control.signal);
       runSync(this.solveSteps(false, control.signal), control.signal);
@@ -425,7 +421,7 @@ export class RidgeRegression extends RegularizedSolver {
     });
   }
   async fit(Phi: MatrixLike, Y: TargetsLike, options?: CallControl): Promise<this> {
-    const control = fitControl('fit', options);
+    const control = controlOnlyOptions('fit options', options);
     return this.keepOnAbort(control.signal, async () => {
       await runAsync(this.accumulateSteps(true, Phi, Y, true, control), control.signal);
       await runAsync(this.solveSteps(true, control.signal), control.signal);
@@ -566,7 +562,7 @@ export class KernelRidgeRegression extends RegularizedSolver {
    * and leaves the model as it was; onProgress(0, 1) and (1, 1).
    */
   fitSync(K: MatrixLike, Y: TargetsLike, options?: CallControl): this {
-    const control = fitControl('fit', options);
+    const control = controlOnlyOptions('fit options', options);
     return this.keepOnAbort(control.signal, () => {
       this.load(K, Y);
       control.onProgress?.(0, 1);
@@ -576,7 +572,7 @@ export class KernelRidgeRegression extends RegularizedSolver {
     });
   }
   async fit(K: MatrixLike, Y: TargetsLike, options?: CallControl): Promise<this> {
-    const control = fitControl('fit', options);
+    const control = controlOnlyOptions('fit options', options);
     return this.keepOnAbort(control.signal, async () => {
       this.load(K, Y, true);
       control.onProgress?.(0, 1);
