@@ -53,15 +53,18 @@ export function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw abortError(signal);
 }
 
+/** Closes the steps (their finally blocks run) and throws the AbortError of `signal`. */
+function stopAborted<R>(steps: Generator<Promise<void> | undefined, R>, signal: AbortSignal): never {
+  steps.return(undefined as R);
+  throw abortError(signal);
+}
+
 /** Drives the steps synchronously (native calls ran in place); a signal already aborted (or aborted by onProgress) stops it between steps. */
 export function runSync<R>(steps: Generator<Promise<void> | undefined, R>, signal?: AbortSignal): R {
   checkAborted(signal);
   let r = steps.next();
   while (!r.done) {
-    if (signal?.aborted) {
-      steps.return(undefined as R);
-      throw abortError(signal);
-    }
+    if (signal?.aborted) stopAborted(steps, signal);
     r = steps.next();
   }
   return r.value;
@@ -75,17 +78,11 @@ export async function runAsync<R>(steps: Generator<Promise<void> | undefined, R>
     try {
       await r.value;
     } catch (error) {
-      if (signal?.aborted) {
-        steps.return(undefined as R);
-        throw abortError(signal);
-      }
+      if (signal?.aborted) stopAborted(steps, signal);
       r = steps.throw(error);
       continue;
     }
-    if (signal?.aborted) {
-      steps.return(undefined as R);
-      throw abortError(signal);
-    }
+    if (signal?.aborted) stopAborted(steps, signal);
     r = steps.next();
   }
   return r.value;
