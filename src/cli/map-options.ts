@@ -234,8 +234,8 @@ export async function newMap(r: Extract<MapRequest, { kind: 'new' }>, source: Da
     const rows = await firstRows(source, r.landmarkRows, landmarkRow);
     const n = rows.shape[0];
     if (n < r.features) {
-      const which = landmarkRow ? ' rows outside the validation split' : '';
-      throw new UsageError(`--features ${r.features} landmarks need at least as many${which} rows to choose from; ${source.path} gave ${n} (--landmark-rows ${r.landmarkRows})`);
+      const which = landmarkRow ? ' outside the validation split' : '';
+      throw new UsageError(`--features ${r.features} landmarks need at least as many rows${which} to choose from; ${source.path} gave ${n} (--landmark-rows ${r.landmarkRows})`);
     }
     return map.fit(rows);
   }
